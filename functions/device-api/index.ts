@@ -1,0 +1,5 @@
+import { createHttpHandler } from '../../shared/http/handler.js';
+import { deviceRoutes } from './routes/index.js';
+
+/** The programmers' hot path: jobs, download URLs, authorizations, results, logs. */
+export const handler = createHttpHandler(deviceRoutes);

@@ -1,0 +1,8 @@
+import { createHttpHandler } from '../../shared/http/handler.js';
+import { accountRoutes } from './routes/account.js';
+import { factoryRoutes } from './routes/factories.js';
+import { metaRoutes } from './routes/meta.js';
+import { programmerRoutes } from './routes/programmers.js';
+
+/** Everything people and their tools do (account keys), plus the public JWKS and OpenAPI routes. */
+export const handler = createHttpHandler([...accountRoutes, ...factoryRoutes, ...programmerRoutes, ...metaRoutes]);

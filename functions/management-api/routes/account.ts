@@ -1,0 +1,29 @@
+import * as contract from '../../../shared/contract/index.js';
+import { type RouteRequest, implement } from '../../../shared/http/handler.js';
+import { actorOf } from '../../../shared/http/principal.js';
+import * as accounts from '../../../shared/store/accounts.js';
+import { db } from '../../shared-deps.js';
+
+function credentialsFile(request: RouteRequest<contract.RouteContract>, keyId: string, token: string, role: contract.CredentialsFileType['role']) {
+  return { endpoint: request.baseUrl, accountId: request.principal!.accountId, keyId, token, role };
+}
+
+export const accountRoutes = [
+  implement(contract.getAccount, async ({ principal }) => ({ account: await accounts.getAccount(db, principal.accountId) })),
+
+  implement(contract.createApiKey, async (request) => {
+    const { principal, body } = request;
+    const issued = await accounts.createApiKey(db, principal.accountId, body, actorOf(principal));
+    return {
+      keyId: issued.apiKey.keyId,
+      apiKey: issued.apiKey,
+      credentials: credentialsFile(request as RouteRequest<contract.RouteContract>, issued.apiKey.keyId, issued.token, issued.apiKey.role),
+    };
+  }),
+
+  implement(contract.listApiKeys, async ({ principal, query }) => accounts.listApiKeys(db, principal.accountId, query)),
+
+  implement(contract.revokeApiKey, async ({ principal, params }) => ({
+    apiKey: await accounts.revokeApiKey(db, principal.accountId, params.keyId, actorOf(principal)),
+  })),
+];

@@ -1,0 +1,140 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { NagSuppressions } from 'cdk-nag';
+import { Construct } from 'constructs';
+
+export interface DataStoreProps {
+  /** RETAIN in production; DESTROY for throw-away stacks (local emulator, previews). */
+  removalPolicy: RemovalPolicy;
+  /** Origins allowed to PUT presigned uploads from a browser. */
+  uploadCorsOrigins: string[];
+}
+
+const TABLE_READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable'];
+const TABLE_WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+/** What DynamoDB and S3 need of the data key on a caller's behalf. Explicit: no `kms:*Key*` wildcards. */
+const DATA_KEY_USE = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'];
+
+/**
+ * Everything stateful: the entity table, the events table, the images bucket and the two KMS
+ * keys. Grants are explicit action lists (the generic `grant*` helpers of aws-cdk-lib add
+ * wildcard actions such as `kms:ReEncrypt*` and `s3:GetObject*`).
+ */
+export class DataStore extends Construct {
+  readonly dataKey: kms.Key;
+  readonly signingKey: kms.Key;
+  readonly table: dynamodb.TableV2;
+  readonly eventsTable: dynamodb.TableV2;
+  readonly imagesBucket: s3.Bucket;
+  readonly accessLogsBucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: DataStoreProps) {
+    super(scope, id);
+
+    this.dataKey = new kms.Key(this, 'DataKey', {
+      description: 'Flashline data at rest (DynamoDB, S3)',
+      enableKeyRotation: true,
+      removalPolicy: props.removalPolicy,
+    });
+
+    this.signingKey = new kms.Key(this, 'SigningKey', {
+      description: 'Flashline ES256 signatures of image bindings and programming tickets',
+      keySpec: kms.KeySpec.ECC_NIST_P256,
+      keyUsage: kms.KeyUsage.SIGN_VERIFY,
+      removalPolicy: props.removalPolicy,
+    });
+
+    const tableDefaults = {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billing: dynamodb.Billing.onDemand(),
+      encryption: dynamodb.TableEncryptionV2.customerManagedKey(this.dataKey),
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: props.removalPolicy,
+    };
+
+    this.table = new dynamodb.TableV2(this, 'EntityTable', {
+      ...tableDefaults,
+      globalSecondaryIndexes: [
+        {
+          indexName: 'gsi1',
+          partitionKey: { name: 'gsi1pk', type: dynamodb.AttributeType.STRING },
+          sortKey: { name: 'gsi1sk', type: dynamodb.AttributeType.STRING },
+        },
+      ],
+    });
+
+    this.eventsTable = new dynamodb.TableV2(this, 'EventsTable', { ...tableDefaults, timeToLiveAttribute: 'expiresAt' });
+
+    this.accessLogsBucket = new s3.Bucket(this, 'AccessLogs', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      lifecycleRules: [{ expiration: Duration.days(90) }],
+      removalPolicy: props.removalPolicy,
+    });
+    NagSuppressions.addResourceSuppressions(this.accessLogsBucket, [
+      { id: 'AwsSolutions-S1', reason: 'This is the access-log bucket; logging it into itself would loop.' },
+    ]);
+
+    this.imagesBucket = new s3.Bucket(this, 'Images', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: this.dataKey,
+      bucketKeyEnabled: true,
+      enforceSSL: true,
+      versioned: true,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'images/',
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      cors: [
+        {
+          allowedMethods: [s3.HttpMethods.PUT, s3.HttpMethods.GET],
+          allowedOrigins: props.uploadCorsOrigins,
+          allowedHeaders: ['content-type', 'x-amz-checksum-sha256', 'x-amz-sdk-checksum-algorithm'],
+          maxAge: 3600,
+        },
+      ],
+      // Old versions of deleted or replaced images go after 30 days.
+      lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      removalPolicy: props.removalPolicy,
+    });
+  }
+
+  grantTableRead(grantee: iam.IGrantable, ...tables: dynamodb.TableV2[]): void {
+    this.allow(grantee, TABLE_READ, tables.flatMap((t) => [t.tableArn, `${t.tableArn}/index/*`]));
+    this.allow(grantee, ['kms:Decrypt', 'kms:DescribeKey'], [this.dataKey.keyArn]);
+  }
+
+  grantTableReadWrite(grantee: iam.IGrantable, ...tables: dynamodb.TableV2[]): void {
+    this.allow(grantee, [...TABLE_READ, ...TABLE_WRITE], tables.flatMap((t) => [t.tableArn, `${t.tableArn}/index/*`]));
+    this.allow(grantee, DATA_KEY_USE, [this.dataKey.keyArn]);
+  }
+
+  grantSign(grantee: iam.IGrantable): void {
+    this.allow(grantee, ['kms:Sign', 'kms:GetPublicKey'], [this.signingKey.keyArn]);
+  }
+
+  grantPublicKey(grantee: iam.IGrantable): void {
+    this.allow(grantee, ['kms:GetPublicKey'], [this.signingKey.keyArn]);
+  }
+
+  /** Presigned PUTs are signed with the function's role: it needs the right the URL hands out. */
+  grantImageUpload(grantee: iam.IGrantable): void {
+    this.allow(grantee, ['s3:PutObject', 's3:DeleteObject'], [this.imagesBucket.arnForObjects('accounts/*')]);
+    this.allow(grantee, ['kms:GenerateDataKey', 'kms:Encrypt', 'kms:Decrypt'], [this.dataKey.keyArn]);
+  }
+
+  grantImageRead(grantee: iam.IGrantable): void {
+    this.allow(grantee, ['s3:GetObject'], [this.imagesBucket.arnForObjects('accounts/*')]);
+    this.allow(grantee, ['kms:Decrypt'], [this.dataKey.keyArn]);
+  }
+
+  private allow(grantee: iam.IGrantable, actions: string[], resources: string[]): void {
+    iam.Grant.addToPrincipal({ grantee, actions, resourceArns: resources });
+  }
+}

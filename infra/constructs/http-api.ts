@@ -1,0 +1,96 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { NagSuppressions } from 'cdk-nag';
+import { Construct } from 'constructs';
+
+export interface HttpApiProps {
+  authorizerFunction: lambda.IFunction;
+  managementFunction: lambda.IFunction;
+  deviceFunction: lambda.IFunction;
+  /** How long API Gateway caches an authorizer answer per Authorization header (≤ 60 s by contract). */
+  authorizerCacheTtl: Duration;
+  corsOrigins: string[];
+  /** Pins the API id on emulators that honour the `ms-custom-id` tag, so URLs survive redeploys. */
+  customApiId?: string;
+}
+
+/**
+ * The public HTTP API. Three catch-all routes send each audience to its own function; the
+ * functions route precisely from the shared contract. Public routes (JWKS, OpenAPI) and the
+ * JSON 404 for unknown paths skip the authorizer.
+ */
+export class HttpApi extends Construct {
+  readonly api: apigw.HttpApi;
+  readonly url: string;
+
+  constructor(scope: Construct, id: string, props: HttpApiProps) {
+    super(scope, id);
+
+    this.api = new apigw.HttpApi(this, 'Api', {
+      description: 'Flashline API v1',
+      createDefaultStage: false,
+      corsPreflight: {
+        allowOrigins: props.corsOrigins,
+        allowHeaders: ['authorization', 'content-type'],
+        allowMethods: [apigw.CorsHttpMethod.GET, apigw.CorsHttpMethod.POST, apigw.CorsHttpMethod.PATCH, apigw.CorsHttpMethod.DELETE],
+        maxAge: Duration.hours(1),
+      },
+    });
+    if (props.customApiId) Tags.of(this.api).add('ms-custom-id', props.customApiId);
+
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    const stage = new apigw.HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: 500, burstLimit: 1000 },
+      accessLogSettings: {
+        destination: new apigw.LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            ip: '$context.identity.sourceIp',
+            method: '$context.httpMethod',
+            path: '$context.path',
+            status: '$context.status',
+            latencyMs: '$context.responseLatency',
+            integrationError: '$context.integrationErrorMessage',
+            authorizerError: '$context.authorizer.error',
+          }),
+        ),
+      },
+    });
+    this.url = stage.url;
+
+    const authorizer = new HttpLambdaAuthorizer('TokenAuthorizer', props.authorizerFunction, {
+      authorizerName: 'flashline-token',
+      identitySource: ['$request.header.Authorization'],
+      responseTypes: [HttpLambdaResponseType.SIMPLE],
+      resultsCacheTtl: props.authorizerCacheTtl,
+    });
+    const management = new HttpLambdaIntegration('Management', props.managementFunction);
+    const device = new HttpLambdaIntegration('Device', props.deviceFunction);
+
+    this.api.addRoutes({ path: '/v1/{proxy+}', methods: [apigw.HttpMethod.ANY], integration: management, authorizer });
+    this.api.addRoutes({ path: '/v1/device/{proxy+}', methods: [apigw.HttpMethod.ANY], integration: device, authorizer });
+    const publicRoutes = [
+      ...this.api.addRoutes({ path: '/v1/signing-keys', methods: [apigw.HttpMethod.GET], integration: management }),
+      ...this.api.addRoutes({ path: '/v1/openapi.json', methods: [apigw.HttpMethod.GET], integration: management }),
+    ];
+    const fallback = new apigw.HttpRoute(this, 'Fallback', { httpApi: this.api, routeKey: apigw.HttpRouteKey.DEFAULT, integration: management });
+
+    for (const route of [...publicRoutes, fallback]) {
+      NagSuppressions.addResourceSuppressions(route, [
+        { id: 'AwsSolutions-APIG4', reason: 'Public by design: the JWKS and OpenAPI document, and the JSON 404 for unknown paths.' },
+      ]);
+    }
+
+    new CfnOutput(Stack.of(this), 'ApiUrl', { value: this.url, description: 'Base URL of the Flashline API' });
+    new CfnOutput(Stack.of(this), 'ApiId', { value: this.api.apiId, description: 'API id (local emulators serve it under /_aws/execute-api/{id}/)' });
+  }
+}

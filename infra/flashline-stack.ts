@@ -1,0 +1,85 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { NagSuppressions } from 'cdk-nag';
+import type { Construct } from 'constructs';
+import { DataStore } from './constructs/data-store.js';
+import { HttpApi } from './constructs/http-api.js';
+import { ProjectFunction } from './constructs/project-function.js';
+
+export interface FlashlineStackProps extends StackProps {
+  removalPolicy: RemovalPolicy;
+  /** Browser origins allowed by CORS (the console). */
+  corsOrigins: string[];
+  customApiId?: string;
+}
+
+/** Seconds API Gateway caches an authorizer answer: the longest a revoked credential keeps working. */
+export const AUTHORIZER_CACHE_TTL_SECONDS = 30;
+
+export class FlashlineStack extends Stack {
+  constructor(scope: Construct, id: string, props: FlashlineStackProps) {
+    super(scope, id, props);
+
+    const store = new DataStore(this, 'Store', { removalPolicy: props.removalPolicy, uploadCorsOrigins: props.corsOrigins });
+    const tables = {
+      TABLE_NAME: store.table.tableName,
+      EVENTS_TABLE_NAME: store.eventsTable.tableName,
+    };
+
+    const authorizer = new ProjectFunction(this, 'Authorizer', {
+      entry: 'functions/authorizer/index.ts',
+      description: 'Resolves bearer tokens to account keys or programmers',
+      environment: { TABLE_NAME: store.table.tableName },
+      memorySize: 256,
+      timeout: Duration.seconds(5),
+    });
+    store.grantTableRead(authorizer, store.table);
+
+    const apiEnvironment = {
+      ...tables,
+      SIGNING_KEY_ID: store.signingKey.keyId,
+      IMAGES_BUCKET: store.imagesBucket.bucketName,
+    };
+
+    const management = new ProjectFunction(this, 'ManagementApi', {
+      entry: 'functions/management-api/index.ts',
+      description: 'Account-side API: keys, factories, programmers, images, jobs, audit',
+      environment: apiEnvironment,
+    });
+    store.grantTableReadWrite(management, store.table, store.eventsTable);
+    store.grantSign(management);
+    store.grantImageUpload(management);
+
+    const device = new ProjectFunction(this, 'DeviceApi', {
+      entry: 'functions/device-api/index.ts',
+      description: 'Programmer API: jobs, downloads, authorizations, results, logs',
+      environment: apiEnvironment,
+      memorySize: 1024,
+    });
+    store.grantTableReadWrite(device, store.table, store.eventsTable);
+    store.grantSign(device);
+    store.grantImageRead(device);
+
+    const api = new HttpApi(this, 'Http', {
+      authorizerFunction: authorizer,
+      managementFunction: management,
+      deviceFunction: device,
+      authorizerCacheTtl: Duration.seconds(AUTHORIZER_CACHE_TTL_SECONDS),
+      corsOrigins: props.corsOrigins,
+      customApiId: props.customApiId,
+    });
+
+    new CfnOutput(this, 'TableName', { value: store.table.tableName });
+    new CfnOutput(this, 'EventsTableName', { value: store.eventsTable.tableName });
+    new CfnOutput(this, 'ImagesBucketName', { value: store.imagesBucket.bucketName });
+    new CfnOutput(this, 'SigningKeyId', { value: store.signingKey.keyId });
+    void api;
+
+    NagSuppressions.addStackSuppressions(this, [
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: 'Scoped wildcards only: the GSIs of our own tables, and the objects under accounts/ in our own images bucket. No wildcard actions.',
+        appliesTo: [{ regex: '/^Resource::<StoreEntityTable.*\\.Arn>\\/index\\/\\*$/g' }, { regex: '/^Resource::<StoreEventsTable.*\\.Arn>\\/index\\/\\*$/g' }, { regex: '/^Resource::<StoreImages.*\\.Arn>\\/accounts\\/\\*$/g' }],
+      },
+    ]);
+  }
+}

@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { Id, ListQuery, Name, Timestamp, listOf } from './common.js';
+import { defineRoute } from './route.js';
+
+export const Factory = z
+  .object({
+    factoryId: Id,
+    name: z.string(),
+    isDefault: z.boolean(),
+    programmerCount: z.number().int(),
+    openJobCount: z.number().int(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .meta({ id: 'Factory' });
+
+const FactoryParams = z.object({ factoryId: Id });
+const FactoryBody = z.object({ name: Name }).strict();
+
+export const listFactories = defineRoute({
+  operationId: 'listFactories',
+  method: 'GET',
+  path: '/v1/factories',
+  summary: 'List the Virtual Factories of the account',
+  access: { kind: 'account', minimumRole: 'viewer' },
+  query: ListQuery,
+  successStatus: 200,
+  response: listOf(Factory),
+  idempotent: true,
+});
+
+export const createFactory = defineRoute({
+  operationId: 'createFactory',
+  method: 'POST',
+  path: '/v1/factories',
+  summary: 'Create a Virtual Factory',
+  access: { kind: 'account', minimumRole: 'admin' },
+  body: FactoryBody,
+  successStatus: 201,
+  response: z.object({ factory: Factory }),
+  errors: ['name_taken'],
+  idempotent: false,
+});
+
+export const getFactory = defineRoute({
+  operationId: 'getFactory',
+  method: 'GET',
+  path: '/v1/factories/{factoryId}',
+  summary: 'Read a Virtual Factory',
+  access: { kind: 'account', minimumRole: 'viewer' },
+  params: FactoryParams,
+  successStatus: 200,
+  response: z.object({ factory: Factory }),
+  idempotent: true,
+});
+
+export const renameFactory = defineRoute({
+  operationId: 'renameFactory',
+  method: 'PATCH',
+  path: '/v1/factories/{factoryId}',
+  summary: 'Rename a Virtual Factory',
+  access: { kind: 'account', minimumRole: 'admin' },
+  params: FactoryParams,
+  body: FactoryBody,
+  successStatus: 200,
+  response: z.object({ factory: Factory }),
+  errors: ['name_taken'],
+  idempotent: true,
+});
+
+export const deleteFactory = defineRoute({
+  operationId: 'deleteFactory',
+  method: 'DELETE',
+  path: '/v1/factories/{factoryId}',
+  summary: 'Delete an empty Virtual Factory (not the default one)',
+  access: { kind: 'account', minimumRole: 'admin' },
+  params: FactoryParams,
+  successStatus: 204,
+  response: z.undefined(),
+  errors: ['factory_not_empty', 'default_factory'],
+  idempotent: false,
+});

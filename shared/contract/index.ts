@@ -1,0 +1,21 @@
+import * as account from './account.js';
+import * as factories from './factories.js';
+import * as meta from './meta.js';
+import * as programmers from './programmers.js';
+import type { RouteContract } from './route.js';
+
+export * from './account.js';
+export * from './common.js';
+export * from './factories.js';
+export * from './meta.js';
+export * from './programmers.js';
+export * from './route.js';
+
+function routesOf(module: Record<string, unknown>): RouteContract[] {
+  return Object.values(module).filter(
+    (value): value is RouteContract => typeof value === 'object' && value !== null && 'operationId' in value && 'path' in value,
+  );
+}
+
+/** Every route of the public API, in one list: the functions, OpenAPI and the client all read it. */
+export const allRoutes: readonly RouteContract[] = [account, factories, programmers, meta].flatMap(routesOf);

@@ -1,0 +1,60 @@
+import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
+import { allRoutes } from './index.js';
+import { ErrorBody } from './common.js';
+
+const GENERIC_ERRORS: Record<number, string> = {
+  400: 'invalid_request: details.issues names each field and the reason',
+  401: 'unauthenticated: missing, unknown or revoked token',
+  403: 'forbidden: the role does not allow this',
+  404: 'not_found: also for every object of another account',
+  413: 'payload_too_large',
+  429: 'throttled',
+};
+
+/** The OpenAPI 3.1 document of the whole API, generated from the zod schemas of the contract. */
+export function buildOpenApiDocument(serverUrl?: string): Record<string, unknown> {
+  const registry = new OpenAPIRegistry();
+  registry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+
+  for (const route of allRoutes) {
+    const responses: Record<string, { description: string; content?: Record<string, { schema: z.ZodType }> }> = {
+      [route.successStatus]:
+        route.successStatus === 204
+          ? { description: 'Done, no content' }
+          : { description: 'Success', content: { 'application/json': { schema: route.response } } },
+    };
+    const statuses = route.access.kind === 'public' ? [400, 429] : [400, 401, 403, 404, 413, 429];
+    for (const status of statuses) {
+      responses[status] = { description: GENERIC_ERRORS[status] ?? 'Error', content: { 'application/json': { schema: ErrorBody } } };
+    }
+    if (route.errors?.length) {
+      responses[409] = {
+        description: `Conflict: ${route.errors.join(', ')}`,
+        content: { 'application/json': { schema: ErrorBody } },
+      };
+    }
+    registry.registerPath({
+      operationId: route.operationId,
+      method: route.method.toLowerCase() as 'get' | 'post' | 'patch' | 'delete',
+      path: route.path,
+      summary: route.summary,
+      security: route.access.kind === 'public' ? [] : [{ bearer: [] }],
+      ...(route.access.kind !== 'public' && {
+        description: route.access.kind === 'programmer' ? 'Programmer credentials' : `Account key, role ${route.access.minimumRole} or higher`,
+      }),
+      request: {
+        ...(route.params && { params: route.params as z.ZodObject }),
+        ...(route.query && { query: route.query as z.ZodObject }),
+        ...(route.body && { body: { content: { 'application/json': { schema: route.body } } } }),
+      },
+      responses,
+    });
+  }
+
+  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: '3.1.0',
+    info: { title: 'Flashline API', version: '1.0.0', description: 'Cloud-connected production flash programming' },
+    ...(serverUrl && { servers: [{ url: serverUrl }] }),
+  }) as unknown as Record<string, unknown>;
+}

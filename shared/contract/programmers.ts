@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { CredentialsFile } from './account.js';
+import { Id, ListQuery, Name, Timestamp, listOf } from './common.js';
+import { defineRoute } from './route.js';
+
+const EncryptionKeyIds = z.array(z.string().trim().min(1).max(128)).max(64);
+
+export const Programmer = z
+  .object({
+    programmerId: Id,
+    name: z.string(),
+    hardwareSerial: z.string(),
+    factoryId: Id,
+    status: z.enum(['active', 'disabled']),
+    encryptionKeyIds: z.array(z.string()),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+    lastSeenAt: Timestamp.nullable(),
+  })
+  .meta({ id: 'Programmer' });
+
+const ProgrammerParams = z.object({ programmerId: Id });
+
+export const provisionProgrammer = defineRoute({
+  operationId: 'provisionProgrammer',
+  method: 'POST',
+  path: '/v1/programmers',
+  summary: 'Provision a programmer; its credentials are returned once',
+  access: { kind: 'account', minimumRole: 'admin' },
+  body: z
+    .object({
+      name: Name,
+      hardwareSerial: z.string().trim().min(1).max(128),
+      factoryId: Id.optional(),
+      encryptionKeyIds: EncryptionKeyIds.optional(),
+    })
+    .strict(),
+  successStatus: 201,
+  response: z.object({ programmer: Programmer, credentials: CredentialsFile }),
+  idempotent: false,
+});
+
+export const listProgrammers = defineRoute({
+  operationId: 'listProgrammers',
+  method: 'GET',
+  path: '/v1/programmers',
+  summary: 'List programmers, optionally of one factory',
+  access: { kind: 'account', minimumRole: 'viewer' },
+  query: ListQuery.extend({ factoryId: Id.optional() }),
+  successStatus: 200,
+  response: listOf(Programmer),
+  idempotent: true,
+});
+
+export const getProgrammer = defineRoute({
+  operationId: 'getProgrammer',
+  method: 'GET',
+  path: '/v1/programmers/{programmerId}',
+  summary: 'Read a programmer',
+  access: { kind: 'account', minimumRole: 'viewer' },
+  params: ProgrammerParams,
+  successStatus: 200,
+  response: z.object({ programmer: Programmer }),
+  idempotent: true,
+});
+
+export const updateProgrammer = defineRoute({
+  operationId: 'updateProgrammer',
+  method: 'PATCH',
+  path: '/v1/programmers/{programmerId}',
+  summary: 'Rename, move to another factory, disable/enable, or update the loaded encryption key ids',
+  access: { kind: 'account', minimumRole: 'admin' },
+  params: ProgrammerParams,
+  body: z
+    .object({
+      name: Name.optional(),
+      factoryId: Id.optional(),
+      status: z.enum(['active', 'disabled']).optional(),
+      encryptionKeyIds: EncryptionKeyIds.optional(),
+    })
+    .strict()
+    .refine((b) => Object.keys(b).length > 0, { message: 'at least one field is required' }),
+  successStatus: 200,
+  response: z.object({ programmer: Programmer }),
+  idempotent: true,
+});
+
+export const deprovisionProgrammer = defineRoute({
+  operationId: 'deprovisionProgrammer',
+  method: 'DELETE',
+  path: '/v1/programmers/{programmerId}',
+  summary: 'Deprovision a programmer; its credentials stop working within the authorizer cache TTL',
+  access: { kind: 'account', minimumRole: 'admin' },
+  params: ProgrammerParams,
+  successStatus: 204,
+  response: z.undefined(),
+  idempotent: false,
+});

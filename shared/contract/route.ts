@@ -1,0 +1,53 @@
+import type { z } from 'zod';
+
+/** Who may call a route. `public` routes run without the authorizer (JWKS, OpenAPI). */
+export type AccountRole = 'admin' | 'author' | 'viewer';
+export type Role = AccountRole | 'programmer';
+export type Access = { kind: 'public' } | { kind: 'account'; minimumRole: AccountRole } | { kind: 'programmer' };
+
+type AnyObject = z.ZodType<Record<string, unknown>>;
+
+/**
+ * One route of the HTTP contract. The same object drives request validation in the functions,
+ * the OpenAPI document and the typed client, so the three can never disagree.
+ */
+export interface RouteContract<
+  TParams extends AnyObject = AnyObject,
+  TQuery extends AnyObject = AnyObject,
+  TBody extends z.ZodType = z.ZodType,
+  TResponse extends z.ZodType = z.ZodType,
+> {
+  operationId: string;
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  path: `/v1/${string}`;
+  summary: string;
+  access: Access;
+  params?: TParams;
+  query?: TQuery;
+  body?: TBody;
+  /** Largest accepted body in bytes; larger bodies get 413 before they are parsed. */
+  maxBodyBytes?: number;
+  successStatus: 200 | 201 | 204;
+  response: TResponse;
+  /** Error codes this route may answer with, beyond the generic ones; documented in OpenAPI. */
+  errors?: readonly string[];
+  /** Safe to retry automatically (reads, and writes the contract makes idempotent). */
+  idempotent: boolean;
+}
+
+export function defineRoute<
+  TParams extends AnyObject,
+  TQuery extends AnyObject,
+  TBody extends z.ZodType,
+  TResponse extends z.ZodType,
+>(route: RouteContract<TParams, TQuery, TBody, TResponse>): RouteContract<TParams, TQuery, TBody, TResponse> {
+  return route;
+}
+
+export type ParamsOf<R> = R extends RouteContract<infer P, AnyObject, z.ZodType, z.ZodType> ? z.output<P> : never;
+export type QueryOf<R> = R extends RouteContract<AnyObject, infer Q, z.ZodType, z.ZodType> ? z.output<Q> : never;
+export type BodyOf<R> = R extends RouteContract<AnyObject, AnyObject, infer B, z.ZodType> ? z.output<B> : never;
+export type BodyInputOf<R> = R extends RouteContract<AnyObject, AnyObject, infer B, z.ZodType> ? z.input<B> : never;
+export type ResponseOf<R> = R extends RouteContract<AnyObject, AnyObject, z.ZodType, infer T> ? z.output<T> : never;
+
+export const ROLE_RANK: Record<AccountRole, number> = { viewer: 1, author: 2, admin: 3 };

@@ -1,0 +1,72 @@
+/**
+ * Typed errors of the domain. Each carries the HTTP status and the stable, machine-readable
+ * `code` of the API contract; `shared/http/error-mapping.ts` is the one place that turns them
+ * into responses.
+ */
+export interface ValidationIssue {
+  path: string;
+  message: string;
+}
+
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class ValidationError extends AppError {
+  constructor(issues: ValidationIssue[], message = describeIssues(issues)) {
+    super(400, 'invalid_request', message, { issues });
+  }
+}
+
+/** A 400 with its own code, for rules the schema alone cannot express (e.g. `encryption_required`). */
+export class BadRequestError extends AppError {
+  constructor(code: string, message: string, issues: ValidationIssue[]) {
+    super(400, code, message, { issues });
+  }
+}
+
+export class UnauthenticatedError extends AppError {
+  constructor(message = 'A valid bearer token is required') {
+    super(401, 'unauthenticated', message);
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message = 'Your role does not allow this') {
+    super(403, 'forbidden', message);
+  }
+}
+
+/** Also used for every object of another account: never reveal that it exists. */
+export class NotFoundError extends AppError {
+  constructor(what: string) {
+    super(404, 'not_found', `${what} not found`);
+  }
+}
+
+export class ConflictError extends AppError {
+  constructor(code: string, message: string, details?: Record<string, unknown>) {
+    super(409, code, message, details);
+  }
+}
+
+export class PayloadTooLargeError extends AppError {
+  constructor(limitBytes: number) {
+    super(413, 'payload_too_large', `The request body exceeds ${limitBytes} bytes`, { limitBytes });
+  }
+}
+
+function describeIssues(issues: ValidationIssue[]): string {
+  const first = issues[0];
+  if (!first) return 'The request is invalid';
+  const where = first.path === '' ? 'body' : first.path;
+  return issues.length === 1 ? `${where}: ${first.message}` : `${where}: ${first.message} (and ${issues.length - 1} more)`;
+}

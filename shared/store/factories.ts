@@ -1,0 +1,141 @@
+import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { ConflictError, NotFoundError } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import { auditItem } from './audit.js';
+import { type Db, cancelledConditions, decodeCursor, encodeCursor, nowIso } from './db.js';
+import { SK_PREFIX, keys } from './keys.js';
+
+export interface FactoryView {
+  factoryId: string;
+  name: string;
+  isDefault: boolean;
+  programmerCount: number;
+  openJobCount: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+function toFactoryView(item: Record<string, unknown>): FactoryView {
+  return {
+    factoryId: item.factoryId as string,
+    name: item.name as string,
+    isDefault: item.isDefault === true,
+    programmerCount: Number(item.programmerCount ?? 0),
+    openJobCount: Number(item.openJobCount ?? 0),
+    createdAt: item.createdAt as string,
+    updatedAt: item.updatedAt as string,
+  };
+}
+
+const nameTaken = (name: string) => new ConflictError('name_taken', `A factory named "${name}" already exists`, { name });
+
+export async function getFactory(db: Db, accountId: string, factoryId: string, consistent = false): Promise<FactoryView> {
+  const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.factory(accountId, factoryId), ConsistentRead: consistent }));
+  if (!Item) throw new NotFoundError('Factory');
+  return toFactoryView(Item);
+}
+
+export async function listFactories(db: Db, accountId: string, page: { limit: number; cursor?: string }) {
+  const start = decodeCursor(page.cursor, SK_PREFIX.factory);
+  const output = await db.doc.send(
+    new QueryCommand({
+      TableName: db.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': keys.accountPartition(accountId), ':prefix': SK_PREFIX.factory },
+      Limit: page.limit,
+      ...(start && { ExclusiveStartKey: { pk: keys.accountPartition(accountId), sk: start } }),
+    }),
+  );
+  return { items: (output.Items ?? []).map(toFactoryView), nextCursor: encodeCursor(output.LastEvaluatedKey) };
+}
+
+export async function createFactory(db: Db, accountId: string, name: string, actor: string): Promise<FactoryView> {
+  const at = nowIso();
+  const factoryId = newId('fac');
+  const item = { ...keys.factory(accountId, factoryId), type: 'factory', factoryId, name, isDefault: false, programmerCount: 0, openJobCount: 0, createdAt: at, updatedAt: at };
+  try {
+    await db.doc.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName: db.table, Item: { ...keys.factoryName(accountId, name), type: 'factoryName', factoryId }, ConditionExpression: 'attribute_not_exists(pk)' } },
+          { Put: { TableName: db.table, Item: item } },
+          auditItem(db, { accountId, actor, action: 'factory.create', targetType: 'factory', targetId: factoryId, details: { name } }, at),
+        ],
+      }),
+    );
+  } catch (error) {
+    if (cancelledConditions(error)?.[0]) throw nameTaken(name);
+    throw error;
+  }
+  return toFactoryView(item);
+}
+
+export async function renameFactory(db: Db, accountId: string, factoryId: string, name: string, actor: string): Promise<FactoryView> {
+  const current = await getFactory(db, accountId, factoryId, true);
+  const at = nowIso();
+  const sameLock = keys.factoryName(accountId, current.name).sk === keys.factoryName(accountId, name).sk;
+  const updateFactory = {
+    Update: {
+      TableName: db.table,
+      Key: keys.factory(accountId, factoryId),
+      UpdateExpression: 'SET #name = :name, updatedAt = :at',
+      // Guards against a concurrent rename: the lock we release must still be ours.
+      ConditionExpression: 'attribute_exists(pk) AND #name = :oldName',
+      ExpressionAttributeNames: { '#name': 'name' },
+      ExpressionAttributeValues: { ':name': name, ':oldName': current.name, ':at': at },
+    },
+  };
+  const audit = auditItem(db, { accountId, actor, action: 'factory.rename', targetType: 'factory', targetId: factoryId, details: { from: current.name, to: name } }, at);
+  const items = sameLock
+    ? [updateFactory, audit]
+    : [
+        { Put: { TableName: db.table, Item: { ...keys.factoryName(accountId, name), type: 'factoryName', factoryId }, ConditionExpression: 'attribute_not_exists(pk)' } },
+        { Delete: { TableName: db.table, Key: keys.factoryName(accountId, current.name) } },
+        updateFactory,
+        audit,
+      ];
+  try {
+    await db.doc.send(new TransactWriteCommand({ TransactItems: items }));
+  } catch (error) {
+    const failed = cancelledConditions(error);
+    if (failed && !sameLock && failed[0]) throw nameTaken(name);
+    if (failed) throw new ConflictError('concurrent_change', 'The factory changed meanwhile; read it again and retry');
+    throw error;
+  }
+  return { ...current, name, updatedAt: at };
+}
+
+export async function deleteFactory(db: Db, accountId: string, factoryId: string, actor: string): Promise<void> {
+  const current = await getFactory(db, accountId, factoryId, true);
+  if (current.isDefault) throw new ConflictError('default_factory', 'The default factory cannot be deleted');
+  const at = nowIso();
+  try {
+    await db.doc.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Delete: {
+              TableName: db.table,
+              Key: keys.factory(accountId, factoryId),
+              // Programmers and jobs move counters in their own transactions; checking them here
+              // makes "empty" and "deleted" one atomic fact.
+              ConditionExpression: 'attribute_exists(pk) AND programmerCount = :zero AND openJobCount = :zero',
+              ExpressionAttributeValues: { ':zero': 0 },
+            },
+          },
+          { Delete: { TableName: db.table, Key: keys.factoryName(accountId, current.name) } },
+          auditItem(db, { accountId, actor, action: 'factory.delete', targetType: 'factory', targetId: factoryId, details: { name: current.name } }, at),
+        ],
+      }),
+    );
+  } catch (error) {
+    if (cancelledConditions(error)?.[0]) {
+      const after = await getFactory(db, accountId, factoryId, true);
+      throw new ConflictError('factory_not_empty', 'The factory still has programmers or jobs', {
+        programmerCount: after.programmerCount,
+        openJobCount: after.openJobCount,
+      });
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,223 @@
+import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConflictError, NotFoundError } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import { formatToken, hashSecret, newSecret } from '../domain/tokens.js';
+import { getAccount } from './accounts.js';
+import { auditItem } from './audit.js';
+import { type Db, cancelledConditions, decodeCursor, encodeCursor, isConditionFailure, nowIso } from './db.js';
+import { SK_PREFIX, keys } from './keys.js';
+
+export interface ProgrammerView {
+  programmerId: string;
+  name: string;
+  hardwareSerial: string;
+  factoryId: string;
+  status: 'active' | 'disabled';
+  encryptionKeyIds: string[];
+  createdAt: string;
+  updatedAt: string;
+  lastSeenAt: string | null;
+}
+
+export function toProgrammerView(item: Record<string, unknown>): ProgrammerView {
+  return {
+    programmerId: item.programmerId as string,
+    name: item.name as string,
+    hardwareSerial: item.hardwareSerial as string,
+    factoryId: item.factoryId as string,
+    status: item.status as 'active' | 'disabled',
+    encryptionKeyIds: (item.encryptionKeyIds as string[] | undefined) ?? [],
+    createdAt: item.createdAt as string,
+    updatedAt: item.updatedAt as string,
+    lastSeenAt: (item.lastSeenAt as string | undefined) ?? null,
+  };
+}
+
+const factoryCounter = (db: Db, accountId: string, factoryId: string, delta: 1 | -1, at: string) => ({
+  Update: {
+    TableName: db.table,
+    Key: keys.factory(accountId, factoryId),
+    UpdateExpression: 'ADD programmerCount :delta SET updatedAt = :at',
+    ConditionExpression: 'attribute_exists(pk)',
+    ExpressionAttributeValues: { ':delta': delta, ':at': at },
+  },
+});
+
+export async function getProgrammer(db: Db, accountId: string, programmerId: string, consistent = false): Promise<ProgrammerView> {
+  const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.programmer(accountId, programmerId), ConsistentRead: consistent }));
+  if (!Item) throw new NotFoundError('Programmer');
+  return toProgrammerView(Item);
+}
+
+export async function provisionProgrammer(
+  db: Db,
+  accountId: string,
+  input: { name: string; hardwareSerial: string; factoryId?: string; encryptionKeyIds?: string[] },
+  actor: string,
+): Promise<{ programmer: ProgrammerView; token: string }> {
+  const factoryId = input.factoryId ?? (await getAccount(db, accountId)).defaultFactoryId;
+  const at = nowIso();
+  const programmerId = newId('prg');
+  const secret = newSecret();
+  const item = {
+    ...keys.programmer(accountId, programmerId),
+    gsi1pk: keys.factoryIndex(accountId, factoryId),
+    gsi1sk: keys.programmerIndexSk(programmerId),
+    type: 'programmer',
+    programmerId,
+    name: input.name,
+    hardwareSerial: input.hardwareSerial,
+    factoryId,
+    status: 'active',
+    encryptionKeyIds: [...new Set(input.encryptionKeyIds ?? [])],
+    secretHash: hashSecret(secret),
+    createdAt: at,
+    updatedAt: at,
+  };
+  try {
+    await db.doc.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName: db.table, Item: item } },
+          factoryCounter(db, accountId, factoryId, 1, at),
+          auditItem(db, { accountId, actor, action: 'programmer.provision', targetType: 'programmer', targetId: programmerId, details: { name: input.name, factoryId } }, at),
+        ],
+      }),
+    );
+  } catch (error) {
+    if (cancelledConditions(error)?.[1]) throw new NotFoundError('Factory');
+    throw error;
+  }
+  return { programmer: toProgrammerView(item), token: formatToken('programmer', accountId, programmerId, secret) };
+}
+
+export async function listProgrammers(db: Db, accountId: string, page: { limit: number; cursor?: string; factoryId?: string }) {
+  const start = decodeCursor(page.cursor, SK_PREFIX.programmer);
+  if (page.factoryId) {
+    const factoryId = page.factoryId;
+    await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.factory(accountId, factoryId) })).then(({ Item }) => {
+      if (!Item) throw new NotFoundError('Factory');
+    });
+    const gsi1pk = keys.factoryIndex(accountId, factoryId);
+    const output = await db.doc.send(
+      new QueryCommand({
+        TableName: db.table,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk AND begins_with(gsi1sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': gsi1pk, ':prefix': SK_PREFIX.programmer },
+        Limit: page.limit,
+        ...(start && { ExclusiveStartKey: { gsi1pk, gsi1sk: start, ...keys.programmer(accountId, start.slice(SK_PREFIX.programmer.length)) } }),
+      }),
+    );
+    return { items: (output.Items ?? []).map(toProgrammerView), nextCursor: encodeCursor(output.LastEvaluatedKey, 'gsi1sk') };
+  }
+  const output = await db.doc.send(
+    new QueryCommand({
+      TableName: db.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': keys.accountPartition(accountId), ':prefix': SK_PREFIX.programmer },
+      Limit: page.limit,
+      ...(start && { ExclusiveStartKey: { pk: keys.accountPartition(accountId), sk: start } }),
+    }),
+  );
+  return { items: (output.Items ?? []).map(toProgrammerView), nextCursor: encodeCursor(output.LastEvaluatedKey) };
+}
+
+export async function updateProgrammer(
+  db: Db,
+  accountId: string,
+  programmerId: string,
+  changes: { name?: string; factoryId?: string; status?: 'active' | 'disabled'; encryptionKeyIds?: string[] },
+  actor: string,
+): Promise<ProgrammerView> {
+  const current = await getProgrammer(db, accountId, programmerId, true);
+  const at = nowIso();
+  const moving = changes.factoryId !== undefined && changes.factoryId !== current.factoryId;
+  const next: ProgrammerView = {
+    ...current,
+    ...(changes.name !== undefined && { name: changes.name }),
+    ...(changes.status !== undefined && { status: changes.status }),
+    ...(changes.encryptionKeyIds !== undefined && { encryptionKeyIds: [...new Set(changes.encryptionKeyIds)] }),
+    ...(moving && { factoryId: changes.factoryId }),
+    updatedAt: at,
+  };
+  const update = {
+    Update: {
+      TableName: db.table,
+      Key: keys.programmer(accountId, programmerId),
+      UpdateExpression: 'SET #name = :name, #status = :status, encryptionKeyIds = :keyIds, factoryId = :factoryId, gsi1pk = :gsi1pk, updatedAt = :at',
+      // The factory we read is the one whose counter we move: a concurrent move fails here.
+      ConditionExpression: 'attribute_exists(pk) AND factoryId = :currentFactory',
+      ExpressionAttributeNames: { '#name': 'name', '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':name': next.name,
+        ':status': next.status,
+        ':keyIds': next.encryptionKeyIds,
+        ':factoryId': next.factoryId,
+        ':gsi1pk': keys.factoryIndex(accountId, next.factoryId),
+        ':at': at,
+        ':currentFactory': current.factoryId,
+      },
+    },
+  };
+  const audit = auditItem(db, { accountId, actor, action: 'programmer.update', targetType: 'programmer', targetId: programmerId, details: { ...changes } }, at);
+  const items = moving
+    ? [update, factoryCounter(db, accountId, current.factoryId, -1, at), factoryCounter(db, accountId, next.factoryId, 1, at), audit]
+    : [update, audit];
+  try {
+    await db.doc.send(new TransactWriteCommand({ TransactItems: items }));
+  } catch (error) {
+    const failed = cancelledConditions(error);
+    if (failed?.[2]) throw new NotFoundError('Factory');
+    if (failed?.[0]) throw new ConflictError('concurrent_change', 'The programmer changed meanwhile; read it again and retry');
+    throw error;
+  }
+  return next;
+}
+
+export async function deprovisionProgrammer(db: Db, accountId: string, programmerId: string, actor: string): Promise<void> {
+  const current = await getProgrammer(db, accountId, programmerId, true);
+  const at = nowIso();
+  try {
+    await db.doc.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Delete: {
+              TableName: db.table,
+              Key: keys.programmer(accountId, programmerId),
+              ConditionExpression: 'attribute_exists(pk) AND factoryId = :factoryId',
+              ExpressionAttributeValues: { ':factoryId': current.factoryId },
+            },
+          },
+          factoryCounter(db, accountId, current.factoryId, -1, at),
+          auditItem(db, { accountId, actor, action: 'programmer.deprovision', targetType: 'programmer', targetId: programmerId, details: { name: current.name } }, at),
+        ],
+      }),
+    );
+  } catch (error) {
+    if (cancelledConditions(error)?.[0]) throw new NotFoundError('Programmer');
+    throw error;
+  }
+}
+
+/**
+ * Records that a programmer called the device API. Throttled to one write a minute per
+ * programmer by the condition, so the hot path pays at most one cheap conditional update.
+ */
+export async function touchProgrammerLastSeen(db: Db, accountId: string, programmerId: string, at = nowIso()): Promise<void> {
+  const staleBefore = new Date(Date.parse(at) - 60_000).toISOString();
+  try {
+    await db.doc.send(
+      new UpdateCommand({
+        TableName: db.table,
+        Key: keys.programmer(accountId, programmerId),
+        UpdateExpression: 'SET lastSeenAt = :at',
+        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(lastSeenAt) OR lastSeenAt < :stale)',
+        ExpressionAttributeValues: { ':at': at, ':stale': staleBefore },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+  }
+}
