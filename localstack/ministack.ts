@@ -1,0 +1,130 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * MiniStack, the local AWS emulator, run on the host from a project-local virtualenv. This file
+ * and `start.sh` are the only places that know which emulator runs; everything else sees
+ * AWS_ENDPOINT_URL.
+ */
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const VENV = path.join(HERE, '.venv');
+export const EMULATOR_PORT = Number(process.env.FLASHLINE_EMULATOR_PORT ?? 4566);
+// One state and scratch folder per port: several emulators may serve one work tree.
+const STATE_DIR = path.join(HERE, '.state', String(EMULATOR_PORT));
+const TMP_DIR = path.join(HERE, '.tmp', String(EMULATOR_PORT));
+const PID_FILE = path.join(TMP_DIR, 'ministack.pid');
+export const EMULATOR_LOG = path.join(TMP_DIR, 'ministack.log');
+
+export const EMULATOR_ENDPOINT = `http://127.0.0.1:${EMULATOR_PORT}`;
+
+/** The AWS configuration every local tool uses to reach the emulator. */
+export const EMULATOR_AWS_ENV = {
+  AWS_ENDPOINT_URL: EMULATOR_ENDPOINT,
+  AWS_ACCESS_KEY_ID: 'test',
+  AWS_SECRET_ACCESS_KEY: 'test',
+  AWS_REGION: 'us-east-1',
+  AWS_DEFAULT_REGION: 'us-east-1',
+  CDK_DEFAULT_ACCOUNT: '000000000000',
+  CDK_DEFAULT_REGION: 'us-east-1',
+} as const;
+
+function python(): string {
+  for (const candidate of ['python3.13', 'python3.12', 'python3.11', 'python3.10', 'python3']) {
+    const probe = spawnSync(candidate, ['-c', 'import sys, venv; assert sys.version_info >= (3, 10)'], { stdio: 'ignore' });
+    if (probe.status === 0) return candidate;
+  }
+  throw new Error('Python 3.10+ with the venv module is required to run the local emulator');
+}
+
+/** Creates or refreshes the virtualenv whenever requirements.txt changes. */
+export function ensureVirtualenv(log: (line: string) => void = console.log): void {
+  const requirements = readFileSync(path.join(HERE, 'requirements.txt'), 'utf8');
+  const wanted = createHash('sha256').update(requirements).digest('hex');
+  const marker = path.join(VENV, '.requirements-sha256');
+  if (existsSync(marker) && readFileSync(marker, 'utf8') === wanted && existsSync(path.join(VENV, 'bin', 'ministack'))) return;
+  log('Installing the local emulator (MiniStack) into localstack/.venv …');
+  if (!existsSync(path.join(VENV, 'bin', 'python'))) {
+    const created = spawnSync(python(), ['-m', 'venv', VENV], { stdio: 'inherit' });
+    if (created.status !== 0) throw new Error('python -m venv failed (on Debian: apt-get install python3-venv)');
+  }
+  const pip = spawnSync(path.join(VENV, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', '-r', path.join(HERE, 'requirements.txt')], {
+    stdio: 'inherit',
+  });
+  if (pip.status !== 0) throw new Error('pip install of localstack/requirements.txt failed');
+  writeFileSync(marker, wanted);
+}
+
+export async function isEmulatorUp(): Promise<boolean> {
+  try {
+    const response = await fetch(`${EMULATOR_ENDPOINT}/_localstack/health`, { signal: AbortSignal.timeout(2000) });
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+export interface StartOptions {
+  /** Keep state across restarts (dev environment); tests start from nothing. */
+  persist: boolean;
+}
+
+/** Starts the emulator detached (it outlives this process until stopEmulator) and waits for health. */
+export async function startEmulator(options: StartOptions): Promise<ChildProcess> {
+  mkdirSync(TMP_DIR, { recursive: true });
+  mkdirSync(STATE_DIR, { recursive: true });
+  // Lambda workers are written under TMPDIR as CommonJS scripts; the project's own
+  // package.json says "type": "module", so this marker keeps them CommonJS.
+  writeFileSync(path.join(TMP_DIR, 'package.json'), '{ "type": "commonjs", "private": true }\n');
+  const out = openSync(EMULATOR_LOG, 'a');
+  const child = spawn(path.join(VENV, 'bin', 'ministack'), [], {
+    cwd: HERE,
+    detached: true,
+    stdio: ['ignore', out, out],
+    env: {
+      ...process.env,
+      GATEWAY_PORT: String(EMULATOR_PORT),
+      BIND_HOST: '127.0.0.1',
+      IOT_MTLS_ENABLED: '0',
+      TMPDIR: TMP_DIR,
+      STATE_DIR,
+      PERSIST_STATE: options.persist ? '1' : '0',
+      S3_PERSIST: options.persist ? '1' : '0',
+      LOG_LEVEL: 'WARNING',
+      // The emulator's Python runs CDK's bucket-notification custom resource; boto3 is in this venv.
+      PATH: `${path.join(VENV, 'bin')}:${process.env.PATH ?? ''}`,
+    },
+  });
+  child.unref();
+  writeFileSync(PID_FILE, String(child.pid));
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (await isEmulatorUp()) return child;
+    if (child.exitCode !== null) break;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`The emulator did not become healthy; see ${EMULATOR_LOG}`);
+}
+
+export function stopEmulator(): void {
+  if (!existsSync(PID_FILE)) return;
+  const pid = Number(readFileSync(PID_FILE, 'utf8'));
+  try {
+    // Negative pid: the whole process group, Lambda worker processes included.
+    process.kill(-pid, 'SIGTERM');
+  } catch {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+  }
+  rmSync(PID_FILE, { force: true });
+}
+
+/** Throws the emulator's state away (it has no working `cdk destroy`). */
+export async function resetEmulator(): Promise<void> {
+  await fetch(`${EMULATOR_ENDPOINT}/_ministack/reset`, { method: 'POST' });
+}

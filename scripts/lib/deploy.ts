@@ -1,0 +1,97 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { STACK_NAME, type StackOutputs, readStackOutputs } from './stack.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const LOCAL_DIR = path.join(ROOT, '.flashline');
+// Per emulator port, so that several emulators (one per developer task) can serve one work tree.
+const EMULATOR_PORT = process.env.FLASHLINE_EMULATOR_PORT ?? '4566';
+const HASH_FILE = path.join(LOCAL_DIR, `deployed-template-${EMULATOR_PORT}.sha256`);
+const CLOUD_ASSEMBLY = path.join(ROOT, `cdk.out.local-${EMULATOR_PORT}`);
+
+/** Runs a command with a hard timeout: a stuck custom resource would otherwise wait an hour. */
+export function run(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number, quiet = true): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      if (!quiet) process.stdout.write(chunk);
+    });
+    child.stderr.on('data', (chunk) => {
+      output += chunk;
+      if (!quiet) process.stderr.write(chunk);
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${command} ${args.join(' ')} timed out after ${timeoutMs / 1000}s\n${output.slice(-4000)}`));
+    }, timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(output);
+      else reject(new Error(`${command} ${args.join(' ')} exited ${code}\n${output.slice(-4000)}`));
+    });
+  });
+}
+
+async function stackExists(): Promise<boolean> {
+  try {
+    const { Stacks } = await new CloudFormationClient({}).send(new DescribeStacksCommand({ StackName: STACK_NAME }));
+    return Boolean(Stacks?.[0]?.StackStatus?.endsWith('_COMPLETE') && !Stacks[0].StackStatus.startsWith('DELETE'));
+  } catch {
+    return false;
+  }
+}
+
+async function isBootstrapped(): Promise<boolean> {
+  try {
+    await new SSMClient({}).send(new GetParameterCommand({ Name: '/cdk-bootstrap/hnb659fds/version' }));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function assemblyHash(): string {
+  const hash = createHash('sha256');
+  // The template names every asset by its content hash, so it alone says whether anything changed.
+  for (const file of readdirSync(CLOUD_ASSEMBLY).filter((f) => f.endsWith('.template.json')).sort()) {
+    hash.update(readFileSync(path.join(CLOUD_ASSEMBLY, file)));
+  }
+  return hash.digest('hex');
+}
+
+export interface DeployResult {
+  outputs: StackOutputs;
+  deployed: boolean;
+  seconds: number;
+}
+
+/**
+ * Synthesizes the real CDK app and deploys it to the emulator the environment points at,
+ * unless the very same template is already deployed there.
+ */
+export async function deployLocalStack(env: NodeJS.ProcessEnv, log: (line: string) => void = console.log): Promise<DeployResult> {
+  const started = Date.now();
+  const cdk = path.join(ROOT, 'node_modules', '.bin', 'cdk');
+  await run(cdk, ['synth', '--quiet', '-c', 'env=local', '--output', CLOUD_ASSEMBLY], env, 300_000);
+  const hash = assemblyHash();
+  const previous = existsSync(HASH_FILE) ? readFileSync(HASH_FILE, 'utf8') : '';
+  if (previous === hash && (await stackExists())) {
+    return { outputs: await readStackOutputs(), deployed: false, seconds: (Date.now() - started) / 1000 };
+  }
+  if (!(await isBootstrapped())) {
+    log('Bootstrapping CDK on the emulator …');
+    await run(cdk, ['bootstrap', `aws://${env.CDK_DEFAULT_ACCOUNT}/${env.CDK_DEFAULT_REGION}`, '--app', CLOUD_ASSEMBLY], env, 300_000);
+  }
+  log('Deploying the Flashline stack to the emulator …');
+  await run(cdk, ['deploy', STACK_NAME, '--app', CLOUD_ASSEMBLY, '--require-approval', 'never', '--progress', 'events'], env, 600_000);
+  mkdirSync(LOCAL_DIR, { recursive: true });
+  writeFileSync(HASH_FILE, hash);
+  return { outputs: await readStackOutputs(), deployed: true, seconds: (Date.now() - started) / 1000 };
+}

@@ -1,0 +1,28 @@
+import type { TestProject } from 'vitest/node';
+import { stopEmulator } from '../../localstack/ministack.js';
+import { ensureLocalStack } from '../../scripts/lib/local-stack.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    apiUrl: string;
+    tableName: string;
+    eventsTableName: string;
+    imagesBucketName: string;
+  }
+}
+
+/**
+ * Deploy once per test run: start the emulator unless one answers, deploy the real CDK stack
+ * only when its template changed, and hand the outputs to the tests. Tests never deploy.
+ */
+export default async function setup(project: TestProject): Promise<() => void> {
+  const stack = await ensureLocalStack({ persist: false, log: (line) => console.log(`[e2e setup] ${line}`) });
+  console.log(`[e2e setup] stack ${stack.deployed ? `deployed in ${stack.seconds.toFixed(1)} s` : 'already up to date'}: ${stack.outputs.apiUrl}`);
+  project.provide('apiUrl', stack.outputs.apiUrl);
+  project.provide('tableName', stack.outputs.tableName);
+  project.provide('eventsTableName', stack.outputs.eventsTableName);
+  project.provide('imagesBucketName', stack.outputs.imagesBucketName);
+  return () => {
+    if (stack.startedEmulator) stopEmulator();
+  };
+}
