@@ -28,7 +28,6 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 180_000,
           maxWorkers: 2,
-          minWorkers: 1,
         },
       },
     ],

@@ -1,12 +1,20 @@
 import * as account from './account.js';
+import * as audit from './audit.js';
+import * as device from './device.js';
 import * as factories from './factories.js';
+import * as images from './images.js';
+import * as jobs from './jobs.js';
 import * as meta from './meta.js';
 import * as programmers from './programmers.js';
 import type { RouteContract } from './route.js';
 
 export * from './account.js';
+export * from './audit.js';
+export * from './device.js';
 export * from './common.js';
 export * from './factories.js';
+export * from './images.js';
+export * from './jobs.js';
 export * from './meta.js';
 export * from './programmers.js';
 export * from './route.js';
@@ -18,4 +26,4 @@ function routesOf(module: Record<string, unknown>): RouteContract[] {
 }
 
 /** Every route of the public API, in one list: the functions, OpenAPI and the client all read it. */
-export const allRoutes: readonly RouteContract[] = [account, factories, programmers, meta].flatMap(routesOf);
+export const allRoutes: readonly RouteContract[] = [account, factories, programmers, images, jobs, device, audit, meta].flatMap(routesOf);

@@ -54,7 +54,7 @@ export class KmsJwsSigner {
       if (header.alg !== 'ES256' || header.kid !== jwk.kid) return false;
       const verifier = createVerify('SHA256');
       verifier.update(`${headerPart}.${payloadPart}`);
-      return verifier.verify({ key: createPublicKey({ key: jwk, format: 'jwk' }), dsaEncoding: 'ieee-p1363' }, Buffer.from(signaturePart, 'base64url'));
+      return verifier.verify({ key: createPublicKey({ key: { ...jwk }, format: 'jwk' }), dsaEncoding: 'ieee-p1363' }, Buffer.from(signaturePart, 'base64url'));
     } catch {
       return false;
     }

@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { Id, ListQuery, Timestamp, listOf } from './common.js';
+import { defineRoute } from './route.js';
+
+export const AuditRecord = z
+  .object({
+    auditId: Id,
+    at: Timestamp,
+    /** `key:{keyId}`, `programmer:{programmerId}` or `platform-operator`. */
+    actor: z.string(),
+    action: z.string(),
+    target: z.object({ type: z.string(), id: z.string() }),
+    details: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'AuditRecord' });
+
+export const listAudit = defineRoute({
+  operationId: 'listAudit',
+  method: 'GET',
+  path: '/v1/audit',
+  summary: 'Who did what, when: newest first, or oldest first from `since`',
+  access: { kind: 'account', minimumRole: 'admin' },
+  query: ListQuery.extend({ since: Timestamp.optional() }),
+  successStatus: 200,
+  response: listOf(AuditRecord),
+  idempotent: true,
+});

@@ -1,0 +1,130 @@
+import { z } from 'zod';
+import { Id, Timestamp } from './common.js';
+import { Delivery, Image, Sha256Hex } from './images.js';
+import { Job } from './jobs.js';
+import { defineRoute } from './route.js';
+
+export const DeviceJob = Job.extend({ image: Image, delivery: Delivery }).meta({ id: 'DeviceJob' });
+
+export const Authorization = z
+  .object({
+    authorizationId: Id,
+    jobId: Id,
+    units: z.number().int(),
+    serials: z.array(z.string()),
+    expiresAt: Timestamp,
+    /** Compact JWS (ES256) signed by KMS; verify it with GET /v1/signing-keys. */
+    ticket: z.string(),
+  })
+  .meta({ id: 'Authorization' });
+
+export const MAX_UNITS_PER_AUTHORIZATION = 1000;
+export const MAX_RESULTS_PER_REQUEST = 500;
+export const MAX_LOG_LINES_PER_REQUEST = 1000;
+export const MAX_LOG_BYTES_PER_REQUEST = 256 * 1024;
+
+const JobParams = z.object({ jobId: Id });
+
+export const listDeviceJobs = defineRoute({
+  operationId: 'listDeviceJobs',
+  method: 'GET',
+  path: '/v1/device/jobs',
+  summary: "The active jobs of this programmer's factory, each with its image metadata and delivery",
+  access: { kind: 'programmer' },
+  successStatus: 200,
+  response: z.object({ items: z.array(DeviceJob), nextCursor: z.null() }),
+  errors: ['programmer_disabled'],
+  idempotent: true,
+});
+
+export const createDownloadUrl = defineRoute({
+  operationId: 'createDownloadUrl',
+  method: 'POST',
+  path: '/v1/device/jobs/{jobId}/download-url',
+  summary: 'A presigned GET (valid minutes) of the encrypted image of a cloud-delivery job',
+  access: { kind: 'programmer' },
+  params: JobParams,
+  successStatus: 200,
+  response: z.object({ url: z.string().url(), expiresAt: Timestamp, sha256: Sha256Hex, sizeBytes: z.number().int() }),
+  errors: ['image_not_available', 'missing_encryption_key', 'job_paused', 'job_deleted', 'wrong_factory', 'programmer_disabled'],
+  idempotent: true,
+});
+
+export const authorizeProgramming = defineRoute({
+  operationId: 'authorizeProgramming',
+  method: 'POST',
+  path: '/v1/device/authorizations',
+  summary: 'Ask permission to program units: reserves them under the job limit and allocates serial numbers; idempotent by (programmer, nonce)',
+  access: { kind: 'programmer' },
+  body: z
+    .object({
+      jobId: Id,
+      units: z.number().int().min(1).max(MAX_UNITS_PER_AUTHORIZATION),
+      nonce: z.string().min(8).max(128).regex(/^[A-Za-z0-9._:-]+$/, 'must be 8–128 characters of A-Z a-z 0-9 . _ : -'),
+      binding: z.string().max(4096).optional(),
+    })
+    .strict(),
+  successStatus: 201,
+  response: Authorization,
+  errors: ['job_paused', 'job_deleted', 'job_completed', 'job_not_started', 'job_expired', 'programmer_disabled', 'wrong_factory', 'binding_mismatch', 'nonce_reused'],
+  idempotent: true,
+});
+
+export const reportResults = defineRoute({
+  operationId: 'reportResults',
+  method: 'POST',
+  path: '/v1/device/results',
+  summary: 'Report programmed units; idempotent by (authorizationId, serial)',
+  access: { kind: 'programmer' },
+  body: z
+    .object({
+      authorizationId: Id,
+      results: z
+        .array(
+          z
+            .object({
+              serial: z.string().min(1).max(128),
+              status: z.enum(['success', 'failure']),
+              errorCode: z.string().max(128).optional(),
+              durationMs: z.number().int().min(0).max(86_400_000).optional(),
+              at: Timestamp.optional(),
+            })
+            .strict(),
+        )
+        .min(1)
+        .max(MAX_RESULTS_PER_REQUEST),
+    })
+    .strict(),
+  maxBodyBytes: 256 * 1024,
+  successStatus: 200,
+  response: z.object({
+    /** Results recorded by this request. */
+    recorded: z.number().int(),
+    /** Results already recorded by an earlier attempt: not counted again. */
+    duplicates: z.number().int(),
+  }),
+  idempotent: true,
+});
+
+export const appendLogs = defineRoute({
+  operationId: 'appendLogs',
+  method: 'POST',
+  path: '/v1/device/logs',
+  summary: 'Append log lines to a job (identical retried lines are stored once)',
+  access: { kind: 'programmer' },
+  body: z
+    .object({
+      jobId: Id,
+      authorizationId: Id.optional(),
+      lines: z
+        .array(z.object({ at: Timestamp, level: z.enum(['debug', 'info', 'warn', 'error']), message: z.string().max(8192) }).strict())
+        .min(1)
+        .max(MAX_LOG_LINES_PER_REQUEST),
+    })
+    .strict(),
+  maxBodyBytes: MAX_LOG_BYTES_PER_REQUEST,
+  successStatus: 200,
+  response: z.object({ accepted: z.number().int() }),
+  errors: ['job_deleted', 'wrong_factory'],
+  idempotent: true,
+});

@@ -1,0 +1,129 @@
+import { z } from 'zod';
+import { Id, Name, Timestamp } from './common.js';
+import { Job } from './jobs.js';
+import { defineRoute } from './route.js';
+
+export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters (SHA-256)');
+export const EncryptionKeyId = z.string().trim().min(1).max(128);
+export const Delivery = z.enum(['direct', 'cloud']);
+export const StepKind = z.enum(['erase', 'program', 'verify', 'set_config', 'algorithm', 'custom']);
+
+/** 5 GiB: the largest object one presigned S3 PUT can carry. */
+export const MAX_IMAGE_BYTES = 5 * 1024 ** 3;
+
+export const Restrictions = z
+  .object({
+    maxCount: z.number().int().min(1).max(1_000_000_000).optional(),
+    notBefore: Timestamp.optional(),
+    notAfter: Timestamp.optional(),
+  })
+  .strict()
+  .refine((r) => !r.notBefore || !r.notAfter || Date.parse(r.notBefore) < Date.parse(r.notAfter), {
+    message: 'notAfter must be later than notBefore',
+    path: ['notAfter'],
+  });
+
+/** `{n}` is the serial number; `{n:08}` pads it with zeros to 8 digits. */
+export const SerialFormat = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/\{n(?::0?\d{1,2})?\}/, 'must contain {n} or {n:0W}');
+
+export const SerialsInput = z
+  .object({
+    start: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    step: z.number().int().min(1).max(1_000_000).optional(),
+    format: SerialFormat.optional(),
+  })
+  .strict();
+
+export const Step = z.object({ kind: StepKind, description: z.string().max(500).optional() }).strict();
+
+export const RegisterImageBody = z
+  .object({
+    name: Name,
+    description: z.string().max(2000).optional(),
+    factoryId: Id,
+    contentSha256: Sha256Hex,
+    sizeBytes: z.number().int().min(1).max(MAX_IMAGE_BYTES),
+    delivery: Delivery,
+    encryptionKeyId: EncryptionKeyId.optional(),
+    restrictions: Restrictions.optional(),
+    serials: SerialsInput.optional(),
+    steps: z.array(Step).max(100).optional(),
+  })
+  .strict();
+export type RegisterImageInput = z.infer<typeof RegisterImageBody>;
+
+export const ImageStatus = z.enum(['pending_upload', 'available', 'rejected', 'registered']);
+
+export const Image = z
+  .object({
+    imageId: Id,
+    jobId: Id,
+    factoryId: Id,
+    name: z.string(),
+    description: z.string().nullable(),
+    contentSha256: Sha256Hex,
+    sizeBytes: z.number().int(),
+    delivery: Delivery,
+    encryptionKeyId: z.string().nullable(),
+    steps: z.array(Step),
+    status: ImageStatus,
+    /** Why the verifier rejected the upload (size or checksum mismatch). */
+    rejectionReason: z.string().nullable(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .meta({ id: 'Image' });
+
+export const UploadInstructions = z
+  .object({
+    url: z.string().url(),
+    method: z.literal('PUT'),
+    /** Send exactly these headers with the PUT: they are part of the signature. */
+    headers: z.record(z.string(), z.string()),
+    expiresAt: Timestamp,
+  })
+  .meta({ id: 'UploadInstructions' });
+
+const ImageParams = z.object({ imageId: Id });
+
+export const registerImage = defineRoute({
+  operationId: 'registerImage',
+  method: 'POST',
+  path: '/v1/images',
+  summary: 'Register a generated image for a factory: creates its job and returns the KMS-signed binding (and an upload URL for cloud delivery)',
+  access: { kind: 'account', minimumRole: 'author' },
+  body: RegisterImageBody,
+  successStatus: 201,
+  response: z.object({ image: Image, job: Job, binding: z.string(), upload: UploadInstructions.optional() }),
+  errors: ['encryption_required'],
+  idempotent: false,
+});
+
+export const getImage = defineRoute({
+  operationId: 'getImage',
+  method: 'GET',
+  path: '/v1/images/{imageId}',
+  summary: 'Read an image: metadata and status',
+  access: { kind: 'account', minimumRole: 'viewer' },
+  params: ImageParams,
+  successStatus: 200,
+  response: z.object({ image: Image }),
+  idempotent: true,
+});
+
+export const createUploadUrl = defineRoute({
+  operationId: 'createUploadUrl',
+  method: 'POST',
+  path: '/v1/images/{imageId}/upload-url',
+  summary: 'A fresh presigned PUT for a cloud-delivery image still pending upload',
+  access: { kind: 'account', minimumRole: 'author' },
+  params: ImageParams,
+  successStatus: 200,
+  response: z.object({ upload: UploadInstructions }),
+  errors: ['image_not_pending'],
+  idempotent: true,
+});
