@@ -1,6 +1,7 @@
 import { requireEnv } from '../shared/config.js';
-import { createDocumentClient, createKmsClient } from '../shared/store/clients.js';
+import { createDocumentClient, createKmsClient, createS3Client } from '../shared/store/clients.js';
 import type { Db } from '../shared/store/db.js';
+import { ImageObjects } from '../shared/store/image-objects.js';
 import { KmsJwsSigner } from '../shared/store/signer.js';
 
 /**
@@ -15,3 +16,5 @@ export const db: Db = {
 };
 
 export const signer = new KmsJwsSigner(createKmsClient(), requireEnv('SIGNING_KEY_ID'));
+
+export const objects = new ImageObjects(createS3Client(), requireEnv('IMAGES_BUCKET'));

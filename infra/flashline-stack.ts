@@ -1,4 +1,6 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { DataStore } from './constructs/data-store.js';
@@ -58,6 +60,29 @@ export class FlashlineStack extends Stack {
     store.grantTableReadWrite(device, store.table, store.eventsTable);
     store.grantSign(device);
     store.grantImageRead(device);
+
+    const verifier = new ProjectFunction(this, 'ImageVerifier', {
+      entry: 'functions/image-verifier/index.ts',
+      description: 'Recomputes size and SHA-256 of each uploaded image and marks it available or rejected',
+      environment: { ...tables, IMAGES_BUCKET: store.imagesBucket.bucketName },
+      timeout: Duration.minutes(5),
+      memorySize: 1024,
+    });
+    store.grantTableReadWrite(verifier, store.table);
+    store.grantImageRead(verifier);
+    store.imagesBucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.LambdaDestination(verifier), { prefix: 'accounts/' });
+    // aws-cdk-lib installs the notification with its own singleton custom-resource function.
+    const notificationsHandler = this.node.children.find((child) => child.node.id.startsWith('BucketNotificationsHandler'));
+    if (notificationsHandler) {
+      NagSuppressions.addResourceSuppressions(
+        notificationsHandler,
+        [
+          { id: 'AwsSolutions-IAM4', reason: "aws-cdk-lib's own bucket-notification custom resource: deploy-time only, its role is CDK's to define." },
+          { id: 'AwsSolutions-IAM5', reason: 'PutBucketNotification has no resource-level scoping in the CDK handler; deploy-time only.' },
+        ],
+        true,
+      );
+    }
 
     const api = new HttpApi(this, 'Http', {
       authorizerFunction: authorizer,

@@ -1,8 +1,10 @@
 import { createHttpHandler } from '../../shared/http/handler.js';
 import { accountRoutes } from './routes/account.js';
 import { factoryRoutes } from './routes/factories.js';
+import { imageRoutes } from './routes/images.js';
+import { jobRoutes } from './routes/jobs.js';
 import { metaRoutes } from './routes/meta.js';
 import { programmerRoutes } from './routes/programmers.js';
 
 /** Everything people and their tools do (account keys), plus the public JWKS and OpenAPI routes. */
-export const handler = createHttpHandler([...accountRoutes, ...factoryRoutes, ...programmerRoutes, ...metaRoutes]);
+export const handler = createHttpHandler([...accountRoutes, ...factoryRoutes, ...programmerRoutes, ...imageRoutes, ...jobRoutes, ...metaRoutes]);

@@ -67,7 +67,17 @@ export class DataStore extends Construct {
       ],
     });
 
-    this.eventsTable = new dynamodb.TableV2(this, 'EventsTable', { ...tableDefaults, timeToLiveAttribute: 'expiresAt' });
+    this.eventsTable = new dynamodb.TableV2(this, 'EventsTable', {
+      ...tableDefaults,
+      timeToLiveAttribute: 'expiresAt',
+      globalSecondaryIndexes: [
+        {
+          indexName: 'gsi1',
+          partitionKey: { name: 'gsi1pk', type: dynamodb.AttributeType.STRING },
+          sortKey: { name: 'gsi1sk', type: dynamodb.AttributeType.STRING },
+        },
+      ],
+    });
 
     this.accessLogsBucket = new s3.Bucket(this, 'AccessLogs', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,

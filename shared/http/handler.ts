@@ -36,8 +36,19 @@ export interface BoundRoute {
   handle: (request: RouteRequest<RouteContract>) => Promise<unknown>;
 }
 
+/** A response with another success status than the route's usual one (e.g. 200 for a replayed idempotent create). */
+export class WithStatus<T> {
+  constructor(
+    readonly status: 200 | 201 | 204,
+    readonly body: T,
+  ) {}
+}
+
 /** Binds a route module's function to its contract; the types follow from the contract. */
-export function implement<R extends RouteContract>(contract: R, handle: (request: RouteRequest<R>) => Promise<ResponseOf<R>>): BoundRoute {
+export function implement<R extends RouteContract>(
+  contract: R,
+  handle: (request: RouteRequest<R>) => Promise<ResponseOf<R> | WithStatus<ResponseOf<R>>>,
+): BoundRoute {
   return { contract, handle: handle as unknown as BoundRoute['handle'] };
 }
 
@@ -163,6 +174,7 @@ export function createHttpHandler(routes: BoundRoute[]) {
       requestId: context.awsRequestId,
       baseUrl: requestBaseUrl(event),
     } as RouteRequest<RouteContract>);
+    if (result instanceof WithStatus) return jsonResponse(result.status, result.status === 204 ? undefined : result.body);
     return jsonResponse(contract.successStatus, contract.successStatus === 204 ? undefined : result);
   };
 

@@ -8,8 +8,15 @@
  *   factory name lock  ACCT#{acct}            FACNAME#{normalized name}
  *   api key            ACCT#{acct}            KEY#{key}
  *   programmer         ACCT#{acct}            PRG#{prg}     gsi1: ACCT#{acct}#FAC#{fac} / PRG#{prg}
- * Events table (`pk`, `sk`, TTL on `expiresAt`):
+ *   image              ACCT#{acct}            IMG#{img}
+ *   job                ACCT#{acct}            JOB#{job}     gsi1: ACCT#{acct}#FAC#{fac} / JOB#{job}
+ *   authorization      ACCT#{acct}#AUTH#{id}  AUTH          (id derived from programmer + nonce)
+ * Events table (`pk`, `sk`, GSI `gsi1`, TTL on `expiresAt`):
  *   audit record       ACCT#{acct}#AUDIT      {iso time}#{id}
+ *   result             ACCT#{acct}#AUTH#{id}  RES#{serial}  gsi1: ACCT#{acct}#JOB#{job}#RES / {reported at}#{auth}#{serial}
+ *   log line           ACCT#{acct}#JOB#{job}#LOG  {at}#{line hash}
+ * S3 (images bucket):
+ *   encrypted image    accounts/{acct}/images/{img}
  */
 export interface Key {
   pk: string;
@@ -21,6 +28,9 @@ export const SK_PREFIX = {
   factoryName: 'FACNAME#',
   apiKey: 'KEY#',
   programmer: 'PRG#',
+  image: 'IMG#',
+  job: 'JOB#',
+  result: 'RES#',
 } as const;
 
 const accountPk = (accountId: string) => `ACCT#${accountId}`;
@@ -42,4 +52,21 @@ export const keys = {
   programmerIndexSk: (programmerId: string) => `${SK_PREFIX.programmer}${programmerId}`,
   auditPartition: (accountId: string) => `ACCT#${accountId}#AUDIT`,
   audit: (accountId: string, at: string, auditId: string): Key => ({ pk: `ACCT#${accountId}#AUDIT`, sk: `${at}#${auditId}` }),
+  image: (accountId: string, imageId: string): Key => ({ pk: accountPk(accountId), sk: `${SK_PREFIX.image}${imageId}` }),
+  job: (accountId: string, jobId: string): Key => ({ pk: accountPk(accountId), sk: `${SK_PREFIX.job}${jobId}` }),
+  jobIndexSk: (jobId: string) => `${SK_PREFIX.job}${jobId}`,
+  authorization: (accountId: string, authorizationId: string): Key => ({ pk: `ACCT#${accountId}#AUTH#${authorizationId}`, sk: 'AUTH' }),
+  result: (accountId: string, authorizationId: string, serial: string): Key => ({
+    pk: `ACCT#${accountId}#AUTH#${authorizationId}`,
+    sk: `${SK_PREFIX.result}${serial}`,
+  }),
+  jobResultsIndex: (accountId: string, jobId: string) => `ACCT#${accountId}#JOB#${jobId}#RES`,
+  resultIndexSk: (reportedAt: string, authorizationId: string, serial: string) => `${reportedAt}#${authorizationId}#${serial}`,
+  jobLogsPartition: (accountId: string, jobId: string) => `ACCT#${accountId}#JOB#${jobId}#LOG`,
+  logLine: (accountId: string, jobId: string, at: string, lineHash: string): Key => ({ pk: `ACCT#${accountId}#JOB#${jobId}#LOG`, sk: `${at}#${lineHash}` }),
+  imageObject: (accountId: string, imageId: string) => `accounts/${accountId}/images/${imageId}`,
+  parseImageObject: (objectKey: string): { accountId: string; imageId: string } | undefined => {
+    const match = /^accounts\/([A-Za-z0-9_-]+)\/images\/([A-Za-z0-9_-]+)$/.exec(objectKey);
+    return match ? { accountId: match[1] as string, imageId: match[2] as string } : undefined;
+  },
 };

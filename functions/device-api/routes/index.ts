@@ -1,4 +1,73 @@
-import type { BoundRoute } from '../../../shared/http/handler.js';
+import * as contract from '../../../shared/contract/index.js';
+import { ConflictError } from '../../../shared/domain/errors.js';
+import { type BoundRoute, WithStatus, implement } from '../../../shared/http/handler.js';
+import type { Principal } from '../../../shared/http/principal.js';
+import { authorizeUnits, getAuthorizationRecord } from '../../../shared/store/authorizations.js';
+import { loadDeviceContext, notePresence } from '../../../shared/store/device.js';
+import { getImage } from '../../../shared/store/images.js';
+import { listActiveFactoryJobs } from '../../../shared/store/jobs.js';
+import { appendLogLines } from '../../../shared/store/logs.js';
+import { recordResults } from '../../../shared/store/results.js';
+import { db, objects, signer } from '../../shared-deps.js';
 
-/** Device routes arrive with the images/jobs/protocol work; until then every device path is a JSON 404. */
-export const deviceRoutes: BoundRoute[] = [];
+type ProgrammerPrincipal = Extract<Principal, { kind: 'programmer' }>;
+
+/** Every device call also marks the programmer as seen (at most one write a minute). */
+function seen(principal: ProgrammerPrincipal): Promise<void> {
+  return notePresence(db, principal.accountId, principal.programmerId);
+}
+
+function asProgrammer(principal: Principal): ProgrammerPrincipal {
+  return principal as ProgrammerPrincipal;
+}
+
+export const deviceRoutes: BoundRoute[] = [
+  implement(contract.listDeviceJobs, async ({ principal }) => {
+    const me = asProgrammer(principal);
+    const [{ programmer }] = await Promise.all([loadDeviceContext(db, me.accountId, me.programmerId), seen(me)]);
+    return { items: await listActiveFactoryJobs(db, me.accountId, programmer.factoryId), nextCursor: null };
+  }),
+
+  implement(contract.createDownloadUrl, async ({ principal, params }) => {
+    const me = asProgrammer(principal);
+    const [{ programmer, job }] = await Promise.all([loadDeviceContext(db, me.accountId, me.programmerId, params.jobId), seen(me)]);
+    if (job!.status === 'paused') throw new ConflictError('job_paused', 'This job is paused');
+    const image = await getImage(db, me.accountId, job!.imageId, true);
+    if (image.delivery !== 'cloud') {
+      throw new ConflictError('image_not_available', 'This image is delivered directly to programmers, not through the cloud');
+    }
+    if (image.status !== 'available') {
+      throw new ConflictError('image_not_available', `The image is ${image.status}, not available for download`, { status: image.status });
+    }
+    if (!image.encryptionKeyId || !programmer.encryptionKeyIds.includes(image.encryptionKeyId)) {
+      throw new ConflictError('missing_encryption_key', `This programmer does not hold the image's encryption key ${image.encryptionKeyId}`, {
+        encryptionKeyId: image.encryptionKeyId,
+      });
+    }
+    const download = await objects.presignDownload(me.accountId, image.imageId);
+    return { url: download.url, expiresAt: download.expiresAt, sha256: image.contentSha256, sizeBytes: image.sizeBytes };
+  }),
+
+  implement(contract.authorizeProgramming, async ({ principal, body }) => {
+    const me = asProgrammer(principal);
+    const [{ authorization, created }] = await Promise.all([
+      authorizeUnits({ db, signer }, { accountId: me.accountId, programmerId: me.programmerId, ...body }),
+      seen(me),
+    ]);
+    // A retried nonce gets the stored authorization back with 200, never new units.
+    return created ? authorization : new WithStatus(200, authorization);
+  }),
+
+  implement(contract.reportResults, async ({ principal, body }) => {
+    const me = asProgrammer(principal);
+    const [authorization] = await Promise.all([getAuthorizationRecord(db, me.accountId, me.programmerId, body.authorizationId), seen(me)]);
+    return recordResults(db, me.accountId, authorization, body.results);
+  }),
+
+  implement(contract.appendLogs, async ({ principal, body }) => {
+    const me = asProgrammer(principal);
+    await Promise.all([loadDeviceContext(db, me.accountId, me.programmerId, body.jobId), seen(me)]);
+    const accepted = await appendLogLines(db, me.accountId, body.jobId, { programmerId: me.programmerId, authorizationId: body.authorizationId }, body.lines);
+    return { accepted };
+  }),
+];

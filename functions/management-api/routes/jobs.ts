@@ -1,0 +1,36 @@
+import * as contract from '../../../shared/contract/index.js';
+import type { JobAction } from '../../../shared/domain/jobs.js';
+import { type RouteRequest, implement } from '../../../shared/http/handler.js';
+import { actorOf } from '../../../shared/http/principal.js';
+import { listAudit } from '../../../shared/store/audit.js';
+import * as jobs from '../../../shared/store/jobs.js';
+import { listLogLines } from '../../../shared/store/logs.js';
+import { listResults } from '../../../shared/store/results.js';
+import { db, objects } from '../../shared-deps.js';
+
+function transition(action: JobAction) {
+  return async ({ principal, params }: RouteRequest<typeof contract.pauseJob>) => {
+    const { job, record } = await jobs.transitionJob(db, principal.accountId, params.jobId, action, actorOf(principal));
+    // The job is gone for programmers once the transaction committed; the object follows it.
+    if (action === 'delete' && record.delivery === 'cloud') await objects.delete(principal.accountId, record.imageId);
+    return { job };
+  };
+}
+
+export const jobRoutes = [
+  implement(contract.listJobs, async ({ principal, query }) => jobs.listJobs(db, principal.accountId, query)),
+  implement(contract.getJob, async ({ principal, params }) => ({ job: await jobs.getJob(db, principal.accountId, params.jobId) })),
+  implement(contract.pauseJob, transition('pause')),
+  implement(contract.resumeJob, transition('resume')),
+  implement(contract.restartJob, transition('restart')),
+  implement(contract.deleteJob, transition('delete')),
+  implement(contract.listJobResults, async ({ principal, params, query }) => {
+    await jobs.getJobRecord(db, principal.accountId, params.jobId, false);
+    return listResults(db, principal.accountId, params.jobId, query);
+  }),
+  implement(contract.listJobLogs, async ({ principal, params, query }) => {
+    await jobs.getJobRecord(db, principal.accountId, params.jobId, false);
+    return listLogLines(db, principal.accountId, params.jobId, query);
+  }),
+  implement(contract.listAudit, async ({ principal, query }) => listAudit(db, principal.accountId, query)),
+];

@@ -1,0 +1,88 @@
+/**
+ * Pure rules of jobs: effective status, transitions, limits, dates and serial numbers. No I/O:
+ * the store feeds it what it read, and enforces the same limits again in its conditional writes.
+ */
+import { ConflictError } from './errors.js';
+
+export type StoredJobStatus = 'active' | 'paused' | 'deleted';
+export type JobStatus = StoredJobStatus | 'completed' | 'expired';
+
+export interface JobState {
+  status: StoredJobStatus;
+  maxCount: number | null;
+  notBefore: string | null;
+  notAfter: string | null;
+  run: number;
+  /** Units authorized in the current run. */
+  authorized: number;
+}
+
+export function remainingUnits(job: Pick<JobState, 'maxCount' | 'authorized'>): number | null {
+  return job.maxCount === null ? null : Math.max(0, job.maxCount - job.authorized);
+}
+
+/** What a person sees: `completed` once the limit is used up, `expired` after `notAfter`. */
+export function effectiveStatus(job: JobState, now: Date): JobStatus {
+  if (job.status === 'deleted') return 'deleted';
+  if (job.notAfter !== null && now.getTime() > Date.parse(job.notAfter)) return 'expired';
+  if (job.maxCount !== null && job.authorized >= job.maxCount) return 'completed';
+  return job.status;
+}
+
+export type JobAction = 'pause' | 'resume' | 'restart' | 'delete';
+
+/** The stored status after an action, or a 409 invalid_transition naming the current status. */
+export function applyTransition(job: JobState, action: JobAction, now: Date): StoredJobStatus {
+  const current = effectiveStatus(job, now);
+  const allowed: Record<JobAction, JobStatus[]> = {
+    pause: ['active'],
+    resume: ['paused'],
+    restart: ['active', 'paused', 'completed'],
+    delete: ['active', 'paused', 'completed', 'expired'],
+  };
+  if (!allowed[action].includes(current)) {
+    throw new ConflictError('invalid_transition', `Cannot ${action} a job that is ${current}`, { status: current, action });
+  }
+  return action === 'pause' ? 'paused' : action === 'delete' ? 'deleted' : 'active';
+}
+
+/** Why a programmer may not program `units` units of this job now, as the contract's 409 code. */
+export function authorizationRefusal(job: JobState, units: number, now: Date): ConflictError | undefined {
+  if (job.status === 'deleted') return new ConflictError('job_deleted', 'This job has been deleted');
+  if (job.notBefore !== null && now.getTime() < Date.parse(job.notBefore)) {
+    return new ConflictError('job_not_started', `This job starts at ${job.notBefore}`, { notBefore: job.notBefore });
+  }
+  if (job.notAfter !== null && now.getTime() > Date.parse(job.notAfter)) {
+    return new ConflictError('job_expired', `This job ended at ${job.notAfter}`, { notAfter: job.notAfter });
+  }
+  if (job.status === 'paused') return new ConflictError('job_paused', 'This job is paused');
+  const remaining = remainingUnits(job);
+  if (remaining !== null && units > remaining) {
+    return new ConflictError(
+      'job_completed',
+      remaining === 0 ? 'The count limit of this job is used up' : `Only ${remaining} unit(s) remain in this job`,
+      { remaining },
+    );
+  }
+  return undefined;
+}
+
+export interface SerialRule {
+  start: number;
+  step: number;
+  format: string;
+}
+
+export const DEFAULT_SERIAL_FORMAT = 'SN-{n:08}';
+
+/** The serial of the index-th unit ever authorized in a job (indexes never reset, so serials never repeat). */
+export function serialAt(rule: SerialRule, index: number): string {
+  const value = rule.start + index * rule.step;
+  return rule.format.replace(/\{n(?::(0?)(\d{1,2}))?\}/g, (_match, _zero: string | undefined, width: string | undefined) =>
+    width ? String(value).padStart(Number(width), '0') : String(value),
+  );
+}
+
+export function serialRange(rule: SerialRule, firstIndex: number, units: number): string[] {
+  return Array.from({ length: units }, (_, i) => serialAt(rule, firstIndex + i));
+}

@@ -1,0 +1,47 @@
+import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
+import { ConflictError, NotFoundError } from '../domain/errors.js';
+import { type Db, nowIso } from './db.js';
+import { type JobRecord, toJobRecord } from './jobs.js';
+import { keys } from './keys.js';
+import { type ProgrammerView, toProgrammerView, touchProgrammerLastSeen } from './programmers.js';
+
+/**
+ * The programmer and (optionally) one job, read together, with the checks every device route
+ * shares: the programmer still exists and is active, the job exists in its account, is not
+ * deleted, and belongs to the programmer's factory.
+ */
+export async function loadDeviceContext(db: Db, accountId: string, programmerId: string, jobId?: string): Promise<{ programmer: ProgrammerView; job?: JobRecord }> {
+  const programmerKey = keys.programmer(accountId, programmerId);
+  const jobKey = jobId ? keys.job(accountId, jobId) : undefined;
+  const output = await db.doc.send(
+    new BatchGetCommand({
+      RequestItems: { [db.table]: { Keys: [{ ...programmerKey }, ...(jobKey ? [{ ...jobKey }] : [])], ConsistentRead: true } },
+    }),
+  );
+  const items = output.Responses?.[db.table] ?? [];
+  const programmerItem = items.find((item) => item.sk === programmerKey.sk);
+  const jobItem = jobKey ? items.find((item) => item.sk === jobKey.sk) : undefined;
+  if (!programmerItem) throw new NotFoundError('Programmer');
+  const programmer = toProgrammerView(programmerItem);
+  if (programmer.status !== 'active') throw new ConflictError('programmer_disabled', 'This programmer is disabled');
+  if (!jobKey) return { programmer };
+  if (!jobItem) throw new NotFoundError('Job');
+  const job = toJobRecord(jobItem);
+  if (job.status === 'deleted') throw new ConflictError('job_deleted', 'This job has been deleted');
+  if (job.factoryId !== programmer.factoryId) {
+    throw new ConflictError('wrong_factory', "This job belongs to another factory than this programmer's", { programmerFactoryId: programmer.factoryId });
+  }
+  return { programmer, job };
+}
+
+/** Per container: when each programmer's lastSeenAt was last written, so the hot path writes it at most once a minute. */
+const lastTouched = new Map<string, number>();
+
+export async function notePresence(db: Db, accountId: string, programmerId: string): Promise<void> {
+  const key = `${accountId}/${programmerId}`;
+  const now = Date.now();
+  if (now - (lastTouched.get(key) ?? 0) < 60_000) return;
+  lastTouched.set(key, now);
+  if (lastTouched.size > 10_000) lastTouched.clear();
+  await touchProgrammerLastSeen(db, accountId, programmerId, nowIso());
+}

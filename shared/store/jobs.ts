@@ -1,0 +1,239 @@
+import { BatchGetCommand, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { NotFoundError } from '../domain/errors.js';
+import { type JobAction, type JobState, type JobStatus, applyTransition, effectiveStatus, remainingUnits, serialAt } from '../domain/jobs.js';
+import { auditItem } from './audit.js';
+import { type Db, cancelledConditions, decodeCursor, encodeCursor, nowIso } from './db.js';
+import { type ImageView, toImageView } from './images.js';
+import { SK_PREFIX, keys } from './keys.js';
+
+export interface JobView {
+  jobId: string;
+  imageId: string;
+  factoryId: string;
+  name: string;
+  status: JobStatus;
+  restrictions: { maxCount: number | null; notBefore: string | null; notAfter: string | null };
+  serials: { start: number; step: number; format: string; next: string };
+  run: number;
+  counters: { authorized: number; succeeded: number; failed: number; remaining: number | null };
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The job item as stored; `nextSerialIndex` counts every unit ever authorized and never resets. */
+export interface JobRecord extends JobState {
+  jobId: string;
+  imageId: string;
+  factoryId: string;
+  name: string;
+  serialStart: number;
+  serialStep: number;
+  serialFormat: string;
+  nextSerialIndex: number;
+  succeeded: number;
+  failed: number;
+  delivery: 'direct' | 'cloud';
+  encryptionKeyId: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function toJobRecord(item: Record<string, unknown>): JobRecord {
+  return {
+    jobId: item.jobId as string,
+    imageId: item.imageId as string,
+    factoryId: item.factoryId as string,
+    name: item.name as string,
+    status: item.status as JobRecord['status'],
+    maxCount: (item.maxCount as number | undefined) ?? null,
+    notBefore: (item.notBefore as string | undefined) ?? null,
+    notAfter: (item.notAfter as string | undefined) ?? null,
+    run: Number(item.run),
+    authorized: Number(item.authorized ?? 0),
+    succeeded: Number(item.succeeded ?? 0),
+    failed: Number(item.failed ?? 0),
+    serialStart: Number(item.serialStart),
+    serialStep: Number(item.serialStep),
+    serialFormat: item.serialFormat as string,
+    nextSerialIndex: Number(item.nextSerialIndex ?? 0),
+    delivery: item.delivery as JobRecord['delivery'],
+    encryptionKeyId: (item.encryptionKeyId as string | undefined) ?? null,
+    createdAt: item.createdAt as string,
+    updatedAt: item.updatedAt as string,
+  };
+}
+
+export function toJobView(job: JobRecord, now = new Date()): JobView {
+  const rule = { start: job.serialStart, step: job.serialStep, format: job.serialFormat };
+  return {
+    jobId: job.jobId,
+    imageId: job.imageId,
+    factoryId: job.factoryId,
+    name: job.name,
+    status: effectiveStatus(job, now),
+    restrictions: { maxCount: job.maxCount, notBefore: job.notBefore, notAfter: job.notAfter },
+    serials: { ...rule, next: serialAt(rule, job.nextSerialIndex) },
+    run: job.run,
+    counters: { authorized: job.authorized, succeeded: job.succeeded, failed: job.failed, remaining: remainingUnits(job) },
+    createdAt: job.createdAt,
+    updatedAt: job.updatedAt,
+  };
+}
+
+export async function getJobRecord(db: Db, accountId: string, jobId: string, consistent = true): Promise<JobRecord> {
+  const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.job(accountId, jobId), ConsistentRead: consistent }));
+  if (!Item) throw new NotFoundError('Job');
+  return toJobRecord(Item);
+}
+
+export async function getJob(db: Db, accountId: string, jobId: string): Promise<JobView> {
+  return toJobView(await getJobRecord(db, accountId, jobId));
+}
+
+/**
+ * Jobs of the account or of one factory. Status is derived (completed, expired), so it is
+ * filtered here; deleted jobs are listed only when asked for by status.
+ */
+export async function listJobs(db: Db, accountId: string, query: { limit: number; cursor?: string; factoryId?: string; status?: JobStatus }) {
+  const start = decodeCursor(query.cursor, SK_PREFIX.job);
+  let output;
+  if (query.factoryId) {
+    const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.factory(accountId, query.factoryId) }));
+    if (!Item) throw new NotFoundError('Factory');
+    const gsi1pk = keys.factoryIndex(accountId, query.factoryId);
+    output = await db.doc.send(
+      new QueryCommand({
+        TableName: db.table,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk AND begins_with(gsi1sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': gsi1pk, ':prefix': SK_PREFIX.job },
+        Limit: query.limit,
+        ...(start && { ExclusiveStartKey: { gsi1pk, gsi1sk: start, ...keys.job(accountId, start.slice(SK_PREFIX.job.length)) } }),
+      }),
+    );
+  } else {
+    output = await db.doc.send(
+      new QueryCommand({
+        TableName: db.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': keys.accountPartition(accountId), ':prefix': SK_PREFIX.job },
+        Limit: query.limit,
+        ...(start && { ExclusiveStartKey: { pk: keys.accountPartition(accountId), sk: start } }),
+      }),
+    );
+  }
+  const now = new Date();
+  const items = (output.Items ?? [])
+    .map((item) => toJobView(toJobRecord(item), now))
+    .filter((job) => (query.status ? job.status === query.status : job.status !== 'deleted'));
+  return { items, nextCursor: encodeCursor(output.LastEvaluatedKey, query.factoryId ? 'gsi1sk' : 'sk') };
+}
+
+/**
+ * Pause, resume, restart or delete. The write is conditioned on the run and status we read, so
+ * a concurrent change can never be overwritten by a decision made on stale state.
+ */
+export async function transitionJob(
+  db: Db,
+  accountId: string,
+  jobId: string,
+  action: JobAction,
+  actor: string,
+): Promise<{ job: JobView; record: JobRecord }> {
+  const current = await getJobRecord(db, accountId, jobId);
+  const now = new Date();
+  const at = now.toISOString();
+  const nextStatus = applyTransition(current, action, now);
+  const restart = action === 'restart';
+  const update = {
+    Update: {
+      TableName: db.table,
+      Key: keys.job(accountId, jobId),
+      UpdateExpression: restart
+        ? 'SET #status = :next, #run = #run + :one, authorized = :zero, succeeded = :zero, failed = :zero, updatedAt = :at'
+        : 'SET #status = :next, updatedAt = :at',
+      ConditionExpression: '#status = :current AND #run = :run',
+      ExpressionAttributeNames: { '#status': 'status', '#run': 'run' },
+      ExpressionAttributeValues: {
+        ':next': nextStatus,
+        ':current': current.status,
+        ':run': current.run,
+        ':at': at,
+        ...(restart && { ':one': 1, ':zero': 0 }),
+      },
+    },
+  };
+  const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [
+    update,
+    auditItem(db, { accountId, actor, action: `job.${action}`, targetType: 'job', targetId: jobId, details: { run: current.run, from: effectiveStatus(current, now) } }, at),
+  ];
+  if (action === 'delete') {
+    items.push({
+      Update: {
+        TableName: db.table,
+        Key: keys.factory(accountId, current.factoryId),
+        UpdateExpression: 'ADD openJobCount :minusOne SET updatedAt = :at',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':minusOne': -1, ':at': at },
+      },
+    });
+  }
+  try {
+    await db.doc.send(new TransactWriteCommand({ TransactItems: items }));
+  } catch (error) {
+    if (cancelledConditions(error)?.[0]) {
+      // Someone else changed the job meanwhile: decide again on what is there now.
+      return transitionJob(db, accountId, jobId, action, actor);
+    }
+    throw error;
+  }
+  const record: JobRecord = restart
+    ? { ...current, status: nextStatus, run: current.run + 1, authorized: 0, succeeded: 0, failed: 0, updatedAt: at }
+    : { ...current, status: nextStatus, updatedAt: at };
+  return { job: toJobView(record, now), record };
+}
+
+export interface DeviceJobView extends JobView {
+  image: ImageView;
+  delivery: 'direct' | 'cloud';
+}
+
+/** The jobs a programmer of this factory may work on now: active, with their image metadata. */
+export async function listActiveFactoryJobs(db: Db, accountId: string, factoryId: string): Promise<DeviceJobView[]> {
+  const gsi1pk = keys.factoryIndex(accountId, factoryId);
+  const now = new Date();
+  const jobs: JobRecord[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const output = await db.doc.send(
+      new QueryCommand({
+        TableName: db.table,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk AND begins_with(gsi1sk, :prefix)',
+        FilterExpression: '#status = :active',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':pk': gsi1pk, ':prefix': SK_PREFIX.job, ':active': 'active' },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    jobs.push(...(output.Items ?? []).map(toJobRecord).filter((job) => effectiveStatus(job, now) === 'active'));
+    startKey = output.LastEvaluatedKey;
+  } while (startKey);
+  if (jobs.length === 0) return [];
+
+  const images = new Map<string, ImageView>();
+  for (let i = 0; i < jobs.length; i += 100) {
+    let request: Record<string, { Keys: Record<string, unknown>[] }> | undefined = {
+      [db.table]: { Keys: jobs.slice(i, i + 100).map((job) => ({ ...keys.image(accountId, job.imageId) })) },
+    };
+    while (request && Object.keys(request).length > 0) {
+      const output = await db.doc.send(new BatchGetCommand({ RequestItems: request }));
+      for (const item of output.Responses?.[db.table] ?? []) images.set(item.imageId as string, toImageView(item));
+      request = output.UnprocessedKeys as typeof request;
+    }
+  }
+  return jobs.flatMap((job) => {
+    const image = images.get(job.imageId);
+    return image ? [{ ...toJobView(job, now), image, delivery: job.delivery }] : [];
+  });
+}
