@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Three projects: `unit` and `infra` run without the emulator (fast, `npm run test:unit`);
- * `e2e` runs against the real stack deployed on the emulator by its global setup. Isolation is
+ * Four projects: `unit` and `infra` run without the emulator (fast, `npm run test:unit`);
+ * `integration` (store adapters with real SDK calls) and `e2e` (HTTP, CLI, browser) run against
+ * the real stack deployed on the emulator by their global setup. Isolation is
  * by data (each file creates its own accounts), so e2e files may run side by side; two at a
  * time suits a 2-core machine.
  */
@@ -17,6 +18,18 @@ export default defineConfig({
       {
         extends: true,
         test: { name: 'infra', include: ['test/infra/**/*.test.ts'], environment: 'node', testTimeout: 120_000, hookTimeout: 300_000 },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/support/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          maxWorkers: 2,
+        },
       },
       {
         extends: true,

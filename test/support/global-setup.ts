@@ -8,6 +8,7 @@ declare module 'vitest' {
     tableName: string;
     eventsTableName: string;
     imagesBucketName: string;
+    signingKeyId: string;
   }
 }
 
@@ -22,6 +23,7 @@ export default async function setup(project: TestProject): Promise<() => void> {
   project.provide('tableName', stack.outputs.tableName);
   project.provide('eventsTableName', stack.outputs.eventsTableName);
   project.provide('imagesBucketName', stack.outputs.imagesBucketName);
+  project.provide('signingKeyId', stack.outputs.signingKeyId);
   return () => {
     if (stack.startedEmulator) stopEmulator();
   };
