@@ -1,5 +1,6 @@
 import { createHttpHandler } from '../../shared/http/handler.js';
 import { accountRoutes } from './routes/account.js';
+import { auditRoutes } from './routes/audit.js';
 import { factoryRoutes } from './routes/factories.js';
 import { imageRoutes } from './routes/images.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -7,4 +8,4 @@ import { metaRoutes } from './routes/meta.js';
 import { programmerRoutes } from './routes/programmers.js';
 
 /** Everything people and their tools do (account keys), plus the public JWKS and OpenAPI routes. */
-export const handler = createHttpHandler([...accountRoutes, ...factoryRoutes, ...programmerRoutes, ...imageRoutes, ...jobRoutes, ...metaRoutes]);
+export const handler = createHttpHandler([...accountRoutes, ...factoryRoutes, ...programmerRoutes, ...imageRoutes, ...jobRoutes, ...auditRoutes, ...metaRoutes]);

@@ -2,7 +2,6 @@ import * as contract from '../../../shared/contract/index.js';
 import type { JobAction } from '../../../shared/domain/jobs.js';
 import { type RouteRequest, implement } from '../../../shared/http/handler.js';
 import { actorOf } from '../../../shared/http/principal.js';
-import { listAudit } from '../../../shared/store/audit.js';
 import * as jobs from '../../../shared/store/jobs.js';
 import { listLogLines } from '../../../shared/store/logs.js';
 import { listResults } from '../../../shared/store/results.js';
@@ -32,5 +31,4 @@ export const jobRoutes = [
     await jobs.getJobRecord(db, principal.accountId, params.jobId, false);
     return listLogLines(db, principal.accountId, params.jobId, query);
   }),
-  implement(contract.listAudit, async ({ principal, query }) => listAudit(db, principal.accountId, query)),
 ];
