@@ -59,7 +59,7 @@ export async function listAudit(
     new QueryCommand({
       TableName: db.events,
       KeyConditionExpression: options.since ? 'pk = :pk AND sk >= :since' : 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': keys.auditPartition(accountId), ...(options.since && { ':since': options.since }) },
+      ExpressionAttributeValues: { ':pk': keys.auditPartition(accountId), ...(options.since && { ':since': new Date(options.since).toISOString() }) },
       Limit: options.limit,
       ScanIndexForward: Boolean(options.since),
       ...(start && { ExclusiveStartKey: { pk: keys.auditPartition(accountId), sk: start } }),

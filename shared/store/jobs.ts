@@ -139,6 +139,7 @@ export async function transitionJob(
   jobId: string,
   action: JobAction,
   actor: string,
+  attempt = 1,
 ): Promise<{ job: JobView; record: JobRecord }> {
   const current = await getJobRecord(db, accountId, jobId);
   const now = new Date();
@@ -181,9 +182,9 @@ export async function transitionJob(
   try {
     await db.doc.send(new TransactWriteCommand({ TransactItems: items }));
   } catch (error) {
-    if (cancelledConditions(error)?.[0]) {
-      // Someone else changed the job meanwhile: decide again on what is there now.
-      return transitionJob(db, accountId, jobId, action, actor);
+    if (cancelledConditions(error)?.[0] && attempt < 10) {
+      // Someone else changed the job meanwhile (an authorization, another operator): decide again on what is there now.
+      return transitionJob(db, accountId, jobId, action, actor, attempt + 1);
     }
     throw error;
   }

@@ -133,7 +133,8 @@ export async function listResults(db: Db, accountId: string, jobId: string, quer
       TableName: db.events,
       IndexName: 'gsi1',
       KeyConditionExpression: query.since ? 'gsi1pk = :pk AND gsi1sk >= :since' : 'gsi1pk = :pk',
-      ExpressionAttributeValues: { ':pk': gsi1pk, ...(query.since && { ':since': query.since }) },
+      // Keys hold UTC ISO times: compare against the same form, whatever offset the caller used.
+      ExpressionAttributeValues: { ':pk': gsi1pk, ...(query.since && { ':since': new Date(query.since).toISOString() }) },
       Limit: query.limit,
       ...(start && { ExclusiveStartKey: resultStartKey(accountId, gsi1pk, start) }),
     }),
