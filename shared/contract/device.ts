@@ -96,6 +96,7 @@ export const reportResults = defineRoute({
     })
     .strict(),
   maxBodyBytes: 256 * 1024,
+  maxBatch: { field: 'results', max: MAX_RESULTS_PER_REQUEST },
   successStatus: 200,
   response: z.object({
     /** Results recorded by this request. */
@@ -123,6 +124,7 @@ export const appendLogs = defineRoute({
     })
     .strict(),
   maxBodyBytes: MAX_LOG_BYTES_PER_REQUEST,
+  maxBatch: { field: 'lines', max: MAX_LOG_LINES_PER_REQUEST },
   successStatus: 200,
   response: z.object({ accepted: z.number().int() }),
   errors: ['job_deleted', 'wrong_factory'],

@@ -27,6 +27,8 @@ export interface RouteContract<
   body?: TBody;
   /** Largest accepted body in bytes; larger bodies get 413 before they are parsed. */
   maxBodyBytes?: number;
+  /** A top-level array of the body whose length beyond `max` is a 413, not a 400 (the contract's batch limits). */
+  maxBatch?: { field: string; max: number };
   successStatus: 200 | 201 | 204;
   response: TResponse;
   /** Error codes this route may answer with, beyond the generic ones; documented in OpenAPI. */

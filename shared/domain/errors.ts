@@ -59,8 +59,16 @@ export class ConflictError extends AppError {
 }
 
 export class PayloadTooLargeError extends AppError {
-  constructor(limitBytes: number) {
-    super(413, 'payload_too_large', `The request body exceeds ${limitBytes} bytes`, { limitBytes });
+  constructor(message: string, details: Record<string, unknown>) {
+    super(413, 'payload_too_large', message, details);
+  }
+
+  static bytes(limitBytes: number): PayloadTooLargeError {
+    return new PayloadTooLargeError(`The request body exceeds ${limitBytes} bytes`, { limitBytes });
+  }
+
+  static items(field: string, max: number): PayloadTooLargeError {
+    return new PayloadTooLargeError(`At most ${max} ${field} a request`, { field, max });
   }
 }
 

@@ -113,14 +113,21 @@ function readBody(contract: RouteContract, event: HttpEvent): unknown {
   if (raw === undefined || raw === null || raw === '') return undefined;
   const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
   const limit = contract.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  if (bytes.byteLength > limit) throw new PayloadTooLargeError(limit);
+  if (bytes.byteLength > limit) throw PayloadTooLargeError.bytes(limit);
   const text = bytes.toString('utf8');
   if (text.trim() === '') return undefined;
+  let parsed: unknown;
   try {
-    return JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch {
     throw new ValidationError([{ path: '', message: 'the body is not valid JSON' }], 'The request body is not valid JSON');
   }
+  const batch = contract.maxBatch;
+  if (batch && typeof parsed === 'object' && parsed !== null) {
+    const items = (parsed as Record<string, unknown>)[batch.field];
+    if (Array.isArray(items) && items.length > batch.max) throw PayloadTooLargeError.items(batch.field, batch.max);
+  }
+  return parsed;
 }
 
 function toIssues(error: z.ZodError, prefix: string): ValidationIssue[] {

@@ -171,6 +171,10 @@ describe('programmer protocol: refusals and idempotency', () => {
     const tooBig = await call('POST', 'v1/device/logs', { token: programmer.token, body: huge });
     expect(tooBig.status).toBe(413);
     expect(tooBig.body.error.code).toBe('payload_too_large');
+    const tooMany = { jobId: job.jobId, lines: Array.from({ length: 1001 }, (_, i) => ({ at: new Date().toISOString(), level: 'debug', message: `line ${i}` })) };
+    const manyResponse = await call('POST', 'v1/device/logs', { token: programmer.token, body: tooMany });
+    expect(manyResponse.status).toBe(413);
+    expect(manyResponse.body.error.details).toEqual({ field: 'lines', max: 1000 });
   });
 
   it('updates lastSeenAt when a programmer calls the device API', async () => {
