@@ -1,0 +1,129 @@
+import { html } from 'htm/preact';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { type Account, ApiClient, type ApiError } from './api.js';
+import { ErrorNotice } from './components/error-notice.js';
+import { Console, asApiError } from './hooks.js';
+import { AuditPage } from './pages/audit.js';
+import { FactoriesPage } from './pages/factories.js';
+import { FactoryJobsPage } from './pages/factory-jobs.js';
+import { JobPage } from './pages/job.js';
+import { ProgrammersPage } from './pages/programmers.js';
+import { SignInPage } from './pages/sign-in.js';
+import { type Route, href, useRoute } from './router.js';
+import { type Session, clearSession, loadSession } from './session.js';
+
+type State =
+  | { kind: 'checking'; session: Session }
+  | { kind: 'signed-out'; notice?: string }
+  | { kind: 'signed-in'; session: Session; account: Account }
+  | { kind: 'unreachable'; session: Session; error: ApiError };
+
+const EXPIRED_NOTICE = 'Your token is no longer accepted (revoked, or the account was removed). Sign in again.';
+
+export function App({ apiUrl }: { apiUrl: string }) {
+  const [state, setState] = useState<State>(() => {
+    const session = loadSession();
+    return session ? { kind: 'checking', session } : { kind: 'signed-out' };
+  });
+  const route = useRoute();
+
+  const signOut = (notice?: string) => {
+    clearSession();
+    setState({ kind: 'signed-out', notice });
+  };
+
+  const session = state.kind === 'signed-out' ? undefined : state.session;
+  const api = useMemo(() => (session ? new ApiClient(apiUrl, session.token, () => signOut(EXPIRED_NOTICE)) : undefined), [apiUrl, session?.token]);
+
+  useEffect(() => {
+    if (state.kind !== 'checking' || !api) return;
+    api
+      .account()
+      .then(({ account }) => setState({ kind: 'signed-in', session: state.session, account }))
+      .catch((error: unknown) => {
+        const problem = asApiError(error);
+        if (problem.status !== 401) setState({ kind: 'unreachable', session: state.session, error: problem });
+      });
+  }, [state.kind, api]);
+
+  useEffect(() => {
+    document.title = `${titleOf(route)} · Flashline`;
+  }, [route]);
+
+  if (state.kind === 'signed-out') {
+    return html`<${SignInPage} apiUrl=${apiUrl} notice=${state.notice} onSignedIn=${(signedIn: Session, account: Account) => setState({ kind: 'signed-in', session: signedIn, account })} />`;
+  }
+  if (state.kind === 'checking') return html`<main id="main"><p role="status">Signing in…</p></main>`;
+  if (state.kind === 'unreachable') {
+    return html`<main id="main">
+      <h1>Flashline</h1>
+      <${ErrorNotice} error=${state.error} title="Could not reach the API" />
+      <div class="toolbar">
+        <button type="button" class="primary" onClick=${() => setState({ kind: 'checking', session: state.session })}>Try again</button>
+        <button type="button" onClick=${() => signOut()}>Sign out</button>
+      </div>
+    </main>`;
+  }
+
+  return html`
+    <${Console.Provider} value=${{ api: api!, session: state.session, account: state.account }}>
+      <a class="skip-link" href="#main" onClick=${(event: Event) => {
+        // The hash is the router's: move focus without navigating.
+        event.preventDefault();
+        document.getElementById('main')?.focus();
+      }}>Skip to content</a>
+      <header class="top">
+        <span class="brand">Flashline</span>
+        <nav aria-label="Main">
+          <a href=${href.factories()} aria-current=${route.page === 'factories' || route.page === 'factory' || route.page === 'job' ? 'page' : undefined}>Factories</a>
+          <a href=${href.programmers()} aria-current=${route.page === 'programmers' ? 'page' : undefined}>Programmers</a>
+          <a href=${href.audit()} aria-current=${route.page === 'audit' ? 'page' : undefined}>Audit trail</a>
+        </nav>
+        <span class="who">${state.account.name}${state.session.role && html` <span class="tag">${state.session.role}</span>`}</span>
+        <button type="button" onClick=${() => signOut()}>Sign out</button>
+      </header>
+      <main id="main" tabindex="-1">
+        <${Page} route=${route} key=${routeKey(route)} />
+      </main>
+    <//>
+  `;
+}
+
+function Page({ route }: { route: Route }) {
+  switch (route.page) {
+    case 'factories':
+      return html`<${FactoriesPage} />`;
+    case 'factory':
+      return html`<${FactoryJobsPage} factoryId=${route.factoryId} />`;
+    case 'job':
+      return html`<${JobPage} jobId=${route.jobId} />`;
+    case 'programmers':
+      return html`<${ProgrammersPage} />`;
+    case 'audit':
+      return html`<${AuditPage} />`;
+    case 'not-found':
+      return html`<h1>Page not found</h1>
+        <p>Nothing lives at <code>#${route.path}</code>. <a href=${href.factories()}>Go to the factories</a>.</p>`;
+  }
+}
+
+function routeKey(route: Route): string {
+  return JSON.stringify(route);
+}
+
+function titleOf(route: Route): string {
+  switch (route.page) {
+    case 'factories':
+      return 'Factories';
+    case 'factory':
+      return 'Factory';
+    case 'job':
+      return 'Job';
+    case 'programmers':
+      return 'Programmers';
+    case 'audit':
+      return 'Audit trail';
+    case 'not-found':
+      return 'Not found';
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Follows a `since`-filtered, oldest-first list (results, logs) without counting anything
+ * twice. `since` is inclusive, so each poll sees the items at the watermark again; the keys
+ * seen at exactly that instant are remembered and skipped.
+ */
+export class IncrementalFeed<T> {
+  private watermark: string | undefined;
+  private keysAtWatermark = new Set<string>();
+
+  constructor(
+    private readonly timeOf: (item: T) => string,
+    private readonly keyOf: (item: T) => string,
+    initialSince?: string,
+  ) {
+    this.watermark = initialSince;
+  }
+
+  get since(): string | undefined {
+    return this.watermark;
+  }
+
+  /** Returns the items not seen before, in order. */
+  accept(items: readonly T[]): T[] {
+    const fresh: T[] = [];
+    for (const item of items) {
+      const at = this.timeOf(item);
+      const key = this.keyOf(item);
+      if (this.watermark !== undefined && at < this.watermark) continue;
+      if (at === this.watermark) {
+        if (this.keysAtWatermark.has(key)) continue;
+        this.keysAtWatermark.add(key);
+      } else {
+        this.watermark = at;
+        this.keysAtWatermark = new Set([key]);
+      }
+      fresh.push(item);
+    }
+    return fresh;
+  }
+}
+
+const MINUTE = 60_000;
+/** Bar widths the chart may choose from, so labels stay round numbers. */
+const BUCKET_MINUTES = [1, 5, 15, 30, 60, 180, 360, 720, 1440, 10080];
+
+export interface Bucket {
+  start: number;
+  minutes: number;
+  success: number;
+  failure: number;
+}
+
+/** Per-minute result counts; `buckets()` merges them into at most `maxBars` bars. */
+export class ResultHistogram {
+  private perMinute = new Map<number, { success: number; failure: number }>();
+  succeeded = 0;
+  failed = 0;
+
+  add(at: string, status: 'success' | 'failure'): void {
+    const time = Date.parse(at);
+    if (Number.isNaN(time)) return;
+    const minute = Math.floor(time / MINUTE) * MINUTE;
+    const counts = this.perMinute.get(minute) ?? { success: 0, failure: 0 };
+    counts[status] += 1;
+    if (status === 'success') this.succeeded += 1;
+    else this.failed += 1;
+    this.perMinute.set(minute, counts);
+  }
+
+  buckets(maxBars = 48): Bucket[] {
+    if (this.perMinute.size === 0) return [];
+    const minutes = [...this.perMinute.keys()];
+    const first = Math.min(...minutes);
+    const last = Math.max(...minutes);
+    const span = (last - first) / MINUTE + 1;
+    const size = BUCKET_MINUTES.find((candidate) => span / candidate <= maxBars) ?? BUCKET_MINUTES[BUCKET_MINUTES.length - 1]!;
+    const origin = Math.floor(first / (size * MINUTE)) * size * MINUTE;
+    const count = Math.floor((last - origin) / (size * MINUTE)) + 1;
+    const buckets: Bucket[] = Array.from({ length: count }, (_, index) => ({ start: origin + index * size * MINUTE, minutes: size, success: 0, failure: 0 }));
+    for (const [minute, counts] of this.perMinute) {
+      const bucket = buckets[Math.floor((minute - origin) / (size * MINUTE))]!;
+      bucket.success += counts.success;
+      bucket.failure += counts.failure;
+    }
+    return buckets;
+  }
+}

@@ -1,0 +1,260 @@
+import { html } from 'htm/preact';
+import { useEffect, useId, useRef, useState } from 'preact/hooks';
+import type { ApiError, Job, JobAction, LogLine, ResultRecord } from '../api.js';
+import { ActionsMenu, type MenuAction } from '../components/actions-menu.js';
+import { ConfirmDialog } from '../components/confirm-dialog.js';
+import { ErrorNotice } from '../components/error-notice.js';
+import { ResultsChart } from '../components/results-chart.js';
+import { StatusBadge } from '../components/status-badge.js';
+import { TimeAgo, Timestamp } from '../components/time-ago.js';
+import { useFeed } from '../feed.js';
+import { formatCount, formatDuration, formatTime, formatYield, yieldOf } from '../format.js';
+import { asApiError, useConsole, usePolling } from '../hooks.js';
+import { ResultHistogram } from '../incremental.js';
+import { href } from '../router.js';
+import { JOB_REFRESH_MS } from './factory-jobs.js';
+
+export const LOG_REFRESH_MS = 3_000;
+const RECENT_RESULTS = 20;
+const LOG_LINES_KEPT = 500;
+
+interface ActionText {
+  label: string;
+  title: string;
+  message: (job: Job) => string;
+  confirm: string;
+  done: string;
+  danger?: boolean;
+}
+
+const ACTIONS: Record<JobAction, ActionText> = {
+  pause: {
+    label: 'Pause',
+    title: 'Pause this job?',
+    message: (job) => `Programmers stop seeing "${job.name}" and are refused with job_paused until it is resumed.`,
+    confirm: 'Pause job',
+    done: 'Job paused.',
+  },
+  resume: {
+    label: 'Resume',
+    title: 'Resume this job?',
+    message: (job) => `Programmers of the factory see "${job.name}" again and may program it.`,
+    confirm: 'Resume job',
+    done: 'Job resumed.',
+  },
+  restart: {
+    label: 'Restart',
+    title: 'Restart this job?',
+    message: (job) => `A new run of "${job.name}" starts: counters go back to zero, the history is kept and serial numbers continue.`,
+    confirm: 'Restart job',
+    done: 'Job restarted: a new run has begun.',
+  },
+  delete: {
+    label: 'Delete',
+    title: 'Delete this job?',
+    message: (job) => `Programmers are refused "${job.name}" with job_deleted and a cloud-delivered image is deleted. The history is kept. This cannot be undone.`,
+    confirm: 'Delete job',
+    done: 'Job deleted.',
+    danger: true,
+  },
+};
+
+function allowedActions(status: Job['status']): Record<JobAction, boolean> {
+  return {
+    pause: status === 'active',
+    resume: status === 'paused',
+    restart: status !== 'deleted',
+    delete: status !== 'deleted',
+  };
+}
+
+export function JobPage({ jobId }: { jobId: string }) {
+  const { api } = useConsole();
+  const loaded = usePolling(() => api.job(jobId), JOB_REFRESH_MS, [jobId]);
+  // An action's answer is newer than the last poll: show it at once.
+  const [override, setOverride] = useState<Job | undefined>();
+  const job = override && (!loaded.data || override.updatedAt >= loaded.data.job.updatedAt) ? override : loaded.data?.job;
+  const factory = usePolling(() => api.factory(job?.factoryId ?? ''), null, [job?.factoryId], Boolean(job));
+  const [confirming, setConfirming] = useState<JobAction | undefined>();
+  const [busy, setBusy] = useState(false);
+  const [actionError, setActionError] = useState<ApiError | undefined>();
+  const [actionDone, setActionDone] = useState<string | undefined>();
+
+  const run = async (action: JobAction) => {
+    setBusy(true);
+    setActionError(undefined);
+    setActionDone(undefined);
+    try {
+      const { job: updated } = await api.jobAction(jobId, action);
+      setOverride(updated);
+      setActionDone(ACTIONS[action].done);
+    } catch (error) {
+      setActionError(asApiError(error));
+    } finally {
+      setBusy(false);
+      setConfirming(undefined);
+      loaded.reload();
+    }
+  };
+
+  if (!job) {
+    return html`
+      <nav aria-label="Breadcrumb" class="breadcrumb"><a href=${href.factories()}>Factories</a> / <span aria-current="page">Job</span></nav>
+      <h1>Job</h1>
+      <${ErrorNotice} error=${loaded.error} title="Could not load the job" />
+      ${!loaded.error && html`<p role="status">Loading…</p>`}
+    `;
+  }
+
+  const allowed = allowedActions(job.status);
+  const menu: MenuAction[] = (Object.keys(ACTIONS) as JobAction[]).map((id) => ({ id, label: ACTIONS[id].label, disabled: !allowed[id] }));
+  const factoryName = factory.data?.factory.name ?? 'Factory';
+
+  return html`
+    <nav aria-label="Breadcrumb" class="breadcrumb">
+      <a href=${href.factories()}>Factories</a> / <a href=${href.factory(job.factoryId)}>${factoryName}</a> / <span aria-current="page">${job.name}</span>
+    </nav>
+    <header class="page-header">
+      <h1>${job.name} <${StatusBadge} status=${job.status} /></h1>
+      <${ActionsMenu} label="Actions" actions=${menu} onSelect=${(id: string) => setConfirming(id as JobAction)} />
+    </header>
+    ${actionDone && html`<p class="notice" role="status">${actionDone}</p>`}
+    <${ErrorNotice} error=${actionError} title="The action failed" />
+    <${ErrorNotice} error=${loaded.error} title="Could not refresh the job" />
+    ${confirming &&
+    html`<${ConfirmDialog}
+      title=${ACTIONS[confirming].title}
+      message=${ACTIONS[confirming].message(job)}
+      confirmLabel=${ACTIONS[confirming].confirm}
+      danger=${ACTIONS[confirming].danger}
+      busy=${busy}
+      onConfirm=${() => run(confirming)}
+      onCancel=${() => setConfirming(undefined)}
+    />`}
+    <${Counters} job=${job} />
+    <${JobDetails} job=${job} />
+    <${ResultsSection} jobId=${jobId} />
+    <${LogsSection} jobId=${jobId} />
+  `;
+}
+
+function Stat({ label, value }: { label: string; value: string }) {
+  const id = useId();
+  return html`<div class="stat"><dt id=${id}>${label}</dt><dd aria-labelledby=${id}>${value}</dd></div>`;
+}
+
+function Counters({ job }: { job: Job }) {
+  const { counters } = job;
+  return html`<section aria-labelledby="counters-heading">
+    <h2 id="counters-heading">Counters <span class="help">run ${job.run}, updates every ${JOB_REFRESH_MS / 1000} s</span></h2>
+    <dl class="stats">
+      <${Stat} label="Authorized" value=${formatCount(counters.authorized)} />
+      <${Stat} label="Succeeded" value=${formatCount(counters.succeeded)} />
+      <${Stat} label="Failed" value=${formatCount(counters.failed)} />
+      <${Stat} label="Remaining" value=${formatCount(counters.remaining)} />
+      <${Stat} label="Yield" value=${formatYield(yieldOf(counters))} />
+    </dl>
+  </section>`;
+}
+
+function JobDetails({ job }: { job: Job }) {
+  const { restrictions } = job;
+  return html`<details class="job-details">
+    <summary>Details</summary>
+    <dl class="pairs">
+      <dt>Job id</dt><dd><code>${job.jobId}</code></dd>
+      <dt>Image id</dt><dd><code>${job.imageId}</code></dd>
+      <dt>Maximum count</dt><dd>${formatCount(restrictions.maxCount)}</dd>
+      <dt>Not before</dt><dd>${formatTime(restrictions.notBefore)}</dd>
+      <dt>Not after</dt><dd>${formatTime(restrictions.notAfter)}</dd>
+      <dt>Serial format</dt><dd><code>${job.serials.format}</code> (next <code>${job.serials.next}</code>)</dd>
+      <dt>Created</dt><dd><${Timestamp} at=${job.createdAt} /></dd>
+      <dt>Updated</dt><dd><${Timestamp} at=${job.updatedAt} /></dd>
+    </dl>
+  </details>`;
+}
+
+function ResultsSection({ jobId }: { jobId: string }) {
+  const { api } = useConsole();
+  const histogram = useRef(new ResultHistogram());
+  const [recent, setRecent] = useState<ResultRecord[]>([]);
+  const [version, setVersion] = useState(0);
+  const feed = useFeed<ResultRecord>({
+    fetchPage: (query) => api.jobResults(jobId, query),
+    timeOf: (result) => result.reportedAt,
+    keyOf: (result) => `${result.authorizationId}/${result.serial}`,
+    onItems: (items) => {
+      for (const result of items) histogram.current.add(result.at, result.status);
+      setRecent((previous) => [...items.slice(-RECENT_RESULTS).reverse(), ...previous].slice(0, RECENT_RESULTS));
+      setVersion((value) => value + 1);
+    },
+    intervalMs: JOB_REFRESH_MS,
+    deps: [jobId],
+  });
+  void version;
+
+  return html`<section aria-labelledby="results-heading">
+    <h2 id="results-heading">Results over time</h2>
+    <${ErrorNotice} error=${feed.error} title="Could not load the results" />
+    ${!feed.loaded && !feed.error && html`<p role="status">Loading…</p>`}
+    ${feed.loaded && html`<${ResultsChart} buckets=${histogram.current.buckets()} succeeded=${histogram.current.succeeded} failed=${histogram.current.failed} />`}
+    <h3 id="recent-results-heading">Recent results</h3>
+    ${feed.loaded && recent.length === 0 && html`<p class="empty">None yet.</p>`}
+    ${recent.length > 0 &&
+    html`<table aria-labelledby="recent-results-heading">
+      <thead>
+        <tr><th scope="col">Serial</th><th scope="col">Result</th><th scope="col">Error</th><th scope="col" class="number">Duration</th><th scope="col">Programmer</th><th scope="col" class="number">Run</th><th scope="col">Programmed</th></tr>
+      </thead>
+      <tbody>
+        ${recent.map(
+          (result) => html`<tr key=${`${result.authorizationId}/${result.serial}`}>
+            <td><code>${result.serial}</code></td>
+            <td><${StatusBadge} status=${result.status} /></td>
+            <td>${result.errorCode ?? ''}</td>
+            <td class="number">${formatDuration(result.durationMs)}</td>
+            <td><code>${result.programmerId}</code></td>
+            <td class="number">${result.run}</td>
+            <td><${TimeAgo} at=${result.at} /></td>
+          </tr>`,
+        )}
+      </tbody>
+    </table>`}
+  </section>`;
+}
+
+function LogsSection({ jobId }: { jobId: string }) {
+  const { api } = useConsole();
+  const [lines, setLines] = useState<LogLine[]>([]);
+  const [follow, setFollow] = useState(true);
+  const listRef = useRef<HTMLOListElement>(null);
+  const feed = useFeed<LogLine>({
+    fetchPage: (query) => api.jobLogs(jobId, query),
+    timeOf: (line) => line.at,
+    keyOf: (line) => `${line.at}|${line.programmerId}|${line.level}|${line.message}`,
+    onItems: (items) => setLines((previous) => [...previous, ...items].slice(-LOG_LINES_KEPT)),
+    intervalMs: LOG_REFRESH_MS,
+    enabled: follow,
+    deps: [jobId],
+  });
+
+  useEffect(() => {
+    const list = listRef.current;
+    if (list) list.scrollTop = list.scrollHeight;
+  }, [lines.length]);
+
+  return html`<section aria-labelledby="logs-heading">
+    <h2 id="logs-heading">Logs</h2>
+    <div class="toolbar">
+      <label><input type="checkbox" checked=${follow} onChange=${(event: Event) => setFollow((event.target as HTMLInputElement).checked)} /> Auto-refresh every ${LOG_REFRESH_MS / 1000} s</label>
+    </div>
+    <${ErrorNotice} error=${feed.error} title="Could not load the logs" />
+    ${feed.loaded && lines.length === 0 && html`<p class="empty">No log lines yet.</p>`}
+    <ol ref=${listRef} class="logs" role="log" aria-labelledby="logs-heading" aria-live="polite">
+      ${lines.map(
+        (line) => html`<li class=${`log-${line.level}`}>
+          <time datetime=${line.at}>${formatTime(line.at)}</time> <span class="level">${line.level}</span> <code class="programmer">${line.programmerId}</code> <span class="message">${line.message}</span>
+        </li>`,
+      )}
+    </ol>
+  </section>`;
+}
