@@ -2,7 +2,9 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { buildConsole } from '../console/build.js';
 import { stopEmulator } from '../localstack/ministack.js';
+import { DEFAULT_CONSOLE_PORT, startConsoleServer } from './lib/console-server.js';
 import { ROOT } from './lib/deploy.js';
 import { ensureLocalStack } from './lib/local-stack.js';
 
@@ -37,12 +39,21 @@ async function main(): Promise<void> {
     });
     writeFileSync(CREDENTIALS_FILE, stdout, { mode: 0o600 });
   }
-  const local = { apiUrl, credentialsFile: CREDENTIALS_FILE };
+  await buildConsole();
+  // The API's CORS allows this fixed port (infra/app.ts corsOrigins), so keep it stable.
+  const consolePort = Number(process.env.FLASHLINE_CONSOLE_PORT ?? DEFAULT_CONSOLE_PORT);
+  const consoleServer = await startConsoleServer({ apiUrl, port: consolePort, log: console.log }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'EADDRINUSE') throw new Error(`port ${consolePort} is in use (another npm start?); set FLASHLINE_CONSOLE_PORT to serve the console elsewhere`);
+    throw error;
+  });
+  const consoleUrl = consoleServer.url;
+  const local = { apiUrl, consoleUrl, credentialsFile: CREDENTIALS_FILE };
   writeFileSync(path.join(LOCAL_DIR, 'local.json'), `${JSON.stringify(local, null, 2)}\n`);
 
   console.log('');
   console.log(`Flashline is up (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   console.log(`  API:          ${apiUrl}`);
+  console.log(`  Console:      ${consoleUrl} (sign in with the token in the credentials file)`);
   console.log(`  Credentials:  ${path.relative(process.cwd(), CREDENTIALS_FILE)} (demo account, admin)`);
   console.log(`  Try:          curl -H "Authorization: Bearer $(node -p "require('./.flashline/demo-credentials.json').token")" ${apiUrl}v1/account`);
   console.log('Ctrl-C stops it.');
