@@ -5,19 +5,27 @@ import { FlashlineStack } from './flashline-stack.js';
 /**
  * Context (`-c key=value` or cdk.json):
  *   env=local|prod      local: throw-away resources (DESTROY) and a pinned API id for emulators
- *   corsOrigins=a,b     browser origins of the console (default: the local console)
+ *   corsOrigins=a,b     browser origins of the console (default: the local console when local,
+ *                       else the CloudFront origin of the console this stack deploys)
  */
 const app = new App();
 const env = app.node.tryGetContext('env') ?? 'prod';
-const corsOrigins = String(app.node.tryGetContext('corsOrigins') ?? 'http://127.0.0.1:4580,http://localhost:4580')
-  .split(',')
-  .map((origin) => origin.trim())
-  .filter(Boolean);
+const LOCAL_CONSOLE_ORIGINS = 'http://127.0.0.1:4580,http://localhost:4580';
+const corsContext: unknown = app.node.tryGetContext('corsOrigins') ?? (env === 'local' ? LOCAL_CONSOLE_ORIGINS : undefined);
+const corsOrigins =
+  corsContext === undefined
+    ? undefined
+    : String(corsContext)
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean);
 
 new FlashlineStack(app, 'Flashline', {
   description: 'Flashline: cloud-connected production flash programming',
   removalPolicy: env === 'local' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
   corsOrigins,
+  // The emulator cannot run BucketDeployment's custom resource; locally `npm start` serves the console.
+  console: env !== 'local',
   customApiId: env === 'local' ? 'flashline' : undefined,
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });

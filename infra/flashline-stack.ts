@@ -3,14 +3,17 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
+import { ConsoleSite } from './constructs/console-site.js';
 import { DataStore } from './constructs/data-store.js';
 import { HttpApi } from './constructs/http-api.js';
 import { ProjectFunction } from './constructs/project-function.js';
 
 export interface FlashlineStackProps extends StackProps {
   removalPolicy: RemovalPolicy;
-  /** Browser origins allowed by CORS (the console). */
-  corsOrigins: string[];
+  /** Browser origins allowed by CORS; default: the deployed console's CloudFront origin. */
+  corsOrigins?: string[];
+  /** Deploy the web console to S3 + CloudFront (not on emulators: BucketDeployment's custom resource cannot run there). */
+  console?: boolean;
   customApiId?: string;
 }
 
@@ -21,7 +24,10 @@ export class FlashlineStack extends Stack {
   constructor(scope: Construct, id: string, props: FlashlineStackProps) {
     super(scope, id, props);
 
-    const store = new DataStore(this, 'Store', { removalPolicy: props.removalPolicy, uploadCorsOrigins: props.corsOrigins });
+    const consoleSite = props.console ? new ConsoleSite(this, 'Console', { removalPolicy: props.removalPolicy }) : undefined;
+    const corsOrigins = props.corsOrigins ?? (consoleSite ? [consoleSite.origin] : []);
+
+    const store = new DataStore(this, 'Store', { removalPolicy: props.removalPolicy, uploadCorsOrigins: corsOrigins });
     const tables = {
       TABLE_NAME: store.table.tableName,
       EVENTS_TABLE_NAME: store.eventsTable.tableName,
@@ -89,9 +95,13 @@ export class FlashlineStack extends Stack {
       managementFunction: management,
       deviceFunction: device,
       authorizerCacheTtl: Duration.seconds(AUTHORIZER_CACHE_TTL_SECONDS),
-      corsOrigins: props.corsOrigins,
+      corsOrigins,
       customApiId: props.customApiId,
     });
+    if (consoleSite) {
+      consoleSite.deploy(api.url);
+      new CfnOutput(this, 'ConsoleUrl', { value: consoleSite.url, description: 'The Flashline web console' });
+    }
 
     new CfnOutput(this, 'TableName', { value: store.table.tableName });
     new CfnOutput(this, 'EventsTableName', { value: store.eventsTable.tableName });
