@@ -92,6 +92,8 @@ export async function startEmulator(options: StartOptions): Promise<ChildProcess
       STATE_DIR,
       PERSIST_STATE: options.persist ? '1' : '0',
       S3_PERSIST: options.persist ? '1' : '0',
+      // Without this, persisted S3 objects land in one folder under /tmp shared by every emulator.
+      S3_DATA_DIR: path.join(STATE_DIR, 's3'),
       LOG_LEVEL: 'WARNING',
       // The emulator's Python runs CDK's bucket-notification custom resource; boto3 is in this venv.
       PATH: `${path.join(VENV, 'bin')}:${process.env.PATH ?? ''}`,

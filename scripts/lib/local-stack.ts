@@ -1,4 +1,4 @@
-import { EMULATOR_AWS_ENV, ensureVirtualenv, isEmulatorUp, startEmulator } from '../../localstack/ministack.js';
+import { EMULATOR_AWS_ENV, ensureVirtualenv, isEmulatorUp, startEmulator, stopEmulator } from '../../localstack/ministack.js';
 import { type DeployResult, deployLocalStack } from './deploy.js';
 
 export interface LocalStack extends DeployResult {
@@ -23,6 +23,12 @@ export async function ensureLocalStack(options: { persist: boolean; log?: (line:
     await startEmulator({ persist: options.persist });
     startedEmulator = true;
   }
-  const result = await deployLocalStack(env, log);
-  return { ...result, startedEmulator };
+  try {
+    const result = await deployLocalStack(env, log);
+    return { ...result, startedEmulator };
+  } catch (error) {
+    // Leave nothing running behind a failed start.
+    if (startedEmulator) stopEmulator();
+    throw error;
+  }
 }
