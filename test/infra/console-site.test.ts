@@ -1,0 +1,83 @@
+import { App, Aspects, RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FlashlineStack } from '../../infra/flashline-stack.js';
+
+function synth(props: { console: boolean; corsOrigins?: string[] }) {
+  const app = new App();
+  const stack = new FlashlineStack(app, 'Flashline', { removalPolicy: RemovalPolicy.RETAIN, env: { account: '123456789012', region: 'eu-central-1' }, ...props });
+  Aspects.of(app).add(new AwsSolutionsChecks());
+  app.synth();
+  return { stack, template: Template.fromStack(stack) };
+}
+
+describe('the console in AWS (S3 + CloudFront)', () => {
+  let stack: FlashlineStack;
+  let template: Template;
+  beforeAll(() => {
+    ({ stack, template } = synth({ console: true }));
+  });
+
+  it('keeps the content bucket private and TLS-only, read by CloudFront through origin access control', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LoggingConfiguration: { LogFilePrefix: 'console-bucket/' },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+    });
+    template.resourceCountIs('AWS::CloudFront::OriginAccessControl', 1);
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          Match.objectLike({ Action: 's3:GetObject', Principal: { Service: 'cloudfront.amazonaws.com' }, Condition: { StringEquals: { 'AWS:SourceArn': Match.anyValue() } } }),
+        ]),
+      },
+    });
+  });
+
+  it('serves index.html over HTTPS only, with security headers', () => {
+    template.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({
+        DefaultRootObject: 'index.html',
+        DefaultCacheBehavior: Match.objectLike({ ViewerProtocolPolicy: 'redirect-to-https', AllowedMethods: ['GET', 'HEAD'] }),
+        Logging: Match.objectLike({ Prefix: 'cloudfront/' }),
+      }),
+    });
+    const policies = template.findResources('AWS::CloudFront::ResponseHeadersPolicy');
+    const headers = JSON.stringify(Object.values(policies)[0]);
+    for (const expected of ["default-src 'none'", "frame-ancestors 'none'", 'StrictTransportSecurity', 'ContentTypeOptions', '"FrameOption":"DENY"', 'no-referrer']) {
+      expect(headers).toContain(expected);
+    }
+  });
+
+  it('deploys the built console with a config.json naming the API, then invalidates the CDN', () => {
+    template.hasResourceProperties('Custom::CDKBucketDeployment', {
+      Prune: true,
+      DistributionPaths: ['/*'],
+      SourceMarkers: Match.arrayWith([Match.objectLike({ '<<marker:0xbaba:0>>': { Ref: Match.stringLikeRegexp('^HttpApi') } })]),
+    });
+    template.hasOutput('ConsoleUrl', {});
+  });
+
+  it("allows only the console's CloudFront origin in the API's CORS when no origins are given", () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: Match.objectLike({
+        AllowOrigins: [{ 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [Match.stringLikeRegexp('^ConsoleDistribution'), 'DomainName'] }]] }],
+      }),
+    });
+  });
+
+  it('passes cdk-nag (AwsSolutions) with every finding fixed or suppressed with a reason', () => {
+    expect(Annotations.fromStack(stack).findError('*', Match.stringLikeRegexp('AwsSolutions-.*'))).toEqual([]);
+  });
+});
+
+describe('the stack for emulators', () => {
+  it('has no console resources (BucketDeployment cannot run there) and keeps the CORS origins it is given', () => {
+    const { template } = synth({ console: false, corsOrigins: ['http://127.0.0.1:4580'] });
+    template.resourceCountIs('AWS::CloudFront::Distribution', 0);
+    template.resourceCountIs('Custom::CDKBucketDeployment', 0);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: Match.objectLike({ AllowOrigins: ['http://127.0.0.1:4580'] }) });
+  });
+});
