@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { BatchGetCommand, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, NotFoundError } from '../domain/errors.js';
 import { authorizationRefusal, serialRange } from '../domain/jobs.js';
 import { decodeJwsPayload } from '../domain/jws.js';
-import { type Db, cancelledConditions } from './db.js';
+import { type Db, cancelledConditions, getItems } from './db.js';
 import { type JobRecord, toJobRecord } from './jobs.js';
 import { keys } from './keys.js';
 import { type ProgrammerView, toProgrammerView } from './programmers.js';
@@ -69,23 +69,17 @@ interface Snapshot {
 
 /** Programmer, job and any earlier authorization of this nonce: one strongly consistent round trip. */
 async function readSnapshot(db: Db, input: AuthorizeInput, authorizationId: string): Promise<Snapshot> {
-  const programmerKey = keys.programmer(input.accountId, input.programmerId);
-  const jobKey = keys.job(input.accountId, input.jobId);
-  const authorizationKey = keys.authorization(input.accountId, authorizationId);
-  let request: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: boolean }> | undefined = {
-    [db.table]: { Keys: [{ ...programmerKey }, { ...jobKey }, { ...authorizationKey }], ConsistentRead: true },
+  const [programmer, job, existing] = await getItems(
+    db,
+    db.table,
+    [keys.programmer(input.accountId, input.programmerId), keys.job(input.accountId, input.jobId), keys.authorization(input.accountId, authorizationId)],
+    true,
+  );
+  return {
+    programmer: programmer && toProgrammerView(programmer),
+    job: job && toJobRecord(job),
+    existing: existing && toAuthorizationRecord(existing),
   };
-  const snapshot: Snapshot = {};
-  while (request && Object.keys(request).length > 0) {
-    const output = await db.doc.send(new BatchGetCommand({ RequestItems: request }));
-    for (const item of output.Responses?.[db.table] ?? []) {
-      if (item.sk === programmerKey.sk && item.pk === programmerKey.pk) snapshot.programmer = toProgrammerView(item);
-      else if (item.sk === jobKey.sk && item.pk === jobKey.pk) snapshot.job = toJobRecord(item);
-      else if (item.pk === authorizationKey.pk) snapshot.existing = toAuthorizationRecord(item);
-    }
-    request = output.UnprocessedKeys as typeof request;
-  }
-  return snapshot;
 }
 
 function bindingMatches(signer: KmsJwsSigner, binding: string, input: AuthorizeInput, job: JobRecord): Promise<boolean> {

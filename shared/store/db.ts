@@ -1,4 +1,4 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../domain/errors.js';
 
 /** The DynamoDB side of the store: one client, the entity table and the events table. */
@@ -36,4 +36,28 @@ export function cancelledConditions(error: unknown): boolean[] | undefined {
 
 export function nowIso(): string {
   return new Date().toISOString();
+}
+
+/**
+ * Reads many items of one table in as few round trips as DynamoDB allows (100 keys a call,
+ * unprocessed keys retried), answering in the order of the keys asked, undefined where missing.
+ */
+export async function getItems(
+  db: Db,
+  table: string,
+  itemKeys: { pk: string; sk: string }[],
+  consistent: boolean,
+): Promise<(Record<string, unknown> | undefined)[]> {
+  const found = new Map<string, Record<string, unknown>>();
+  const id = (key: { pk: unknown; sk: unknown }) => `${String(key.pk)}\n${String(key.sk)}`;
+  for (let i = 0; i < itemKeys.length; i += 100) {
+    let pending: { pk: string; sk: string }[] = itemKeys.slice(i, i + 100).map((key) => ({ pk: key.pk, sk: key.sk }));
+    for (let attempt = 0; pending.length > 0; attempt += 1) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(500, 20 * 2 ** attempt)));
+      const output = await db.doc.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: consistent } } }));
+      for (const item of output.Responses?.[table] ?? []) found.set(id(item as { pk: string; sk: string }), item);
+      pending = (output.UnprocessedKeys?.[table]?.Keys ?? []) as { pk: string; sk: string }[];
+    }
+  }
+  return itemKeys.map((key) => found.get(id(key)));
 }

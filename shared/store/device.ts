@@ -1,6 +1,5 @@
-import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, NotFoundError } from '../domain/errors.js';
-import { type Db, nowIso } from './db.js';
+import { type Db, getItems, nowIso } from './db.js';
 import { type JobRecord, toJobRecord } from './jobs.js';
 import { keys } from './keys.js';
 import { type ProgrammerView, toProgrammerView, touchProgrammerLastSeen } from './programmers.js';
@@ -13,14 +12,7 @@ import { type ProgrammerView, toProgrammerView, touchProgrammerLastSeen } from '
 export async function loadDeviceContext(db: Db, accountId: string, programmerId: string, jobId?: string): Promise<{ programmer: ProgrammerView; job?: JobRecord }> {
   const programmerKey = keys.programmer(accountId, programmerId);
   const jobKey = jobId ? keys.job(accountId, jobId) : undefined;
-  const output = await db.doc.send(
-    new BatchGetCommand({
-      RequestItems: { [db.table]: { Keys: [{ ...programmerKey }, ...(jobKey ? [{ ...jobKey }] : [])], ConsistentRead: true } },
-    }),
-  );
-  const items = output.Responses?.[db.table] ?? [];
-  const programmerItem = items.find((item) => item.sk === programmerKey.sk);
-  const jobItem = jobKey ? items.find((item) => item.sk === jobKey.sk) : undefined;
+  const [programmerItem, jobItem] = await getItems(db, db.table, jobKey ? [programmerKey, jobKey] : [programmerKey], true);
   if (!programmerItem) throw new NotFoundError('Programmer');
   const programmer = toProgrammerView(programmerItem);
   if (programmer.status !== 'active') throw new ConflictError('programmer_disabled', 'This programmer is disabled');

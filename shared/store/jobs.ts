@@ -1,8 +1,8 @@
-import { BatchGetCommand, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError } from '../domain/errors.js';
 import { type JobAction, type JobState, type JobStatus, applyTransition, effectiveStatus, remainingUnits, serialAt } from '../domain/jobs.js';
 import { auditItem } from './audit.js';
-import { type Db, cancelledConditions, decodeCursor, encodeCursor, nowIso } from './db.js';
+import { type Db, cancelledConditions, decodeCursor, encodeCursor, getItems } from './db.js';
 import { type ImageView, toImageView } from './images.js';
 import { SK_PREFIX, keys } from './keys.js';
 
@@ -222,17 +222,8 @@ export async function listActiveFactoryJobs(db: Db, accountId: string, factoryId
   } while (startKey);
   if (jobs.length === 0) return [];
 
-  const images = new Map<string, ImageView>();
-  for (let i = 0; i < jobs.length; i += 100) {
-    let request: Record<string, { Keys: Record<string, unknown>[] }> | undefined = {
-      [db.table]: { Keys: jobs.slice(i, i + 100).map((job) => ({ ...keys.image(accountId, job.imageId) })) },
-    };
-    while (request && Object.keys(request).length > 0) {
-      const output = await db.doc.send(new BatchGetCommand({ RequestItems: request }));
-      for (const item of output.Responses?.[db.table] ?? []) images.set(item.imageId as string, toImageView(item));
-      request = output.UnprocessedKeys as typeof request;
-    }
-  }
+  const imageItems = await getItems(db, db.table, jobs.map((job) => keys.image(accountId, job.imageId)), false);
+  const images = new Map(imageItems.flatMap((item) => (item ? [[item.imageId as string, toImageView(item)] as const] : [])));
   return jobs.flatMap((job) => {
     const image = images.get(job.imageId);
     return image ? [{ ...toJobView(job, now), image, delivery: job.delivery }] : [];
