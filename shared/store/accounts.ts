@@ -1,11 +1,12 @@
-import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { AccountRole } from '../contract/route.js';
 import { ConflictError, NotFoundError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { formatToken, hashSecret, newSecret } from '../domain/tokens.js';
 import { auditItem } from './audit.js';
-import { type Db, decodeCursor, encodeCursor, nowIso } from './db.js';
+import { type Db, cancelledConditions, nowIso } from './db.js';
 import { SK_PREFIX, keys } from './keys.js';
+import { type PageRequest, accountPage } from './pages.js';
 
 export const DEFAULT_FACTORY_NAME = 'My Default Factory';
 
@@ -117,18 +118,8 @@ export async function createApiKey(db: Db, accountId: string, input: { name: str
   return { apiKey: toApiKeyView(issued.item), token: issued.token };
 }
 
-export async function listApiKeys(db: Db, accountId: string, page: { limit: number; cursor?: string }) {
-  const start = decodeCursor(page.cursor, SK_PREFIX.apiKey);
-  const output = await db.doc.send(
-    new QueryCommand({
-      TableName: db.table,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: { ':pk': keys.accountPartition(accountId), ':prefix': SK_PREFIX.apiKey },
-      Limit: page.limit,
-      ...(start && { ExclusiveStartKey: { pk: keys.accountPartition(accountId), sk: start } }),
-    }),
-  );
-  return { items: (output.Items ?? []).map(toApiKeyView), nextCursor: encodeCursor(output.LastEvaluatedKey) };
+export function listApiKeys(db: Db, accountId: string, page: PageRequest) {
+  return accountPage(db, accountId, SK_PREFIX.apiKey, page, toApiKeyView);
 }
 
 export async function revokeApiKey(db: Db, accountId: string, keyId: string, actor: string): Promise<ApiKeyView> {
@@ -152,7 +143,8 @@ export async function revokeApiKey(db: Db, accountId: string, keyId: string, act
       }),
     );
   } catch (error) {
-    if (error instanceof Error && error.name === 'TransactionCanceledException') {
+    // Only the key's own condition says "missing or not active"; any other cancellation is not ours to explain.
+    if (cancelledConditions(error)?.[0]) {
       const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.apiKey(accountId, keyId) }));
       if (!Item) throw new NotFoundError('API key');
       throw new ConflictError('already_revoked', 'This API key is already revoked');

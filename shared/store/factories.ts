@@ -1,9 +1,10 @@
-import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, NotFoundError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { auditItem } from './audit.js';
-import { type Db, cancelledConditions, decodeCursor, encodeCursor, nowIso } from './db.js';
+import { type Db, cancelledConditions, nowIso } from './db.js';
 import { SK_PREFIX, keys } from './keys.js';
+import { type PageRequest, accountPage } from './pages.js';
 
 export interface FactoryView {
   factoryId: string;
@@ -35,18 +36,8 @@ export async function getFactory(db: Db, accountId: string, factoryId: string, c
   return toFactoryView(Item);
 }
 
-export async function listFactories(db: Db, accountId: string, page: { limit: number; cursor?: string }) {
-  const start = decodeCursor(page.cursor, SK_PREFIX.factory);
-  const output = await db.doc.send(
-    new QueryCommand({
-      TableName: db.table,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: { ':pk': keys.accountPartition(accountId), ':prefix': SK_PREFIX.factory },
-      Limit: page.limit,
-      ...(start && { ExclusiveStartKey: { pk: keys.accountPartition(accountId), sk: start } }),
-    }),
-  );
-  return { items: (output.Items ?? []).map(toFactoryView), nextCursor: encodeCursor(output.LastEvaluatedKey) };
+export function listFactories(db: Db, accountId: string, page: PageRequest) {
+  return accountPage(db, accountId, SK_PREFIX.factory, page, toFactoryView);
 }
 
 export async function createFactory(db: Db, accountId: string, name: string, actor: string): Promise<FactoryView> {

@@ -2,9 +2,10 @@ import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dyn
 import { NotFoundError } from '../domain/errors.js';
 import { type JobAction, type JobState, type JobStatus, applyTransition, effectiveStatus, remainingUnits, serialAt } from '../domain/jobs.js';
 import { auditItem } from './audit.js';
-import { type Db, cancelledConditions, decodeCursor, encodeCursor, getItems } from './db.js';
+import { type Db, cancelledConditions, getItems } from './db.js';
 import { type ImageView, toImageView } from './images.js';
 import { SK_PREFIX, keys } from './keys.js';
+import { type Page, type PageRequest, accountPage, factoryPage } from './pages.js';
 
 export interface JobView {
   jobId: string;
@@ -94,39 +95,18 @@ export async function getJob(db: Db, accountId: string, jobId: string): Promise<
  * Jobs of the account or of one factory. Status is derived (completed, expired), so it is
  * filtered here; deleted jobs are listed only when asked for by status.
  */
-export async function listJobs(db: Db, accountId: string, query: { limit: number; cursor?: string; factoryId?: string; status?: JobStatus }) {
-  const start = decodeCursor(query.cursor, SK_PREFIX.job);
-  let output;
+export async function listJobs(db: Db, accountId: string, query: PageRequest & { factoryId?: string; status?: JobStatus }) {
+  const now = new Date();
+  const toView = (item: Record<string, unknown>) => toJobView(toJobRecord(item), now);
+  let page: Page<JobView>;
   if (query.factoryId) {
     const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.factory(accountId, query.factoryId) }));
     if (!Item) throw new NotFoundError('Factory');
-    const gsi1pk = keys.factoryIndex(accountId, query.factoryId);
-    output = await db.doc.send(
-      new QueryCommand({
-        TableName: db.table,
-        IndexName: 'gsi1',
-        KeyConditionExpression: 'gsi1pk = :pk AND begins_with(gsi1sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': gsi1pk, ':prefix': SK_PREFIX.job },
-        Limit: query.limit,
-        ...(start && { ExclusiveStartKey: { gsi1pk, gsi1sk: start, ...keys.job(accountId, start.slice(SK_PREFIX.job.length)) } }),
-      }),
-    );
+    page = await factoryPage(db, accountId, query.factoryId, SK_PREFIX.job, query, toView);
   } else {
-    output = await db.doc.send(
-      new QueryCommand({
-        TableName: db.table,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': keys.accountPartition(accountId), ':prefix': SK_PREFIX.job },
-        Limit: query.limit,
-        ...(start && { ExclusiveStartKey: { pk: keys.accountPartition(accountId), sk: start } }),
-      }),
-    );
+    page = await accountPage(db, accountId, SK_PREFIX.job, query, toView);
   }
-  const now = new Date();
-  const items = (output.Items ?? [])
-    .map((item) => toJobView(toJobRecord(item), now))
-    .filter((job) => (query.status ? job.status === query.status : job.status !== 'deleted'));
-  return { items, nextCursor: encodeCursor(output.LastEvaluatedKey, query.factoryId ? 'gsi1sk' : 'sk') };
+  return { ...page, items: page.items.filter((job) => (query.status ? job.status === query.status : job.status !== 'deleted')) };
 }
 
 /**

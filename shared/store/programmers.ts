@@ -1,11 +1,12 @@
-import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, NotFoundError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { formatToken, hashSecret, newSecret } from '../domain/tokens.js';
 import { getAccount } from './accounts.js';
 import { auditItem } from './audit.js';
-import { type Db, cancelledConditions, decodeCursor, encodeCursor, isConditionFailure, nowIso } from './db.js';
+import { type Db, cancelledConditions, isConditionFailure, nowIso } from './db.js';
 import { SK_PREFIX, keys } from './keys.js';
+import { type PageRequest, accountPage, factoryPage } from './pages.js';
 
 export interface ProgrammerView {
   programmerId: string;
@@ -91,36 +92,11 @@ export async function provisionProgrammer(
   return { programmer: toProgrammerView(item), token: formatToken('programmer', accountId, programmerId, secret) };
 }
 
-export async function listProgrammers(db: Db, accountId: string, page: { limit: number; cursor?: string; factoryId?: string }) {
-  const start = decodeCursor(page.cursor, SK_PREFIX.programmer);
-  if (page.factoryId) {
-    const factoryId = page.factoryId;
-    await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.factory(accountId, factoryId) })).then(({ Item }) => {
-      if (!Item) throw new NotFoundError('Factory');
-    });
-    const gsi1pk = keys.factoryIndex(accountId, factoryId);
-    const output = await db.doc.send(
-      new QueryCommand({
-        TableName: db.table,
-        IndexName: 'gsi1',
-        KeyConditionExpression: 'gsi1pk = :pk AND begins_with(gsi1sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': gsi1pk, ':prefix': SK_PREFIX.programmer },
-        Limit: page.limit,
-        ...(start && { ExclusiveStartKey: { gsi1pk, gsi1sk: start, ...keys.programmer(accountId, start.slice(SK_PREFIX.programmer.length)) } }),
-      }),
-    );
-    return { items: (output.Items ?? []).map(toProgrammerView), nextCursor: encodeCursor(output.LastEvaluatedKey, 'gsi1sk') };
-  }
-  const output = await db.doc.send(
-    new QueryCommand({
-      TableName: db.table,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: { ':pk': keys.accountPartition(accountId), ':prefix': SK_PREFIX.programmer },
-      Limit: page.limit,
-      ...(start && { ExclusiveStartKey: { pk: keys.accountPartition(accountId), sk: start } }),
-    }),
-  );
-  return { items: (output.Items ?? []).map(toProgrammerView), nextCursor: encodeCursor(output.LastEvaluatedKey) };
+export async function listProgrammers(db: Db, accountId: string, page: PageRequest & { factoryId?: string }) {
+  if (!page.factoryId) return accountPage(db, accountId, SK_PREFIX.programmer, page, toProgrammerView);
+  const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.factory(accountId, page.factoryId) }));
+  if (!Item) throw new NotFoundError('Factory');
+  return factoryPage(db, accountId, page.factoryId, SK_PREFIX.programmer, page, toProgrammerView);
 }
 
 export async function updateProgrammer(
