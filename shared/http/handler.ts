@@ -83,12 +83,21 @@ function matchRoute(routes: CompiledRoute[], method: string, path: string): Matc
     if (route.bound.contract.method !== method) continue;
     const rawParams: Record<string, string> = {};
     route.paramNames.forEach((name, i) => {
-      rawParams[name] = decodeURIComponent(match[i + 1] ?? '');
+      rawParams[name] = decodePathSegment(name, match[i + 1] ?? '');
     });
     return { bound: route.bound, rawParams };
   }
   if (pathKnown) throw new AppError(405, 'method_not_allowed', `${method} is not allowed on ${path}`);
   throw new AppError(404, 'not_found', `No route for ${method} ${path}`);
+}
+
+/** A segment that is not valid percent-encoding (`%E0%A4%A`) is the caller's mistake: 400, not a URIError's 500. */
+function decodePathSegment(name: string, segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new ValidationError([{ path: name, message: 'is not valid percent-encoding' }]);
+  }
 }
 
 function authorize(contract: RouteContract, event: HttpEvent): Principal | undefined {
