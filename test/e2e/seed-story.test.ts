@@ -19,6 +19,7 @@ describe('cloud-connected image: publish, distribute, authorize, report, steer',
   let jobId: string;
   let imageId: string;
   let binding: string;
+  let downloadUrl: string;
 
   const waitForImage = async (id: string, status: string) => {
     for (let i = 0; i < 100; i += 1) {
@@ -107,6 +108,7 @@ describe('cloud-connected image: publish, distribute, authorize, report, steer',
 
     const download = await call('POST', `v1/device/jobs/${jobId}/download-url`, { token: keyHolder.token });
     expect(download.status).toBe(200);
+    downloadUrl = download.body.url;
     const bytes = Buffer.from(await (await fetch(download.body.url)).arrayBuffer());
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(sha256);
 
@@ -199,6 +201,9 @@ describe('cloud-connected image: publish, distribute, authorize, report, steer',
     expect(deleted.body.job.status).toBe('deleted');
     const gone = await call('POST', 'v1/device/authorizations', { token: keyHolder.token, body: { jobId, units: 1, nonce: randomUUID() } });
     expect(gone.body.error.code).toBe('job_deleted');
+    // The cloud image went with the job: even a download URL handed out earlier finds nothing.
+    expect((await fetch(downloadUrl)).status).toBe(404);
+    expect((await call('POST', `v1/device/jobs/${jobId}/download-url`, { token: keyHolder.token })).body.error.code).toBe('job_deleted');
 
     const audit = await call('GET', 'v1/audit?limit=100', { token: admin });
     const actions = audit.body.items.map((a: { action: string }) => a.action);
