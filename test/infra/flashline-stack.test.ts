@@ -1,0 +1,274 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { App, Aspects, RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import type { SynthesisMessage } from 'aws-cdk-lib/cx-api';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AUTHORIZER_CACHE_TTL_SECONDS, FlashlineStack } from '../../infra/flashline-stack.js';
+
+/**
+ * The stack as it deploys to AWS (minus the console, covered by console-site.test.ts): the
+ * emulator enforces neither IAM nor bucket policies, so least privilege and the data-at-rest
+ * settings are proven here, on the template. Synthesized once for the whole file.
+ */
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const OUR_FUNCTIONS = ['Authorizer', 'ManagementApi', 'DeviceApi', 'ImageVerifier'] as const;
+type FunctionName = (typeof OUR_FUNCTIONS)[number];
+
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+type Resources = Record<string, { Type: string; Properties?: Record<string, any>; DeletionPolicy?: string }>;
+
+const asList = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+const mentions = (value: unknown, logicalId: string) => JSON.stringify(value).includes(`"${logicalId}"`);
+
+describe('FlashlineStack template', () => {
+  let app: App;
+  let stack: FlashlineStack;
+  let template: Template;
+  let resources: Resources;
+
+  const logicalIdOf = (type: string, prefix: string): string => {
+    const ids = Object.keys(resources).filter((id) => resources[id]?.Type === type && id.startsWith(prefix));
+    expect(ids, `${type} ${prefix}*`).toHaveLength(1);
+    return ids[0] as string;
+  };
+  const functionId = (name: FunctionName) => logicalIdOf('AWS::Lambda::Function', name);
+
+  /** Every statement that applies to a function's role: inline, attached policies, managed. */
+  const statementsOf = (name: FunctionName): Statement[] => {
+    const roleId = resources[functionId(name)]?.Properties?.Role['Fn::GetAtt'][0] as string;
+    const role = resources[roleId];
+    expect(role?.Type).toBe('AWS::IAM::Role');
+    expect(role?.Properties?.ManagedPolicyArns ?? []).toEqual([]);
+    const inline = asList(role?.Properties?.Policies).flatMap((policy: any) => policy.PolicyDocument.Statement as Statement[]);
+    const attached = Object.values(resources)
+      .filter((r) => (r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy') && asList(r.Properties?.Roles).some((ref: any) => ref?.Ref === roleId))
+      .flatMap((r) => r.Properties?.PolicyDocument.Statement as Statement[]);
+    return [...inline, ...attached];
+  };
+  const actionsOf = (name: FunctionName) => new Set(statementsOf(name).flatMap((s) => asList(s.Action)));
+  const resourcesFor = (name: FunctionName, action: string) =>
+    statementsOf(name)
+      .filter((s) => asList(s.Action).includes(action))
+      .flatMap((s) => asList(s.Resource));
+
+  beforeAll(() => {
+    // The same feature flags as `cdk deploy` reads from cdk.json (minimizePolicies changes statements).
+    const { context } = JSON.parse(readFileSync(path.join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
+    app = new App({ context });
+    stack = new FlashlineStack(app, 'Flashline', {
+      removalPolicy: RemovalPolicy.RETAIN,
+      corsOrigins: ['https://console.example.com'],
+      console: false,
+      env: { account: '123456789012', region: 'eu-central-1' },
+    });
+    // logIgnores: suppressed findings become info annotations, which proves the checks ran.
+    Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true, logIgnores: true }));
+    template = Template.fromStack(stack);
+    resources = template.toJSON().Resources as Resources;
+  });
+
+  describe('cdk-nag and IAM', () => {
+    it('has no unsuppressed AwsSolutions errors or warnings (nor rule validation failures, nor any other synth finding)', () => {
+      const annotations = Annotations.fromStack(stack);
+      const format = (found: SynthesisMessage[]) => found.map((f) => `${f.id}: ${String(f.entry.data)}`);
+      expect(format(annotations.findError('*', Match.anyValue()))).toEqual([]);
+      expect(format(annotations.findWarning('*', Match.anyValue()))).toEqual([]);
+      expect(annotations.findInfo('*', Match.stringLikeRegexp('AwsSolutions-IAM5 was triggered but suppressed')).length).toBeGreaterThan(0);
+    });
+
+    it('has no IAM policy statement with a wildcard action', () => {
+      const statements = Object.values(resources).flatMap((r) => {
+        if (r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy') return r.Properties?.PolicyDocument.Statement as Statement[];
+        if (r.Type === 'AWS::IAM::Role') return asList(r.Properties?.Policies).flatMap((p: any) => p.PolicyDocument.Statement as Statement[]);
+        return [];
+      });
+      expect(statements.length).toBeGreaterThan(0);
+      const wildcards = statements.flatMap((s) => asList(s.Action)).filter((action) => action.includes('*'));
+      expect(wildcards).toEqual([]);
+      // And nothing is allowed by NotAction, which would be a wildcard in disguise.
+      expect(statements.filter((s) => 'NotAction' in s)).toEqual([]);
+    });
+
+    it('gives the authorizer reads of the entity table and data-key decryption, nothing else', () => {
+      const actions = actionsOf('Authorizer');
+      const allowed = new Set([
+        'dynamodb:GetItem',
+        'dynamodb:BatchGetItem',
+        'dynamodb:Query',
+        'dynamodb:ConditionCheckItem',
+        'dynamodb:DescribeTable',
+        'kms:Decrypt',
+        'kms:DescribeKey',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'xray:PutTraceSegments',
+        'xray:PutTelemetryRecords',
+      ]);
+      expect([...actions].filter((a) => !allowed.has(a))).toEqual([]);
+      expect(actions).toContain('dynamodb:GetItem');
+      expect(actions).not.toContain('kms:Sign');
+      const entityTable = logicalIdOf('AWS::DynamoDB::GlobalTable', 'StoreEntityTable');
+      const eventsTable = logicalIdOf('AWS::DynamoDB::GlobalTable', 'StoreEventsTable');
+      const dataKey = logicalIdOf('AWS::KMS::Key', 'StoreDataKey');
+      for (const resource of resourcesFor('Authorizer', 'dynamodb:GetItem')) {
+        expect(mentions(resource, entityTable)).toBe(true);
+        expect(mentions(resource, eventsTable)).toBe(false);
+      }
+      expect(resourcesFor('Authorizer', 'kms:Decrypt').every((r) => mentions(r, dataKey))).toBe(true);
+    });
+
+    it('lets the device API read images but never upload them', () => {
+      const actions = actionsOf('DeviceApi');
+      expect(actions).toContain('s3:GetObject');
+      expect(actions).not.toContain('s3:PutObject');
+      expect(actions).not.toContain('s3:DeleteObject');
+      expect(actions).toContain('kms:Sign');
+    });
+
+    it('lets the management API presign uploads but never read image contents', () => {
+      const actions = actionsOf('ManagementApi');
+      expect(actions).toContain('s3:PutObject');
+      expect(actions).not.toContain('s3:GetObject');
+      expect(actions).toContain('kms:Sign');
+    });
+
+    it('lets the image verifier read images and update the entity table, without signing or uploading', () => {
+      const actions = actionsOf('ImageVerifier');
+      expect(actions).toContain('s3:GetObject');
+      expect(actions).not.toContain('s3:PutObject');
+      expect(actions).not.toContain('kms:Sign');
+      const eventsTable = logicalIdOf('AWS::DynamoDB::GlobalTable', 'StoreEventsTable');
+      expect(resourcesFor('ImageVerifier', 'dynamodb:UpdateItem').some((r) => mentions(r, eventsTable))).toBe(false);
+    });
+
+    it('scopes S3 object rights to the accounts/ prefix of the images bucket, and signing to the signing key', () => {
+      const bucket = logicalIdOf('AWS::S3::Bucket', 'StoreImages');
+      const signingKey = logicalIdOf('AWS::KMS::Key', 'StoreSigningKey');
+      for (const name of OUR_FUNCTIONS) {
+        for (const action of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']) {
+          for (const resource of resourcesFor(name, action)) {
+            expect(mentions(resource, bucket)).toBe(true);
+            expect(JSON.stringify(resource)).toContain('/accounts/*');
+          }
+        }
+        for (const resource of resourcesFor(name, 'kms:Sign')) expect(mentions(resource, signingKey)).toBe(true);
+      }
+    });
+  });
+
+  describe('stateful resources', () => {
+    it('encrypts both tables with the customer-managed data key, with point-in-time recovery, retained', () => {
+      const dataKey = logicalIdOf('AWS::KMS::Key', 'StoreDataKey');
+      for (const prefix of ['StoreEntityTable', 'StoreEventsTable']) {
+        const table = resources[logicalIdOf('AWS::DynamoDB::GlobalTable', prefix)];
+        expect(table?.DeletionPolicy).toBe('Retain');
+        expect(table?.Properties?.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS' });
+        const replicas = table?.Properties?.Replicas as any[];
+        expect(replicas.length).toBeGreaterThan(0);
+        for (const replica of replicas) {
+          expect(replica.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+          expect(replica.SSESpecification.KMSMasterKeyId).toEqual({ 'Fn::GetAtt': [dataKey, 'Arn'] });
+        }
+      }
+    });
+
+    it('expires events through TTL on expiresAt, and only events', () => {
+      expect(resources[logicalIdOf('AWS::DynamoDB::GlobalTable', 'StoreEventsTable')]?.Properties?.TimeToLiveSpecification).toEqual({
+        AttributeName: 'expiresAt',
+        Enabled: true,
+      });
+      expect(resources[logicalIdOf('AWS::DynamoDB::GlobalTable', 'StoreEntityTable')]?.Properties?.TimeToLiveSpecification).toBeUndefined();
+    });
+
+    it('keeps the images bucket private, versioned, SSE-KMS with the data key, TLS-only, with CORS for uploads', () => {
+      const bucketId = logicalIdOf('AWS::S3::Bucket', 'StoreImages');
+      const dataKey = logicalIdOf('AWS::KMS::Key', 'StoreDataKey');
+      const bucket = resources[bucketId];
+      expect(bucket?.DeletionPolicy).toBe('Retain');
+      expect(bucket?.Properties).toMatchObject({
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        VersioningConfiguration: { Status: 'Enabled' },
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [dataKey, 'Arn'] } } }],
+        },
+        CorsConfiguration: {
+          CorsRules: [
+            expect.objectContaining({
+              AllowedMethods: expect.arrayContaining(['PUT', 'GET']),
+              AllowedOrigins: ['https://console.example.com'],
+              AllowedHeaders: expect.arrayContaining(['x-amz-checksum-sha256']),
+            }),
+          ],
+        },
+      });
+      template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: { Ref: bucketId },
+        PolicyDocument: {
+          Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+        },
+      });
+    });
+
+    it('signs with an ECC_NIST_P256 SIGN_VERIFY key and rotates the data key', () => {
+      expect(resources[logicalIdOf('AWS::KMS::Key', 'StoreSigningKey')]?.Properties).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+      expect(resources[logicalIdOf('AWS::KMS::Key', 'StoreDataKey')]?.Properties).toMatchObject({ EnableKeyRotation: true });
+      for (const prefix of ['StoreSigningKey', 'StoreDataKey']) expect(resources[logicalIdOf('AWS::KMS::Key', prefix)]?.DeletionPolicy).toBe('Retain');
+    });
+  });
+
+  describe('functions', () => {
+    it('deploys only our four functions besides CDK’s own bucket-notification handler', () => {
+      const ids = Object.keys(resources).filter((id) => resources[id]?.Type === 'AWS::Lambda::Function');
+      const ours = ids.filter((id) => OUR_FUNCTIONS.some((name) => id.startsWith(name)));
+      expect(ours).toHaveLength(OUR_FUNCTIONS.length);
+      expect(ids.filter((id) => !ours.includes(id)).every((id) => id.startsWith('BucketNotificationsHandler'))).toBe(true);
+    });
+
+    it.each(OUR_FUNCTIONS)('runs %s on arm64 nodejs24.x with active tracing and its own log group with retention', (name) => {
+      const properties = resources[functionId(name)]?.Properties;
+      expect(properties).toMatchObject({ Architectures: ['arm64'], Runtime: 'nodejs24.x', TracingConfig: { Mode: 'Active' } });
+      expect(properties?.Environment.Variables.NODE_OPTIONS).toContain('--enable-source-maps');
+      const logGroupId = properties?.LoggingConfig?.LogGroup?.Ref as string;
+      expect(resources[logGroupId]?.Type).toBe('AWS::Logs::LogGroup');
+      expect(resources[logGroupId]?.Properties?.RetentionInDays).toBeGreaterThan(0);
+    });
+  });
+
+  describe('HTTP API', () => {
+    it('authorizes with a REQUEST authorizer on the Authorization header, cached at most 60 s', () => {
+      const authorizers = template.findResources('AWS::ApiGatewayV2::Authorizer');
+      expect(Object.keys(authorizers)).toHaveLength(1);
+      const properties = Object.values(authorizers)[0]?.Properties;
+      expect(properties).toMatchObject({
+        AuthorizerType: 'REQUEST',
+        IdentitySource: ['$request.header.Authorization'],
+        EnableSimpleResponses: true,
+        AuthorizerPayloadFormatVersion: '2.0',
+      });
+      expect(properties.AuthorizerResultTtlInSeconds).toBe(AUTHORIZER_CACHE_TTL_SECONDS);
+      expect(properties.AuthorizerResultTtlInSeconds).toBeGreaterThan(0);
+      expect(properties.AuthorizerResultTtlInSeconds).toBeLessThanOrEqual(60);
+      expect(mentions(properties.AuthorizerUri, functionId('Authorizer'))).toBe(true);
+    });
+
+    it('leaves only the JWKS, the OpenAPI document and the JSON 404 fallback without the authorizer', () => {
+      const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties);
+      const open = routes.filter((r) => r.AuthorizationType !== 'CUSTOM').map((r) => r.RouteKey);
+      expect(open.sort()).toEqual(['$default', 'GET /v1/openapi.json', 'GET /v1/signing-keys']);
+      const guarded = routes.filter((r) => r.AuthorizationType === 'CUSTOM').map((r) => r.RouteKey);
+      expect(guarded.sort()).toEqual(['ANY /v1/device/{proxy+}', 'ANY /v1/{proxy+}']);
+    });
+
+    it('allows CORS only from the configured origins', () => {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+        CorsConfiguration: Match.objectLike({ AllowOrigins: ['https://console.example.com'], AllowHeaders: Match.arrayWith(['authorization', 'content-type']) }),
+      });
+    });
+  });
+});
