@@ -20,13 +20,18 @@ const corsOrigins =
         .map((origin) => origin.trim())
         .filter(Boolean);
 
+const localApiId = 'flashline';
+// The emulator serves the API under its execute-api path (as scripts/lib/stack.ts reads it too).
+const emulatorEndpoint = env === 'local' ? process.env.AWS_ENDPOINT_URL : undefined;
+
 new FlashlineStack(app, 'Flashline', {
   description: 'Flashline: cloud-connected production flash programming',
   removalPolicy: env === 'local' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
   corsOrigins,
   // The emulator cannot run BucketDeployment's custom resource; locally `npm start` serves the console.
   console: env !== 'local',
-  customApiId: env === 'local' ? 'flashline' : undefined,
+  customApiId: env === 'local' ? localApiId : undefined,
+  publicApiUrl: emulatorEndpoint ? `${emulatorEndpoint.replace(/\/$/, '')}/_aws/execute-api/${localApiId}/` : undefined,
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });
 

@@ -15,6 +15,12 @@ export interface FlashlineStackProps extends StackProps {
   /** Deploy the web console to S3 + CloudFront (not on emulators: BucketDeployment's custom resource cannot run there). */
   console?: boolean;
   customApiId?: string;
+  /**
+   * The API's base URL as clients reach it, for the credentials files the API hands out, when
+   * the request cannot tell (local emulators serve the API under a path prefix they do not pass
+   * on). Unset on AWS: the functions derive it from each request, custom domains included.
+   */
+  publicApiUrl?: string;
 }
 
 /** Seconds API Gateway caches an authorizer answer: the longest a revoked credential keeps working. */
@@ -51,7 +57,7 @@ export class FlashlineStack extends Stack {
     const management = new ProjectFunction(this, 'ManagementApi', {
       entry: 'functions/management-api/index.ts',
       description: 'Account-side API: keys, factories, programmers, images, jobs, audit',
-      environment: apiEnvironment,
+      environment: { ...apiEnvironment, ...(props.publicApiUrl && { PUBLIC_API_URL: props.publicApiUrl }) },
     });
     store.grantTableReadWrite(management, store.table, store.eventsTable);
     store.grantSign(management);

@@ -162,11 +162,19 @@ function requestBaseUrl(event: HttpEvent): string {
   return `${proto}://${host}${prefix}/`;
 }
 
+export interface HttpHandlerOptions {
+  /**
+   * The API's base URL as clients reach it, when the request cannot tell: a local emulator
+   * serves the API under a path prefix it does not pass on. Default: derived from the request.
+   */
+  publicBaseUrl?: string;
+}
+
 /**
  * The one middy chain every API function uses: header normalizer → route match → authorization
  * → JSON body → zod validation → route function → error mapping (last).
  */
-export function createHttpHandler(routes: BoundRoute[]) {
+export function createHttpHandler(routes: BoundRoute[], options: HttpHandlerOptions = {}) {
   const compiled = routes.map(compile);
 
   const dispatch = async (event: HttpEvent, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
@@ -188,7 +196,7 @@ export function createHttpHandler(routes: BoundRoute[]) {
       body,
       principal,
       requestId: context.awsRequestId,
-      baseUrl: requestBaseUrl(event),
+      baseUrl: options.publicBaseUrl ?? requestBaseUrl(event),
     } as RouteRequest<RouteContract>);
     if (result instanceof WithStatus) return jsonResponse(result.status, result.status === 204 ? undefined : result.body);
     return jsonResponse(contract.successStatus, contract.successStatus === 204 ? undefined : result);

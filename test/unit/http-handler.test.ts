@@ -459,6 +459,12 @@ describe('the HTTP handler chain', () => {
       expect(vi.mocked(logger.info).mock.calls.map(([, extra]) => (extra as { status: number }).status)).toEqual([200, 404]);
     });
 
+    it('takes the configured public base URL over the request', async () => {
+      const configured = createHttpHandler([implement(viewerRoute, record as never)], { publicBaseUrl: 'http://127.0.0.1:4566/_aws/execute-api/flashline/' });
+      await configured(event('GET', '/v1/things', { headers: { Host: '127.0.0.1:4566' } }), context);
+      expect(seen[0]?.baseUrl).toBe('http://127.0.0.1:4566/_aws/execute-api/flashline/');
+    });
+
     it('derives the base URL from the host, protocol and the emulator path prefix', async () => {
       await invoke('GET', '/v1/things', { rawPrefix: '/_aws/execute-api/flashline', headers: { Host: '127.0.0.1:4566', 'X-Forwarded-Proto': 'http' } });
       await invoke('GET', '/v1/things');
