@@ -67,18 +67,20 @@ export class ResultHistogram {
     this.perMinute.set(minute, counts);
   }
 
-  buckets(maxBars = 48): Bucket[] {
+  /** At least `minBars` bars, so a short burst reads as a burst on a time axis rather than one wide block. */
+  buckets(maxBars = 48, minBars = 24): Bucket[] {
     if (this.perMinute.size === 0) return [];
     const minutes = [...this.perMinute.keys()];
     const first = Math.min(...minutes);
     const last = Math.max(...minutes);
     const span = (last - first) / MINUTE + 1;
     const size = BUCKET_MINUTES.find((candidate) => span / candidate <= maxBars) ?? BUCKET_MINUTES[BUCKET_MINUTES.length - 1]!;
-    const origin = Math.floor(first / (size * MINUTE)) * size * MINUTE;
-    const count = Math.floor((last - origin) / (size * MINUTE)) + 1;
-    const buckets: Bucket[] = Array.from({ length: count }, (_, index) => ({ start: origin + index * size * MINUTE, minutes: size, success: 0, failure: 0 }));
+    const width = size * MINUTE;
+    const origin = Math.min(Math.floor(first / width) * width, Math.floor(last / width) * width - (minBars - 1) * width);
+    const count = Math.floor((last - origin) / width) + 1;
+    const buckets: Bucket[] = Array.from({ length: count }, (_, index) => ({ start: origin + index * width, minutes: size, success: 0, failure: 0 }));
     for (const [minute, counts] of this.perMinute) {
-      const bucket = buckets[Math.floor((minute - origin) / (size * MINUTE))]!;
+      const bucket = buckets[Math.floor((minute - origin) / width)]!;
       bucket.success += counts.success;
       bucket.failure += counts.failure;
     }

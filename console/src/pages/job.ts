@@ -1,5 +1,5 @@
 import { html } from 'htm/preact';
-import { useEffect, useId, useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ApiError, Job, JobAction, LogLine, ResultRecord } from '../api.js';
 import { ActionsMenu, type MenuAction } from '../components/actions-menu.js';
 import { ConfirmDialog } from '../components/confirm-dialog.js';
@@ -15,7 +15,7 @@ import { href } from '../router.js';
 import { JOB_REFRESH_MS } from './factory-jobs.js';
 
 export const LOG_REFRESH_MS = 3_000;
-const RECENT_RESULTS = 20;
+const RECENT_RESULTS = 10;
 const LOG_LINES_KEPT = 500;
 
 interface ActionText {
@@ -75,6 +75,9 @@ export function JobPage({ jobId }: { jobId: string }) {
   const [override, setOverride] = useState<Job | undefined>();
   const job = override && (!loaded.data || override.updatedAt >= loaded.data.job.updatedAt) ? override : loaded.data?.job;
   const factory = usePolling(() => api.factory(job?.factoryId ?? ''), null, [job?.factoryId], Boolean(job));
+  // Results and logs name programmers by id; operators know them by name. Rarely changes: poll slowly.
+  const programmers = usePolling(() => api.programmers(), 60_000, []);
+  const programmerNames = new Map((programmers.data ?? []).map((programmer) => [programmer.programmerId, programmer.name]));
   const [confirming, setConfirming] = useState<JobAction | undefined>();
   const [busy, setBusy] = useState(false);
   const [actionError, setActionError] = useState<ApiError | undefined>();
@@ -133,14 +136,13 @@ export function JobPage({ jobId }: { jobId: string }) {
     />`}
     <${Counters} job=${job} />
     <${JobDetails} job=${job} />
-    <${ResultsSection} jobId=${jobId} />
-    <${LogsSection} jobId=${jobId} />
+    <${ResultsSection} jobId=${jobId} programmerNames=${programmerNames} />
+    <${LogsSection} jobId=${jobId} programmerNames=${programmerNames} />
   `;
 }
 
 function Stat({ label, value }: { label: string; value: string }) {
-  const id = useId();
-  return html`<div class="stat"><dt id=${id}>${label}</dt><dd aria-labelledby=${id}>${value}</dd></div>`;
+  return html`<div class="stat"><dt>${label}</dt><dd>${value}</dd></div>`;
 }
 
 function Counters({ job }: { job: Job }) {
@@ -174,7 +176,14 @@ function JobDetails({ job }: { job: Job }) {
   </details>`;
 }
 
-function ResultsSection({ jobId }: { jobId: string }) {
+type ProgrammerNames = Map<string, string>;
+
+function ProgrammerName({ id, names }: { id: string; names: ProgrammerNames }) {
+  const name = names.get(id);
+  return name ? html`<span title=${id}>${name}</span>` : html`<code>${id}</code>`;
+}
+
+function ResultsSection({ jobId, programmerNames }: { jobId: string; programmerNames: ProgrammerNames }) {
   const { api } = useConsole();
   const histogram = useRef(new ResultHistogram());
   const [recent, setRecent] = useState<ResultRecord[]>([]);
@@ -212,7 +221,7 @@ function ResultsSection({ jobId }: { jobId: string }) {
             <td><${StatusBadge} status=${result.status} /></td>
             <td>${result.errorCode ?? ''}</td>
             <td class="number">${formatDuration(result.durationMs)}</td>
-            <td><code>${result.programmerId}</code></td>
+            <td><${ProgrammerName} id=${result.programmerId} names=${programmerNames} /></td>
             <td class="number">${result.run}</td>
             <td><${TimeAgo} at=${result.at} /></td>
           </tr>`,
@@ -222,7 +231,7 @@ function ResultsSection({ jobId }: { jobId: string }) {
   </section>`;
 }
 
-function LogsSection({ jobId }: { jobId: string }) {
+function LogsSection({ jobId, programmerNames }: { jobId: string; programmerNames: ProgrammerNames }) {
   const { api } = useConsole();
   const [lines, setLines] = useState<LogLine[]>([]);
   const [follow, setFollow] = useState(true);
@@ -252,7 +261,7 @@ function LogsSection({ jobId }: { jobId: string }) {
     <ol ref=${listRef} class="logs" role="log" aria-labelledby="logs-heading" aria-live="polite">
       ${lines.map(
         (line) => html`<li class=${`log-${line.level}`}>
-          <time datetime=${line.at}>${formatTime(line.at)}</time> <span class="level">${line.level}</span> <code class="programmer">${line.programmerId}</code> <span class="message">${line.message}</span>
+          <time datetime=${line.at}>${formatTime(line.at)}</time> <span class="level">${line.level}</span> <span class="programmer">${programmerNames.get(line.programmerId) ?? line.programmerId}</span> <span class="message">${line.message}</span>
         </li>`,
       )}
     </ol>
