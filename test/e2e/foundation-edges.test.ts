@@ -147,6 +147,36 @@ describe('the HTTP contract at its edges', () => {
     expect(forged.body.error.code).toBe('unauthenticated');
   });
 
+  it('pages through lists with limit and cursor, each item once', async () => {
+    const factoryId = (await api('POST', 'v1/factories', { token: admin, body: { name: uniqueName('Paged') } })).body.factory.factoryId;
+    await Promise.all(
+      ['p1', 'p2', 'p3'].map((name) => api('POST', 'v1/programmers', { token: admin, body: { name, hardwareSerial: randomUUID(), factoryId } })),
+    );
+    const collect = async (route: string, field: string) => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      for (let page = 0; page < 20; page += 1) {
+        const separator = route.includes('?') ? '&' : '?';
+        const paging = `limit=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+        const response = await api<{ items: Record<string, string>[]; nextCursor: string | null }>('GET', `${route}${separator}${paging}`, { token: admin });
+        expect(response.status).toBe(200);
+        expect(response.body.items.length).toBeLessThanOrEqual(1);
+        seen.push(...response.body.items.map((item) => item[field] as string));
+        cursor = response.body.nextCursor;
+        if (cursor === null) return seen;
+      }
+      throw new Error(`${route} never ended`);
+    };
+    const factories = await collect('v1/factories', 'factoryId');
+    expect(factories.sort()).toEqual([defaultFactoryId, factoryId].sort());
+    const inFactory = await collect(`v1/programmers?factoryId=${factoryId}`, 'programmerId');
+    expect(inFactory).toHaveLength(3);
+    expect(new Set(inFactory).size).toBe(3);
+    const all = await collect('v1/programmers', 'programmerId');
+    expect(all).toEqual(expect.arrayContaining([programmerId, ...inFactory]));
+    expect(new Set(all).size).toBe(all.length);
+  });
+
   it('publishes an OpenAPI 3.1 document with every route of the contract, without a token', async () => {
     const response = await api('GET', 'v1/openapi.json');
     expect(response.status).toBe(200);
