@@ -1,7 +1,7 @@
 import { createPublicKey, randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { allRoutes } from '../../shared/contract/index.js';
-import { call, createAccount, uniqueName } from '../support/api.js';
+import { type ApiResponse, call, createAccount, uniqueName } from '../support/api.js';
 import { api } from '../support/checked-call.js';
 
 /** The edges of the HTTP contract on the deployed stack: bad input, unknown routes, no token, public documents. */
@@ -152,18 +152,18 @@ describe('the HTTP contract at its edges', () => {
     await Promise.all(
       ['p1', 'p2', 'p3'].map((name) => api('POST', 'v1/programmers', { token: admin, body: { name, hardwareSerial: randomUUID(), factoryId } })),
     );
-    const collect = async (route: string, field: string) => {
+    type Page = { items: Record<string, string>[]; nextCursor: string | null };
+    const collect = async (route: string, field: string): Promise<string[]> => {
       const seen: string[] = [];
-      let cursor: string | null = null;
+      const separator = route.includes('?') ? '&' : '?';
+      let next = `${route}${separator}limit=1`;
       for (let page = 0; page < 20; page += 1) {
-        const separator = route.includes('?') ? '&' : '?';
-        const paging = `limit=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
-        const response = await api<{ items: Record<string, string>[]; nextCursor: string | null }>('GET', `${route}${separator}${paging}`, { token: admin });
+        const response: ApiResponse<Page> = await api<Page>('GET', next, { token: admin });
         expect(response.status).toBe(200);
         expect(response.body.items.length).toBeLessThanOrEqual(1);
         seen.push(...response.body.items.map((item) => item[field] as string));
-        cursor = response.body.nextCursor;
-        if (cursor === null) return seen;
+        if (response.body.nextCursor === null) return seen;
+        next = `${route}${separator}limit=1&cursor=${encodeURIComponent(response.body.nextCursor)}`;
       }
       throw new Error(`${route} never ended`);
     };
