@@ -108,7 +108,13 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
       const config = { apiUrl: apiMode === 'direct' ? apiUrl : '/' };
       return sendJson(response, 200, config, { ...headers, 'cache-control': 'no-store' });
     }
-    const relative = decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname);
+    let relative: string;
+    try {
+      relative = decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname);
+    } catch {
+      response.writeHead(400, { 'content-type': 'text/plain; charset=utf-8', ...headers }).end('Bad path\n');
+      return;
+    }
     const file = path.resolve(distDir, `.${relative}`);
     if (!file.startsWith(distDir + path.sep) || !existsSync(file) || !statSync(file).isFile()) {
       response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', ...headers }).end('Not found\n');

@@ -15,7 +15,8 @@ import { call, createAccount, uniqueName } from '../support/api.js';
  * move while a programmer works, pauses it from the actions menu, and opens a "View online"
  * deep link in a fresh tab.
  */
-const CHROMIUM = '/usr/bin/chromium';
+/** Debian's package; FLASHLINE_CHROMIUM points elsewhere (another distribution's path). */
+const CHROMIUM = process.env.FLASHLINE_CHROMIUM ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const haveChromium = existsSync(CHROMIUM);
 const requireChromium = process.env.FLASHLINE_REQUIRE_BROWSER === '1';
