@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { ConflictError, NotFoundError } from '../domain/errors.js';
+import { ConflictError, NotFoundError, UnauthenticatedError } from '../domain/errors.js';
 import { authorizationRefusal, serialRange } from '../domain/jobs.js';
 import { decodeJwsPayload } from '../domain/jws.js';
 import { type Db, cancelledConditions, getItems } from './db.js';
@@ -112,7 +112,7 @@ export async function authorizeUnits(deps: { db: Db; signer: KmsJwsSigner }, inp
       return { authorization: publicView(existing), created: false };
     }
     // A deprovisioned programmer whose token is still cached by the authorizer.
-    if (!programmer) throw new NotFoundError('Programmer');
+    if (!programmer) throw new UnauthenticatedError('These programmer credentials are no longer valid');
     if (!job) throw new NotFoundError('Job');
     if (programmer.status !== 'active') throw new ConflictError('programmer_disabled', 'This programmer is disabled');
     if (job.status === 'deleted') throw new ConflictError('job_deleted', 'This job has been deleted');

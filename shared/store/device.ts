@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError } from '../domain/errors.js';
+import { ConflictError, NotFoundError, UnauthenticatedError } from '../domain/errors.js';
 import { type Db, getItems, nowIso } from './db.js';
 import { type JobRecord, toJobRecord } from './jobs.js';
 import { keys } from './keys.js';
@@ -13,7 +13,8 @@ export async function loadDeviceContext(db: Db, accountId: string, programmerId:
   const programmerKey = keys.programmer(accountId, programmerId);
   const jobKey = jobId ? keys.job(accountId, jobId) : undefined;
   const [programmerItem, jobItem] = await getItems(db, db.table, jobKey ? [programmerKey, jobKey] : [programmerKey], true);
-  if (!programmerItem) throw new NotFoundError('Programmer');
+  // Deprovisioned while the authorizer still caches its token: the token is no longer valid.
+  if (!programmerItem) throw new UnauthenticatedError('These programmer credentials are no longer valid');
   const programmer = toProgrammerView(programmerItem);
   if (programmer.status !== 'active') throw new ConflictError('programmer_disabled', 'This programmer is disabled');
   if (!jobKey) return { programmer };
