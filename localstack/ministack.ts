@@ -130,3 +130,32 @@ export function stopEmulator(): void {
 export async function resetEmulator(): Promise<void> {
   await fetch(`${EMULATOR_ENDPOINT}/_ministack/reset`, { method: 'POST' });
 }
+
+/**
+ * MiniStack 1.5.33 stores an HTTP API's CORS settings from CloudFormation with the template's
+ * capitalised keys but reads them with the API's camelCase ones, so it refuses every preflight.
+ * Sending the template's own settings once more through the API (UpdateApi, a no-op on AWS)
+ * stores them the way it reads them, and the browser talks to the API as it would in AWS.
+ */
+export async function reapplyHttpApiCors(apiId: string, templateFile: string): Promise<void> {
+  const template = JSON.parse(readFileSync(templateFile, 'utf8')) as { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
+  const api = Object.values(template.Resources).find((resource) => resource.Type === 'AWS::ApiGatewayV2::Api');
+  const cors = api?.Properties?.CorsConfiguration as
+    | { AllowOrigins?: string[]; AllowHeaders?: string[]; AllowMethods?: string[]; MaxAge?: number; AllowCredentials?: boolean; ExposeHeaders?: string[] }
+    | undefined;
+  if (!cors) return;
+  const { ApiGatewayV2Client, UpdateApiCommand } = await import('@aws-sdk/client-apigatewayv2');
+  await new ApiGatewayV2Client({}).send(
+    new UpdateApiCommand({
+      ApiId: apiId,
+      CorsConfiguration: {
+        AllowOrigins: cors.AllowOrigins,
+        AllowHeaders: cors.AllowHeaders,
+        AllowMethods: cors.AllowMethods,
+        MaxAge: cors.MaxAge,
+        AllowCredentials: cors.AllowCredentials,
+        ExposeHeaders: cors.ExposeHeaders,
+      },
+    }),
+  );
+}

@@ -66,6 +66,9 @@ function assemblyHash(): string {
   return hash.digest('hex');
 }
 
+/** The synthesized template of the stack last deployed (or checked) against this emulator. */
+export const STACK_TEMPLATE = path.join(CLOUD_ASSEMBLY, `${STACK_NAME}.template.json`);
+
 export interface DeployResult {
   outputs: StackOutputs;
   deployed: boolean;

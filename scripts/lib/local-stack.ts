@@ -1,5 +1,5 @@
-import { EMULATOR_AWS_ENV, ensureVirtualenv, isEmulatorUp, startEmulator, stopEmulator } from '../../localstack/ministack.js';
-import { type DeployResult, deployLocalStack } from './deploy.js';
+import { EMULATOR_AWS_ENV, ensureVirtualenv, isEmulatorUp, reapplyHttpApiCors, startEmulator, stopEmulator } from '../../localstack/ministack.js';
+import { type DeployResult, STACK_TEMPLATE, deployLocalStack } from './deploy.js';
 
 export interface LocalStack extends DeployResult {
   /** True when this process started the emulator (and so should stop it). */
@@ -25,6 +25,7 @@ export async function ensureLocalStack(options: { persist: boolean; log?: (line:
   }
   try {
     const result = await deployLocalStack(env, log);
+    await reapplyHttpApiCors(result.outputs.apiId, STACK_TEMPLATE);
     return { ...result, startedEmulator };
   } catch (error) {
     // Leave nothing running behind a failed start.
