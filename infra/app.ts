@@ -10,7 +10,8 @@ import { FlashlineStack } from './flashline-stack.js';
  */
 const app = new App();
 const env = app.node.tryGetContext('env') ?? 'prod';
-const LOCAL_CONSOLE_ORIGINS = 'http://127.0.0.1:4580,http://localhost:4580';
+// The console of `npm start` (4580) and the one the browser tests serve (4581).
+const LOCAL_CONSOLE_ORIGINS = 'http://127.0.0.1:4580,http://localhost:4580,http://127.0.0.1:4581';
 const corsContext: unknown = app.node.tryGetContext('corsOrigins') ?? (env === 'local' ? LOCAL_CONSOLE_ORIGINS : undefined);
 const corsOrigins =
   corsContext === undefined

@@ -7,14 +7,12 @@ import { ROOT } from './deploy.js';
 /**
  * The local console: a tiny static server for console/dist that also answers config.json.
  *
- * MiniStack 1.5.33 (our pinned emulator) stores a CloudFormation-created HTTP API's
- * `CorsConfiguration` with the template's PascalCase keys (`AllowOrigins`) but its data plane
- * reads camelCase (`allowOrigins`): every preflight is answered `403 {"message": "CORS origin
- * denied"}` and no response carries Access-Control-Allow-Origin. So in `auto` mode the server
- * asks the API for a preflight on start: when the API allows this origin the browser calls it
- * directly (as in AWS); otherwise the server forwards `/v1/*` to the API itself and the console
- * calls its own origin, where CORS does not apply. Local use only; AWS serves the console from
- * CloudFront and the API's CORS is real.
+ * In `auto` mode the server asks the API for a preflight on start: when the API allows this
+ * origin the browser calls it directly (as in AWS, and locally once the harness has re-sent the
+ * API's CORS settings, see localstack/ministack.ts); otherwise (an origin the API does not
+ * allow, an emulator that refuses every preflight) the server forwards `/v1/*` to the API
+ * itself and the console calls its own origin, where CORS does not apply. Local use only; AWS
+ * serves the console from CloudFront.
  */
 export const DEFAULT_CONSOLE_PORT = 4580;
 export const CONSOLE_DIST = path.join(ROOT, 'console', 'dist');

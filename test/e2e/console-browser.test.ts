@@ -79,8 +79,9 @@ describe.skipIf(!haveChromium && !requireChromium)(`the web console in Chromium 
     distDir = mkdtempSync(path.join(tmpdir(), 'flashline-console-'));
     profileDir = mkdtempSync(path.join(tmpdir(), 'flashline-chromium-'));
     await buildConsole({ outDir: distDir });
-    // Any free port: on an emulator whose CORS refuses this origin the server forwards /v1/* itself.
-    server = await startConsoleServer({ apiUrl: inject('apiUrl'), port: 0, distDir });
+    // 4581 is the origin the local stack's CORS allows for this test: the browser calls the API
+    // directly, so the preflights and CORS headers are exercised as in AWS.
+    server = await startConsoleServer({ apiUrl: inject('apiUrl'), port: 4581, distDir, apiMode: 'direct' });
 
     admin = await createAccount(uniqueName('Console'));
     factoryName = uniqueName('Console Line');
