@@ -1,0 +1,33 @@
+import type { Command } from 'commander';
+import type { ListItemOf } from '../../shared/contract/client.js';
+import * as contract from '../../shared/contract/index.js';
+import { integerOption, timestampOption } from '../options.js';
+import { formatTime, renderTable } from '../output.js';
+import type { CommandKit } from '../program.js';
+
+type AuditRecord = ListItemOf<typeof contract.listAudit>;
+
+export function registerAuditCommands(program: Command, kit: CommandKit): void {
+  program
+    .command('audit')
+    .description('who did what, when (admin): newest first, or oldest first from --since')
+    .option('--since <time>', 'records at or after this time, oldest first', timestampOption)
+    .option('--limit <n>', 'at most this many records', integerOption(1, 100_000), 50)
+    .action(
+      kit.action(async (context, options: { since?: string; limit: number }) => {
+        const items: AuditRecord[] = [];
+        for await (const record of context.client().paginate(contract.listAudit, { query: { since: options.since, limit: Math.min(100, options.limit) } })) {
+          items.push(record);
+          if (items.length >= options.limit) break;
+        }
+        context.print({ items }, () =>
+          renderTable(items, [
+            { header: 'AT', value: (r) => formatTime(r.at) },
+            { header: 'ACTOR', value: (r) => r.actor },
+            { header: 'ACTION', value: (r) => r.action },
+            { header: 'TARGET', value: (r) => `${r.target.type}:${r.target.id}` },
+          ]),
+        );
+      }),
+    );
+}

@@ -1,0 +1,192 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { type Command, Option } from 'commander';
+import type { FlashlineClient } from '../../shared/contract/client.js';
+import * as contract from '../../shared/contract/index.js';
+import type { CommandContext } from '../context.js';
+import { CliFailure, UsageError } from '../errors.js';
+import { sleepUnlessAborted } from '../io.js';
+import { choiceOption, collect, integerOption, timestampOption } from '../options.js';
+import { formatBytes, renderFields } from '../output.js';
+import type { CommandKit } from '../program.js';
+import { createProgress } from '../progress.js';
+import { resolveFactory } from '../resolve.js';
+import { putFile } from '../upload.js';
+
+type Image = contract.RegisterImageInput;
+type StepKind = NonNullable<Image['steps']>[number]['kind'];
+const STEP_KINDS = contract.StepKind.options;
+
+interface PublishOptions {
+  factory: string;
+  name?: string;
+  description?: string;
+  delivery?: 'direct' | 'cloud';
+  encryptionKey?: string;
+  maxCount?: number;
+  notBefore?: string;
+  notAfter?: string;
+  serialStart?: number;
+  serialStep?: number;
+  serialFormat?: string;
+  step?: string[];
+  wait: boolean;
+  waitTimeout: number;
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+function parseStep(text: string): { kind: StepKind; description?: string } {
+  const [kind, ...rest] = text.split(':');
+  if (!(STEP_KINDS as readonly string[]).includes(kind ?? '')) throw new UsageError(`--step ${text}: the kind must be one of ${STEP_KINDS.join(', ')}`);
+  const description = rest.join(':').trim();
+  return description ? { kind: kind as StepKind, description } : { kind: kind as StepKind };
+}
+
+/** The register body from the command line; the API validates it again and names bad fields. */
+export function registerBody(file: string, sizeBytes: number, sha256: string, factoryId: string, options: Omit<PublishOptions, 'factory' | 'wait' | 'waitTimeout'>): Image {
+  const hasSerialOptions = options.serialStep !== undefined || options.serialFormat !== undefined;
+  if (hasSerialOptions && options.serialStart === undefined) throw new UsageError('--serial-step and --serial-format need --serial-start');
+  const restrictions = { maxCount: options.maxCount, notBefore: options.notBefore, notAfter: options.notAfter };
+  return {
+    name: options.name ?? path.basename(file),
+    description: options.description,
+    factoryId,
+    contentSha256: sha256,
+    sizeBytes,
+    // Cloud delivery needs an encrypted image, so an encryption key id means cloud unless told otherwise.
+    delivery: options.delivery ?? (options.encryptionKey ? 'cloud' : 'direct'),
+    encryptionKeyId: options.encryptionKey,
+    restrictions: Object.values(restrictions).some((value) => value !== undefined) ? restrictions : undefined,
+    serials: options.serialStart === undefined ? undefined : { start: options.serialStart, step: options.serialStep, format: options.serialFormat },
+    steps: options.step?.map(parseStep),
+  };
+}
+
+const UPLOAD_ATTEMPTS = 3;
+
+async function upload(context: CommandContext, client: FlashlineClient, imageId: string, first: { url: string; headers: Record<string, string> }, file: string, sizeBytes: number): Promise<number> {
+  const started = performance.now();
+  let instructions = first;
+  for (let attempt = 1; ; attempt += 1) {
+    const progress = createProgress(context.io.stderr, 'Uploading', sizeBytes);
+    let failure: string;
+    try {
+      const result = await putFile(instructions.url, instructions.headers, file, sizeBytes, (sent) => progress.update(sent), context.io.signal);
+      progress.finish();
+      if (result.status >= 200 && result.status < 300) return performance.now() - started;
+      failure = `storage answered ${result.status}: ${result.body.slice(0, 300)}`;
+      if (result.status < 500 && result.status !== 403) throw new CliFailure('upload_failed', failure);
+    } catch (error) {
+      if (error instanceof CliFailure) throw error;
+      failure = (error as Error).message;
+    }
+    if (attempt >= UPLOAD_ATTEMPTS || context.io.signal?.aborted) throw new CliFailure('upload_failed', `upload failed after ${attempt} attempts: ${failure}`);
+    context.note(`Upload attempt ${attempt} failed (${failure}); retrying with a fresh upload URL`);
+    // The presigned URL may have expired (403): ask for a fresh one, which is safe to repeat.
+    ({ upload: instructions } = await client.call(contract.createUploadUrl, { params: { imageId } }));
+  }
+}
+
+async function waitForVerifier(context: CommandContext, client: FlashlineClient, imageId: string, timeoutSeconds: number) {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  context.note('Waiting for the cloud to verify size and SHA-256 …');
+  for (let delay = 250; ; delay = Math.min(2000, delay * 1.5)) {
+    const { image } = await client.call(contract.getImage, { params: { imageId } });
+    if (image.status !== 'pending_upload') return image;
+    if (Date.now() > deadline || context.io.signal?.aborted) {
+      throw new CliFailure('verification_timeout', `image ${imageId} is still pending_upload after ${timeoutSeconds} s`, { imageId });
+    }
+    await (context.io.sleep ?? sleepUnlessAborted)(delay, context.io.signal);
+  }
+}
+
+export function registerImageCommands(program: Command, kit: CommandKit): void {
+  const image = program.command('image').description('programming images');
+
+  image
+    .command('publish')
+    .description('register an image for a factory (creates its job); for cloud delivery upload it and wait until it is verified')
+    .argument('<file>', 'the generated (encrypted, for cloud delivery) image file')
+    .requiredOption('--factory <factory>', 'name or id of the Virtual Factory')
+    .option('--name <name>', 'image name (default: the file name)')
+    .option('--description <text>')
+    .addOption(new Option('--delivery <mode>', 'direct: only metadata goes to the cloud; cloud: the image is uploaded and distributed (default: cloud with --encryption-key, else direct)').argParser(choiceOption(['direct', 'cloud'] as const)))
+    .option('--encryption-key <id>', 'id of the key the image is encrypted with (required for cloud delivery)')
+    .option('--max-count <n>', 'most units that may be programmed', integerOption(1, 1_000_000_000))
+    .option('--not-before <time>', 'no programming before this date/time', timestampOption)
+    .option('--not-after <time>', 'no programming after this date/time', timestampOption)
+    .option('--serial-start <n>', 'first serial number', integerOption(0))
+    .option('--serial-step <n>', 'serial number increment', integerOption(1, 1_000_000))
+    .option('--serial-format <format>', 'e.g. SN-{n:08}')
+    .option('--step <kind[:description]>', `a programming step (repeatable); kinds: ${STEP_KINDS.join(', ')}`, collect)
+    .option('--no-wait', 'do not wait for the verifier after the upload')
+    .option('--wait-timeout <seconds>', 'how long to wait for the verifier', integerOption(1, 3600), 300)
+    .action(
+      kit.action(async (context, file: string, options: PublishOptions) => {
+        const client = context.client();
+        const absolute = path.resolve(context.io.cwd, file);
+        let sizeBytes: number;
+        try {
+          sizeBytes = statSync(absolute).size;
+        } catch {
+          throw new UsageError(`cannot read ${absolute}`);
+        }
+        const factory = await resolveFactory(client, options.factory);
+        const sha256 = await sha256File(absolute);
+        const registered = await client.call(contract.registerImage, { body: registerBody(absolute, sizeBytes, sha256, factory.factoryId, options) });
+        context.note(`Registered image ${registered.image.imageId}, job ${registered.job.jobId}`);
+
+        let latest = registered.image;
+        let uploadMs: number | null = null;
+        if (registered.upload) {
+          uploadMs = await upload(context, client, registered.image.imageId, registered.upload, absolute, sizeBytes);
+          if (options.wait) latest = await waitForVerifier(context, client, registered.image.imageId, options.waitTimeout);
+        }
+        const link = context.consoleLink(registered.job.jobId);
+        const result = { image: latest, job: registered.job, binding: registered.binding, upload: uploadMs === null ? null : { bytes: sizeBytes, ms: Math.round(uploadMs) }, consoleLink: link };
+        if (latest.status === 'rejected') {
+          context.fail();
+          context.io.stderr.write(`flashline: the cloud rejected the upload: ${latest.rejectionReason ?? 'no reason given'} [image_rejected]\n`);
+        }
+        const { job } = registered;
+        context.print(result, () =>
+          renderFields([
+            ['Published', `${latest.name} to ${factory.name}`],
+            ['Image', `${latest.imageId} (${latest.status}; ${formatBytes(latest.sizeBytes)}, ${latest.delivery} delivery)`],
+            ['SHA-256', latest.contentSha256],
+            ['Job', `${job.jobId} (${job.status}${job.restrictions.maxCount === null ? '' : `; max count ${job.restrictions.maxCount}`})`],
+            ['Binding', registered.binding],
+            ['View online', link ?? '(set FLASHLINE_CONSOLE_URL to get the console link)'],
+          ]),
+        );
+      }),
+    );
+
+  image
+    .command('show')
+    .description('show an image: metadata and verification status')
+    .argument('<imageId>')
+    .action(
+      kit.action(async (context, imageId: string) => {
+        const { image: found } = await context.client().call(contract.getImage, { params: { imageId } });
+        context.print({ image: found }, () =>
+          renderFields([
+            ['Image', `${found.name} (${found.imageId})`],
+            ['Status', found.rejectionReason ? `${found.status}: ${found.rejectionReason}` : found.status],
+            ['Delivery', found.delivery],
+            ['Size', formatBytes(found.sizeBytes)],
+            ['SHA-256', found.contentSha256],
+            ['Encryption key', found.encryptionKeyId],
+            ['Job', found.jobId],
+            ['Steps', found.steps.map((step) => step.kind).join(' → ') || '-'],
+          ]),
+        );
+      }),
+    );
+}

@@ -1,0 +1,187 @@
+import type { Command } from 'commander';
+import type { FlashlineClient, ListItemOf } from '../../shared/contract/client.js';
+import * as contract from '../../shared/contract/index.js';
+import type { CommandContext } from '../context.js';
+import { sleepUnlessAborted } from '../io.js';
+import { choiceOption, integerOption, timestampOption } from '../options.js';
+import { formatTime, formatYield, renderFields, renderTable } from '../output.js';
+import type { CommandKit } from '../program.js';
+import { factoryNames, resolveFactory } from '../resolve.js';
+
+type Job = contract.ResponseOf<typeof contract.getJob>['job'];
+type LogLine = ListItemOf<typeof contract.listJobLogs>;
+type ResultRecord = ListItemOf<typeof contract.listJobResults>;
+
+const JOB_STATUSES = contract.JobStatus.options;
+
+function jobFields(job: Job, factoryName: string | undefined, link: string | null): string {
+  const { counters, restrictions } = job;
+  return renderFields([
+    ['Job', `${job.name} (${job.jobId})`],
+    ['Status', job.status],
+    ['Factory', factoryName ? `${factoryName} (${job.factoryId})` : job.factoryId],
+    ['Image', job.imageId],
+    ['Run', job.run],
+    ['Max count', restrictions.maxCount ?? 'unlimited'],
+    ['Not before', formatTime(restrictions.notBefore)],
+    ['Not after', formatTime(restrictions.notAfter)],
+    ['Authorized', counters.authorized],
+    ['Succeeded', counters.succeeded],
+    ['Failed', counters.failed],
+    ['Remaining', counters.remaining ?? 'unlimited'],
+    ['Yield', formatYield(counters.succeeded, counters.failed)],
+    ['Next serial', job.serials.next],
+    ['Updated', formatTime(job.updatedAt)],
+    ['View online', link ?? '-'],
+  ]);
+}
+
+/** Up to `limit` items of a `since`-paged list, oldest first. */
+async function collectSince<R extends typeof contract.listJobLogs | typeof contract.listJobResults>(
+  client: FlashlineClient,
+  route: R,
+  jobId: string,
+  since: string | undefined,
+  limit: number,
+): Promise<ListItemOf<R>[]> {
+  const items: ListItemOf<R>[] = [];
+  for await (const item of client.paginate(route as typeof contract.listJobLogs, { params: { jobId }, query: { since, limit: Math.min(100, limit) } })) {
+    items.push(item as ListItemOf<R>);
+    if (items.length >= limit) break;
+  }
+  return items;
+}
+
+const logText = (line: LogLine) => `${formatTime(line.at)} ${line.level.toUpperCase().padEnd(5)} ${line.programmerId} ${line.message}\n`;
+const logKey = (line: LogLine) => `${line.at}\u0000${line.programmerId}\u0000${line.authorizationId}\u0000${line.level}\u0000${line.message}`;
+
+/**
+ * `--follow`: polls with `since` = the newest line seen. `since` is inclusive, so lines at that
+ * very instant come back again: the keys of the newest instant filter them out.
+ */
+async function followLogs(context: CommandContext, client: FlashlineClient, jobId: string, since: string | undefined, intervalMs: number): Promise<void> {
+  let cursorTime = since;
+  let seenAtCursor = new Set<string>();
+  const signal = context.io.signal;
+  while (!signal?.aborted) {
+    for await (const line of client.paginate(contract.listJobLogs, { params: { jobId }, query: { since: cursorTime, limit: 100 } })) {
+      const key = logKey(line);
+      if (line.at === cursorTime && seenAtCursor.has(key)) continue;
+      if (line.at !== cursorTime) {
+        cursorTime = line.at;
+        seenAtCursor = new Set();
+      }
+      seenAtCursor.add(key);
+      context.io.stdout.write(context.json ? `${JSON.stringify(line)}\n` : logText(line));
+    }
+    await (context.io.sleep ?? sleepUnlessAborted)(intervalMs, signal);
+  }
+}
+
+export function registerJobCommands(program: Command, kit: CommandKit): void {
+  const jobs = program.command('jobs').description('jobs: an image deployed to a factory');
+
+  jobs
+    .command('ls')
+    .description('list jobs (deleted ones only with --status deleted)')
+    .option('--factory <factory>', 'only the jobs of this factory (name or id)')
+    .option('--status <status>', `one of ${JOB_STATUSES.join(', ')}`, choiceOption(JOB_STATUSES))
+    .action(
+      kit.action(async (context, options: { factory?: string; status?: (typeof JOB_STATUSES)[number] }) => {
+        const client = context.client();
+        const factoryId = options.factory ? (await resolveFactory(client, options.factory)).factoryId : undefined;
+        const [items, names] = await Promise.all([client.listAll(contract.listJobs, { query: { limit: 100, factoryId, status: options.status } }), factoryNames(client)]);
+        context.print({ items }, () =>
+          renderTable(items, [
+            { header: 'JOB', value: (j) => j.jobId },
+            { header: 'NAME', value: (j) => j.name },
+            { header: 'FACTORY', value: (j) => names.get(j.factoryId) ?? j.factoryId },
+            { header: 'STATUS', value: (j) => j.status },
+            { header: 'RUN', value: (j) => j.run, align: 'right' },
+            { header: 'AUTHORIZED', value: (j) => j.counters.authorized, align: 'right' },
+            { header: 'OK', value: (j) => j.counters.succeeded, align: 'right' },
+            { header: 'FAILED', value: (j) => j.counters.failed, align: 'right' },
+            { header: 'REMAINING', value: (j) => j.counters.remaining ?? '∞', align: 'right' },
+            { header: 'YIELD', value: (j) => formatYield(j.counters.succeeded, j.counters.failed), align: 'right' },
+          ]),
+        );
+      }),
+    );
+
+  jobs
+    .command('show')
+    .description('show a job with its live counters')
+    .argument('<jobId>')
+    .action(
+      kit.action(async (context, jobId: string) => {
+        const client = context.client();
+        const { job } = await client.call(contract.getJob, { params: { jobId } });
+        const link = context.consoleLink(job.jobId);
+        const factoryName = context.json ? undefined : (await factoryNames(client)).get(job.factoryId);
+        context.print({ job, consoleLink: link }, () => jobFields(job, factoryName, link));
+      }),
+    );
+
+  const transitions = [
+    ['pause', contract.pauseJob, 'Paused', 'pause a job: programmers stop seeing it and are refused with job_paused'],
+    ['resume', contract.resumeJob, 'Resumed', 'resume a paused job'],
+    ['restart', contract.restartJob, 'Restarted', 'start a new run: counters restart, history is kept, serial numbers continue'],
+    ['rm', contract.deleteJob, 'Deleted', 'delete a job and its cloud image (history is kept)'],
+  ] as const;
+  for (const [verb, route, past, description] of transitions) {
+    jobs
+      .command(verb)
+      .description(description)
+      .argument('<jobId>')
+      .action(
+        kit.action(async (context, jobId: string) => {
+          const { job } = await context.client().call(route as typeof contract.pauseJob, { params: { jobId } });
+          context.print({ job }, () => `${past} ${job.name} (${job.jobId}): ${job.status}, run ${job.run}\n`);
+        }),
+      );
+  }
+
+  jobs
+    .command('logs')
+    .description("a job's log lines, oldest first")
+    .argument('<jobId>')
+    .option('--since <time>', 'only lines at or after this time', timestampOption)
+    .option('--limit <n>', 'at most this many lines (without --follow)', integerOption(1, 100_000), 1000)
+    .option('-f, --follow', 'keep printing new lines until Ctrl-C (JSON: one line per log line)')
+    .option('--interval <ms>', 'poll interval with --follow', integerOption(200, 60_000), 2000)
+    .action(
+      kit.action(async (context, jobId: string, options: { since?: string; limit: number; follow?: boolean; interval: number }) => {
+        const client = context.client();
+        if (options.follow) return followLogs(context, client, jobId, options.since, options.interval);
+        const items: LogLine[] = await collectSince(client, contract.listJobLogs, jobId, options.since, options.limit);
+        context.print({ items }, () => (items.length === 0 ? '(no log lines)\n' : items.map(logText).join('')));
+      }),
+    );
+
+  jobs
+    .command('results')
+    .description("a job's programming results, oldest first")
+    .argument('<jobId>')
+    .option('--since <time>', 'only results reported at or after this time', timestampOption)
+    .option('--limit <n>', 'at most this many results', integerOption(1, 100_000), 1000)
+    .action(
+      kit.action(async (context, jobId: string, options: { since?: string; limit: number }) => {
+        const items = (await collectSince(context.client(), contract.listJobResults, jobId, options.since, options.limit)) as ResultRecord[];
+        context.print({ items }, () =>
+          renderTable(
+            items,
+            [
+              { header: 'SERIAL', value: (r) => r.serial },
+              { header: 'STATUS', value: (r) => r.status },
+              { header: 'ERROR', value: (r) => r.errorCode },
+              { header: 'MS', value: (r) => r.durationMs, align: 'right' },
+              { header: 'RUN', value: (r) => r.run, align: 'right' },
+              { header: 'PROGRAMMER', value: (r) => r.programmerId },
+              { header: 'AT', value: (r) => formatTime(r.at) },
+            ],
+            '(no results)',
+          ),
+        );
+      }),
+    );
+}

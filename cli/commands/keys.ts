@@ -1,0 +1,65 @@
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import * as contract from '../../shared/contract/index.js';
+import { slug, writeCredentials } from '../credentials.js';
+import { choiceOption } from '../options.js';
+import { formatTime, renderFields, renderTable } from '../output.js';
+import type { CommandKit } from '../program.js';
+
+const ROLES = ['admin', 'author', 'viewer'] as const;
+
+export function registerKeyCommands(program: Command, kit: CommandKit): void {
+  const keys = program.command('keys').description('account API keys (admin)');
+
+  keys
+    .command('ls')
+    .description('list the API keys (never their tokens)')
+    .action(
+      kit.action(async (context) => {
+        const items = await context.client().listAll(contract.listApiKeys, { query: { limit: 100 } });
+        context.print({ items }, () =>
+          renderTable(items, [
+            { header: 'KEY', value: (k) => k.keyId },
+            { header: 'NAME', value: (k) => k.name },
+            { header: 'ROLE', value: (k) => k.role },
+            { header: 'STATUS', value: (k) => k.status },
+            { header: 'CREATED', value: (k) => formatTime(k.createdAt) },
+            { header: 'REVOKED', value: (k) => formatTime(k.revokedAt) },
+          ]),
+        );
+      }),
+    );
+
+  keys
+    .command('create')
+    .description('create an API key and write its credentials file (mode 0600; the token is shown only once)')
+    .argument('<name>', 'what the key is for, e.g. "image tool"')
+    .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`, choiceOption(ROLES))
+    .option('--out <file>', 'where to write the credentials file (default: ./<name>.credentials.json)')
+    .option('--force', 'replace an existing file')
+    .action(
+      kit.action(async (context, name: string, options: { role: (typeof ROLES)[number]; out?: string; force?: boolean }) => {
+        const file = path.resolve(context.io.cwd, options.out ?? `${slug(name)}.credentials.json`);
+        const created = await context.client().call(contract.createApiKey, { body: { name, role: options.role } });
+        writeCredentials(file, created.credentials, { overwrite: options.force });
+        // The token lives in the file only: never on stdout, where terminals and CI logs keep it.
+        context.print({ keyId: created.keyId, apiKey: created.apiKey, credentialsFile: file }, () =>
+          renderFields([
+            ['Created key', `${created.apiKey.name} (${created.keyId}, ${created.apiKey.role})`],
+            ['Credentials', `${file} (mode 0600; keep it secret)`],
+          ]),
+        );
+      }),
+    );
+
+  keys
+    .command('revoke')
+    .description('revoke an API key (it stops working within the 30 s authorizer cache)')
+    .argument('<keyId>')
+    .action(
+      kit.action(async (context, keyId: string) => {
+        const { apiKey } = await context.client().call(contract.revokeApiKey, { params: { keyId } });
+        context.print({ apiKey }, () => `Revoked ${apiKey.name} (${apiKey.keyId})\n`);
+      }),
+    );
+}

@@ -1,0 +1,115 @@
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import * as contract from '../../shared/contract/index.js';
+import type { CommandContext } from '../context.js';
+import { slug, writeCredentials } from '../credentials.js';
+import { collect } from '../options.js';
+import { formatTime, renderFields, renderTable } from '../output.js';
+import type { CommandKit } from '../program.js';
+import { type Programmer, factoryNames, resolveFactory, resolveProgrammer } from '../resolve.js';
+
+function printProgrammer(context: CommandContext, programmer: Programmer, verb: string, factoryName?: string): void {
+  context.print({ programmer }, () => `${verb} ${programmer.name} (${programmer.programmerId}): ${programmer.status}${factoryName ? `, in ${factoryName}` : ''}\n`);
+}
+
+export function registerProgrammerCommands(program: Command, kit: CommandKit): void {
+  const programmers = program.command('programmers').description('provisioned production programmers');
+
+  programmers
+    .command('ls')
+    .description('list programmers')
+    .option('--factory <factory>', 'only those of this factory (name or id)')
+    .action(
+      kit.action(async (context, options: { factory?: string }) => {
+        const client = context.client();
+        const factoryId = options.factory ? (await resolveFactory(client, options.factory)).factoryId : undefined;
+        const [items, names] = await Promise.all([client.listAll(contract.listProgrammers, { query: { limit: 100, factoryId } }), factoryNames(client)]);
+        context.print({ items }, () =>
+          renderTable(items, [
+            { header: 'PROGRAMMER', value: (p) => p.programmerId },
+            { header: 'NAME', value: (p) => p.name },
+            { header: 'SERIAL', value: (p) => p.hardwareSerial },
+            { header: 'FACTORY', value: (p) => names.get(p.factoryId) ?? p.factoryId },
+            { header: 'STATUS', value: (p) => p.status },
+            { header: 'KEYS', value: (p) => p.encryptionKeyIds.join(',') },
+            { header: 'LAST SEEN', value: (p) => formatTime(p.lastSeenAt) },
+          ]),
+        );
+      }),
+    );
+
+  programmers
+    .command('add')
+    .description("provision a programmer and write its credentials file (mode 0600)")
+    .argument('<name>')
+    .requiredOption('--serial <hardwareSerial>', "the device's hardware serial number")
+    .option('--factory <factory>', 'name or id (default: the default factory)')
+    .option('--encryption-key <id>', 'an encryption key id loaded on the device (repeatable)', collect)
+    .option('--out <file>', 'where to write the credentials file (default: ./<name>.credentials.json)')
+    .option('--force', 'replace an existing file')
+    .action(
+      kit.action(async (context, name: string, options: { serial: string; factory?: string; encryptionKey?: string[]; out?: string; force?: boolean }) => {
+        const client = context.client();
+        const factory = options.factory ? await resolveFactory(client, options.factory) : undefined;
+        const file = path.resolve(context.io.cwd, options.out ?? `${slug(name)}.credentials.json`);
+        const created = await client.call(contract.provisionProgrammer, {
+          body: { name, hardwareSerial: options.serial, factoryId: factory?.factoryId, encryptionKeyIds: options.encryptionKey },
+        });
+        writeCredentials(file, created.credentials, { overwrite: options.force });
+        const { programmer } = created;
+        context.print({ programmer, credentialsFile: file }, () =>
+          renderFields([
+            ['Provisioned', `${programmer.name} (${programmer.programmerId})`],
+            ['Factory', factory ? `${factory.name} (${factory.factoryId})` : programmer.factoryId],
+            ['Encryption keys', programmer.encryptionKeyIds.join(', ') || '(none)'],
+            ['Credentials', `${file} (mode 0600; install it on the device)`],
+          ]),
+        );
+      }),
+    );
+
+  programmers
+    .command('move')
+    .description('move a programmer to another factory')
+    .argument('<programmer>', 'name or id')
+    .argument('<factory>', 'name or id')
+    .action(
+      kit.action(async (context, wantedProgrammer: string, wantedFactory: string) => {
+        const client = context.client();
+        const [current, factory] = await Promise.all([resolveProgrammer(client, wantedProgrammer), resolveFactory(client, wantedFactory)]);
+        const { programmer } = await client.call(contract.updateProgrammer, { params: { programmerId: current.programmerId }, body: { factoryId: factory.factoryId } });
+        printProgrammer(context, programmer, 'Moved', factory.name);
+      }),
+    );
+
+  for (const [verb, status, past] of [
+    ['disable', 'disabled', 'Disabled'],
+    ['enable', 'active', 'Enabled'],
+  ] as const) {
+    programmers
+      .command(verb)
+      .description(verb === 'disable' ? 'disable a programmer: it is refused with programmer_disabled' : 'enable a disabled programmer')
+      .argument('<programmer>', 'name or id')
+      .action(
+        kit.action(async (context, wanted: string) => {
+          const client = context.client();
+          const current = await resolveProgrammer(client, wanted);
+          const { programmer } = await client.call(contract.updateProgrammer, { params: { programmerId: current.programmerId }, body: { status } });
+          printProgrammer(context, programmer, past);
+        }),
+      );
+  }
+
+  programmers
+    .command('rm')
+    .description('deprovision a programmer (its credentials stop working within the 30 s authorizer cache)')
+    .argument('<programmer>', 'name or id')
+    .action(
+      kit.action(async (context, wanted: string) => {
+        const client = context.client();
+        const programmer = await resolveProgrammer(client, wanted);
+        await client.call(contract.deprovisionProgrammer, { params: { programmerId: programmer.programmerId } });
+        context.print({ deleted: { programmerId: programmer.programmerId, name: programmer.name } }, () => `Deprovisioned ${programmer.name} (${programmer.programmerId})\n`);
+      }),
+    );
+}

@@ -1,0 +1,54 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { CredentialsFile, type CredentialsFileType } from '../shared/contract/account.js';
+import { UsageError } from './errors.js';
+import type { CliIo } from './io.js';
+
+/** `--credentials`, else FLASHLINE_CREDENTIALS, else ~/.flashline/credentials.json. */
+export function credentialsPath(option: string | undefined, io: Pick<CliIo, 'env' | 'cwd' | 'homeDir'>): string {
+  const chosen = option ?? io.env.FLASHLINE_CREDENTIALS ?? path.join(io.homeDir, '.flashline', 'credentials.json');
+  return path.resolve(io.cwd, chosen);
+}
+
+export function readCredentials(file: string): CredentialsFileType {
+  if (!existsSync(file)) {
+    throw new UsageError(`no credentials file at ${file} (pass --credentials FILE or set FLASHLINE_CREDENTIALS)`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`${file} is not JSON: ${(error as Error).message}`);
+  }
+  const parsed = CredentialsFile.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(file)'}: ${issue.message}`).join('; ');
+    throw new UsageError(`${file} is not a Flashline credentials file (${issues})`);
+  }
+  return parsed.data;
+}
+
+/**
+ * Writes a credentials file readable by its owner only (0600): it holds a secret shown once.
+ * Refuses to replace an existing file unless asked: overwriting would lose the other secret.
+ */
+export function writeCredentials(file: string, credentials: CredentialsFileType, options: { overwrite?: boolean } = {}): void {
+  if (existsSync(file) && !options.overwrite) {
+    throw new UsageError(`${file} exists; choose another --out or pass --force`);
+  }
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600, flag: options.overwrite ? 'w' : 'wx' });
+  // `mode` applies only when the file is created; an overwritten file would keep its old mode.
+  chmodSync(file, 0o600);
+}
+
+/** A file name from a display name: `Line 3 (east)` → `line-3-east`. */
+export function slug(name: string): string {
+  return (
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 60) || 'credentials'
+  );
+}

@@ -1,0 +1,373 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { JSONWebKeySet } from 'jose';
+import type { CredentialsFileType } from '../../shared/contract/account.js';
+import { FlashlineApiError, FlashlineClient, type ListItemOf, type RetryPolicy } from '../../shared/contract/client.js';
+import * as contract from '../../shared/contract/index.js';
+import { sleepUnlessAborted } from '../io.js';
+import { unitOutcome } from './prng.js';
+import { type LatencySummary, LatencyRecorder } from './stats.js';
+import { BINDING_TYPE, JwsVerifier, TICKET_TYPE, bindingClaimProblems, ticketClaimProblems } from './tickets.js';
+
+type DeviceJob = ListItemOf<typeof contract.listDeviceJobs>;
+type Authorization = contract.ResponseOf<typeof contract.authorizeProgramming>;
+type ResultInput = contract.BodyInputOf<typeof contract.reportResults>['results'][number];
+type LogInput = contract.BodyInputOf<typeof contract.appendLogs>['lines'][number];
+
+export interface SimulatorOptions {
+  /** One credentials file per simulated programmer (role `programmer`). */
+  programmers: readonly CredentialsFileType[];
+  /** The job to program; default: the first active job of the first programmer's factory. */
+  jobId?: string;
+  /** Units to program across all programmers; default: until the job refuses (e.g. its count limit). */
+  units?: number;
+  /** Units asked for per authorization (1–1000). */
+  batch?: number;
+  /** Parallel lanes per programmer (sockets of a gang programmer). */
+  concurrency?: number;
+  /** Share of units that fail, 0–1; which ones is decided by the seed and the serial number. */
+  failureRate?: number;
+  seed?: string;
+  /** Simulated programming time per unit. */
+  programMs?: number;
+  /** The image's binding (as the image tool embeds it): verified, then sent with every authorization. */
+  binding?: string;
+  /** Aborting stops the lanes after the units they hold are reported. */
+  signal?: AbortSignal;
+  /** Human progress notes. */
+  onNote?: (line: string) => void;
+  /** Send log lines after each authorization (benchmarks of the authorization path turn it off). */
+  sendLogs?: boolean;
+  fetch?: typeof fetch;
+  retry?: Partial<RetryPolicy>;
+}
+
+/** Why the run ended: the units were done, a refusal code (e.g. `job_completed`, `job_paused`), an error, or Ctrl-C. */
+export type StopReason = 'units_done' | 'interrupted' | 'error' | 'no_job' | (string & {});
+
+export interface SimulationSummary {
+  /** True when the run did what was asked: all units, or the job's count limit reached, without errors. */
+  ok: boolean;
+  stopReason: StopReason;
+  jobId: string | null;
+  jobName: string | null;
+  delivery: 'direct' | 'cloud' | null;
+  programmers: number;
+  lanes: number;
+  batch: number;
+  seed: string;
+  failureRate: number;
+  /** Units programmed and reported (successes + failures). */
+  units: number;
+  successes: number;
+  failures: number;
+  authorizedUnits: number;
+  authorizations: number;
+  ticketsVerified: number;
+  /** null: no binding was given. */
+  bindingVerified: boolean | null;
+  imagesVerified: number;
+  refusals: Record<string, number>;
+  errors: string[];
+  durationMs: number;
+  requests: number;
+  requestsPerSecond: number;
+  authorizationsPerSecond: number;
+  unitsPerSecond: number;
+  /** Per request kind: the route's operationId, or `imageDownload` for the presigned GET. */
+  latency: Record<string, LatencySummary>;
+}
+
+export class SimulatorSetupError extends Error {
+  override readonly name = 'SimulatorSetupError';
+}
+
+class UnitBudget {
+  constructor(private left: number) {}
+  take(max: number): number {
+    const units = Math.min(max, this.left);
+    this.left -= units;
+    return units;
+  }
+  give(units: number): void {
+    this.left += units;
+  }
+}
+
+interface Programmer {
+  credentials: CredentialsFileType & { programmerId: string };
+  client: FlashlineClient;
+  label: string;
+}
+
+/** Runs simulated programmers against one job; resolves with the summary, never throws for API answers. */
+export async function simulate(options: SimulatorOptions): Promise<SimulationSummary> {
+  const batch = options.batch ?? 10;
+  const concurrency = options.concurrency ?? 1;
+  const failureRate = options.failureRate ?? 0;
+  const seed = options.seed ?? '1';
+  const programMs = options.programMs ?? 10;
+  const note = options.onNote ?? (() => undefined);
+  const fetchImpl = options.fetch ?? ((...args: Parameters<typeof fetch>) => globalThis.fetch(...args));
+  if (!Number.isInteger(batch) || batch < 1 || batch > contract.MAX_UNITS_PER_AUTHORIZATION) throw new SimulatorSetupError(`batch must be 1–${contract.MAX_UNITS_PER_AUTHORIZATION}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new SimulatorSetupError('concurrency must be at least 1');
+  if (!(failureRate >= 0 && failureRate <= 1)) throw new SimulatorSetupError('failure rate must be between 0 and 1');
+  if (options.units !== undefined && (!Number.isInteger(options.units) || options.units < 1)) throw new SimulatorSetupError('units must be a positive integer');
+  if (options.programmers.length === 0) throw new SimulatorSetupError('no programmer credentials given');
+
+  const latency = new LatencyRecorder();
+  const programmers: Programmer[] = options.programmers.map((credentials, i) => {
+    if (credentials.role !== 'programmer' || !credentials.programmerId) {
+      throw new SimulatorSetupError(`credentials ${i + 1} (key ${credentials.keyId}) are not programmer credentials (role ${credentials.role})`);
+    }
+    const client = FlashlineClient.fromCredentials(credentials, {
+      fetch: options.fetch,
+      retry: options.retry,
+      userAgent: 'flashline-simulator',
+      onAttempt: (event) => latency.record(event.operationId, event.durationMs),
+    });
+    return { credentials: credentials as Programmer['credentials'], client, label: `programmer ${credentials.programmerId}` };
+  });
+
+  const summary: SimulationSummary = {
+    ok: false,
+    stopReason: 'units_done',
+    jobId: null,
+    jobName: null,
+    delivery: null,
+    programmers: programmers.length,
+    lanes: programmers.length * concurrency,
+    batch,
+    seed,
+    failureRate,
+    units: 0,
+    successes: 0,
+    failures: 0,
+    authorizedUnits: 0,
+    authorizations: 0,
+    ticketsVerified: 0,
+    bindingVerified: options.binding === undefined ? null : false,
+    imagesVerified: 0,
+    refusals: {},
+    errors: [],
+    durationMs: 0,
+    requests: 0,
+    requestsPerSecond: 0,
+    authorizationsPerSecond: 0,
+    unitsPerSecond: 0,
+    latency: {},
+  };
+  let stopReason: StopReason | null = null;
+  const stop = (reason: StopReason) => {
+    stopReason ??= reason;
+  };
+  const stopped = () => stopReason !== null || options.signal?.aborted === true;
+  const refuse = (code: string) => {
+    summary.refusals[code] = (summary.refusals[code] ?? 0) + 1;
+  };
+  const fail = (where: string, error: unknown) => {
+    const message = error instanceof FlashlineApiError ? `${error.message} [${error.code} ${error.status}]` : (error as Error).message;
+    summary.errors.push(`${where}: ${message}`);
+    stop('error');
+  };
+  const isRefusal = (error: unknown): error is FlashlineApiError => error instanceof FlashlineApiError && error.status === 409;
+
+  const started = performance.now();
+  const verifier = new JwsVerifier(async () => (await programmers[0]!.client.call(contract.getSigningKeys)) as JSONWebKeySet);
+
+  try {
+    // Every programmer lists its jobs, as a device does when it starts.
+    const listings = await Promise.all(programmers.map((p) => p.client.call(contract.listDeviceJobs).then((page) => page.items)));
+    const firstListing = listings[0]!;
+    const wantedId = options.jobId ?? firstListing[0]?.jobId;
+    if (!wantedId) {
+      summary.errors.push(`no active job in the factory of ${programmers[0]!.label}`);
+      stop('no_job');
+      return finish();
+    }
+    summary.jobId = wantedId;
+    const jobs = new Map<Programmer, DeviceJob>();
+    programmers.forEach((programmer, i) => {
+      const job = listings[i]!.find((item) => item.jobId === wantedId);
+      if (job) jobs.set(programmer, job);
+      else {
+        // Paused, deleted and other factories' jobs are not listed: the device would not offer them.
+        refuse('job_not_listed');
+        note(`${programmer.label}: job ${wantedId} is not among its active jobs (paused, deleted, or another factory)`);
+      }
+    });
+    const reference = jobs.values().next().value as DeviceJob | undefined;
+    if (!reference) {
+      stop('job_not_listed');
+      return finish();
+    }
+    summary.jobName = reference.name;
+    summary.delivery = reference.delivery;
+    note(`Job ${reference.name} (${reference.jobId}): ${reference.delivery} delivery, ${reference.counters.remaining ?? 'unlimited'} units remaining`);
+
+    if (options.binding !== undefined) {
+      const claims = await verifier.verify(options.binding, BINDING_TYPE);
+      const problems = bindingClaimProblems(claims, {
+        accountId: programmers[0]!.credentials.accountId,
+        factoryId: reference.factoryId,
+        jobId: reference.jobId,
+        imageId: reference.imageId,
+        sha256: reference.image.contentSha256,
+      });
+      if (problems.length > 0) throw new Error(`the binding does not match this job: ${problems.join('; ')}`);
+      summary.bindingVerified = true;
+    }
+
+    const ready: Programmer[] = [];
+    await Promise.all(
+      [...jobs.entries()].map(async ([programmer, job]) => {
+        if (job.delivery === 'cloud') {
+          try {
+            await downloadAndCheck(programmer, job);
+          } catch (error) {
+            if (isRefusal(error)) {
+              refuse(error.code);
+              note(`${programmer.label}: download refused: ${error.message} [${error.code}]`);
+              return;
+            }
+            throw error;
+          }
+        }
+        ready.push(programmer);
+      }),
+    );
+    if (ready.length === 0) {
+      stop(Object.keys(summary.refusals)[0] ?? 'refused');
+      return finish();
+    }
+
+    const budget = new UnitBudget(options.units ?? Number.POSITIVE_INFINITY);
+    const lanes = ready.flatMap((programmer) => Array.from({ length: concurrency }, () => runLane(programmer, jobs.get(programmer)!, budget)));
+    await Promise.all(lanes);
+  } catch (error) {
+    fail('setup', error);
+  }
+  return finish();
+
+  async function downloadAndCheck(programmer: Programmer, job: DeviceJob): Promise<void> {
+    const download = await programmer.client.call(contract.createDownloadUrl, { params: { jobId: job.jobId } });
+    const startedAt = performance.now();
+    const response = await fetchImpl(download.url, { signal: AbortSignal.timeout(120_000) });
+    const bytes = Buffer.from(await response.arrayBuffer());
+    latency.record('imageDownload', performance.now() - startedAt);
+    if (!response.ok) throw new Error(`image download answered ${response.status}`);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const problems = [
+      sha256 !== download.sha256 && `SHA-256 ${sha256} differs from the download's ${download.sha256}`,
+      sha256 !== job.image.contentSha256 && `SHA-256 ${sha256} differs from the image's ${job.image.contentSha256}`,
+      bytes.length !== download.sizeBytes && `size ${bytes.length} differs from ${download.sizeBytes}`,
+      bytes.length !== job.image.sizeBytes && `size ${bytes.length} differs from the image's ${job.image.sizeBytes}`,
+    ].filter(Boolean);
+    if (problems.length > 0) throw new Error(`the downloaded image is not the registered one: ${problems.join('; ')}`);
+    summary.imagesVerified += 1;
+    note(`${programmer.label}: image downloaded and verified (${bytes.length} bytes, SHA-256 ok)`);
+  }
+
+  async function runLane(programmer: Programmer, job: DeviceJob, budget: UnitBudget): Promise<void> {
+    let cap = batch;
+    while (!stopped()) {
+      const units = budget.take(cap);
+      if (units === 0) return;
+      const nonce = `sim-${randomUUID()}`;
+      let authorization: Authorization;
+      try {
+        authorization = await programmer.client.call(contract.authorizeProgramming, { body: { jobId: job.jobId, units, nonce, binding: options.binding } });
+      } catch (error) {
+        budget.give(units);
+        if (!isRefusal(error)) return fail(`${programmer.label} authorization`, error);
+        refuse(error.code);
+        const remaining = error.details?.remaining;
+        // The limit would be exceeded: ask again for what is left, as the contract invites.
+        if (error.code === 'job_completed' && typeof remaining === 'number' && remaining > 0) {
+          cap = Math.min(batch, remaining);
+          continue;
+        }
+        return stop(error.code);
+      }
+      cap = batch;
+      summary.authorizations += 1;
+      summary.authorizedUnits += authorization.units;
+      try {
+        const claims = await verifier.verify(authorization.ticket, TICKET_TYPE);
+        const problems = ticketClaimProblems(claims, {
+          programmerId: programmer.credentials.programmerId,
+          accountId: programmer.credentials.accountId,
+          jobId: job.jobId,
+          imageId: job.imageId,
+          nonce,
+          authorizationId: authorization.authorizationId,
+          units,
+          serials: authorization.serials,
+          expiresAt: authorization.expiresAt,
+        });
+        if (problems.length > 0) throw new Error(`ticket ${authorization.authorizationId} refused: ${problems.join('; ')}`);
+        summary.ticketsVerified += 1;
+      } catch (error) {
+        // A programmer never programs on a ticket it cannot trust.
+        return fail(`${programmer.label} ticket`, error);
+      }
+
+      const results: ResultInput[] = [];
+      for (const serial of authorization.serials) {
+        const unitStarted = performance.now();
+        if (programMs > 0) await sleepUnlessAborted(programMs);
+        const outcome = unitOutcome(seed, serial, failureRate);
+        results.push({ serial, ...outcome, durationMs: Math.round(performance.now() - unitStarted), at: new Date().toISOString() });
+      }
+      try {
+        for (let i = 0; i < results.length; i += contract.MAX_RESULTS_PER_REQUEST) {
+          await programmer.client.call(contract.reportResults, {
+            body: { authorizationId: authorization.authorizationId, results: results.slice(i, i + contract.MAX_RESULTS_PER_REQUEST) },
+          });
+        }
+      } catch (error) {
+        return fail(`${programmer.label} results`, error);
+      }
+      const failed = results.filter((r) => r.status === 'failure');
+      summary.units += results.length;
+      summary.failures += failed.length;
+      summary.successes += results.length - failed.length;
+
+      if (options.sendLogs !== false) {
+        const at = () => new Date().toISOString();
+        const lines: LogInput[] = [
+          { at: at(), level: 'info', message: `authorized ${units} unit(s) ${authorization.serials[0]}…${authorization.serials[authorization.serials.length - 1]}; ticket verified` },
+          ...failed.map((r): LogInput => ({ at: at(), level: 'warn', message: `${r.serial} failed: ${r.errorCode}` })),
+          { at: at(), level: 'info', message: `programmed ${results.length} unit(s): ${results.length - failed.length} ok, ${failed.length} failed` },
+        ];
+        try {
+          for (let i = 0; i < lines.length; i += contract.MAX_LOG_LINES_PER_REQUEST) {
+            await programmer.client.call(contract.appendLogs, {
+              body: { jobId: job.jobId, authorizationId: authorization.authorizationId, lines: lines.slice(i, i + contract.MAX_LOG_LINES_PER_REQUEST) },
+            });
+          }
+        } catch (error) {
+          if (!isRefusal(error)) return fail(`${programmer.label} logs`, error);
+          // Results are in; a job deleted meanwhile refuses its logs. Note it and stop like any refusal.
+          refuse(error.code);
+          return stop(error.code);
+        }
+      }
+    }
+  }
+
+  function finish(): SimulationSummary {
+    const durationMs = performance.now() - started;
+    const seconds = durationMs / 1000;
+    if (options.signal?.aborted) stop('interrupted');
+    summary.stopReason = stopReason ?? 'units_done';
+    summary.ok = summary.errors.length === 0 && (summary.stopReason === 'units_done' || summary.stopReason === 'job_completed');
+    summary.durationMs = Math.round(durationMs);
+    summary.requests = latency.total;
+    const rate = (count: number) => (seconds > 0 ? Math.round((10 * count) / seconds) / 10 : 0);
+    summary.requestsPerSecond = rate(summary.requests);
+    summary.authorizationsPerSecond = rate(summary.authorizations);
+    summary.unitsPerSecond = rate(summary.units);
+    summary.latency = latency.summary();
+    return summary;
+  }
+}
