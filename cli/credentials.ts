@@ -29,13 +29,16 @@ export function readCredentials(file: string): CredentialsFileType {
 }
 
 /**
- * Writes a credentials file readable by its owner only (0600): it holds a secret shown once.
- * Refuses to replace an existing file unless asked: overwriting would lose the other secret.
+ * Refuses to replace an existing credentials file unless asked: overwriting would lose the other
+ * secret. Called BEFORE the API creates the key, whose token exists only in that one answer.
  */
+export function assertWritable(file: string, overwrite = false): void {
+  if (existsSync(file) && !overwrite) throw new UsageError(`${file} exists; choose another --out or pass --force`);
+}
+
+/** Writes a credentials file readable by its owner only (0600): it holds a secret shown once. */
 export function writeCredentials(file: string, credentials: CredentialsFileType, options: { overwrite?: boolean } = {}): void {
-  if (existsSync(file) && !options.overwrite) {
-    throw new UsageError(`${file} exists; choose another --out or pass --force`);
-  }
+  assertWritable(file, options.overwrite);
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600, flag: options.overwrite ? 'w' : 'wx' });
   // `mode` applies only when the file is created; an overwritten file would keep its old mode.

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import * as contract from '../../shared/contract/index.js';
-import { slug, writeCredentials } from '../credentials.js';
+import { assertWritable, slug, writeCredentials } from '../credentials.js';
 import { choiceOption } from '../options.js';
 import { formatTime, renderFields, renderTable } from '../output.js';
 import type { CommandKit } from '../program.js';
@@ -40,6 +40,7 @@ export function registerKeyCommands(program: Command, kit: CommandKit): void {
     .action(
       kit.action(async (context, name: string, options: { role: (typeof ROLES)[number]; out?: string; force?: boolean }) => {
         const file = path.resolve(context.io.cwd, options.out ?? `${slug(name)}.credentials.json`);
+        assertWritable(file, options.force);
         const created = await context.client().call(contract.createApiKey, { body: { name, role: options.role } });
         writeCredentials(file, created.credentials, { overwrite: options.force });
         // The token lives in the file only: never on stdout, where terminals and CI logs keep it.

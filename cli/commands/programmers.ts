@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import * as contract from '../../shared/contract/index.js';
 import type { CommandContext } from '../context.js';
-import { slug, writeCredentials } from '../credentials.js';
+import { assertWritable, slug, writeCredentials } from '../credentials.js';
 import { collect } from '../options.js';
 import { formatTime, renderFields, renderTable } from '../output.js';
 import type { CommandKit } from '../program.js';
@@ -52,6 +52,7 @@ export function registerProgrammerCommands(program: Command, kit: CommandKit): v
         const client = context.client();
         const factory = options.factory ? await resolveFactory(client, options.factory) : undefined;
         const file = path.resolve(context.io.cwd, options.out ?? `${slug(name)}.credentials.json`);
+        assertWritable(file, options.force);
         const created = await client.call(contract.provisionProgrammer, {
           body: { name, hardwareSerial: options.serial, factoryId: factory?.factoryId, encryptionKeyIds: options.encryptionKey },
         });

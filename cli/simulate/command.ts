@@ -22,7 +22,7 @@ interface SimulateOptions {
 export function renderSummary(summary: SimulationSummary): string {
   const refusals = Object.entries(summary.refusals).map(([code, count]) => `${code} ×${count}`);
   const head = renderFields([
-    ['Job', summary.jobId ? `${summary.jobName ?? ''} (${summary.jobId}, ${summary.delivery} delivery)` : '-'],
+    ['Job', summary.jobId ? (summary.jobName ? `${summary.jobName} (${summary.jobId}, ${summary.delivery} delivery)` : summary.jobId) : '-'],
     ['Line', `${summary.programmers} programmer(s) × ${summary.lanes / Math.max(1, summary.programmers)} lane(s), batch ${summary.batch}, seed ${summary.seed}, failure rate ${summary.failureRate}`],
     ['Stopped', `${summary.stopReason}${summary.ok ? '' : ' (not ok)'}`],
     ['Units', `${summary.units} reported: ${summary.successes} ok, ${summary.failures} failed (${summary.authorizedUnits} authorized in ${summary.authorizations} authorizations)`],

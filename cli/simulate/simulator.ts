@@ -186,18 +186,16 @@ export async function simulate(options: SimulatorOptions): Promise<SimulationSum
     }
     summary.jobId = wantedId;
     const jobs = new Map<Programmer, DeviceJob>();
-    programmers.forEach((programmer, i) => {
-      const job = listings[i]!.find((item) => item.jobId === wantedId);
-      if (job) jobs.set(programmer, job);
-      else {
-        // Paused, deleted and other factories' jobs are not listed: the device would not offer them.
-        refuse('job_not_listed');
-        note(`${programmer.label}: job ${wantedId} is not among its active jobs (paused, deleted, or another factory)`);
-      }
-    });
+    await Promise.all(
+      programmers.map(async (programmer, i) => {
+        const job = listings[i]!.find((item) => item.jobId === wantedId);
+        if (job) jobs.set(programmer, job);
+        else refuse(await whyNotListed(programmer, wantedId));
+      }),
+    );
     const reference = jobs.values().next().value as DeviceJob | undefined;
     if (!reference) {
-      stop('job_not_listed');
+      stop(Object.keys(summary.refusals)[0] ?? 'job_not_listed');
       return finish();
     }
     summary.jobName = reference.name;
@@ -248,6 +246,23 @@ export async function simulate(options: SimulatorOptions): Promise<SimulationSum
   }
   return finish();
 
+  /**
+   * Paused, deleted and other factories' jobs are not listed, so a device would not offer them.
+   * To say which, ask the download-url route: it changes nothing and refuses with the job's
+   * state (job_paused, job_deleted, wrong_factory, or 404 for a job of another account).
+   */
+  async function whyNotListed(programmer: Programmer, jobId: string): Promise<string> {
+    let code = 'job_not_listed';
+    try {
+      await programmer.client.call(contract.createDownloadUrl, { params: { jobId } });
+    } catch (error) {
+      if (!(error instanceof FlashlineApiError)) throw error;
+      if (error.status === 404 || (isRefusal(error) && !['image_not_available', 'missing_encryption_key'].includes(error.code))) code = error.code;
+    }
+    note(`${programmer.label}: job ${jobId} is not among its active jobs (${code})`);
+    return code;
+  }
+
   async function downloadAndCheck(programmer: Programmer, job: DeviceJob): Promise<void> {
     const download = await programmer.client.call(contract.createDownloadUrl, { params: { jobId: job.jobId } });
     const startedAt = performance.now();
@@ -289,6 +304,7 @@ export async function simulate(options: SimulatorOptions): Promise<SimulationSum
         return stop(error.code);
       }
       cap = batch;
+      const authorizedAt = new Date().toISOString();
       summary.authorizations += 1;
       summary.authorizedUnits += authorization.units;
       try {
@@ -333,11 +349,11 @@ export async function simulate(options: SimulatorOptions): Promise<SimulationSum
       summary.successes += results.length - failed.length;
 
       if (options.sendLogs !== false) {
-        const at = () => new Date().toISOString();
+        // Each line carries the time of what it tells, so the job's log reads in order.
         const lines: LogInput[] = [
-          { at: at(), level: 'info', message: `authorized ${units} unit(s) ${authorization.serials[0]}…${authorization.serials[authorization.serials.length - 1]}; ticket verified` },
-          ...failed.map((r): LogInput => ({ at: at(), level: 'warn', message: `${r.serial} failed: ${r.errorCode}` })),
-          { at: at(), level: 'info', message: `programmed ${results.length} unit(s): ${results.length - failed.length} ok, ${failed.length} failed` },
+          { at: authorizedAt, level: 'info', message: `authorized ${units} unit(s) ${authorization.serials[0]}…${authorization.serials[authorization.serials.length - 1]}; ticket verified` },
+          ...failed.map((r): LogInput => ({ at: r.at!, level: 'warn', message: `${r.serial} failed: ${r.errorCode}` })),
+          { at: new Date().toISOString(), level: 'info', message: `programmed ${results.length} unit(s): ${results.length - failed.length} ok, ${failed.length} failed` },
         ];
         try {
           for (let i = 0; i < lines.length; i += contract.MAX_LOG_LINES_PER_REQUEST) {

@@ -1,0 +1,274 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { CliIo } from '../../cli/io.js';
+import { runCli } from '../../cli/program.js';
+
+const ENDPOINT = 'http://api.test/prefix/';
+const credentials = { endpoint: ENDPOINT, accountId: 'acc_1', keyId: 'key_1', token: 'tok-admin', role: 'admin' };
+const NOW = '2026-01-01T00:00:00.000Z';
+const factory = (factoryId: string, name: string, isDefault = false) => ({ factoryId, name, isDefault, programmerCount: 0, openJobCount: 0, createdAt: NOW, updatedAt: NOW });
+
+type Handler = (request: { method: string; path: string; query: URLSearchParams; body: any; headers: Record<string, string> }) => { status: number; body?: unknown };
+
+/** A fake API: answers by `METHOD /path` (path relative to the endpoint), records every request. */
+function fakeApi(routes: Record<string, Handler>) {
+  const requests: { method: string; path: string; query: string; body: any; headers: Record<string, string> }[] = [];
+  const fetch = (async (input: URL | RequestInfo, init?: RequestInit): Promise<Response> => {
+    const url = new URL(String(input));
+    const relative = `/${url.pathname.slice(new URL(ENDPOINT).pathname.length)}`;
+    const method = init?.method ?? 'GET';
+    const body = typeof init?.body === 'string' ? JSON.parse(init.body) : undefined;
+    const headers = init?.headers as Record<string, string>;
+    requests.push({ method, path: relative, query: url.search, body, headers });
+    const handler = routes[`${method} ${relative}`];
+    const answer = handler ? handler({ method, path: relative, query: url.searchParams, body, headers }) : { status: 404, body: { error: { code: 'not_found', message: `no route ${method} ${relative}` } } };
+    return new Response(answer.status === 204 ? null : JSON.stringify(answer.body), { status: answer.status, headers: { 'content-type': 'application/json' } });
+  }) as typeof globalThis.fetch;
+  return { fetch, requests };
+}
+
+let dir: string;
+let stdout: string;
+let stderr: string;
+
+function io(fetch: typeof globalThis.fetch, env: Record<string, string> = {}): CliIo {
+  return {
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+    env,
+    cwd: dir,
+    homeDir: path.join(dir, 'home'),
+    fetch,
+    sleep: async () => undefined,
+  };
+}
+
+async function run(argv: string[], fetch: typeof globalThis.fetch = fakeApi({}).fetch, env: Record<string, string> = {}): Promise<number> {
+  return runCli(argv, io(fetch, env));
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'flashline-cli-'));
+  writeFileSync(path.join(dir, 'admin.json'), JSON.stringify(credentials));
+  stdout = '';
+  stderr = '';
+});
+
+describe('flashline usage (exit 2, no request made)', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['an unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
+    ['an unknown option', ['factories', 'ls', '--colour'], /unknown option '--colour'/],
+    ['a missing argument', ['factories', 'create'], /missing required argument 'name'/],
+    ['a missing required option', ['programmers', 'add', 'Cyclone'], /required option '--serial <hardwareSerial>' not specified/],
+    ['a count that is not a positive integer', ['image', 'publish', 'fw.bin', '--factory', 'x', '--max-count', '0'], /--max-count <n>.*must be between 1 and/],
+    ['a delivery mode that does not exist', ['image', 'publish', 'fw.bin', '--factory', 'x', '--delivery', 'carrier-pigeon'], /must be one of direct, cloud/],
+    ['a date that is not a date', ['image', 'publish', 'fw.bin', '--factory', 'x', '--not-after', 'tomorrowish'], /must be a date\/time/],
+    ['a failure rate above 1', ['simulate', '--failure-rate', '1.5'], /must be between 0 and 1/],
+    ['a command group without its subcommand', ['jobs'], /Usage: flashline jobs/],
+  ];
+  for (const [what, argv, message] of cases) {
+    it(`refuses ${what}`, async () => {
+      const api = fakeApi({});
+      expect(await run([...argv, '--credentials', 'admin.json'], api.fetch)).toBe(2);
+      expect(stdout + stderr).toMatch(message);
+      expect(api.requests).toEqual([]);
+    });
+  }
+
+  it('answers --help with exit 0', async () => {
+    expect(await run(['--help'])).toBe(0);
+    expect(stdout).toMatch(/Usage: flashline/);
+    expect(await run(['image', 'publish', '--help'])).toBe(0);
+    expect(stdout).toMatch(/--serial-format <format>/);
+  });
+
+  it('names the credentials file it looked for, and how to choose another', async () => {
+    expect(await run(['account'])).toBe(2);
+    expect(stderr).toContain(path.join(dir, 'home', '.flashline', 'credentials.json'));
+    expect(stderr).toMatch(/--credentials FILE or set FLASHLINE_CREDENTIALS/);
+    writeFileSync(path.join(dir, 'broken.json'), JSON.stringify({ endpoint: 'not a url' }));
+    expect(await run(['account', '--credentials', 'broken.json'])).toBe(2);
+    expect(stderr).toMatch(/not a Flashline credentials file/);
+  });
+});
+
+describe('credentials and output', () => {
+  const accountRoutes = {
+    'GET /v1/account': () => ({ status: 200, body: { account: { accountId: 'acc_1', name: 'Acme', defaultFactoryId: 'fac_d', createdAt: NOW } } }),
+    'GET /v1/factories/fac_d': () => ({ status: 200, body: { factory: factory('fac_d', 'My Default Factory', true) } }),
+  };
+
+  it('reads --credentials, else FLASHLINE_CREDENTIALS, else ~/.flashline/credentials.json, and sends the bearer token', async () => {
+    const api = fakeApi(accountRoutes);
+    mkdirSync(path.join(dir, 'home', '.flashline'), { recursive: true });
+    writeFileSync(path.join(dir, 'home', '.flashline', 'credentials.json'), JSON.stringify({ ...credentials, token: 'tok-home' }));
+    writeFileSync(path.join(dir, 'env.json'), JSON.stringify({ ...credentials, token: 'tok-env' }));
+    expect(await run(['account'], api.fetch)).toBe(0);
+    expect(await run(['account'], api.fetch, { FLASHLINE_CREDENTIALS: 'env.json' })).toBe(0);
+    expect(await run(['account', '--credentials', 'admin.json'], api.fetch, { FLASHLINE_CREDENTIALS: 'env.json' })).toBe(0);
+    const tokens = api.requests.filter((r) => r.path === '/v1/account').map((r) => r.headers.authorization);
+    expect(tokens).toEqual(['Bearer tok-home', 'Bearer tok-env', 'Bearer tok-admin']);
+  });
+
+  it('prints a table by default and one JSON document with --json (anywhere on the line)', async () => {
+    const api = fakeApi({ 'GET /v1/factories': () => ({ status: 200, body: { items: [factory('fac_d', 'My Default Factory', true), factory('fac_e', 'East Coast Factory')], nextCursor: null } }) });
+    expect(await run(['factories', 'ls', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    expect(stdout.split('\n')[0]).toMatch(/^FACTORY\s+NAME\s+PROGRAMMERS/);
+    expect(stdout).toMatch(/fac_e\s+East Coast Factory/);
+    stdout = '';
+    expect(await run(['--json', 'factories', 'ls', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    expect(JSON.parse(stdout).items.map((f: { name: string }) => f.name)).toEqual(['My Default Factory', 'East Coast Factory']);
+  });
+
+  it("prints the API's message and code and exits 1 on a refusal; --json puts the error on stderr as JSON", async () => {
+    const api = fakeApi({
+      'POST /v1/jobs/job_1/pause': () => ({ status: 409, body: { error: { code: 'invalid_transition', message: 'Cannot pause a job that is paused', details: { status: 'paused' } } } }),
+      'GET /v1/jobs/job_x': () => ({ status: 404, body: { error: { code: 'not_found', message: 'Job not found' } } }),
+    });
+    expect(await run(['jobs', 'pause', 'job_1', '--credentials', 'admin.json'], api.fetch)).toBe(1);
+    expect(stderr).toContain('Cannot pause a job that is paused [invalid_transition 409]');
+    expect(stderr).toContain('status=paused');
+    stderr = '';
+    expect(await run(['jobs', 'show', 'job_x', '--json', '--credentials', 'admin.json'], api.fetch)).toBe(1);
+    expect(stdout).toBe('');
+    expect(JSON.parse(stderr)).toEqual({ error: { code: 'not_found', message: 'Job not found', status: 404 } });
+  });
+
+  it('lists the field issues of a 400', async () => {
+    const api = fakeApi({
+      'POST /v1/factories': () => ({ status: 400, body: { error: { code: 'invalid_request', message: 'Invalid request', details: { issues: [{ path: 'name', message: 'Too long' }] } } } }),
+    });
+    expect(await run(['factories', 'create', 'x', '--credentials', 'admin.json'], api.fetch)).toBe(1);
+    expect(stderr).toContain('Invalid request [invalid_request 400]');
+    expect(stderr).toContain('  name: Too long');
+  });
+
+  it('exits 1 with a network error that says where it tried', async () => {
+    const unreachable = (async () => {
+      throw Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
+    }) as typeof fetch;
+    expect(await run(['jobs', 'pause', 'job_1', '--credentials', 'admin.json'], unreachable)).toBe(1);
+    expect(stderr).toMatch(/ECONNREFUSED.*\[network_error\]/);
+  });
+});
+
+describe('factory arguments take a name or an id', () => {
+  const factories = [factory('fac_d', 'My Default Factory', true), factory('fac_e', 'East Coast Factory'), factory('fac_w1', 'West'), factory('fac_w2', 'west')];
+  const routes = {
+    'GET /v1/factories': () => ({ status: 200, body: { items: factories, nextCursor: null } }),
+    'PATCH /v1/factories/fac_e': ({ body }: { body: { name: string } }) => ({ status: 200, body: { factory: factory('fac_e', body.name) } }),
+    'DELETE /v1/factories/fac_e': () => ({ status: 204 }),
+    'DELETE /v1/factories/fac_w1': () => ({ status: 204 }),
+  };
+
+  it('by id, exact name, or a unique case-insensitive name', async () => {
+    const api = fakeApi(routes);
+    expect(await run(['factories', 'rename', 'fac_e', 'East', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    expect(await run(['factories', 'rename', 'east coast factory', 'East', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    expect(await run(['factories', 'rm', 'West', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    expect(api.requests.filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.path}`)).toEqual([
+      'PATCH /v1/factories/fac_e',
+      'PATCH /v1/factories/fac_e',
+      'DELETE /v1/factories/fac_w1',
+    ]);
+  });
+
+  it('refuses an ambiguous or unknown name with exit 1', async () => {
+    const api = fakeApi(routes);
+    expect(await run(['factories', 'rm', 'WEST', '--credentials', 'admin.json'], api.fetch)).toBe(1);
+    expect(stderr).toContain('2 factories are named "WEST"; use the id [ambiguous_name]');
+    stderr = '';
+    expect(await run(['factories', 'rm', 'Narnia', '--credentials', 'admin.json'], api.fetch)).toBe(1);
+    expect(stderr).toContain('no factory with the id or name "Narnia" [not_found]');
+    expect(api.requests.filter((r) => r.method === 'DELETE')).toEqual([]);
+  });
+});
+
+describe('credentials files written by the CLI', () => {
+  const created = { ...credentials, keyId: 'key_2', token: 'tok-new', role: 'author' };
+  const routes = {
+    'POST /v1/api-keys': () => ({
+      status: 201,
+      body: { keyId: 'key_2', apiKey: { keyId: 'key_2', name: 'image tool', role: 'author', status: 'active', createdAt: NOW, createdBy: 'key:key_1', revokedAt: null }, credentials: created },
+    }),
+  };
+
+  it('keys create writes the file with mode 0600 and keeps the token off stdout', async () => {
+    const api = fakeApi(routes);
+    expect(await run(['keys', 'create', 'image tool', '--role', 'author', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    const file = path.join(dir, 'image-tool.credentials.json');
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(created);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(stdout).toContain(file);
+    expect(stdout).not.toContain('tok-new');
+    expect(api.requests[0]?.body).toEqual({ name: 'image tool', role: 'author' });
+  });
+
+  it('refuses an existing file before the key is created (its token would be lost), unless --force', async () => {
+    writeFileSync(path.join(dir, 'taken.json'), '{}', { mode: 0o644 });
+    const api = fakeApi(routes);
+    expect(await run(['keys', 'create', 'x', '--role', 'author', '--out', 'taken.json', '--credentials', 'admin.json'], api.fetch)).toBe(2);
+    expect(stderr).toMatch(/taken\.json exists; choose another --out or pass --force/);
+    expect(api.requests).toEqual([]);
+    expect(await run(['keys', 'create', 'x', '--role', 'author', '--out', 'taken.json', '--force', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    expect(JSON.parse(readFileSync(path.join(dir, 'taken.json'), 'utf8'))).toEqual(created);
+    expect(statSync(path.join(dir, 'taken.json')).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe('image publish (direct delivery)', () => {
+  const bytes = Buffer.from('firmware image bytes');
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const image = { imageId: 'img_1', jobId: 'job_1', factoryId: 'fac_e', name: 'fw.bin', description: null, contentSha256: sha256, sizeBytes: bytes.length, delivery: 'direct', encryptionKeyId: null, steps: [], status: 'registered', rejectionReason: null, createdAt: NOW, updatedAt: NOW };
+  const job = { jobId: 'job_1', imageId: 'img_1', factoryId: 'fac_e', name: 'fw.bin', status: 'active', restrictions: { maxCount: 100, notBefore: null, notAfter: null }, serials: { start: 1, step: 1, format: '{n}', next: '1' }, run: 1, counters: { authorized: 0, succeeded: 0, failed: 0, remaining: 100 }, createdAt: NOW, updatedAt: NOW };
+  const routes = {
+    'GET /v1/factories': () => ({ status: 200, body: { items: [factory('fac_e', 'East Coast Factory')], nextCursor: null } }),
+    'POST /v1/images': () => ({ status: 201, body: { image, job, binding: 'h.p.s' } }),
+  };
+
+  it('hashes the file and sends the register body built from the options', async () => {
+    writeFileSync(path.join(dir, 'fw.bin'), bytes);
+    const api = fakeApi(routes);
+    const argv = ['image', 'publish', 'fw.bin', '--factory', 'East Coast Factory', '--max-count', '100', '--not-after', '2027-01-01T00:00:00+01:00'];
+    argv.push('--serial-start', '1000', '--serial-format', 'SN-{n:08}', '--step', 'erase', '--step', 'program:main flash', '--json', '--credentials', 'admin.json');
+    expect(await run(argv, api.fetch, { FLASHLINE_CONSOLE_URL: 'http://console.test' })).toBe(0);
+    expect(api.requests.find((r) => r.method === 'POST')?.body).toEqual({
+      name: 'fw.bin',
+      factoryId: 'fac_e',
+      contentSha256: sha256,
+      sizeBytes: bytes.length,
+      delivery: 'direct',
+      restrictions: { maxCount: 100, notAfter: '2026-12-31T23:00:00.000Z' },
+      serials: { start: 1000, format: 'SN-{n:08}' },
+      steps: [{ kind: 'erase' }, { kind: 'program', description: 'main flash' }],
+    });
+    const output = JSON.parse(stdout);
+    expect(output).toMatchObject({ job: { jobId: 'job_1' }, binding: 'h.p.s', upload: null, consoleLink: 'http://console.test/#/jobs/job_1' });
+  });
+
+  it("links to the local console only when .flashline/local.json names this API", async () => {
+    writeFileSync(path.join(dir, 'fw.bin'), bytes);
+    mkdirSync(path.join(dir, '.flashline'));
+    const api = fakeApi(routes);
+    const publish = async () => {
+      stdout = '';
+      expect(await run(['image', 'publish', 'fw.bin', '--factory', 'fac_e', '--json', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+      return JSON.parse(stdout).consoleLink;
+    };
+    writeFileSync(path.join(dir, '.flashline', 'local.json'), JSON.stringify({ apiUrl: 'http://elsewhere/', consoleUrl: 'http://127.0.0.1:4580/' }));
+    expect(await publish()).toBeNull();
+    writeFileSync(path.join(dir, '.flashline', 'local.json'), JSON.stringify({ apiUrl: ENDPOINT, consoleUrl: 'http://127.0.0.1:4580/' }));
+    expect(await publish()).toBe('http://127.0.0.1:4580/#/jobs/job_1');
+  });
+
+  it('needs --serial-start for the other serial options, and a readable file', async () => {
+    writeFileSync(path.join(dir, 'fw.bin'), bytes);
+    expect(await run(['image', 'publish', 'fw.bin', '--factory', 'fac_e', '--serial-format', '{n}', '--credentials', 'admin.json'], fakeApi(routes).fetch)).toBe(2);
+    expect(stderr).toMatch(/need --serial-start/);
+    expect(await run(['image', 'publish', 'missing.bin', '--factory', 'fac_e', '--credentials', 'admin.json'], fakeApi(routes).fetch)).toBe(2);
+    expect(stderr).toMatch(/cannot read .*missing\.bin/);
+  });
+});
