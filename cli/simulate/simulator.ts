@@ -259,7 +259,7 @@ export async function simulate(options: SimulatorOptions): Promise<SimulationSum
       if (!(error instanceof FlashlineApiError)) throw error;
       if (error.status === 404 || (isRefusal(error) && !['image_not_available', 'missing_encryption_key'].includes(error.code))) code = error.code;
     }
-    note(`${programmer.label}: job ${jobId} is not among its active jobs (${code})`);
+    note(`${programmer.label}: job ${jobId} is not among its active jobs (${code === 'job_not_listed' ? 'completed, expired, or not visible to it' : code})`);
     return code;
   }
 
