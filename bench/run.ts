@@ -1,0 +1,252 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { renderSummary } from '../cli/simulate/command.js';
+import { type SimulationSummary, simulate } from '../cli/simulate/simulator.js';
+import { type LatencySummary, summarize } from '../cli/simulate/stats.js';
+import { EMULATOR_PORT, stopEmulator } from '../localstack/ministack.js';
+import { ROOT } from '../scripts/lib/deploy.js';
+import { ensureLocalStack } from '../scripts/lib/local-stack.js';
+import { FlashlineClient } from '../shared/contract/client.js';
+import * as contract from '../shared/contract/index.js';
+
+/**
+ * `npm run bench`: latency and throughput of the deployed stack on the local emulator, printed
+ * as a table and written to bench/results/latest.json. Figures are medians of one run on one
+ * machine; compare them with the no-op baseline measured in the same run, never across machines.
+ * FLASHLINE_EMULATOR_PORT picks the emulator (a fresh one gives a real cold start).
+ */
+const RESULTS_FILE = path.join(ROOT, 'bench', 'results', 'latest.json');
+const WARM_SAMPLES = 20;
+const AUTHORIZATION_SAMPLES = 200;
+const THROUGHPUT_PROGRAMMERS = 8;
+const THROUGHPUT_AUTHORIZATIONS_EACH = 25;
+
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const started = performance.now();
+  const value = await work();
+  return { ms: performance.now() - started, value };
+}
+
+async function createAccount(name: string): Promise<contract.CredentialsFileType> {
+  const { stdout } = await promisify(execFile)(path.join(ROOT, 'node_modules', '.bin', 'tsx'), ['scripts/admin.ts', 'create-account', '--name', name], { cwd: ROOT, env: process.env });
+  return JSON.parse(stdout);
+}
+
+/** Measurement clients never retry: a retried request would hide a failure inside a latency. */
+const measuring = (credentials: contract.CredentialsFileType) => FlashlineClient.fromCredentials(credentials, { retry: { retries: 0 } });
+
+async function main(): Promise<void> {
+  const stack = await ensureLocalStack({ persist: false, log });
+  try {
+    await runBenchmarks(stack.deployed || stack.startedEmulator, stack.deployed, stack.startedEmulator);
+  } finally {
+    if (stack.startedEmulator) stopEmulator();
+  }
+}
+
+async function runBenchmarks(freshLambdas: boolean, deployed: boolean, startedEmulator: boolean): Promise<void> {
+  const adminCredentials = await createAccount(`Bench ${new Date().toISOString()}`);
+  const admin = measuring(adminCredentials);
+
+  // Cold: the very first request after a (re)deploy or a fresh emulator, so the authorizer and
+  // the management function both start a new worker. Otherwise we cannot force one: say so.
+  let cold: { ms: number } | { skipped: string };
+  if (freshLambdas) {
+    cold = { ms: round((await timed(() => admin.call(contract.getAccount))).ms) };
+    log(`cold GET /v1/account: ${(cold as { ms: number }).ms} ms`);
+  } else {
+    cold = { skipped: 'the stack was already deployed and warm; run against a fresh emulator (e.g. FLASHLINE_EMULATOR_PORT=4599 npm run bench) to measure a cold start' };
+    await admin.call(contract.getAccount);
+    log('cold start skipped: the stack was already up');
+  }
+
+  // Warm, interleaved with the no-op baseline so both see the same machine at the same moment.
+  await admin.call(contract.getSigningKeys);
+  const account: number[] = [];
+  const baseline: number[] = [];
+  for (let i = 0; i < WARM_SAMPLES; i += 1) {
+    account.push((await timed(() => admin.call(contract.getAccount))).ms);
+    baseline.push((await timed(() => admin.call(contract.getSigningKeys))).ms);
+  }
+  const warmAccount = summarize(account);
+  const warmBaseline = summarize(baseline);
+  log(`warm GET /v1/account p50 ${warmAccount.p50} ms; GET /v1/signing-keys p50 ${warmBaseline.p50} ms`);
+
+  // Authorization latency, units=1 and units=100, one programmer asking sequentially.
+  const author = measuring((await admin.call(contract.createApiKey, { body: { name: 'bench', role: 'author' } })).credentials);
+  const { factory } = await admin.call(contract.createFactory, { body: { name: `Bench ${randomUUID().slice(0, 8)}` } });
+  const programmers: contract.CredentialsFileType[] = [];
+  for (let i = 1; i <= THROUGHPUT_PROGRAMMERS; i += 1) {
+    const created = await admin.call(contract.provisionProgrammer, { body: { name: `Bench ${i}`, hardwareSerial: randomUUID(), factoryId: factory.factoryId, encryptionKeyIds: ['bench-key'] } });
+    programmers.push(created.credentials);
+  }
+  const directJob = async (name: string, maxCount?: number) => {
+    const registered = await author.call(contract.registerImage, {
+      body: { name, factoryId: factory.factoryId, contentSha256: createHash('sha256').update(name).digest('hex'), sizeBytes: 1024, delivery: 'direct', restrictions: maxCount ? { maxCount } : undefined },
+    });
+    return registered.job.jobId;
+  };
+  const unlimitedJob = await directJob('bench unlimited');
+  const device = measuring(programmers[0]!);
+  const authorizeLatency = async (units: number): Promise<LatencySummary> => {
+    await device.call(contract.authorizeProgramming, { body: { jobId: unlimitedJob, units, nonce: `warm-${randomUUID()}` } });
+    const samples: number[] = [];
+    for (let i = 0; i < AUTHORIZATION_SAMPLES; i += 1) {
+      samples.push((await timed(() => device.call(contract.authorizeProgramming, { body: { jobId: unlimitedJob, units, nonce: `bench-${randomUUID()}` } }))).ms);
+    }
+    return summarize(samples);
+  };
+  const units1 = await authorizeLatency(1);
+  log(`authorize units=1: p50 ${units1.p50} ms, p95 ${units1.p95} ms`);
+  const units100 = await authorizeLatency(100);
+  log(`authorize units=100: p50 ${units100.p50} ms, p95 ${units100.p95} ms`);
+
+  // Throughput with 8 programmers at once: the bare authorization path, then the simulator's
+  // whole device loop (authorize, verify the ticket, report results, send logs).
+  const throughputJob = await directJob('bench throughput');
+  const bare = await timed(() =>
+    Promise.all(
+      programmers.map(async (credentials) => {
+        const client = measuring(credentials);
+        for (let i = 0; i < THROUGHPUT_AUTHORIZATIONS_EACH; i += 1) {
+          await client.call(contract.authorizeProgramming, { body: { jobId: throughputJob, units: 1, nonce: `tp-${randomUUID()}` } });
+        }
+      }),
+    ),
+  );
+  const bareCount = THROUGHPUT_PROGRAMMERS * THROUGHPUT_AUTHORIZATIONS_EACH;
+  const bareRate = round(bareCount / (bare.ms / 1000));
+  log(`${bareCount} authorizations by ${THROUGHPUT_PROGRAMMERS} programmers at once: ${bareRate}/s`);
+  const simulatedLine = await simulate({ programmers, jobId: throughputJob, units: bareCount, batch: 1, concurrency: 1, programMs: 0, seed: 'bench-throughput', retry: { retries: 0 } });
+  if (!simulatedLine.ok) throw new Error(`the 8-programmer simulator run failed: ${simulatedLine.stopReason} ${simulatedLine.errors.join('; ')}`);
+  log(`simulated line of ${THROUGHPUT_PROGRAMMERS}: ${simulatedLine.authorizationsPerSecond} authorizations/s`);
+
+  // The closing figure: 1,000 units of a cloud-delivered image by a line of 4 programmers × 2 lanes.
+  const imageBytes = randomBytes(256 * 1024);
+  const registered = await author.call(contract.registerImage, {
+    body: {
+      name: 'bench 1000 units',
+      factoryId: factory.factoryId,
+      contentSha256: createHash('sha256').update(imageBytes).digest('hex'),
+      sizeBytes: imageBytes.length,
+      delivery: 'cloud',
+      encryptionKeyId: 'bench-key',
+      restrictions: { maxCount: 1000 },
+      serials: { start: 1, format: 'BENCH-{n:06}' },
+    },
+  });
+  const put = await fetch(registered.upload!.url, { method: 'PUT', headers: registered.upload!.headers, body: imageBytes });
+  if (!put.ok) throw new Error(`image upload answered ${put.status}`);
+  for (let i = 0; ; i += 1) {
+    const { image } = await author.call(contract.getImage, { params: { imageId: registered.image.imageId } });
+    if (image.status === 'available') break;
+    if (image.status === 'rejected' || i > 300) throw new Error(`the bench image is ${image.status}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const thousand: SimulationSummary = await simulate({
+    programmers: programmers.slice(0, 4),
+    jobId: registered.job.jobId,
+    batch: 10,
+    concurrency: 2,
+    failureRate: 0.02,
+    seed: 'bench-1000',
+    programMs: 5,
+    binding: registered.binding,
+  });
+  const { job: thousandJob } = await admin.call(contract.getJob, { params: { jobId: registered.job.jobId } });
+  if (!thousand.ok || thousand.units !== 1000) throw new Error(`the 1,000-unit run ended ${thousand.stopReason} with ${thousand.units} units: ${thousand.errors.join('; ')}`);
+
+  const results = {
+    at: new Date().toISOString(),
+    commit: gitCommit(),
+    machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? 'unknown', node: process.version },
+    emulator: { port: EMULATOR_PORT, startedByBench: startedEmulator, deployedByBench: deployed },
+    coldAccount: cold,
+    warmAccount,
+    warmBaseline,
+    warmAccountOverBaseline: round(warmAccount.p50 / warmBaseline.p50, 2),
+    authorizeUnits1: units1,
+    authorizeUnits100: units100,
+    authorizeUnits100OverUnits1: round(units100.p50 / units1.p50, 2),
+    throughput: {
+      programmers: THROUGHPUT_PROGRAMMERS,
+      bareAuthorizations: bareCount,
+      bareAuthorizationsPerSecond: bareRate,
+      simulatedLine: {
+        authorizationsPerSecond: simulatedLine.authorizationsPerSecond,
+        requestsPerSecond: simulatedLine.requestsPerSecond,
+        unitsPerSecond: simulatedLine.unitsPerSecond,
+        latency: simulatedLine.latency,
+      },
+    },
+    thousandUnits: { summary: thousand, jobCounters: thousandJob.counters, jobStatus: thousandJob.status },
+  };
+  mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
+  writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(renderReport(results));
+  process.stdout.write(`\nWritten to ${path.relative(process.cwd(), RESULTS_FILE)}\n`);
+}
+
+function gitCommit(): string | null {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    return null;
+  }
+}
+
+type Results = {
+  at: string;
+  machine: { cpus: number; node: string };
+  emulator: { port: number };
+  coldAccount: { ms: number } | { skipped: string };
+  warmAccount: LatencySummary;
+  warmBaseline: LatencySummary;
+  warmAccountOverBaseline: number;
+  authorizeUnits1: LatencySummary;
+  authorizeUnits100: LatencySummary;
+  authorizeUnits100OverUnits1: number;
+  throughput: { programmers: number; bareAuthorizations: number; bareAuthorizationsPerSecond: number; simulatedLine: { authorizationsPerSecond: number } };
+  thousandUnits: { summary: SimulationSummary; jobCounters: { authorized: number; succeeded: number; failed: number } };
+};
+
+function renderReport(r: Results): string {
+  const rows: [string, string, string, string][] = [
+    ['GET /v1/account, cold (first call after deploy)', 'ms' in r.coldAccount ? `${r.coldAccount.ms} ms` : 'skipped', '', '1'],
+    ['GET /v1/account, warm', `${r.warmAccount.p50} ms`, `${r.warmAccount.p95} ms`, String(r.warmAccount.count)],
+    ['GET /v1/signing-keys, warm (no-op baseline)', `${r.warmBaseline.p50} ms`, `${r.warmBaseline.p95} ms`, String(r.warmBaseline.count)],
+    ['  account / baseline (medians)', `${r.warmAccountOverBaseline}×`, '', ''],
+    ['POST /v1/device/authorizations, units=1', `${r.authorizeUnits1.p50} ms`, `${r.authorizeUnits1.p95} ms`, String(r.authorizeUnits1.count)],
+    ['POST /v1/device/authorizations, units=100', `${r.authorizeUnits100.p50} ms`, `${r.authorizeUnits100.p95} ms`, String(r.authorizeUnits100.count)],
+    ['  units=100 / units=1 (medians)', `${r.authorizeUnits100OverUnits1}×`, '', ''],
+    [`authorizations/s, ${r.throughput.programmers} programmers at once (authorize only)`, `${r.throughput.bareAuthorizationsPerSecond}/s`, '', String(r.throughput.bareAuthorizations)],
+    [`authorizations/s, ${r.throughput.programmers} simulated programmers (full device loop)`, `${r.throughput.simulatedLine.authorizationsPerSecond}/s`, '', String(r.throughput.bareAuthorizations)],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  const table = [
+    `${'measure'.padEnd(width)}  ${'median'.padStart(10)}  ${'p95'.padStart(9)}  ${'n'.padStart(4)}`,
+    ...rows.map(([label, median, p95, n]) => `${label.padEnd(width)}  ${median.padStart(10)}  ${p95.padStart(9)}  ${n.padStart(4)}`),
+  ].join('\n');
+  const coldNote = 'skipped' in r.coldAccount ? `\nCold start: ${r.coldAccount.skipped}\n` : '';
+  const { summary, jobCounters } = r.thousandUnits;
+  return [
+    `Flashline benchmarks: local emulator on port ${r.emulator.port}, ${r.machine.cpus} CPUs, Node ${r.machine.node}, ${r.at}`,
+    '',
+    table,
+    coldNote,
+    `1,000-unit simulator run (job counters: ${jobCounters.authorized} authorized, ${jobCounters.succeeded} succeeded, ${jobCounters.failed} failed):`,
+    renderSummary(summary),
+  ].join('\n');
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`npm run bench failed: ${error.stack ?? error.message}\n`);
+  process.exit(1);
+});
