@@ -272,3 +272,25 @@ describe('image publish (direct delivery)', () => {
     expect(stderr).toMatch(/cannot read .*missing\.bin/);
   });
 });
+
+describe('upload progress', () => {
+  it('prints a plain line per 10 % step without a TTY, and redraws one bar with \\r on a TTY', async () => {
+    const { createProgress } = await import('../../cli/progress.js');
+    let plain = '';
+    let clock = 0;
+    const lines = createProgress({ write: (text: string) => (plain += text) }, 'Uploading', 1000, () => (clock += 50));
+    for (let sent = 0; sent <= 1000; sent += 50) lines.update(sent);
+    lines.finish();
+    expect(plain).not.toContain('\r');
+    expect(plain.trim().split('\n').map((line) => /(\d+)%/.exec(line)![1])).toEqual(['0', '10', '20', '30', '40', '50', '60', '70', '80', '90', '100']);
+
+    let tty = '';
+    const bar = createProgress({ write: (text: string) => (tty += text), isTTY: true, columns: 100 }, 'Uploading', 1000, () => (clock += 200));
+    bar.update(500);
+    bar.update(1000);
+    bar.finish();
+    expect(tty.split('\r').filter(Boolean).at(-1)).toMatch(/^Uploading \[#+\] 100% 1000 B \/ 1000 B/);
+    expect(tty.endsWith('\n')).toBe(true);
+    expect(tty.split('\n')).toHaveLength(2);
+  });
+});
