@@ -46,7 +46,7 @@ export const createDownloadUrl = defineRoute({
   params: JobParams,
   successStatus: 200,
   response: z.object({ url: z.string().url(), expiresAt: Timestamp, sha256: Sha256Hex, sizeBytes: z.number().int() }),
-  errors: ['image_not_available', 'missing_encryption_key', 'job_paused', 'job_deleted', 'wrong_factory', 'programmer_disabled'],
+  errors: ['image_not_available', 'missing_encryption_key', 'job_paused', 'job_deleted', 'job_completed', 'job_expired', 'wrong_factory', 'programmer_disabled'],
   idempotent: true,
 });
 

@@ -67,6 +67,19 @@ export function authorizationRefusal(job: JobState, units: number, now: Date): C
   return undefined;
 }
 
+/**
+ * Why a programmer may not download this job's image now. Unlike an authorization, a job that
+ * has not started yet may be downloaded: lines stage their images before the start date.
+ */
+export function downloadRefusal(job: JobState, now: Date): ConflictError | undefined {
+  const status = effectiveStatus(job, now);
+  if (status === 'deleted') return new ConflictError('job_deleted', 'This job has been deleted');
+  if (status === 'expired') return new ConflictError('job_expired', `This job ended at ${job.notAfter}`, { notAfter: job.notAfter });
+  if (status === 'completed') return new ConflictError('job_completed', 'The count limit of this job is used up', { remaining: 0 });
+  if (status === 'paused') return new ConflictError('job_paused', 'This job is paused');
+  return undefined;
+}
+
 export interface SerialRule {
   start: number;
   step: number;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConflictError } from '../../shared/domain/errors.js';
-import { type JobState, applyTransition, authorizationRefusal, effectiveStatus, remainingUnits, serialAt, serialRange } from '../../shared/domain/jobs.js';
+import { type JobState, applyTransition, authorizationRefusal, downloadRefusal, effectiveStatus, remainingUnits, serialAt, serialRange } from '../../shared/domain/jobs.js';
 
 const now = new Date('2026-06-01T12:00:00Z');
 const job = (overrides: Partial<JobState> = {}): JobState => ({
@@ -69,6 +69,16 @@ describe('authorization refusals', () => {
     expect(partial).toBeInstanceOf(ConflictError);
     expect(partial).toMatchObject({ code: 'job_completed', details: { remaining: 2 } });
     expect(authorizationRefusal(job({ maxCount: 5, authorized: 5 }), 1, now)).toMatchObject({ details: { remaining: 0 } });
+  });
+});
+
+describe('download refusals', () => {
+  it('lets a line stage the image before the start date, but not from a finished, paused or deleted job', () => {
+    expect(downloadRefusal(job({ notBefore: '2026-07-01T00:00:00Z' }), now)).toBeUndefined();
+    expect(downloadRefusal(job({ maxCount: 2, authorized: 2 }), now)).toMatchObject({ code: 'job_completed', details: { remaining: 0 } });
+    expect(downloadRefusal(job({ notAfter: '2026-05-01T00:00:00Z' }), now)?.code).toBe('job_expired');
+    expect(downloadRefusal(job({ status: 'paused' }), now)?.code).toBe('job_paused');
+    expect(downloadRefusal(job({ status: 'deleted' }), now)?.code).toBe('job_deleted');
   });
 });
 

@@ -1,5 +1,6 @@
 import * as contract from '../../../shared/contract/index.js';
 import { ConflictError } from '../../../shared/domain/errors.js';
+import { downloadRefusal } from '../../../shared/domain/jobs.js';
 import { type BoundRoute, WithStatus, implement } from '../../../shared/http/handler.js';
 import type { Principal } from '../../../shared/http/principal.js';
 import { authorizeUnits, getAuthorizationRecord } from '../../../shared/store/authorizations.js';
@@ -31,7 +32,8 @@ export const deviceRoutes: BoundRoute[] = [
   implement(contract.createDownloadUrl, async ({ principal, params }) => {
     const me = asProgrammer(principal);
     const [{ programmer, job }] = await Promise.all([loadDeviceContext(db, me.accountId, me.programmerId, params.jobId), seen(me)]);
-    if (job!.status === 'paused') throw new ConflictError('job_paused', 'This job is paused');
+    const refusal = downloadRefusal(job!, new Date());
+    if (refusal) throw refusal;
     const image = await getImage(db, me.accountId, job!.imageId, true);
     if (image.delivery !== 'cloud') {
       throw new ConflictError('image_not_available', 'This image is delivered directly to programmers, not through the cloud');
