@@ -28,6 +28,31 @@ function toFactoryView(item: Record<string, unknown>): FactoryView {
   };
 }
 
+/**
+ * The transaction item that moves one of a factory's counters, for the transaction of the
+ * change that moves it (a programmer provisioned, a job created). It fails when the factory is
+ * gone, which is how a change into a missing (or another account's) factory becomes a 404.
+ */
+export function factoryCounterUpdate(
+  db: Db,
+  accountId: string,
+  factoryId: string,
+  counter: 'programmerCount' | 'openJobCount',
+  delta: 1 | -1,
+  at: string,
+) {
+  return {
+    Update: {
+      TableName: db.table,
+      Key: keys.factory(accountId, factoryId),
+      UpdateExpression: 'ADD #counter :delta SET updatedAt = :at',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: { '#counter': counter },
+      ExpressionAttributeValues: { ':delta': delta, ':at': at },
+    },
+  };
+}
+
 const nameTaken = (name: string) => new ConflictError('name_taken', `A factory named "${name}" already exists`, { name });
 
 export async function getFactory(db: Db, accountId: string, factoryId: string, consistent = false): Promise<FactoryView> {

@@ -4,6 +4,7 @@ import { BadRequestError, ConflictError, NotFoundError } from '../domain/errors.
 import { newId } from '../domain/ids.js';
 import { DEFAULT_SERIAL_FORMAT } from '../domain/jobs.js';
 import { auditItem } from './audit.js';
+import { factoryCounterUpdate } from './factories.js';
 import { type Db, cancelledConditions, isConditionFailure, nowIso } from './db.js';
 import type { ImageObjects, PresignedRequest } from './image-objects.js';
 import { type JobView, toJobRecord, toJobView } from './jobs.js';
@@ -146,15 +147,7 @@ export async function registerImage(
     await db.doc.send(
       new TransactWriteCommand({
         TransactItems: [
-          {
-            Update: {
-              TableName: db.table,
-              Key: keys.factory(accountId, input.factoryId),
-              UpdateExpression: 'ADD openJobCount :one SET updatedAt = :at',
-              ConditionExpression: 'attribute_exists(pk)',
-              ExpressionAttributeValues: { ':one': 1, ':at': at },
-            },
-          },
+          factoryCounterUpdate(db, accountId, input.factoryId, 'openJobCount', 1, at),
           { Put: { TableName: db.table, Item: imageItem, ConditionExpression: 'attribute_not_exists(pk)' } },
           { Put: { TableName: db.table, Item: jobItem, ConditionExpression: 'attribute_not_exists(pk)' } },
           auditItem(db, { accountId, actor, action: 'image.register', targetType: 'image', targetId: imageId, details: { name: input.name, jobId, factoryId: input.factoryId, delivery: input.delivery } }, at),

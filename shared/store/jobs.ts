@@ -2,6 +2,7 @@ import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dyn
 import { NotFoundError } from '../domain/errors.js';
 import { type JobAction, type JobState, type JobStatus, applyTransition, effectiveStatus, remainingUnits, serialAt } from '../domain/jobs.js';
 import { auditItem } from './audit.js';
+import { factoryCounterUpdate } from './factories.js';
 import { type Db, cancelledConditions, getItems } from './db.js';
 import { type ImageView, toImageView } from './images.js';
 import { SK_PREFIX, keys } from './keys.js';
@@ -149,15 +150,7 @@ export async function transitionJob(
     auditItem(db, { accountId, actor, action: `job.${action}`, targetType: 'job', targetId: jobId, details: { run: current.run, from: effectiveStatus(current, now) } }, at),
   ];
   if (action === 'delete') {
-    items.push({
-      Update: {
-        TableName: db.table,
-        Key: keys.factory(accountId, current.factoryId),
-        UpdateExpression: 'ADD openJobCount :minusOne SET updatedAt = :at',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':minusOne': -1, ':at': at },
-      },
-    });
+    items.push(factoryCounterUpdate(db, accountId, current.factoryId, 'openJobCount', -1, at));
   }
   try {
     await db.doc.send(new TransactWriteCommand({ TransactItems: items }));

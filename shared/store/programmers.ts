@@ -4,6 +4,7 @@ import { newId } from '../domain/ids.js';
 import { formatToken, hashSecret, newSecret } from '../domain/tokens.js';
 import { getAccount } from './accounts.js';
 import { auditItem } from './audit.js';
+import { factoryCounterUpdate } from './factories.js';
 import { type Db, cancelledConditions, isConditionFailure, nowIso } from './db.js';
 import { SK_PREFIX, keys } from './keys.js';
 import { type PageRequest, accountPage, factoryPage } from './pages.js';
@@ -34,15 +35,6 @@ export function toProgrammerView(item: Record<string, unknown>): ProgrammerView 
   };
 }
 
-const factoryCounter = (db: Db, accountId: string, factoryId: string, delta: 1 | -1, at: string) => ({
-  Update: {
-    TableName: db.table,
-    Key: keys.factory(accountId, factoryId),
-    UpdateExpression: 'ADD programmerCount :delta SET updatedAt = :at',
-    ConditionExpression: 'attribute_exists(pk)',
-    ExpressionAttributeValues: { ':delta': delta, ':at': at },
-  },
-});
 
 export async function getProgrammer(db: Db, accountId: string, programmerId: string, consistent = false): Promise<ProgrammerView> {
   const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.programmer(accountId, programmerId), ConsistentRead: consistent }));
@@ -80,7 +72,7 @@ export async function provisionProgrammer(
       new TransactWriteCommand({
         TransactItems: [
           { Put: { TableName: db.table, Item: item } },
-          factoryCounter(db, accountId, factoryId, 1, at),
+          factoryCounterUpdate(db, accountId, factoryId, 'programmerCount', 1, at),
           auditItem(db, { accountId, actor, action: 'programmer.provision', targetType: 'programmer', targetId: programmerId, details: { name: input.name, factoryId } }, at),
         ],
       }),
@@ -138,7 +130,7 @@ export async function updateProgrammer(
   };
   const audit = auditItem(db, { accountId, actor, action: 'programmer.update', targetType: 'programmer', targetId: programmerId, details: { ...changes } }, at);
   const items = moving
-    ? [update, factoryCounter(db, accountId, current.factoryId, -1, at), factoryCounter(db, accountId, next.factoryId, 1, at), audit]
+    ? [update, factoryCounterUpdate(db, accountId, current.factoryId, 'programmerCount', -1, at), factoryCounterUpdate(db, accountId, next.factoryId, 'programmerCount', 1, at), audit]
     : [update, audit];
   try {
     await db.doc.send(new TransactWriteCommand({ TransactItems: items }));
@@ -166,7 +158,7 @@ export async function deprovisionProgrammer(db: Db, accountId: string, programme
               ExpressionAttributeValues: { ':factoryId': current.factoryId },
             },
           },
-          factoryCounter(db, accountId, current.factoryId, -1, at),
+          factoryCounterUpdate(db, accountId, current.factoryId, 'programmerCount', -1, at),
           auditItem(db, { accountId, actor, action: 'programmer.deprovision', targetType: 'programmer', targetId: programmerId, details: { name: current.name } }, at),
         ],
       }),
