@@ -100,6 +100,12 @@ export interface FlashlineClientOptions {
   /** Parse every success body with the route's zod schema (tests use it to catch contract drift). */
   validateResponses?: boolean;
   onAttempt?: (event: AttemptEvent) => void;
+  /**
+   * Sees every FlashlineApiError a call ends with, after its retries and just before it is
+   * thrown: one place to react to a class of failures, e.g. the console signs out on a 401.
+   * Observes only; the caller still gets the error.
+   */
+  onError?: (error: FlashlineApiError) => void;
   /** Injection points for tests. */
   fetch?: typeof fetch;
   random?: () => number;
@@ -154,6 +160,15 @@ export class FlashlineClient {
    * 429, 5xx or no answer: retrying anything else could do it twice.
    */
   async call<R extends AnyRoute>(route: R, ...[input]: InputArgs<R>): Promise<ResponseOf<R>> {
+    try {
+      return await this.send(route, input);
+    } catch (error) {
+      if (error instanceof FlashlineApiError) this.options.onError?.(error);
+      throw error;
+    }
+  }
+
+  private async send<R extends AnyRoute>(route: R, input: CallInput<R> | undefined): Promise<ResponseOf<R>> {
     const url = this.urlFor(route, input);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.token) headers.authorization = `Bearer ${this.token}`;

@@ -110,6 +110,24 @@ describe('FlashlineClient errors', () => {
     await expect(api.call(contract.getAccount)).rejects.toMatchObject({ status: 0, code: 'network_error', message: expect.stringContaining('ECONNREFUSED') });
   });
 
+  it('hands each error a call ends with to onError once, after the retries, and still throws it', async () => {
+    const seen: FlashlineApiError[] = [];
+    const { client: api, requests } = client([apiError(503, 'unavailable'), apiError(401, 'unauthenticated'), json(200, 'not the contract')], {
+      validateResponses: true,
+      onError: (error) => seen.push(error),
+    });
+    await expect(api.call(contract.getAccount)).rejects.toMatchObject({ status: 401 });
+    await expect(api.call(contract.getAccount)).rejects.toMatchObject({ code: 'invalid_response' });
+    expect(requests).toHaveLength(3);
+    expect(seen.map((error) => [error.status, error.code])).toEqual([
+      [401, 'unauthenticated'],
+      [200, 'invalid_response'],
+    ]);
+    const { client: healthy } = client([json(200, { account })], { onError: (error) => seen.push(error) });
+    await healthy.call(contract.getAccount);
+    expect(seen).toHaveLength(2);
+  });
+
   it('throws on a missing path parameter instead of calling a wrong URL', () => {
     const { client: api } = client([]);
     expect(() => api.urlFor(contract.getJob, { params: { jobId: '' } })).toThrow(/jobId/);
