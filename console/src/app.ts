@@ -1,6 +1,7 @@
 import { html } from 'htm/preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { type Account, ApiClient, type ApiError } from './api.js';
+import * as contract from '../../shared/contract/index.js';
+import { type Account, type FlashlineApiError, createApiClient } from './api.js';
 import { ErrorNotice } from './components/error-notice.js';
 import { Console, asApiError } from './hooks.js';
 import { AuditPage } from './pages/audit.js';
@@ -16,7 +17,7 @@ type State =
   | { kind: 'checking'; session: Session }
   | { kind: 'signed-out'; notice?: string }
   | { kind: 'signed-in'; session: Session; account: Account }
-  | { kind: 'unreachable'; session: Session; error: ApiError };
+  | { kind: 'unreachable'; session: Session; error: FlashlineApiError };
 
 const EXPIRED_NOTICE = 'Your token is no longer accepted (revoked, or the account was removed). Sign in again.';
 
@@ -33,12 +34,15 @@ export function App({ apiUrl }: { apiUrl: string }) {
   };
 
   const session = state.kind === 'signed-out' ? undefined : state.session;
-  const api = useMemo(() => (session ? new ApiClient(apiUrl, session.token, () => signOut(EXPIRED_NOTICE)) : undefined), [apiUrl, session?.token]);
+  const api = useMemo(
+    () => (session ? createApiClient(apiUrl, session.token, { onUnauthenticated: () => signOut(EXPIRED_NOTICE) }) : undefined),
+    [apiUrl, session?.token],
+  );
 
   useEffect(() => {
     if (state.kind !== 'checking' || !api) return;
     api
-      .account()
+      .call(contract.getAccount)
       .then(({ account }) => setState({ kind: 'signed-in', session: state.session, account }))
       .catch((error: unknown) => {
         const problem = asApiError(error);

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { ApiError, Page } from './api.js';
+import type { FlashlineApiError, Page } from './api.js';
 import { asApiError } from './hooks.js';
 import { IncrementalFeed } from './incremental.js';
 
@@ -18,8 +18,8 @@ export function useFeed<T>(options: {
   intervalMs: number;
   enabled?: boolean;
   deps: readonly unknown[];
-}): { error: ApiError | undefined; loaded: boolean } {
-  const [error, setError] = useState<ApiError | undefined>();
+}): { error: FlashlineApiError | undefined; loaded: boolean } {
+  const [error, setError] = useState<FlashlineApiError | undefined>();
   const [loaded, setLoaded] = useState(false);
   const optionsRef = useRef(options);
   optionsRef.current = options;

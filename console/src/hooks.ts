@@ -1,10 +1,10 @@
 import { createContext } from 'preact';
 import { useContext, useEffect, useRef, useState } from 'preact/hooks';
-import { type Account, type ApiClient, ApiError } from './api.js';
+import { type Account, FlashlineApiError, type FlashlineClient } from './api.js';
 import type { Session } from './session.js';
 
 export interface ConsoleContext {
-  api: ApiClient;
+  api: FlashlineClient;
   session: Session;
   account: Account;
 }
@@ -17,14 +17,15 @@ export function useConsole(): ConsoleContext {
   return context;
 }
 
-export function asApiError(error: unknown): ApiError {
-  if (error instanceof ApiError) return error;
-  return new ApiError(0, 'console_error', error instanceof Error ? error.message : String(error));
+/** Any failure as the error the console displays; the API's own errors keep their code and message. */
+export function asApiError(error: unknown): FlashlineApiError {
+  if (error instanceof FlashlineApiError) return error;
+  return new FlashlineApiError(0, 'console_error', error instanceof Error ? error.message : String(error));
 }
 
 export interface Loaded<T> {
   data: T | undefined;
-  error: ApiError | undefined;
+  error: FlashlineApiError | undefined;
   /** Loads again now (after an action), keeping the current data on screen meanwhile. */
   reload: () => void;
 }
@@ -35,7 +36,7 @@ export interface Loaded<T> {
  * a shop-floor screen should not hammer the API.
  */
 export function usePolling<T>(load: () => Promise<T>, intervalMs: number | null, deps: readonly unknown[], enabled = true): Loaded<T> {
-  const [state, setState] = useState<{ data: T | undefined; error: ApiError | undefined }>({ data: undefined, error: undefined });
+  const [state, setState] = useState<{ data: T | undefined; error: FlashlineApiError | undefined }>({ data: undefined, error: undefined });
   const [generation, setGeneration] = useState(0);
   const loadRef = useRef(load);
   loadRef.current = load;

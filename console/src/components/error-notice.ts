@@ -1,5 +1,5 @@
 import { html } from 'htm/preact';
-import type { ApiError } from '../api.js';
+import type { FlashlineApiError } from '../api.js';
 
 interface Issue {
   path?: string;
@@ -7,7 +7,7 @@ interface Issue {
 }
 
 /** The API's code and message verbatim: operators quote them in tickets, and codes are stable. */
-export function ErrorNotice({ error, title = 'Something went wrong' }: { error: ApiError | undefined; title?: string }) {
+export function ErrorNotice({ error, title = 'Something went wrong' }: { error: FlashlineApiError | undefined; title?: string }) {
   if (!error) return null;
   const issues = Array.isArray(error.details?.issues) ? (error.details.issues as Issue[]) : [];
   const remaining = error.details?.remaining;

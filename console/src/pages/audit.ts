@@ -1,6 +1,7 @@
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
-import type { ApiError, AuditRecord } from '../api.js';
+import * as contract from '../../../shared/contract/index.js';
+import type { AuditRecord, FlashlineApiError } from '../api.js';
 import { ErrorNotice } from '../components/error-notice.js';
 import { Timestamp } from '../components/time-ago.js';
 import { asApiError, useConsole } from '../hooks.js';
@@ -10,13 +11,13 @@ export function AuditPage() {
   const { api } = useConsole();
   const [records, setRecords] = useState<AuditRecord[] | undefined>();
   const [cursor, setCursor] = useState<string | null>(null);
-  const [error, setError] = useState<ApiError | undefined>();
+  const [error, setError] = useState<FlashlineApiError | undefined>();
   const [busy, setBusy] = useState(false);
 
   const load = async (from: string | undefined, replace: boolean) => {
     setBusy(true);
     try {
-      const page = await api.audit({ cursor: from });
+      const page = await api.call(contract.listAudit, { query: { limit: 50, cursor: from } });
       setRecords((previous) => (replace ? page.items : [...(previous ?? []), ...page.items]));
       setCursor(page.nextCursor);
       setError(undefined);

@@ -1,11 +1,12 @@
 import { html } from 'htm/preact';
+import * as contract from '../../../shared/contract/index.js';
 import { ErrorNotice } from '../components/error-notice.js';
 import { useConsole, usePolling } from '../hooks.js';
 import { href } from '../router.js';
 
 export function FactoriesPage() {
   const { api } = useConsole();
-  const factories = usePolling(() => api.factories(), 15_000, []);
+  const factories = usePolling(() => api.listAll(contract.listFactories, { query: { limit: 100 } }), 15_000, []);
   return html`
     <h1>Factories</h1>
     <${ErrorNotice} error=${factories.error} title="Could not load the factories" />

@@ -1,5 +1,6 @@
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
+import * as contract from '../../../shared/contract/index.js';
 import type { Job, JobStatus } from '../api.js';
 import { ErrorNotice } from '../components/error-notice.js';
 import { StatusBadge } from '../components/status-badge.js';
@@ -22,8 +23,12 @@ export const JOB_REFRESH_MS = 5_000;
 export function FactoryJobsPage({ factoryId }: { factoryId: string }) {
   const { api } = useConsole();
   const [status, setStatus] = useState<JobStatus | ''>('');
-  const factory = usePolling(() => api.factory(factoryId), null, [factoryId]);
-  const jobs = usePolling(() => api.jobs({ factoryId, status: status || undefined }), JOB_REFRESH_MS, [factoryId, status]);
+  const factory = usePolling(() => api.call(contract.getFactory, { params: { factoryId } }), null, [factoryId]);
+  const jobs = usePolling(
+    () => api.listAll(contract.listJobs, { query: { limit: 100, factoryId, status: status || undefined } }),
+    JOB_REFRESH_MS,
+    [factoryId, status],
+  );
   const name = factory.data?.factory.name;
 
   return html`

@@ -1,6 +1,7 @@
 import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { ApiError, Job, JobAction, LogLine, ResultRecord } from '../api.js';
+import * as contract from '../../../shared/contract/index.js';
+import type { FlashlineApiError, Job, LogLine, ResultRecord } from '../api.js';
 import { ActionsMenu, type MenuAction } from '../components/actions-menu.js';
 import { ConfirmDialog } from '../components/confirm-dialog.js';
 import { ErrorNotice } from '../components/error-notice.js';
@@ -17,6 +18,10 @@ import { JOB_REFRESH_MS } from './factory-jobs.js';
 export const LOG_REFRESH_MS = 3_000;
 const RECENT_RESULTS = 10;
 const LOG_LINES_KEPT = 500;
+
+/** Each action of the menu is one route of the contract; none is idempotent, so the client never retries them. */
+const ACTION_ROUTES = { pause: contract.pauseJob, resume: contract.resumeJob, restart: contract.restartJob, delete: contract.deleteJob };
+type JobAction = keyof typeof ACTION_ROUTES;
 
 interface ActionText {
   label: string;
@@ -70,17 +75,17 @@ function allowedActions(status: Job['status']): Record<JobAction, boolean> {
 
 export function JobPage({ jobId }: { jobId: string }) {
   const { api } = useConsole();
-  const loaded = usePolling(() => api.job(jobId), JOB_REFRESH_MS, [jobId]);
+  const loaded = usePolling(() => api.call(contract.getJob, { params: { jobId } }), JOB_REFRESH_MS, [jobId]);
   // An action's answer is newer than the last poll: show it at once.
   const [override, setOverride] = useState<Job | undefined>();
   const job = override && (!loaded.data || override.updatedAt >= loaded.data.job.updatedAt) ? override : loaded.data?.job;
-  const factory = usePolling(() => api.factory(job?.factoryId ?? ''), null, [job?.factoryId], Boolean(job));
+  const factory = usePolling(() => api.call(contract.getFactory, { params: { factoryId: job?.factoryId ?? '' } }), null, [job?.factoryId], Boolean(job));
   // Results and logs name programmers by id; operators know them by name. Rarely changes: poll slowly.
-  const programmers = usePolling(() => api.programmers(), 60_000, []);
+  const programmers = usePolling(() => api.listAll(contract.listProgrammers, { query: { limit: 100 } }), 60_000, []);
   const programmerNames = new Map((programmers.data ?? []).map((programmer) => [programmer.programmerId, programmer.name]));
   const [confirming, setConfirming] = useState<JobAction | undefined>();
   const [busy, setBusy] = useState(false);
-  const [actionError, setActionError] = useState<ApiError | undefined>();
+  const [actionError, setActionError] = useState<FlashlineApiError | undefined>();
   const [actionDone, setActionDone] = useState<string | undefined>();
 
   const run = async (action: JobAction) => {
@@ -88,7 +93,7 @@ export function JobPage({ jobId }: { jobId: string }) {
     setActionError(undefined);
     setActionDone(undefined);
     try {
-      const { job: updated } = await api.jobAction(jobId, action);
+      const { job: updated } = await api.call(ACTION_ROUTES[action], { params: { jobId } });
       setOverride(updated);
       setActionDone(ACTIONS[action].done);
     } catch (error) {
@@ -189,7 +194,7 @@ function ResultsSection({ jobId, programmerNames }: { jobId: string; programmerN
   const [recent, setRecent] = useState<ResultRecord[]>([]);
   const [version, setVersion] = useState(0);
   const feed = useFeed<ResultRecord>({
-    fetchPage: (query) => api.jobResults(jobId, query),
+    fetchPage: (query) => api.call(contract.listJobResults, { params: { jobId }, query: { limit: 100, ...query } }),
     timeOf: (result) => result.reportedAt,
     keyOf: (result) => `${result.authorizationId}/${result.serial}`,
     onItems: (items) => {
@@ -237,7 +242,7 @@ function LogsSection({ jobId, programmerNames }: { jobId: string; programmerName
   const [follow, setFollow] = useState(true);
   const listRef = useRef<HTMLOListElement>(null);
   const feed = useFeed<LogLine>({
-    fetchPage: (query) => api.jobLogs(jobId, query),
+    fetchPage: (query) => api.call(contract.listJobLogs, { params: { jobId }, query: { limit: 100, ...query } }),
     timeOf: (line) => line.at,
     keyOf: (line) => `${line.at}|${line.programmerId}|${line.level}|${line.message}`,
     onItems: (items) => setLines((previous) => [...previous, ...items].slice(-LOG_LINES_KEPT)),

@@ -1,5 +1,6 @@
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
+import * as contract from '../../../shared/contract/index.js';
 import { ErrorNotice } from '../components/error-notice.js';
 import { StatusBadge } from '../components/status-badge.js';
 import { TimeAgo } from '../components/time-ago.js';
@@ -9,8 +10,8 @@ import { href } from '../router.js';
 export function ProgrammersPage() {
   const { api } = useConsole();
   const [factoryId, setFactoryId] = useState('');
-  const programmers = usePolling(() => api.programmers(), 15_000, []);
-  const factories = usePolling(() => api.factories(), null, []);
+  const programmers = usePolling(() => api.listAll(contract.listProgrammers, { query: { limit: 100 } }), 15_000, []);
+  const factories = usePolling(() => api.listAll(contract.listFactories, { query: { limit: 100 } }), null, []);
   const factoryNames = new Map((factories.data ?? []).map((factory) => [factory.factoryId, factory.name]));
   const shown = (programmers.data ?? []).filter((programmer) => !factoryId || programmer.factoryId === factoryId);
 

@@ -1,6 +1,7 @@
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
-import { type Account, ApiClient, ApiError } from '../api.js';
+import * as contract from '../../../shared/contract/index.js';
+import { type Account, FlashlineApiError, createApiClient } from '../api.js';
 import { ErrorNotice } from '../components/error-notice.js';
 import { asApiError } from '../hooks.js';
 import { CredentialsInputError, type Session, parseCredentialsInput, saveSession } from '../session.js';
@@ -13,7 +14,7 @@ export interface SignInProps {
 
 export function SignInPage({ apiUrl, notice, onSignedIn }: SignInProps) {
   const [input, setInput] = useState('');
-  const [error, setError] = useState<ApiError | undefined>();
+  const [error, setError] = useState<FlashlineApiError | undefined>();
   const [busy, setBusy] = useState(false);
 
   const submit = async (event: Event) => {
@@ -23,12 +24,13 @@ export function SignInPage({ apiUrl, notice, onSignedIn }: SignInProps) {
     try {
       session = parseCredentialsInput(input);
     } catch (problem) {
-      if (problem instanceof CredentialsInputError) return setError(new ApiError(0, 'invalid_credentials_input', problem.message));
+      if (problem instanceof CredentialsInputError) return setError(new FlashlineApiError(0, 'invalid_credentials_input', problem.message));
       throw problem;
     }
     setBusy(true);
     try {
-      const { account } = await new ApiClient(apiUrl, session.token).account();
+      // No sign-out hook here: a refused token is this form's own error to show.
+      const { account } = await createApiClient(apiUrl, session.token).call(contract.getAccount);
       saveSession(session);
       setInput('');
       onSignedIn(session, account);
