@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Id, Name, Timestamp } from './common.js';
 import { Job } from './jobs.js';
 import { defineRoute } from './route.js';

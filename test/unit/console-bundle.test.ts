@@ -1,0 +1,24 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildConsole } from '../../console/build.js';
+
+/**
+ * The console bundles the contract (zod schemas and the typed client). Written as
+ * `import { z } from 'zod'`, one contract module is enough for esbuild to keep every zod locale
+ * and the app script grows from ~164 kB to ~520 kB: this budget catches that.
+ */
+const APP_SCRIPT_BUDGET_BYTES = 200_000;
+
+describe('the console bundle', () => {
+  const outDir = mkdtempSync(path.join(tmpdir(), 'flashline-console-bundle-'));
+  afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+
+  it(`keeps its app script under ${APP_SCRIPT_BUDGET_BYTES / 1000} kB minified`, async () => {
+    const { files } = await buildConsole({ outDir });
+    const script = files.find((file) => /^assets\/app-.*\.js$/.test(file));
+    expect(script).toBeDefined();
+    expect(statSync(path.join(outDir, script!)).size).toBeLessThan(APP_SCRIPT_BUDGET_BYTES);
+  });
+});
