@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -42,7 +42,11 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const outFlag = process.argv.indexOf('--out');
   const outDir = outFlag > 0 ? process.argv[outFlag + 1] : undefined;
   buildConsole({ outDir })
-    .then(({ outDir: written, files }) => console.log(`Built the console into ${written}: ${files.filter((f) => !f.endsWith('.map')).join(', ')}`))
+    .then(({ outDir: written, files }) => {
+      const shipped = files.filter((file) => !file.endsWith('.map'));
+      const sized = shipped.map((file) => `${file} (${(statSync(path.join(written, file)).size / 1000).toFixed(1)} kB)`);
+      console.log(`Built the console into ${written}: ${sized.join(', ')}`);
+    })
     .catch((error: Error) => {
       console.error(`console build failed: ${error.message}`);
       process.exit(1);
