@@ -126,11 +126,6 @@ export function stopEmulator(): void {
   rmSync(PID_FILE, { force: true });
 }
 
-/** Throws the emulator's state away (it has no working `cdk destroy`). */
-export async function resetEmulator(): Promise<void> {
-  await fetch(`${EMULATOR_ENDPOINT}/_ministack/reset`, { method: 'POST' });
-}
-
 /**
  * MiniStack 1.5.33 stores an HTTP API's CORS settings from CloudFormation with the template's
  * capitalised keys but reads them with the API's camelCase ones, so it refuses every preflight.

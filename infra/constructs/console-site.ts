@@ -8,6 +8,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
+import { AccessLogBucket } from './access-log-bucket.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CONSOLE_DIR = path.join(ROOT, 'console');
@@ -37,18 +38,7 @@ export class ConsoleSite extends Construct {
   constructor(scope: Construct, id: string, props: ConsoleSiteProps) {
     super(scope, id);
 
-    const logs = new s3.Bucket(this, 'AccessLogs', {
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      // CloudFront standard logs are delivered with ACLs.
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-      lifecycleRules: [{ expiration: Duration.days(90) }],
-      removalPolicy: props.removalPolicy,
-    });
-    NagSuppressions.addResourceSuppressions(logs, [
-      { id: 'AwsSolutions-S1', reason: 'This is the access-log bucket of the console bucket and distribution; logging it into itself would loop.' },
-    ]);
+    const logs = new AccessLogBucket(this, 'AccessLogs', { removalPolicy: props.removalPolicy, logsOf: 'the console bucket and distribution' });
 
     this.bucket = new s3.Bucket(this, 'Content', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,

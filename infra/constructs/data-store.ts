@@ -3,8 +3,8 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
+import { AccessLogBucket } from './access-log-bucket.js';
 
 export interface DataStoreProps {
   /** RETAIN in production; DESTROY for throw-away stacks (local emulator, previews). */
@@ -79,17 +79,7 @@ export class DataStore extends Construct {
       ],
     });
 
-    this.accessLogsBucket = new s3.Bucket(this, 'AccessLogs', {
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-      lifecycleRules: [{ expiration: Duration.days(90) }],
-      removalPolicy: props.removalPolicy,
-    });
-    NagSuppressions.addResourceSuppressions(this.accessLogsBucket, [
-      { id: 'AwsSolutions-S1', reason: 'This is the access-log bucket; logging it into itself would loop.' },
-    ]);
+    this.accessLogsBucket = new AccessLogBucket(this, 'AccessLogs', { removalPolicy: props.removalPolicy, logsOf: 'the images bucket' });
 
     this.imagesBucket = new s3.Bucket(this, 'Images', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
