@@ -3,6 +3,7 @@ import { createDocumentClient, createKmsClient, createS3Client } from '../shared
 import type { Db } from '../shared/store/db.js';
 import { ImageObjects } from '../shared/store/image-objects.js';
 import { KmsJwsSigner } from '../shared/store/signer.js';
+import { SessionTicketSigner } from '../shared/store/ticket-signer.js';
 
 /**
  * What every API function needs, built once per container at load. A missing variable fails
@@ -15,6 +16,15 @@ export const db: Db = {
   events: requireEnv('EVENTS_TABLE_NAME'),
 };
 
-export const signer = new KmsJwsSigner(createKmsClient(), requireEnv('SIGNING_KEY_ID'));
+const kms = createKmsClient();
+
+/** The binding root key: the management function signs bindings with it, the device function verifies them. */
+export const signer = new KmsJwsSigner(kms, requireEnv('SIGNING_KEY_ID'));
+
+/** The ticket root key: certifies this container's session key (only the device function may Sign with it). */
+export const ticketKey = new KmsJwsSigner(kms, requireEnv('TICKET_KEY_ID'));
+
+/** Signs tickets in memory; KMS is called once per container (and renewal), not per ticket. */
+export const tickets = new SessionTicketSigner(ticketKey);
 
 export const objects = new ImageObjects(createS3Client(), requireEnv('IMAGES_BUCKET'));

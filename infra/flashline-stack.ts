@@ -50,7 +50,8 @@ export class FlashlineStack extends Stack {
 
     const apiEnvironment = {
       ...tables,
-      SIGNING_KEY_ID: store.signingKey.keyId,
+      SIGNING_KEY_ID: store.bindingKey.keyId,
+      TICKET_KEY_ID: store.ticketKey.keyId,
       IMAGES_BUCKET: store.imagesBucket.bucketName,
     };
 
@@ -60,7 +61,9 @@ export class FlashlineStack extends Stack {
       environment: { ...apiEnvironment, ...(props.publicApiUrl && { PUBLIC_API_URL: props.publicApiUrl }) },
     });
     store.grantTableReadWrite(management, store.table, store.eventsTable);
-    store.grantSign(management);
+    // Bindings are signed here; the JWKS (GET /v1/signing-keys) publishes both root keys.
+    store.grantSign(store.bindingKey, management);
+    store.grantPublicKeys(management, store.bindingKey, store.ticketKey);
     store.grantImageUpload(management);
 
     const device = new ProjectFunction(this, 'DeviceApi', {
@@ -70,7 +73,9 @@ export class FlashlineStack extends Stack {
       memorySize: 1024,
     });
     store.grantTableReadWrite(device, store.table, store.eventsTable);
-    store.grantSign(device);
+    // Certifies its session keys with the ticket key; reads the binding key to verify bindings presented to it.
+    store.grantSign(store.ticketKey, device);
+    store.grantPublicKeys(device, store.bindingKey);
     store.grantImageRead(device);
 
     const verifier = new ProjectFunction(this, 'ImageVerifier', {
@@ -112,7 +117,8 @@ export class FlashlineStack extends Stack {
     new CfnOutput(this, 'TableName', { value: store.table.tableName });
     new CfnOutput(this, 'EventsTableName', { value: store.eventsTable.tableName });
     new CfnOutput(this, 'ImagesBucketName', { value: store.imagesBucket.bucketName });
-    new CfnOutput(this, 'SigningKeyId', { value: store.signingKey.keyId });
+    new CfnOutput(this, 'SigningKeyId', { value: store.bindingKey.keyId });
+    new CfnOutput(this, 'TicketKeyId', { value: store.ticketKey.keyId });
     void api;
 
     NagSuppressions.addStackSuppressions(this, [

@@ -1,7 +1,10 @@
-import { type JSONWebKeySet, type JWTPayload, createLocalJWKSet, errors, jwtVerify } from 'jose';
+import { type JSONWebKeySet, type JWTPayload, type JWTVerifyOptions, compactVerify, createLocalJWKSet, decodeProtectedHeader, errors, importJWK, jwtVerify } from 'jose';
 
 export const TICKET_TYPE = 'flashline-ticket+jwt';
 export const BINDING_TYPE = 'flashline-binding+jwt';
+/** The `typ` of a session key's certificate (api.md v1.1). */
+export const KEY_CERTIFICATE_TYPE = 'flashline-key+jwt';
+const MAX_CERTIFICATE_SECONDS = 86_400;
 
 /** Clock skew we tolerate between this machine and the cloud when checking `exp`. */
 const CLOCK_TOLERANCE_SECONDS = 30;
@@ -23,14 +26,60 @@ export class JwsVerifier {
     for (let refreshed = false; ; refreshed = true) {
       if (!this.keySet || refreshed) this.keySet = createLocalJWKSet(await this.fetchJwks());
       try {
-        const { payload } = await jwtVerify(jws, this.keySet, { algorithms: ['ES256'], issuer: 'flashline', typ, clockTolerance: CLOCK_TOLERANCE_SECONDS });
-        return payload;
+        return await verifyJws(jws, typ, this.keySet);
       } catch (error) {
         if (error instanceof errors.JWKSNoMatchingKey && !refreshed) continue;
         throw new VerificationError(`${typ === TICKET_TYPE ? 'ticket' : 'binding'} signature check failed: ${(error as Error).message}`);
       }
     }
   }
+}
+
+type KeySet = ReturnType<typeof createLocalJWKSet>;
+
+/**
+ * api.md v1.1: a ticket may carry `crt`, a certificate by a JWKS root key of the session key
+ * that signed it. Then the chain is followed: `crt` with the JWKS, its `sub` against the
+ * ticket's `kid`, the ticket's `iat` inside the certificate's window, the ticket with `crt.jwk`.
+ * Without `crt`, the JWS is checked against the JWKS directly (v1).
+ */
+export async function verifyJws(jws: string, typ: string, keySet: KeySet): Promise<JWTPayload> {
+  const options: JWTVerifyOptions = { algorithms: ['ES256'], issuer: 'flashline', typ, clockTolerance: CLOCK_TOLERANCE_SECONDS };
+  const { crt, kid } = decodeProtectedHeader(jws);
+  if (crt === undefined) return (await jwtVerify(jws, keySet, options)).payload;
+  // Session keys sign tickets only: a binding must come from the root key itself.
+  if (typ !== TICKET_TYPE) throw new Error(`a ${typ} must be signed by a root key, not by a session key`);
+  if (typeof crt !== 'string') throw new Error('crt is not a compact JWS');
+  const certificate = await verifyKeyCertificate(crt, keySet);
+  if (kid !== certificate.sub) throw new Error(`the ticket's kid ${JSON.stringify(kid)} is not the certified key ${certificate.sub}`);
+  const { payload } = await jwtVerify(jws, await importJWK({ ...certificate.jwk }, 'ES256'), options);
+  if (typeof payload.iat !== 'number' || payload.iat < certificate.iat || payload.iat > certificate.exp) {
+    throw new Error(`the ticket's iat ${payload.iat} lies outside its key certificate [${certificate.iat}, ${certificate.exp}]`);
+  }
+  return payload;
+}
+
+interface KeyCertificate {
+  sub: string;
+  jwk: { kty: 'EC'; crv: 'P-256'; x: string; y: string };
+  iat: number;
+  exp: number;
+}
+
+/**
+ * Signature, type and shape of a certificate. Its window is judged against the ticket's `iat`,
+ * not against today's clock: a ticket may be checked offline after its certificate ended.
+ */
+async function verifyKeyCertificate(crt: string, keySet: KeySet): Promise<KeyCertificate> {
+  const { payload, protectedHeader } = await compactVerify(crt, keySet, { algorithms: ['ES256'] });
+  if (protectedHeader.typ !== KEY_CERTIFICATE_TYPE) throw new Error(`crt has typ ${JSON.stringify(protectedHeader.typ)}, not ${KEY_CERTIFICATE_TYPE}`);
+  const claims = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>;
+  const jwk = claims.jwk as Record<string, unknown> | undefined;
+  const { iat, exp, sub } = claims;
+  if (claims.iss !== 'flashline' || typeof sub !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') throw new Error('crt lacks iss, sub, iat or exp');
+  if (jwk?.kty !== 'EC' || jwk.crv !== 'P-256' || typeof jwk.x !== 'string' || typeof jwk.y !== 'string' || 'd' in jwk) throw new Error('crt.jwk is not a P-256 public key');
+  if (exp <= iat || exp - iat > MAX_CERTIFICATE_SECONDS) throw new Error(`crt lives ${exp - iat} s; at most ${MAX_CERTIFICATE_SECONDS} s is allowed`);
+  return { sub, iat, exp, jwk: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y } };
 }
 
 export interface ExpectedTicket {

@@ -17,15 +17,45 @@ const TABLE_READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query
 const TABLE_WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
 /** What DynamoDB and S3 need of the data key on a caller's behalf. Explicit: no `kms:*Key*` wildcards. */
 const DATA_KEY_USE = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'];
+/**
+ * What the account (and through it, IAM policies) may do with a signing key: administer it and
+ * read its public half. Not kms:Sign, and not kms:CreateGrant (a grant could hand Sign to
+ * anyone): Sign is allowed by the key policy to one named role only.
+ */
+const SIGNING_KEY_ADMINISTRATION = [
+  'kms:DescribeKey',
+  'kms:GetPublicKey',
+  'kms:GetKeyPolicy',
+  'kms:PutKeyPolicy',
+  'kms:GetKeyRotationStatus',
+  'kms:ListKeyPolicies',
+  'kms:ListResourceTags',
+  'kms:ListGrants',
+  'kms:RevokeGrant',
+  'kms:TagResource',
+  'kms:UntagResource',
+  'kms:EnableKey',
+  'kms:DisableKey',
+  'kms:UpdateKeyDescription',
+  'kms:CreateAlias',
+  'kms:UpdateAlias',
+  'kms:DeleteAlias',
+  'kms:ScheduleKeyDeletion',
+  'kms:CancelKeyDeletion',
+];
 
 /**
- * Everything stateful: the entity table, the events table, the images bucket and the two KMS
- * keys. Grants are explicit action lists (the generic `grant*` helpers of aws-cdk-lib add
+ * Everything stateful: the entity table, the events table, the images bucket and the three KMS
+ * keys (data at rest; the binding root key; the ticket root key that certifies session keys). Grants are explicit action lists (the generic `grant*` helpers of aws-cdk-lib add
  * wildcard actions such as `kms:ReEncrypt*` and `s3:GetObject*`).
  */
 export class DataStore extends Construct {
   readonly dataKey: kms.Key;
-  readonly signingKey: kms.Key;
+  /** Signs image bindings (construct id `SigningKey`, kept so existing deployments keep their key). */
+  readonly bindingKey: kms.Key;
+  /** Certifies the device function's in-memory session keys, which sign tickets (api.md v1.1). */
+  readonly ticketKey: kms.Key;
+  private readonly signerOf = new Map<kms.Key, iam.IGrantable>();
   readonly table: dynamodb.TableV2;
   readonly eventsTable: dynamodb.TableV2;
   readonly imagesBucket: s3.Bucket;
@@ -40,12 +70,8 @@ export class DataStore extends Construct {
       removalPolicy: props.removalPolicy,
     });
 
-    this.signingKey = new kms.Key(this, 'SigningKey', {
-      description: 'Flashline ES256 signatures of image bindings and programming tickets',
-      keySpec: kms.KeySpec.ECC_NIST_P256,
-      keyUsage: kms.KeyUsage.SIGN_VERIFY,
-      removalPolicy: props.removalPolicy,
-    });
+    this.bindingKey = this.signingRootKey('SigningKey', 'Flashline ES256 root key: signs image bindings', props.removalPolicy);
+    this.ticketKey = this.signingRootKey('TicketKey', "Flashline ES256 root key: certifies the device function's ticket session keys", props.removalPolicy);
 
     const tableDefaults = {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
@@ -115,12 +141,24 @@ export class DataStore extends Construct {
     this.allow(grantee, DATA_KEY_USE, [this.dataKey.keyArn]);
   }
 
-  grantSign(grantee: iam.IGrantable): void {
-    this.allow(grantee, ['kms:Sign', 'kms:GetPublicKey'], [this.signingKey.keyArn]);
+  /**
+   * Makes `grantee` the one signer of `key`: its key policy names the role for kms:Sign (the
+   * account is not trusted for Sign, so no IAM policy elsewhere can add a signer), and the
+   * role's own policy says the same. A second signer for one key is a programming error.
+   */
+  grantSign(key: kms.Key, grantee: iam.IGrantable): void {
+    const signer = this.signerOf.get(key);
+    if (signer) throw new Error(`${key.node.path} already has its signer ${signer.grantPrincipal}`);
+    this.signerOf.set(key, grantee);
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({ sid: 'SignOnlyByItsRole', principals: [grantee.grantPrincipal], actions: ['kms:Sign'], resources: ['*'] }),
+    );
+    this.allow(grantee, ['kms:Sign'], [key.keyArn]);
   }
 
-  grantPublicKey(grantee: iam.IGrantable): void {
-    this.allow(grantee, ['kms:GetPublicKey'], [this.signingKey.keyArn]);
+  /** Public halves, for the JWKS and for verifying bindings; the key policies delegate this to IAM. */
+  grantPublicKeys(grantee: iam.IGrantable, ...keys: kms.Key[]): void {
+    this.allow(grantee, ['kms:GetPublicKey'], keys.map((key) => key.keyArn));
   }
 
   /** Presigned PUTs are signed with the function's role: it needs the right the URL hands out. */
@@ -132,6 +170,24 @@ export class DataStore extends Construct {
   grantImageRead(grantee: iam.IGrantable): void {
     this.allow(grantee, ['s3:GetObject'], [this.imagesBucket.arnForObjects('accounts/*')]);
     this.allow(grantee, ['kms:Decrypt'], [this.dataKey.keyArn]);
+  }
+
+  /** An asymmetric P-256 key whose policy trusts the account for administration and public-key reads only. */
+  private signingRootKey(id: string, description: string, removalPolicy: RemovalPolicy): kms.Key {
+    const administration = new iam.PolicyStatement({
+      sid: 'AdministrationByTheAccount',
+      principals: [new iam.AccountRootPrincipal()],
+      actions: SIGNING_KEY_ADMINISTRATION,
+      resources: ['*'],
+    });
+    return new kms.Key(this, id, {
+      description,
+      keySpec: kms.KeySpec.ECC_NIST_P256,
+      keyUsage: kms.KeyUsage.SIGN_VERIFY,
+      // A policy of our own replaces CDK's default, which trusts the account (so any IAM policy) with kms:*.
+      policy: new iam.PolicyDocument({ statements: [administration] }),
+      removalPolicy,
+    });
   }
 
   private allow(grantee: iam.IGrantable, actions: string[], resources: string[]): void {

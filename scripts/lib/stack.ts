@@ -9,6 +9,7 @@ export interface StackOutputs {
   eventsTableName: string;
   imagesBucketName: string;
   signingKeyId: string;
+  ticketKeyId: string;
 }
 
 /**
@@ -33,5 +34,6 @@ export async function readStackOutputs(stackName = STACK_NAME): Promise<StackOut
     eventsTableName: need('EventsTableName'),
     imagesBucketName: need('ImagesBucketName'),
     signingKeyId: need('SigningKeyId'),
+    ticketKeyId: need('TicketKeyId'),
   };
 }

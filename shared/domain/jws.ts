@@ -6,6 +6,8 @@ export interface JwsHeader {
   alg: 'ES256';
   kid: string;
   typ: string;
+  /** A session-key ticket carries the root-signed certificate of the key that signed it (api.md v1.1). */
+  crt?: string;
 }
 
 export function base64url(input: Uint8Array | string): string {

@@ -8,6 +8,7 @@ import { type JobRecord, toJobRecord } from './jobs.js';
 import { keys } from './keys.js';
 import { type ProgrammerView, toProgrammerView } from './programmers.js';
 import type { KmsJwsSigner } from './signer.js';
+import type { TicketSigner } from './ticket-signer.js';
 
 /** A ticket is good for ten minutes: the programmer programs right after asking. */
 export const TICKET_TTL_SECONDS = 10 * 60;
@@ -97,8 +98,8 @@ function bindingMatches(signer: KmsJwsSigner, binding: string, input: AuthorizeI
  * the serial index and counters we read, so two programmers can never be given the same
  * serials or together exceed the limit; the loser of a race reads again and retries.
  */
-export async function authorizeUnits(deps: { db: Db; signer: KmsJwsSigner }, input: AuthorizeInput): Promise<{ authorization: AuthorizationView; created: boolean }> {
-  const { db, signer } = deps;
+export async function authorizeUnits(deps: { db: Db; signer: KmsJwsSigner; tickets: TicketSigner }, input: AuthorizeInput): Promise<{ authorization: AuthorizationView; created: boolean }> {
+  const { db, signer, tickets } = deps;
   const authorizationId = authorizationIdFor(input.accountId, input.programmerId, input.nonce);
 
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
@@ -129,7 +130,7 @@ export async function authorizeUnits(deps: { db: Db; signer: KmsJwsSigner }, inp
     const serials = serialRange({ start: job.serialStart, step: job.serialStep, format: job.serialFormat }, job.nextSerialIndex, input.units);
     const iat = Math.floor(now.getTime() / 1000);
     const exp = iat + TICKET_TTL_SECONDS;
-    const ticket = await signer.sign('flashline-ticket+jwt', {
+    const ticket = await tickets.signTicket({
       iss: 'flashline',
       sub: input.programmerId,
       acct: input.accountId,

@@ -26,13 +26,22 @@ export class KmsJwsSigner {
 
   /** `kid` is the KMS key id, so a verifier with several published keys picks the right one. */
   async sign(typ: string, payload: Record<string, unknown>): Promise<string> {
-    const { kid } = await this.jwk();
+    const kid = await this.kid();
     const input = signingInput({ alg: 'ES256', kid, typ }, payload);
     const { Signature } = await this.kms.send(
       new SignCommand({ KeyId: this.keyId, Message: Buffer.from(input, 'utf8'), MessageType: 'RAW', SigningAlgorithm: 'ECDSA_SHA_256' }),
     );
     if (!Signature) throw new Error('KMS returned no signature');
     return `${input}.${derToJoseSignature(Signature).toString('base64url')}`;
+  }
+
+  /**
+   * A key id or key ARN names the kid itself, saving the GetPublicKey round trip before a
+   * container's first signature; only an alias has to be resolved through KMS.
+   */
+  private async kid(): Promise<string> {
+    const isAlias = this.keyId.startsWith('alias/') || this.keyId.includes(':alias/');
+    return isAlias ? (await this.jwk()).kid : kidOf(this.keyId);
   }
 
   jwk(): Promise<PublicJwk> {
@@ -64,7 +73,12 @@ export class KmsJwsSigner {
     const { PublicKey, KeyId } = await this.kms.send(new GetPublicKeyCommand({ KeyId: this.keyId }));
     if (!PublicKey) throw new Error('KMS returned no public key');
     const jwk = createPublicKey({ key: Buffer.from(PublicKey), format: 'der', type: 'spki' }).export({ format: 'jwk' });
-    const kid = (KeyId ?? this.keyId).split('/').pop() ?? this.keyId;
+    const kid = kidOf(KeyId ?? this.keyId);
     return { kty: 'EC', crv: 'P-256', x: String(jwk.x), y: String(jwk.y), kid, alg: 'ES256', use: 'sig' };
   }
+}
+
+/** The bare key id of a key id or key ARN (`arn:aws:kms:…:key/<id>`). */
+function kidOf(keyId: string): string {
+  return keyId.split('/').pop() || keyId;
 }

@@ -147,9 +147,8 @@ describe('FlashlineStack template', () => {
       expect(resourcesFor('ImageVerifier', 'dynamodb:UpdateItem').some((r) => mentions(r, eventsTable))).toBe(false);
     });
 
-    it('scopes S3 object rights to the accounts/ prefix of the images bucket, and signing to the signing key', () => {
+    it('scopes S3 object rights to the accounts/ prefix of the images bucket', () => {
       const bucket = logicalIdOf('AWS::S3::Bucket', 'StoreImages');
-      const signingKey = logicalIdOf('AWS::KMS::Key', 'StoreSigningKey');
       for (const name of OUR_FUNCTIONS) {
         for (const action of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']) {
           for (const resource of resourcesFor(name, action)) {
@@ -157,7 +156,69 @@ describe('FlashlineStack template', () => {
             expect(JSON.stringify(resource)).toContain('/accounts/*');
           }
         }
-        for (const resource of resourcesFor(name, 'kms:Sign')) expect(mentions(resource, signingKey)).toBe(true);
+      }
+    });
+  });
+
+  describe('signing root keys (bindings: management only; ticket session-key certificates: device only)', () => {
+    const bindingKey = () => logicalIdOf('AWS::KMS::Key', 'StoreSigningKey');
+    const ticketKey = () => logicalIdOf('AWS::KMS::Key', 'StoreTicketKey');
+    const roleOf = (name: FunctionName) => resources[functionId(name)]?.Properties?.Role['Fn::GetAtt'][0] as string;
+    const keyPolicyOf = (keyId: string) => resources[keyId]?.Properties?.KeyPolicy.Statement as (Statement & { Principal: unknown; Condition?: unknown })[];
+    /** Whether an action (wildcards included) covers `wanted`: `kms:*` and `kms:Sign*` would. */
+    const covers = (action: string, wanted: string) => new RegExp(`^${action.replace(/\*/g, '.*')}$`).test(wanted);
+    const allowing = (keyId: string, wanted: string) =>
+      keyPolicyOf(keyId).filter((s) => s.Effect === 'Allow' && asList(s.Action).some((action) => covers(action, wanted)));
+
+    it.each([
+      ['StoreSigningKey', 'ManagementApi'],
+      ['StoreTicketKey', 'DeviceApi'],
+    ] as const)('%s is an ECC_NIST_P256 key whose policy allows kms:Sign to the %s role alone', (prefix, signer) => {
+      const keyId = logicalIdOf('AWS::KMS::Key', prefix);
+      expect(resources[keyId]?.Properties).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+      expect(resources[keyId]?.DeletionPolicy).toBe('Retain');
+      const signers = allowing(keyId, 'kms:Sign');
+      expect(signers).toHaveLength(1);
+      expect(signers[0]?.Principal).toEqual({ AWS: { 'Fn::GetAtt': [roleOf(signer), 'Arn'] } });
+      expect(signers[0]?.Resource).toBe('*');
+      // The account (and so any IAM policy in it) is trusted with administration only: it can
+      // neither sign nor create a grant that would let someone else sign.
+      expect(allowing(keyId, 'kms:CreateGrant')).toEqual([]);
+      const administration = keyPolicyOf(keyId).filter((s) => JSON.stringify(s.Principal).includes(':root'));
+      expect(administration).toHaveLength(1);
+      expect(asList(administration[0]?.Action)).toEqual(expect.arrayContaining(['kms:PutKeyPolicy', 'kms:GetPublicKey', 'kms:ScheduleKeyDeletion']));
+      expect(keyPolicyOf(keyId).filter((s) => s.Effect !== 'Allow')).toEqual([]);
+    });
+
+    it('lets the management role sign with the binding key only, and the device role with the ticket key only', () => {
+      expect(resourcesFor('ManagementApi', 'kms:Sign').length).toBeGreaterThan(0);
+      for (const resource of resourcesFor('ManagementApi', 'kms:Sign')) {
+        expect(mentions(resource, bindingKey())).toBe(true);
+        expect(mentions(resource, ticketKey())).toBe(false);
+      }
+      expect(resourcesFor('DeviceApi', 'kms:Sign').length).toBeGreaterThan(0);
+      for (const resource of resourcesFor('DeviceApi', 'kms:Sign')) {
+        expect(mentions(resource, ticketKey())).toBe(true);
+        expect(mentions(resource, bindingKey())).toBe(false);
+      }
+      expect(allowing(ticketKey(), 'kms:Sign').some((s) => mentions(s.Principal, roleOf('ManagementApi')))).toBe(false);
+      expect(allowing(bindingKey(), 'kms:Sign').some((s) => mentions(s.Principal, roleOf('DeviceApi')))).toBe(false);
+      for (const name of ['Authorizer', 'ImageVerifier'] as const) expect(actionsOf(name)).not.toContain('kms:Sign');
+    });
+
+    it('lets the JWKS (management) function read both public keys, and the device function the binding key to verify bindings', () => {
+      const managementReads = resourcesFor('ManagementApi', 'kms:GetPublicKey');
+      expect(managementReads.some((r) => mentions(r, bindingKey()))).toBe(true);
+      expect(managementReads.some((r) => mentions(r, ticketKey()))).toBe(true);
+      expect(resourcesFor('DeviceApi', 'kms:GetPublicKey').some((r) => mentions(r, bindingKey()))).toBe(true);
+    });
+
+    it('names both keys to both API functions through SIGNING_KEY_ID and TICKET_KEY_ID', () => {
+      for (const name of ['ManagementApi', 'DeviceApi'] as const) {
+        expect(resources[functionId(name)]?.Properties?.Environment.Variables).toMatchObject({
+          SIGNING_KEY_ID: { Ref: bindingKey() },
+          TICKET_KEY_ID: { Ref: ticketKey() },
+        });
       }
     });
   });
@@ -215,10 +276,9 @@ describe('FlashlineStack template', () => {
       });
     });
 
-    it('signs with an ECC_NIST_P256 SIGN_VERIFY key and rotates the data key', () => {
-      expect(resources[logicalIdOf('AWS::KMS::Key', 'StoreSigningKey')]?.Properties).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+    it('rotates the data key and retains it (the signing root keys: see their own block)', () => {
       expect(resources[logicalIdOf('AWS::KMS::Key', 'StoreDataKey')]?.Properties).toMatchObject({ EnableKeyRotation: true });
-      for (const prefix of ['StoreSigningKey', 'StoreDataKey']) expect(resources[logicalIdOf('AWS::KMS::Key', prefix)]?.DeletionPolicy).toBe('Retain');
+      expect(resources[logicalIdOf('AWS::KMS::Key', 'StoreDataKey')]?.DeletionPolicy).toBe('Retain');
     });
   });
 

@@ -9,6 +9,7 @@ declare module 'vitest' {
     eventsTableName: string;
     imagesBucketName: string;
     signingKeyId: string;
+    ticketKeyId: string;
   }
 }
 
@@ -24,6 +25,7 @@ export default async function setup(project: TestProject): Promise<() => void> {
   project.provide('eventsTableName', stack.outputs.eventsTableName);
   project.provide('imagesBucketName', stack.outputs.imagesBucketName);
   project.provide('signingKeyId', stack.outputs.signingKeyId);
+  project.provide('ticketKeyId', stack.outputs.ticketKeyId);
   return () => {
     if (stack.startedEmulator) stopEmulator();
   };

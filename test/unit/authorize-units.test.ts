@@ -8,12 +8,15 @@ import { authorizationIdFor, authorizeUnits } from '../../shared/store/authoriza
 import type { Db } from '../../shared/store/db.js';
 import { keys } from '../../shared/store/keys.js';
 import { KmsJwsSigner } from '../../shared/store/signer.js';
+import { SessionTicketSigner } from '../../shared/store/ticket-signer.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const kms = mockClient(KMSClient);
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 
 const db: Db = { doc: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), table: 'entities', events: 'events' };
+/** A fresh container's ticket signer: its first ticket costs one KMS Sign (the session key's certificate). */
+const newTickets = () => new SessionTicketSigner(new KmsJwsSigner(new KMSClient({ region: 'us-east-1' }), 'ticket-key'));
 const input = { accountId: 'acc_1', programmerId: 'prg_1', jobId: 'job_1', units: 3, nonce: 'nonce-0001' };
 
 const programmerItem = { ...keys.programmer('acc_1', 'prg_1'), programmerId: 'prg_1', factoryId: 'fac_1', status: 'active', encryptionKeyIds: [] };
@@ -57,7 +60,7 @@ describe('authorizeUnits', () => {
     const signer = new KmsJwsSigner(new KMSClient({ region: 'us-east-1' }), 'key-1');
     await signer.jwk(); // the public key is fetched once per container, not per authorization
 
-    const { authorization, created } = await authorizeUnits({ db, signer }, input);
+    const { authorization, created } = await authorizeUnits({ db, signer, tickets: newTickets() }, input);
 
     expect(created).toBe(true);
     expect(authorization.serials).toEqual(['SN-104', 'SN-105', 'SN-106']);
@@ -79,7 +82,7 @@ describe('authorizeUnits', () => {
     ddb.on(TransactWriteCommand).rejectsOnce(raceLost).resolves({});
     const signer = new KmsJwsSigner(new KMSClient({ region: 'us-east-1' }), 'key-1');
 
-    const { authorization } = await authorizeUnits({ db, signer }, input);
+    const { authorization } = await authorizeUnits({ db, signer, tickets: newTickets() }, input);
 
     expect(authorization.serials).toEqual(['SN-106', 'SN-107', 'SN-108']);
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(2);
@@ -88,7 +91,7 @@ describe('authorizeUnits', () => {
   it('refuses without writing when the limit would be exceeded, saying what remains', async () => {
     ddb.on(BatchGetCommand).resolves({ Responses: { entities: [programmerItem, jobItem({ authorized: 9, nextSerialIndex: 9 })] } });
     const signer = new KmsJwsSigner(new KMSClient({ region: 'us-east-1' }), 'key-1');
-    await expect(authorizeUnits({ db, signer }, input)).rejects.toMatchObject({ status: 409, code: 'job_completed', details: { remaining: 1 } });
+    await expect(authorizeUnits({ db, signer, tickets: newTickets() }, input)).rejects.toMatchObject({ status: 409, code: 'job_completed', details: { remaining: 1 } });
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
     expect(kms.commandCalls(SignCommand)).toHaveLength(0);
   });

@@ -9,7 +9,7 @@ import { getImage } from '../../../shared/store/images.js';
 import { listActiveFactoryJobs } from '../../../shared/store/jobs.js';
 import { appendLogLines } from '../../../shared/store/logs.js';
 import { recordResults } from '../../../shared/store/results.js';
-import { db, objects, signer } from '../../shared-deps.js';
+import { db, objects, signer, tickets } from '../../shared-deps.js';
 
 type ProgrammerPrincipal = Extract<Principal, { kind: 'programmer' }>;
 
@@ -53,7 +53,7 @@ export const deviceRoutes: BoundRoute[] = [
   implement(contract.authorizeProgramming, async ({ principal, body }) => {
     const me = asProgrammer(principal);
     const [{ authorization, created }] = await Promise.all([
-      authorizeUnits({ db, signer }, { accountId: me.accountId, programmerId: me.programmerId, ...body }),
+      authorizeUnits({ db, signer, tickets }, { accountId: me.accountId, programmerId: me.programmerId, ...body }),
       seen(me),
     ]);
     // A retried nonce gets the stored authorization back with 200, never new units.

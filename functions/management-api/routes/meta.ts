@@ -1,12 +1,13 @@
 import * as contract from '../../../shared/contract/index.js';
 import { buildOpenApiDocument } from '../../../shared/contract/openapi.js';
 import { implement } from '../../../shared/http/handler.js';
-import { signer } from '../../shared-deps.js';
+import { signer, ticketKey } from '../../shared-deps.js';
 
 let openApiDocument: Record<string, unknown> | undefined;
 
 export const metaRoutes = [
-  implement(contract.getSigningKeys, async () => ({ keys: [await signer.jwk()] })),
+  // Both root keys: bindings verify with the first, session-key certificates (and v1 tickets) with the second.
+  implement(contract.getSigningKeys, async () => ({ keys: await Promise.all([signer.jwk(), ticketKey.jwk()]) })),
   implement(contract.getOpenApi, async ({ baseUrl }) => {
     // Generated once per container: the schemas do not change while it lives.
     openApiDocument ??= buildOpenApiDocument(baseUrl);
