@@ -13,8 +13,14 @@ export const Authorization = z
     units: z.number().int(),
     serials: z.array(z.string()),
     expiresAt: Timestamp,
-    /** Compact JWS (ES256) signed by KMS; verify it with GET /v1/signing-keys. */
-    ticket: z.string(),
+    ticket: z.string().meta({
+      description:
+        'Compact JWS (ES256, typ flashline-ticket+jwt) of the ticket payload. Signed by the device function\'s in-memory session key: ' +
+        'its protected header carries `kid` (the session key) and `crt`, a JWS (typ flashline-key+jwt) by a root key of ' +
+        'GET /v1/signing-keys certifying that key: `{iss, sub: session kid, jwk, iat, exp}`, exp − iat ≤ 86400. Verify `crt` with ' +
+        'the JWKS key its kid names, check crt.sub = the ticket\'s kid and crt.iat ≤ ticket iat ≤ crt.exp, then verify the ticket ' +
+        'with crt.jwk. A ticket without `crt` verifies against the JWKS directly.',
+    }),
   })
   .meta({ id: 'Authorization' });
 

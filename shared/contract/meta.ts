@@ -13,7 +13,7 @@ export const getSigningKeys = defineRoute({
   operationId: 'getSigningKeys',
   method: 'GET',
   path: '/v1/signing-keys',
-  summary: 'JWKS with the public key(s) that verify bindings and tickets',
+  summary: 'JWKS with the public key(s) that verify bindings and tickets: the binding root key and the ticket root key that certifies session keys',
   access: { kind: 'public' },
   successStatus: 200,
   response: Jwks,
