@@ -35,6 +35,11 @@ export class KmsJwsSigner {
     return `${input}.${derToJoseSignature(Signature).toString('base64url')}`;
   }
 
+  /** v1 tickets: signed by the root key itself (one KMS call per ticket). */
+  signTicket(payload: Record<string, unknown>): Promise<string> {
+    return this.sign('flashline-ticket+jwt', payload);
+  }
+
   jwk(): Promise<PublicJwk> {
     this.publicJwk ??= this.loadJwk().catch((error) => {
       this.publicJwk = undefined;

@@ -52,7 +52,7 @@ describe('atomic writes on the emulator', () => {
     const jobId = await newJob(25);
     const outcomes = await Promise.allSettled(
       Array.from({ length: 36 }, (_, i) =>
-        authorizeUnits({ db, signer }, { accountId, programmerId: programmers[i % programmers.length] as string, jobId, units: (i % 3) + 1, nonce: randomUUID() }),
+        authorizeUnits({ db, tickets: signer, bindings: signer }, { accountId, programmerId: programmers[i % programmers.length] as string, jobId, units: (i % 3) + 1, nonce: randomUUID() }),
       ),
     );
     const granted = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value.authorization] : []));
@@ -71,7 +71,7 @@ describe('atomic writes on the emulator', () => {
     const jobId = await newJob(100);
     const nonce = randomUUID();
     const [programmerId] = programmers as [string];
-    const outcomes = await Promise.all(Array.from({ length: 5 }, () => authorizeUnits({ db, signer }, { accountId, programmerId, jobId, units: 4, nonce })));
+    const outcomes = await Promise.all(Array.from({ length: 5 }, () => authorizeUnits({ db, tickets: signer, bindings: signer }, { accountId, programmerId, jobId, units: 4, nonce })));
     expect(new Set(outcomes.map((o) => o.authorization.authorizationId)).size).toBe(1);
     expect(new Set(outcomes.map((o) => o.authorization.serials.join())).size).toBe(1);
     expect(outcomes.filter((o) => o.created)).toHaveLength(1);
@@ -81,7 +81,7 @@ describe('atomic writes on the emulator', () => {
   it('counts results once however many concurrent retries report them', async () => {
     const jobId = await newJob();
     const [programmerId] = programmers as [string];
-    const { authorization } = await authorizeUnits({ db, signer }, { accountId, programmerId, jobId, units: 150, nonce: randomUUID() });
+    const { authorization } = await authorizeUnits({ db, tickets: signer, bindings: signer }, { accountId, programmerId, jobId, units: 150, nonce: randomUUID() });
     const record = await getAuthorizationRecord(db, accountId, programmerId, authorization.authorizationId);
     const results = record.serials.map((serial, i) => ({ serial, status: i % 10 === 0 ? ('failure' as const) : ('success' as const) }));
     const reports = await Promise.all(Array.from({ length: 3 }, () => recordResults(db, accountId, record, results)));
