@@ -28,6 +28,7 @@ function jobFields(job: Job, factoryName: string | undefined, link: string | nul
     ['Authorized', counters.authorized],
     ['Succeeded', counters.succeeded],
     ['Failed', counters.failed],
+    ['Returned', counters.returned],
     ['Remaining', counters.remaining ?? 'unlimited'],
     ['Yield', formatYield(counters.succeeded, counters.failed)],
     ['Next serial', job.serials.next],

@@ -62,6 +62,8 @@ export interface SimulationSummary {
   failures: number;
   authorizedUnits: number;
   authorizations: number;
+  /** Units given back by releasing authorizations it stopped using (pause, error, Ctrl-C). */
+  returnedUnits: number;
   ticketsVerified: number;
   /** null: no binding was given. */
   bindingVerified: boolean | null;
@@ -144,6 +146,7 @@ export async function simulate(options: SimulatorOptions): Promise<SimulationSum
     failures: 0,
     authorizedUnits: 0,
     authorizations: 0,
+    returnedUnits: 0,
     ticketsVerified: 0,
     bindingVerified: options.binding === undefined ? null : false,
     imagesVerified: 0,
@@ -161,6 +164,8 @@ export async function simulate(options: SimulatorOptions): Promise<SimulationSum
     stopReason ??= reason;
   };
   const stopped = () => stopReason !== null || options.signal?.aborted === true;
+  // Units already held are still programmed when the limit is reached elsewhere; any other stop leaves them.
+  const mustLeaveUnits = () => options.signal?.aborted === true || (stopReason !== null && stopReason !== 'job_completed' && stopReason !== 'units_done');
   const refuse = (code: string) => {
     summary.refusals[code] = (summary.refusals[code] ?? 0) + 1;
   };
@@ -329,6 +334,8 @@ export async function simulate(options: SimulatorOptions): Promise<SimulationSum
 
       const results: ResultInput[] = [];
       for (const serial of authorization.serials) {
+        // Paused, failed or interrupted: what is not programmed yet goes back to the job below.
+        if (mustLeaveUnits()) break;
         const unitStarted = performance.now();
         if (programMs > 0) await sleepUnlessAborted(programMs);
         const outcome = unitOutcome(seed, serial, failureRate);
@@ -339,6 +346,10 @@ export async function simulate(options: SimulatorOptions): Promise<SimulationSum
           await programmer.client.call(contract.reportResults, {
             body: { authorizationId: authorization.authorizationId, results: results.slice(i, i + contract.MAX_RESULTS_PER_REQUEST) },
           });
+        }
+        if (results.length < authorization.serials.length) {
+          const release = await programmer.client.call(contract.releaseAuthorization, { params: { authorizationId: authorization.authorizationId } });
+          summary.returnedUnits += release.returned;
         }
       } catch (error) {
         return fail(`${programmer.label} results`, error);

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { MAX_LEASE_LIMIT_SECONDS, MIN_LEASE_SECONDS } from '../domain/authorizations.js';
 import { Id, Timestamp } from './common.js';
 import { Delivery, Image, Sha256Hex } from './images.js';
 import { Job } from './jobs.js';
@@ -68,11 +69,47 @@ export const authorizeProgramming = defineRoute({
       units: z.number().int().min(1).max(MAX_UNITS_PER_AUTHORIZATION),
       nonce: z.string().min(8).max(128).regex(/^[A-Za-z0-9._:-]+$/, 'must be 8–128 characters of A-Z a-z 0-9 . _ : -'),
       binding: z.string().max(4096).optional(),
+      /** Lease length in seconds (v1.1): 60 up to the job's `restrictions.maxLeaseSeconds`; default 600. `expiresAt` never passes the job's `notAfter`. */
+      validSeconds: z.number().int().min(MIN_LEASE_SECONDS).max(MAX_LEASE_LIMIT_SECONDS).optional(),
     })
     .strict(),
   successStatus: 201,
   response: Authorization,
-  errors: ['job_paused', 'job_deleted', 'job_completed', 'job_not_started', 'job_expired', 'programmer_disabled', 'wrong_factory', 'binding_mismatch', 'nonce_reused'],
+  errors: [
+    'job_paused',
+    'job_deleted',
+    'job_completed',
+    'job_not_started',
+    'job_expired',
+    'programmer_disabled',
+    'wrong_factory',
+    'binding_mismatch',
+    'nonce_reused',
+    'serials_exhausted',
+  ],
+  idempotent: true,
+});
+
+export const Release = z
+  .object({
+    authorizationId: Id,
+    units: z.number().int(),
+    /** Units of the authorization with a reported result: they stay counted. */
+    reported: z.number().int(),
+    /** Units given back to the job: `authorized` fell by this many. */
+    returned: z.number().int(),
+  })
+  .meta({ id: 'Release' });
+
+export const releaseAuthorization = defineRoute({
+  operationId: 'releaseAuthorization',
+  method: 'POST',
+  path: '/v1/device/authorizations/{authorizationId}/release',
+  summary: 'End an authorization: its units without a reported result go back to the job (v1.1); idempotent, a repeat returns the same body',
+  access: { kind: 'programmer' },
+  params: z.object({ authorizationId: Id }),
+  successStatus: 200,
+  response: Release,
   idempotent: true,
 });
 
@@ -104,6 +141,7 @@ export const reportResults = defineRoute({
   maxBodyBytes: 256 * 1024,
   maxBatch: { field: 'results', max: MAX_RESULTS_PER_REQUEST },
   successStatus: 200,
+  errors: ['authorization_released', 'programmer_disabled'],
   response: z.object({
     /** Results recorded by this request. */
     recorded: z.number().int(),

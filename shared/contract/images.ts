@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { MAX_LEASE_LIMIT_SECONDS, MIN_LEASE_SECONDS } from '../domain/authorizations.js';
 import { Id, Name, Timestamp } from './common.js';
 import { Job } from './jobs.js';
 import { defineRoute } from './route.js';
@@ -16,6 +17,8 @@ export const Restrictions = z
     maxCount: z.number().int().min(1).max(1_000_000_000).optional(),
     notBefore: Timestamp.optional(),
     notAfter: Timestamp.optional(),
+    /** Longest lease a programmer may ask for, in seconds (default 600; up to a week for lines that work offline). */
+    maxLeaseSeconds: z.number().int().min(MIN_LEASE_SECONDS).max(MAX_LEASE_LIMIT_SECONDS).optional(),
   })
   .strict()
   .refine((r) => !r.notBefore || !r.notAfter || Date.parse(r.notBefore) < Date.parse(r.notAfter), {

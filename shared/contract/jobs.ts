@@ -11,7 +11,13 @@ export const Job = z
     factoryId: Id,
     name: z.string(),
     status: JobStatus,
-    restrictions: z.object({ maxCount: z.number().int().nullable(), notBefore: Timestamp.nullable(), notAfter: Timestamp.nullable() }),
+    restrictions: z.object({
+      maxCount: z.number().int().nullable(),
+      notBefore: Timestamp.nullable(),
+      notAfter: Timestamp.nullable(),
+      /** The longest lease (`validSeconds`) a programmer may ask for (v1.1). */
+      maxLeaseSeconds: z.number().int(),
+    }),
     serials: z.object({ start: z.number().int(), step: z.number().int(), format: z.string(), next: z.string() }),
     /** Starts at 1; a restart begins a new run (counters restart, serials continue). */
     run: z.number().int(),
@@ -19,6 +25,8 @@ export const Job = z
       authorized: z.number().int(),
       succeeded: z.number().int(),
       failed: z.number().int(),
+      /** Units given back by releases in this run (v1.1); `authorized` no longer counts them. */
+      returned: z.number().int(),
       remaining: z.number().int().nullable(),
     }),
     createdAt: Timestamp,

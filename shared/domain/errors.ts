@@ -58,6 +58,19 @@ export class ConflictError extends AppError {
   }
 }
 
+/**
+ * The cloud is busy (AWS throttled us or transactions kept conflicting) and nothing was written
+ * that a retry would count twice: the caller retries after `retryAfterSeconds`.
+ */
+export class ThrottledError extends AppError {
+  constructor(
+    readonly retryAfterSeconds = 1,
+    message = 'Too many requests right now; retry with backoff',
+  ) {
+    super(429, 'throttled', message, { retryAfterSeconds });
+  }
+}
+
 export class PayloadTooLargeError extends AppError {
   constructor(message: string, details: Record<string, unknown>) {
     super(413, 'payload_too_large', message, details);

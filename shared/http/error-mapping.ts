@@ -1,5 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { AppError } from '../domain/errors.js';
+import { AppError, ThrottledError } from '../domain/errors.js';
 
 export const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } as const;
 
@@ -17,13 +17,13 @@ export function jsonResponse(status: number, body: unknown): APIGatewayProxyStru
  * is a 500 whose body says nothing about the cause (the cause goes to the log only).
  */
 export function errorToResponse(error: unknown): { response: APIGatewayProxyStructuredResultV2; unexpected: boolean } {
-  if (error instanceof AppError) {
-    const body = { error: { code: error.code, message: error.message, ...(error.details && { details: error.details }) } };
-    return { response: jsonResponse(error.status, body), unexpected: false };
-  }
-  if (error instanceof Error && THROTTLING_ERRORS.has(error.name)) {
-    const body = { error: { code: 'throttled', message: 'Too many requests right now; retry with backoff' } };
-    return { response: { ...jsonResponse(429, body), headers: { ...JSON_HEADERS, 'retry-after': '1' } }, unexpected: false };
+  // An AWS throttle that escaped the retries of the store is still the caller's cue to back off.
+  const typed = error instanceof Error && !(error instanceof AppError) && THROTTLING_ERRORS.has(error.name) ? new ThrottledError() : error;
+  if (typed instanceof AppError) {
+    const body = { error: { code: typed.code, message: typed.message, ...(typed.details && { details: typed.details }) } };
+    const response = jsonResponse(typed.status, body);
+    if (typed instanceof ThrottledError) response.headers = { ...response.headers, 'retry-after': String(typed.retryAfterSeconds) };
+    return { response, unexpected: false };
   }
   return {
     response: jsonResponse(500, { error: { code: 'internal_error', message: 'Something went wrong on our side; it has been logged' } }),

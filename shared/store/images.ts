@@ -1,8 +1,8 @@
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { RegisterImageInput } from '../contract/images.js';
-import { BadRequestError, ConflictError, NotFoundError } from '../domain/errors.js';
+import { BadRequestError, ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
-import { DEFAULT_SERIAL_FORMAT } from '../domain/jobs.js';
+import { DEFAULT_SERIAL_FORMAT, serialSettingsProblems } from '../domain/jobs.js';
 import { auditItem } from './audit.js';
 import { factoryCounterUpdate } from './factories.js';
 import { type Db, cancelledConditions, isConditionFailure, nowIso } from './db.js';
@@ -83,6 +83,9 @@ export async function registerImage(
       { path: 'encryptionKeyId', message: 'is required when delivery is "cloud"' },
     ]);
   }
+  const serialRule = { start: input.serials?.start ?? 1, step: input.serials?.step ?? 1, format: input.serials?.format ?? DEFAULT_SERIAL_FORMAT };
+  const serialProblems = serialSettingsProblems(serialRule, input.restrictions?.maxCount ?? null);
+  if (serialProblems.length > 0) throw new ValidationError(serialProblems);
   const { db, signer, objects } = deps;
   const now = new Date();
   const at = now.toISOString();
@@ -130,9 +133,10 @@ export async function registerImage(
     maxCount: input.restrictions?.maxCount,
     notBefore: input.restrictions?.notBefore,
     notAfter: input.restrictions?.notAfter,
-    serialStart: input.serials?.start ?? 1,
-    serialStep: input.serials?.step ?? 1,
-    serialFormat: input.serials?.format ?? DEFAULT_SERIAL_FORMAT,
+    maxLeaseSeconds: input.restrictions?.maxLeaseSeconds,
+    serialStart: serialRule.start,
+    serialStep: serialRule.step,
+    serialFormat: serialRule.format,
     run: 1,
     authorized: 0,
     succeeded: 0,

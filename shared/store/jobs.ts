@@ -1,9 +1,12 @@
 import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { createHash } from 'node:crypto';
+import { DEFAULT_LEASE_SECONDS } from '../domain/authorizations.js';
 import { NotFoundError } from '../domain/errors.js';
 import { type JobAction, type JobState, type JobStatus, applyTransition, effectiveStatus, remainingUnits, serialAt } from '../domain/jobs.js';
 import { auditItem } from './audit.js';
 import { factoryCounterUpdate } from './factories.js';
 import { type Db, cancelledConditions, getItems } from './db.js';
+import { withFaultRetry } from './faults.js';
 import { type ImageView, toImageView } from './images.js';
 import { SK_PREFIX, keys } from './keys.js';
 import { type Page, type PageRequest, accountPage, factoryPage } from './pages.js';
@@ -14,10 +17,10 @@ export interface JobView {
   factoryId: string;
   name: string;
   status: JobStatus;
-  restrictions: { maxCount: number | null; notBefore: string | null; notAfter: string | null };
+  restrictions: { maxCount: number | null; notBefore: string | null; notAfter: string | null; maxLeaseSeconds: number };
   serials: { start: number; step: number; format: string; next: string };
   run: number;
-  counters: { authorized: number; succeeded: number; failed: number; remaining: number | null };
+  counters: { authorized: number; succeeded: number; failed: number; returned: number; remaining: number | null };
   createdAt: string;
   updatedAt: string;
 }
@@ -34,6 +37,10 @@ export interface JobRecord extends JobState {
   nextSerialIndex: number;
   succeeded: number;
   failed: number;
+  /** Units given back by releases in this run. */
+  returned: number;
+  /** Longest lease a programmer may ask for; null: the default ten minutes. */
+  maxLeaseSeconds: number | null;
   delivery: 'direct' | 'cloud';
   encryptionKeyId: string | null;
   createdAt: string;
@@ -54,6 +61,8 @@ export function toJobRecord(item: Record<string, unknown>): JobRecord {
     authorized: Number(item.authorized ?? 0),
     succeeded: Number(item.succeeded ?? 0),
     failed: Number(item.failed ?? 0),
+    returned: Number(item.returned ?? 0),
+    maxLeaseSeconds: (item.maxLeaseSeconds as number | undefined) ?? null,
     serialStart: Number(item.serialStart),
     serialStep: Number(item.serialStep),
     serialFormat: item.serialFormat as string,
@@ -73,10 +82,10 @@ export function toJobView(job: JobRecord, now = new Date()): JobView {
     factoryId: job.factoryId,
     name: job.name,
     status: effectiveStatus(job, now),
-    restrictions: { maxCount: job.maxCount, notBefore: job.notBefore, notAfter: job.notAfter },
+    restrictions: { maxCount: job.maxCount, notBefore: job.notBefore, notAfter: job.notAfter, maxLeaseSeconds: job.maxLeaseSeconds ?? DEFAULT_LEASE_SECONDS },
     serials: { ...rule, next: serialAt(rule, job.nextSerialIndex) },
     run: job.run,
-    counters: { authorized: job.authorized, succeeded: job.succeeded, failed: job.failed, remaining: remainingUnits(job) },
+    counters: { authorized: job.authorized, succeeded: job.succeeded, failed: job.failed, returned: job.returned, remaining: remainingUnits(job) },
     createdAt: job.createdAt,
     updatedAt: job.updatedAt,
   };
@@ -132,10 +141,10 @@ export async function transitionJob(
       TableName: db.table,
       Key: keys.job(accountId, jobId),
       UpdateExpression: restart
-        ? 'SET #status = :next, #run = #run + :one, authorized = :zero, succeeded = :zero, failed = :zero, updatedAt = :at'
+        ? 'SET #status = :next, #run = #run + :one, authorized = :zero, succeeded = :zero, failed = :zero, #returned = :zero, updatedAt = :at'
         : 'SET #status = :next, updatedAt = :at',
       ConditionExpression: '#status = :current AND #run = :run',
-      ExpressionAttributeNames: { '#status': 'status', '#run': 'run' },
+      ExpressionAttributeNames: { '#status': 'status', '#run': 'run', ...(restart && { '#returned': 'returned' }) },
       ExpressionAttributeValues: {
         ':next': nextStatus,
         ':current': current.status,
@@ -152,8 +161,11 @@ export async function transitionJob(
   if (action === 'delete') {
     items.push(factoryCounterUpdate(db, accountId, current.factoryId, 'openJobCount', -1, at));
   }
+  // The same decision on the same state always sends the same token: should the SDK resend a
+  // transaction that DynamoDB already committed, DynamoDB answers it without applying it again.
+  const clientRequestToken = createHash('sha256').update(`${accountId}\n${jobId}\n${action}\n${current.run}\n${current.status}\n${current.updatedAt}`).digest('hex').slice(0, 36);
   try {
-    await db.doc.send(new TransactWriteCommand({ TransactItems: items }));
+    await withFaultRetry(() => db.doc.send(new TransactWriteCommand({ TransactItems: items, ClientRequestToken: clientRequestToken })));
   } catch (error) {
     if (cancelledConditions(error)?.[0] && attempt < 10) {
       // Someone else changed the job meanwhile (an authorization, another operator): decide again on what is there now.

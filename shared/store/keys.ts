@@ -10,6 +10,8 @@
  *   programmer         ACCT#{acct}            PRG#{prg}     gsi1: ACCT#{acct}#FAC#{fac} / PRG#{prg}
  *   image              ACCT#{acct}            IMG#{img}
  *   job                ACCT#{acct}            JOB#{job}     gsi1: ACCT#{acct}#FAC#{fac} / JOB#{job}
+ *     its reservation ledger: one attribute rsv_{claim epoch seconds}_{authorization id} per
+ *     reservation whose authorization is not yet recorded, holding its first serial index
  *   authorization      ACCT#{acct}#AUTH#{id}  AUTH          (id derived from programmer + nonce)
  * Events table (`pk`, `sk`, GSI `gsi1`, TTL on `expiresAt`):
  *   audit record       ACCT#{acct}#AUDIT      {iso time}#{id}
@@ -32,6 +34,8 @@ export const SK_PREFIX = {
   job: 'JOB#',
   result: 'RES#',
 } as const;
+
+const RESERVATION_PREFIX = 'rsv_';
 
 const accountPk = (accountId: string) => `ACCT#${accountId}`;
 
@@ -64,6 +68,12 @@ export const keys = {
   resultIndexSk: (reportedAt: string, authorizationId: string, serial: string) => `${reportedAt}#${authorizationId}#${serial}`,
   jobLogsPartition: (accountId: string, jobId: string) => `ACCT#${accountId}#JOB#${jobId}#LOG`,
   logLine: (accountId: string, jobId: string, at: string, lineHash: string): Key => ({ pk: `ACCT#${accountId}#JOB#${jobId}#LOG`, sk: `${at}#${lineHash}` }),
+  /** The job-item attribute that records one reservation until its authorization is recorded (see authorizations.ts). */
+  reservationAttribute: (claimedAtSeconds: number, authorizationId: string) => `${RESERVATION_PREFIX}${claimedAtSeconds}_${authorizationId}`,
+  parseReservationAttribute: (name: string): { claimedAtSeconds: number; authorizationId: string } | undefined => {
+    const match = /^rsv_(\d+)_(auth_[0-9a-f]+)$/.exec(name);
+    return match ? { claimedAtSeconds: Number(match[1]), authorizationId: match[2] as string } : undefined;
+  },
   imageObject: (accountId: string, imageId: string) => `accounts/${accountId}/images/${imageId}`,
   parseImageObject: (objectKey: string): { accountId: string; imageId: string } | undefined => {
     const match = /^accounts\/([A-Za-z0-9_-]+)\/images\/([A-Za-z0-9_-]+)$/.exec(objectKey);

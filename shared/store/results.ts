@@ -1,13 +1,15 @@
 import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { ValidationError, type ValidationIssue } from '../domain/errors.js';
-import type { AuthorizationRecord } from './authorizations.js';
+import { lateResultRefusal } from '../domain/authorizations.js';
+import { type AuthorizationRecord, getAuthorizationRecord } from './authorizations.js';
 import { type Db, cancelledConditions, decodeCursor, encodeCursor } from './db.js';
+import { withFaultRetry } from './faults.js';
 import { keys } from './keys.js';
 
 /** Programming results are history: kept two years, then DynamoDB's TTL removes them. */
 export const RESULT_RETENTION_DAYS = 730;
-/** DynamoDB takes 100 items a transaction: 99 results and the job's counter update. */
-const RESULTS_PER_TRANSACTION = 99;
+/** DynamoDB takes 100 items a transaction: 98 results, the job's counters and the authorization's `reported`. */
+const RESULTS_PER_TRANSACTION = 98;
 
 export interface ResultInput {
   serial: string;
@@ -48,10 +50,13 @@ export function checkResultsAgainstGrant(authorization: AuthorizationRecord, res
 }
 
 /**
- * Records results idempotently by (authorization, serial) and moves the job's counters in the
- * same transactions, so counters always equal the number of distinct results. A retry finds its
- * earlier results by their keys and counts only what is new. Counters belong to the run the
- * authorization was given in: after a restart, late results are kept but count in no run.
+ * Records results idempotently by (authorization, serial) and moves the job's counters and the
+ * authorization's `reported` count in the same transactions, so counters always equal the
+ * number of distinct results and a release (which is conditioned on `reported`) can never give
+ * back a unit whose result is being recorded. A retry finds its earlier results by their keys
+ * and counts only what is new. Counters belong to the run the authorization was given in: after
+ * a restart, late results are kept but count in no run. After a release, a result for a serial
+ * that went back to the job is refused (`409 authorization_released`).
  */
 export async function recordResults(
   db: Db,
@@ -107,17 +112,33 @@ export async function recordResults(
           ExpressionAttributeValues: { ':succeeded': succeeded, ':failed': failed, ':run': authorization.run },
         },
       };
+      const reportedCount = {
+        Update: {
+          TableName: db.table,
+          Key: keys.authorization(accountId, authorization.authorizationId),
+          UpdateExpression: 'ADD reported :count',
+          ConditionExpression: '#state = :granted OR attribute_not_exists(#state)',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':count': pending.length, ':granted': 'granted' },
+        },
+      };
       try {
-        await db.doc.send(new TransactWriteCommand({ TransactItems: countInRun ? [...puts, counter] : puts }));
+        await withFaultRetry(() => db.doc.send(new TransactWriteCommand({ TransactItems: [...puts, reportedCount, ...(countInRun ? [counter] : [])] })));
         recorded += pending.length;
         pending = [];
       } catch (error) {
         const failedConditions = cancelledConditions(error);
         if (!failedConditions?.some(Boolean)) throw error;
+        if (failedConditions[pending.length]) {
+          // Released meanwhile: what is new here either went back to the job or was reported before.
+          const released = await getAuthorizationRecord(db, accountId, authorization.programmerId, authorization.authorizationId);
+          const refusal = lateResultRefusal(authorization.authorizationId, released.returnedSerials, pending.map((r) => r.serial));
+          if (refusal) throw refusal;
+        }
         // Results already stored by an earlier attempt are dropped; a job in another run no longer counts them.
         const stillNew = pending.filter((_, index) => !failedConditions[index]);
         duplicates += pending.length - stillNew.length;
-        if (countInRun && failedConditions[pending.length]) countInRun = false;
+        if (countInRun && failedConditions[pending.length + 1]) countInRun = false;
         pending = stillNew;
       }
     }

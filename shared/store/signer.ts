@@ -44,6 +44,14 @@ export class KmsJwsSigner {
     return isAlias ? (await this.jwk()).kid : kidOf(this.keyId);
   }
 
+  /**
+   * v1 tickets, signed by the root key itself (one KMS call per ticket), as verifiers must still
+   * accept. The device function signs with a SessionTicketSigner instead.
+   */
+  signTicket(payload: Record<string, unknown>): Promise<string> {
+    return this.sign('flashline-ticket+jwt', payload);
+  }
+
   jwk(): Promise<PublicJwk> {
     this.publicJwk ??= this.loadJwk().catch((error) => {
       this.publicJwk = undefined;

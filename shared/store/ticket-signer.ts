@@ -9,17 +9,9 @@ import {
   keyCertificateClaims,
   ticketHeader,
 } from '../domain/session-keys.js';
+import type { TicketSigner } from './authorizations.js';
 import type { KmsJwsSigner } from './signer.js';
 
-export interface TicketClaims extends Record<string, unknown> {
-  /** NumericDate of the decision; the certificate must cover it. */
-  iat: number;
-}
-
-/** What an authorization needs to issue a ticket; SessionTicketSigner in production. */
-export interface TicketSigner {
-  signTicket(payload: TicketClaims): Promise<string>;
-}
 
 export interface SessionTicketSignerOptions {
   /** Make a new session key this long after the last one was certified: well before its certificate ends. */
@@ -77,11 +69,13 @@ export class SessionTicketSigner implements TicketSigner {
   }
 
   /** A compact JWS whose header carries `crt`; verifiable with the root JWKS alone. */
-  async signTicket(payload: TicketClaims): Promise<string> {
+  async signTicket(payload: Record<string, unknown>): Promise<string> {
+    const { iat } = payload;
+    if (typeof iat !== 'number') throw new TypeError('A ticket needs a numeric iat: its certificate must cover it');
     const session = await this.session();
     // The verifier refuses a ticket its certificate does not cover; never hand one out.
-    if (!certificateCovers(session.certificate, payload.iat)) {
-      throw new Error(`Ticket iat ${payload.iat} lies outside the session certificate [${session.certificate.iat}, ${session.certificate.exp}]`);
+    if (!certificateCovers(session.certificate, iat)) {
+      throw new Error(`Ticket iat ${iat} lies outside the session certificate [${session.certificate.iat}, ${session.certificate.exp}]`);
     }
     const input = signingInput(session.header, payload);
     const signature = sign('sha256', Buffer.from(input, 'utf8'), { key: session.privateKey, dsaEncoding: 'ieee-p1363' });

@@ -63,7 +63,7 @@ describe('cloud-connected image: publish, distribute, authorize, report, steer',
     });
     expect(response.status).toBe(201);
     expect(response.body.image.status).toBe('pending_upload');
-    expect(response.body.job.counters).toEqual({ authorized: 0, succeeded: 0, failed: 0, remaining: 40 });
+    expect(response.body.job.counters).toEqual({ authorized: 0, succeeded: 0, failed: 0, returned: 0, remaining: 40 });
     ({ jobId } = response.body.job);
     ({ imageId } = response.body.image);
     binding = response.body.binding;
@@ -170,7 +170,7 @@ describe('cloud-connected image: publish, distribute, authorize, report, steer',
       expectedSucceeded += results.filter((r: { status: string }) => r.status === 'success').length;
     }
     const after = await call('GET', `v1/jobs/${jobId}`, { token: admin });
-    expect(after.body.job.counters).toEqual({ authorized: 40, succeeded: expectedSucceeded, failed: expectedFailed, remaining: 0 });
+    expect(after.body.job.counters).toEqual({ authorized: 40, succeeded: expectedSucceeded, failed: expectedFailed, returned: 0, remaining: 0 });
     const listed = await call('GET', `v1/jobs/${jobId}/results?limit=100`, { token: admin });
     expect(listed.body.items).toHaveLength(40);
   });

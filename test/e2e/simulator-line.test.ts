@@ -92,7 +92,7 @@ describe('simulated programmers on the deployed stack', () => {
 
     const { job: after } = await admin.call(contract.getJob, { params: { jobId: job.jobId } });
     expect(after.status).toBe('completed');
-    expect(after.counters).toEqual({ authorized: 100, succeeded: sum((s) => s.successes), failed: sum((s) => s.failures), remaining: 0 });
+    expect(after.counters).toEqual({ authorized: 100, succeeded: sum((s) => s.successes), failed: sum((s) => s.failures), returned: 0, remaining: 0 });
 
     const results = await admin.listAll(contract.listJobResults, { params: { jobId: job.jobId }, query: { limit: 100 } });
     expect(results).toHaveLength(100);
@@ -102,7 +102,7 @@ describe('simulated programmers on the deployed stack', () => {
     });
   });
 
-  it('in-process: stops cleanly when the job is paused under it, with every authorized unit reported', async () => {
+  it('in-process: stops cleanly when the job is paused under it, every authorized unit reported or released', async () => {
     const { job, binding } = await publishCloudImage('Unlimited image');
     const running = simulate({ programmers, jobId: job.jobId, batch: 3, concurrency: 2, programMs: 20, binding, failureRate: 0.05, seed: 'pause' });
     // No count limit: only the pause can end this run.
@@ -115,9 +115,16 @@ describe('simulated programmers on the deployed stack', () => {
     const summary = await running;
     expect(summary).toMatchObject({ ok: false, stopReason: 'job_paused', errors: [], bindingVerified: true, imagesVerified: 3, programmers: 3, lanes: 6 });
     expect(summary.refusals.job_paused).toBeGreaterThan(0);
-    expect(summary.units).toBe(summary.authorizedUnits);
+    // Lanes that were programming when the pause came leave their remaining units to the job.
+    expect(summary.units + summary.returnedUnits).toBe(summary.authorizedUnits);
     const { job: after } = await admin.call(contract.getJob, { params: { jobId: job.jobId } });
-    expect(after.counters).toEqual({ authorized: summary.authorizedUnits, succeeded: summary.successes, failed: summary.failures, remaining: null });
+    expect(after.counters).toEqual({
+      authorized: summary.authorizedUnits - summary.returnedUnits,
+      succeeded: summary.successes,
+      failed: summary.failures,
+      returned: summary.returnedUnits,
+      remaining: null,
+    });
     expect(Object.keys(summary.latency)).toEqual(expect.arrayContaining(['authorizeProgramming', 'reportResults', 'appendLogs', 'createDownloadUrl', 'imageDownload', 'listDeviceJobs', 'getSigningKeys']));
   });
 });

@@ -12,7 +12,6 @@ import { getJob } from '../../shared/store/jobs.js';
 import { provisionProgrammer } from '../../shared/store/programmers.js';
 import { recordResults } from '../../shared/store/results.js';
 import { KmsJwsSigner } from '../../shared/store/signer.js';
-import { SessionTicketSigner } from '../../shared/store/ticket-signer.js';
 import { getAuthorizationRecord } from '../../shared/store/authorizations.js';
 
 /**
@@ -23,7 +22,6 @@ import { getAuthorizationRecord } from '../../shared/store/authorizations.js';
 describe('atomic writes on the emulator', () => {
   let db: Db;
   let signer: KmsJwsSigner;
-  let tickets: SessionTicketSigner;
   let objects: ImageObjects;
   let accountId: string;
   let factoryId: string;
@@ -33,7 +31,6 @@ describe('atomic writes on the emulator', () => {
     Object.assign(process.env, EMULATOR_AWS_ENV);
     db = { doc: createDocumentClient(), table: inject('tableName'), events: inject('eventsTableName') };
     signer = new KmsJwsSigner(createKmsClient(), inject('signingKeyId'));
-    tickets = new SessionTicketSigner(new KmsJwsSigner(createKmsClient(), inject('ticketKeyId')));
     objects = new ImageObjects(createS3Client(), inject('imagesBucketName'));
     ({ account: { accountId, defaultFactoryId: factoryId } } = await createAccount(db, `Atomicity ${randomUUID()}`));
     for (let i = 0; i < 6; i += 1) {
@@ -55,7 +52,7 @@ describe('atomic writes on the emulator', () => {
     const jobId = await newJob(25);
     const outcomes = await Promise.allSettled(
       Array.from({ length: 36 }, (_, i) =>
-        authorizeUnits({ db, signer, tickets }, { accountId, programmerId: programmers[i % programmers.length] as string, jobId, units: (i % 3) + 1, nonce: randomUUID() }),
+        authorizeUnits({ db, tickets: signer, bindings: signer }, { accountId, programmerId: programmers[i % programmers.length] as string, jobId, units: (i % 3) + 1, nonce: randomUUID() }),
       ),
     );
     const granted = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value.authorization] : []));
@@ -74,7 +71,7 @@ describe('atomic writes on the emulator', () => {
     const jobId = await newJob(100);
     const nonce = randomUUID();
     const [programmerId] = programmers as [string];
-    const outcomes = await Promise.all(Array.from({ length: 5 }, () => authorizeUnits({ db, signer, tickets }, { accountId, programmerId, jobId, units: 4, nonce })));
+    const outcomes = await Promise.all(Array.from({ length: 5 }, () => authorizeUnits({ db, tickets: signer, bindings: signer }, { accountId, programmerId, jobId, units: 4, nonce })));
     expect(new Set(outcomes.map((o) => o.authorization.authorizationId)).size).toBe(1);
     expect(new Set(outcomes.map((o) => o.authorization.serials.join())).size).toBe(1);
     expect(outcomes.filter((o) => o.created)).toHaveLength(1);
@@ -84,7 +81,7 @@ describe('atomic writes on the emulator', () => {
   it('counts results once however many concurrent retries report them', async () => {
     const jobId = await newJob();
     const [programmerId] = programmers as [string];
-    const { authorization } = await authorizeUnits({ db, signer, tickets }, { accountId, programmerId, jobId, units: 150, nonce: randomUUID() });
+    const { authorization } = await authorizeUnits({ db, tickets: signer, bindings: signer }, { accountId, programmerId, jobId, units: 150, nonce: randomUUID() });
     const record = await getAuthorizationRecord(db, accountId, programmerId, authorization.authorizationId);
     const results = record.serials.map((serial, i) => ({ serial, status: i % 10 === 0 ? ('failure' as const) : ('success' as const) }));
     const reports = await Promise.all(Array.from({ length: 3 }, () => recordResults(db, accountId, record, results)));

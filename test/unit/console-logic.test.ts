@@ -35,8 +35,8 @@ describe('console routes', () => {
 
 describe('yield', () => {
   it('is succeeded / (succeeded + failed), and undefined before the first result', () => {
-    expect(formatYield(yieldOf({ authorized: 24, succeeded: 21, failed: 3, remaining: 76 }))).toBe('87.5 %');
-    expect(formatYield(yieldOf({ authorized: 5, succeeded: 0, failed: 0, remaining: null }))).toBe('—');
+    expect(formatYield(yieldOf({ authorized: 24, succeeded: 21, failed: 3, returned: 0, remaining: 76 }))).toBe('87.5 %');
+    expect(formatYield(yieldOf({ authorized: 5, succeeded: 0, failed: 0, returned: 0, remaining: null }))).toBe('—');
   });
 });
 

@@ -6,6 +6,7 @@ import {
   ForbiddenError,
   NotFoundError,
   PayloadTooLargeError,
+  ThrottledError,
   UnauthenticatedError,
   ValidationError,
 } from '../../shared/domain/errors.js';
@@ -69,8 +70,14 @@ describe('errorToResponse', () => {
       expect(unexpected).toBe(false);
       expect(response.statusCode).toBe(429);
       expect(response.headers?.['retry-after']).toBe('1');
-      expect(JSON.parse(response.body as string)).toEqual({ error: { code: 'throttled', message: expect.any(String) } });
+      expect(JSON.parse(response.body as string)).toEqual({ error: { code: 'throttled', message: expect.any(String), details: { retryAfterSeconds: 1 } } });
       expect(response.body).not.toContain('arn:aws');
     },
   );
+
+  it('gives a ThrottledError its own Retry-After', () => {
+    const { response } = errorToResponse(new ThrottledError(3));
+    expect(response.statusCode).toBe(429);
+    expect(response.headers?.['retry-after']).toBe('3');
+  });
 });

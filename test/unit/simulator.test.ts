@@ -38,6 +38,7 @@ function fakeDeviceApi(options: FakeOptions) {
   const job = { jobId: 'job_1', imageId: 'img_1', factoryId: 'fac_1', name: 'Motor v1', status: 'active', maxCount: options.maxCount, authorized: 0, nextSerial: 1000 };
   const grants: { programmerId: string; serials: string[] }[] = [];
   const results: { programmerId: string; authorizationId: string; serial: string; status: string }[] = [];
+  const releases: string[] = [];
   const logs: string[] = [];
   const programmerOf = (headers: Record<string, string>) => `prg_${headers.authorization!.replace('Bearer tok-p', '')}`;
   const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
@@ -87,13 +88,21 @@ function fakeDeviceApi(options: FakeOptions) {
       for (const result of body.results) results.push({ programmerId: programmerOf(headers), authorizationId: body.authorizationId, serial: result.serial, status: result.status });
       return json(200, { recorded: body.results.length, duplicates: 0 });
     }
+    const release = /^POST \/v1\/device\/authorizations\/(auth_\d+)\/release$/.exec(route);
+    if (release) {
+      const grant = grants[Number(release[1]!.slice('auth_'.length)) - 1]!;
+      const reported = results.filter((r) => r.authorizationId === release[1]).length;
+      job.authorized -= grant.serials.length - reported;
+      releases.push(release[1]!);
+      return json(200, { authorizationId: release[1], units: grant.serials.length, reported, returned: grant.serials.length - reported });
+    }
     if (route === 'POST /v1/device/logs') {
       logs.push(...body.lines.map((line: { message: string }) => line.message));
       return json(200, { accepted: body.lines.length });
     }
     return json(404, { error: { code: 'not_found', message: route } });
   }) as typeof globalThis.fetch;
-  return { fetch, job, grants, results, logs };
+  return { fetch, job, grants, results, logs, releases };
 }
 
 describe('simulate', () => {
@@ -153,13 +162,27 @@ describe('simulate', () => {
     expect(summary.errors.join()).toMatch(/SHA-256/);
   });
 
-  it('stops cleanly on job_paused: what was authorized is still reported', async () => {
+  it('stops cleanly on job_paused: what was authorized is reported or released, nothing is left held', async () => {
     const api = fakeDeviceApi({ maxCount: null, pauseAfter: 3 });
-    const summary = await simulate({ programmers: [programmer(1), programmer(2)], batch: 5, concurrency: 2, programMs: 0, fetch: api.fetch });
+    const summary = await simulate({ programmers: [programmer(1), programmer(2)], batch: 5, concurrency: 2, programMs: 5, fetch: api.fetch });
     expect(summary).toMatchObject({ ok: false, stopReason: 'job_paused', errors: [] });
     expect(summary.refusals.job_paused).toBeGreaterThan(0);
-    expect(summary.units).toBe(api.grants.reduce((sum, g) => sum + g.serials.length, 0));
+    expect(summary.units + summary.returnedUnits).toBe(api.grants.reduce((sum, g) => sum + g.serials.length, 0));
     expect(api.results).toHaveLength(summary.units);
+    expect(api.job.authorized).toBe(summary.units);
+  });
+
+  it('releases the units it did not program when interrupted', async () => {
+    const api = fakeDeviceApi({ maxCount: null });
+    const controller = new AbortController();
+    const running = simulate({ programmers: [programmer(1)], batch: 50, concurrency: 1, programMs: 10, fetch: api.fetch, signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    controller.abort();
+    const summary = await running;
+    expect(summary.stopReason).toBe('interrupted');
+    expect(api.releases.length).toBeGreaterThan(0);
+    expect(summary.returnedUnits).toBeGreaterThan(0);
+    expect(api.job.authorized).toBe(summary.units);
   });
 
   it('names the refusal when the job is not listed (paused before the start)', async () => {

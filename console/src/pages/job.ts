@@ -14,6 +14,7 @@ import { asApiError, useConsole, usePolling } from '../hooks.js';
 import { ResultHistogram } from '../incremental.js';
 import { href } from '../router.js';
 import { JOB_REFRESH_MS } from './factory-jobs.js';
+import { actionAllowed } from '../../../shared/domain/jobs.js';
 
 export const LOG_REFRESH_MS = 3_000;
 const RECENT_RESULTS = 10;
@@ -64,13 +65,9 @@ const ACTIONS: Record<JobAction, ActionText> = {
   },
 };
 
+/** The API's own transition table (shared/domain/jobs.ts), so the menu never offers what the API refuses. */
 function allowedActions(status: Job['status']): Record<JobAction, boolean> {
-  return {
-    pause: status === 'active',
-    resume: status === 'paused',
-    restart: status !== 'deleted',
-    delete: status !== 'deleted',
-  };
+  return { pause: actionAllowed(status, 'pause'), resume: actionAllowed(status, 'resume'), restart: actionAllowed(status, 'restart'), delete: actionAllowed(status, 'delete') };
 }
 
 export function JobPage({ jobId }: { jobId: string }) {
@@ -158,6 +155,7 @@ function Counters({ job }: { job: Job }) {
       <${Stat} label="Authorized" value=${formatCount(counters.authorized)} />
       <${Stat} label="Succeeded" value=${formatCount(counters.succeeded)} />
       <${Stat} label="Failed" value=${formatCount(counters.failed)} />
+      <${Stat} label="Returned" value=${formatCount(counters.returned)} />
       <${Stat} label="Remaining" value=${formatCount(counters.remaining)} />
       <${Stat} label="Yield" value=${formatYield(yieldOf(counters))} />
     </dl>

@@ -1,9 +1,10 @@
 import * as contract from '../../../shared/contract/index.js';
-import { ConflictError } from '../../../shared/domain/errors.js';
+import { ConflictError, ValidationError } from '../../../shared/domain/errors.js';
 import { downloadRefusal } from '../../../shared/domain/jobs.js';
 import { type BoundRoute, WithStatus, implement } from '../../../shared/http/handler.js';
+import { logger } from '../../../shared/http/logger.js';
 import type { Principal } from '../../../shared/http/principal.js';
-import { authorizeUnits, getAuthorizationRecord } from '../../../shared/store/authorizations.js';
+import { authorizeUnits, getAuthorizationRecord, releaseAuthorization } from '../../../shared/store/authorizations.js';
 import { loadDeviceContext, notePresence } from '../../../shared/store/device.js';
 import { getImage } from '../../../shared/store/images.js';
 import { listActiveFactoryJobs } from '../../../shared/store/jobs.js';
@@ -11,11 +12,19 @@ import { appendLogLines } from '../../../shared/store/logs.js';
 import { recordResults } from '../../../shared/store/results.js';
 import { db, objects, signer, tickets } from '../../shared-deps.js';
 
+/** Tickets are signed by this container's certified session key; the binding key verifies bindings programmers present. */
+const ticketDeps = { db, tickets, bindings: signer };
+
 type ProgrammerPrincipal = Extract<Principal, { kind: 'programmer' }>;
 
-/** Every device call also marks the programmer as seen (at most one write a minute). */
+/**
+ * Every device call also marks the programmer as seen (at most one write a minute). Best
+ * effort: a throttled or failed presence write must never fail the programmer's request.
+ */
 function seen(principal: ProgrammerPrincipal): Promise<void> {
-  return notePresence(db, principal.accountId, principal.programmerId);
+  return notePresence(db, principal.accountId, principal.programmerId).catch((error: unknown) => {
+    logger.warn('lastSeenAt not recorded', { error: error instanceof Error ? error.name : String(error) });
+  });
 }
 
 function asProgrammer(principal: Principal): ProgrammerPrincipal {
@@ -53,7 +62,7 @@ export const deviceRoutes: BoundRoute[] = [
   implement(contract.authorizeProgramming, async ({ principal, body }) => {
     const me = asProgrammer(principal);
     const [{ authorization, created }] = await Promise.all([
-      authorizeUnits({ db, signer, tickets }, { accountId: me.accountId, programmerId: me.programmerId, ...body }),
+      authorizeUnits(ticketDeps, { accountId: me.accountId, programmerId: me.programmerId, ...body }),
       seen(me),
     ]);
     // A retried nonce gets the stored authorization back with 200, never new units.
@@ -62,13 +71,31 @@ export const deviceRoutes: BoundRoute[] = [
 
   implement(contract.reportResults, async ({ principal, body }) => {
     const me = asProgrammer(principal);
-    const [authorization] = await Promise.all([getAuthorizationRecord(db, me.accountId, me.programmerId, body.authorizationId), seen(me)]);
+    // A programmer disabled or deprovisioned since it was authorized reports nothing more.
+    const [authorization] = await Promise.all([
+      getAuthorizationRecord(db, me.accountId, me.programmerId, body.authorizationId),
+      loadDeviceContext(db, me.accountId, me.programmerId),
+      seen(me),
+    ]);
     return recordResults(db, me.accountId, authorization, body.results);
+  }),
+
+  implement(contract.releaseAuthorization, async ({ principal, params }) => {
+    const me = asProgrammer(principal);
+    const [release] = await Promise.all([releaseAuthorization(db, me.accountId, me.programmerId, params.authorizationId), seen(me)]);
+    return release;
   }),
 
   implement(contract.appendLogs, async ({ principal, body }) => {
     const me = asProgrammer(principal);
     await Promise.all([loadDeviceContext(db, me.accountId, me.programmerId, body.jobId), seen(me)]);
+    if (body.authorizationId !== undefined) {
+      // A line may only name an authorization of this programmer on this job: logs are evidence.
+      const authorization = await getAuthorizationRecord(db, me.accountId, me.programmerId, body.authorizationId).catch(() => undefined);
+      if (!authorization || authorization.jobId !== body.jobId) {
+        throw new ValidationError([{ path: 'authorizationId', message: 'is not an authorization of this programmer for this job' }]);
+      }
+    }
     const accepted = await appendLogLines(db, me.accountId, body.jobId, { programmerId: me.programmerId, authorizationId: body.authorizationId }, body.lines);
     return { accepted };
   }),

@@ -1,0 +1,94 @@
+/**
+ * Pure rules of authorizations and leases: who may be given units now, for how long, and what a
+ * release gives back. The store feeds them what it read and enforces the count limit again in
+ * its conditional write; nothing here does I/O.
+ */
+import { ConflictError, ValidationError } from './errors.js';
+import { type JobState, authorizationRefusal } from './jobs.js';
+
+/** A lease is ten minutes unless the job allows longer: the programmer programs right after asking. */
+export const DEFAULT_LEASE_SECONDS = 600;
+export const MIN_LEASE_SECONDS = 60;
+/** What an author may allow at most (`restrictions.maxLeaseSeconds`): a week, for lines that work offline. */
+export const MAX_LEASE_LIMIT_SECONDS = 7 * 86_400;
+
+export interface ProgrammerState {
+  status: 'active' | 'disabled';
+  factoryId: string;
+}
+
+export interface JobForDevice extends JobState {
+  factoryId: string;
+}
+
+/** Why this programmer may not work on this job at all (any device route), as the contract's 409. */
+export function deviceRefusal(programmer: ProgrammerState, job: JobForDevice): ConflictError | undefined {
+  if (programmer.status !== 'active') return new ConflictError('programmer_disabled', 'This programmer is disabled');
+  if (job.status === 'deleted') return new ConflictError('job_deleted', 'This job has been deleted');
+  if (job.factoryId !== programmer.factoryId) {
+    return new ConflictError('wrong_factory', "This job belongs to another factory than this programmer's", { programmerFactoryId: programmer.factoryId });
+  }
+  return undefined;
+}
+
+/** Everything that decides an authorization before any write: the programmer, then the job's state, dates and limit. */
+export function authorizationDecision(programmer: ProgrammerState, job: JobForDevice, units: number, now: Date): ConflictError | undefined {
+  return deviceRefusal(programmer, job) ?? authorizationRefusal(job, units, now);
+}
+
+export interface LeaseWindow {
+  /** NumericDate seconds. */
+  iat: number;
+  exp: number;
+  validSeconds: number;
+}
+
+/**
+ * How long a ticket is good for: what the programmer asked (default ten minutes), within the
+ * job's `maxLeaseSeconds`, and never past the job's `notAfter`.
+ */
+export function leaseWindow(job: Pick<JobState, 'notAfter'> & { maxLeaseSeconds: number | null }, requestedSeconds: number | undefined, now: Date): LeaseWindow {
+  const ceiling = job.maxLeaseSeconds ?? DEFAULT_LEASE_SECONDS;
+  const validSeconds = requestedSeconds ?? Math.min(DEFAULT_LEASE_SECONDS, ceiling);
+  if (validSeconds < MIN_LEASE_SECONDS || validSeconds > ceiling) {
+    throw new ValidationError([{ path: 'validSeconds', message: `must be between ${MIN_LEASE_SECONDS} and ${ceiling} (the job's maxLeaseSeconds)` }]);
+  }
+  const iat = Math.floor(now.getTime() / 1000);
+  const jobEnd = job.notAfter === null ? Number.POSITIVE_INFINITY : Math.floor(Date.parse(job.notAfter) / 1000);
+  return { iat, exp: Math.min(iat + validSeconds, jobEnd), validSeconds };
+}
+
+export interface ReleaseOutcome {
+  reported: number;
+  returned: number;
+  /** Serials given back: a result reported for one of them later is refused. */
+  returnedSerials: string[];
+}
+
+/** A release gives back every unit of the authorization that has no reported result. */
+export function releaseOutcome(serials: readonly string[], reportedSerials: ReadonlySet<string>): ReleaseOutcome {
+  const returnedSerials = serials.filter((serial) => !reportedSerials.has(serial));
+  return { reported: serials.length - returnedSerials.length, returned: returnedSerials.length, returnedSerials };
+}
+
+/** A result for a serial the release gave back comes too late: the unit is the job's again. */
+export function lateResultRefusal(authorizationId: string, returnedSerials: readonly string[], reportedSerials: readonly string[]): ConflictError | undefined {
+  const returned = new Set(returnedSerials);
+  const late = reportedSerials.filter((serial) => returned.has(serial));
+  if (late.length === 0) return undefined;
+  return new ConflictError('authorization_released', `Authorization ${authorizationId} was released; ${late.length} of these serial(s) went back to the job`, {
+    authorizationId,
+    serials: late,
+  });
+}
+
+/**
+ * A reservation whose request died between reserving and recording its authorization is
+ * rolled back once it is older than this: far beyond the function's timeout, so its owner is
+ * certainly gone.
+ */
+export const STALE_RESERVATION_MS = 60_000;
+
+export function isStaleReservation(createdAtSeconds: number, now: Date, staleAfterMs = STALE_RESERVATION_MS): boolean {
+  return now.getTime() - createdAtSeconds * 1000 >= staleAfterMs;
+}

@@ -1,0 +1,161 @@
+import { randomUUID } from 'node:crypto';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { EMULATOR_AWS_ENV } from '../../localstack/ministack.js';
+import { createAccount } from '../../shared/store/accounts.js';
+import { authorizationIdFor, authorizeUnits, getAuthorizationRecord, releaseAuthorization } from '../../shared/store/authorizations.js';
+import { createDocumentClient, createKmsClient, createS3Client } from '../../shared/store/clients.js';
+import type { Db } from '../../shared/store/db.js';
+import { ImageObjects } from '../../shared/store/image-objects.js';
+import { registerImage } from '../../shared/store/images.js';
+import { getJob } from '../../shared/store/jobs.js';
+import { keys } from '../../shared/store/keys.js';
+import { provisionProgrammer } from '../../shared/store/programmers.js';
+import { recordResults } from '../../shared/store/results.js';
+import { KmsJwsSigner } from '../../shared/store/signer.js';
+
+/** What a process crash looks like to DynamoDB: the writes made so far stay, nothing after them happens. */
+class Crash extends Error {
+  override readonly name = 'Crash';
+}
+
+const WRITE_COMMANDS = new Set(['PutCommand', 'UpdateCommand', 'DeleteCommand', 'TransactWriteCommand']);
+
+/** A Db whose process "dies" right after its n-th successful write. */
+function crashingAfterWrites(db: Db, writes: number): Db {
+  let done = 0;
+  const send = async (command: { constructor: { name: string } }) => {
+    if (done >= writes) throw new Crash(`process died after ${writes} write(s)`);
+    const output = await (db.doc.send as (c: unknown) => Promise<unknown>)(command);
+    if (WRITE_COMMANDS.has(command.constructor.name)) done += 1;
+    return output;
+  };
+  return { ...db, doc: new Proxy(db.doc, { get: (target, property) => (property === 'send' ? send : Reflect.get(target, property)) }) };
+}
+
+/**
+ * The reservation's guarantees with real conditional writes on the emulator: a crash between
+ * any two writes of an authorization never leaves units counted that no authorization holds,
+ * and a retried nonce never reserves twice. Leases give back exactly the unreported units.
+ */
+describe('reservations, crashes and leases on the emulator', () => {
+  let db: Db;
+  let signer: KmsJwsSigner;
+  let accountId: string;
+  let factoryId: string;
+  let programmerId: string;
+  const deps = () => ({ db, tickets: signer, bindings: signer });
+
+  beforeAll(async () => {
+    Object.assign(process.env, EMULATOR_AWS_ENV);
+    db = { doc: createDocumentClient(), table: inject('tableName'), events: inject('eventsTableName') };
+    signer = new KmsJwsSigner(createKmsClient(), inject('signingKeyId'));
+    ({ account: { accountId, defaultFactoryId: factoryId } } = await createAccount(db, `Reservations ${randomUUID()}`));
+    programmerId = (await provisionProgrammer(db, accountId, { name: 'P', hardwareSerial: randomUUID() }, 'test')).programmer.programmerId;
+  });
+
+  const newJob = async (maxCount = 100) =>
+    (
+      await registerImage(
+        { db, signer, objects: new ImageObjects(createS3Client(), inject('imagesBucketName')) },
+        accountId,
+        { name: 'Leases', factoryId, contentSha256: 'd'.repeat(64), sizeBytes: 10, delivery: 'direct', restrictions: { maxCount } },
+        'test',
+      )
+    ).job.jobId;
+
+  const ledgerEntries = async (jobId: string) => {
+    const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.job(accountId, jobId), ConsistentRead: true }));
+    return Object.keys(Item ?? {}).filter((name) => keys.parseReservationAttribute(name));
+  };
+
+  // Writes of one authorization: 1 the claim, 2 the reservation, 3 the grant.
+  it.each([1, 2])('a retry of the nonce after a crash following write %i finishes with the units counted once', async (writes) => {
+    const jobId = await newJob(10);
+    const request = { accountId, programmerId, jobId, units: 4, nonce: randomUUID() };
+    await expect(authorizeUnits({ ...deps(), db: crashingAfterWrites(db, writes) }, request)).rejects.toBeInstanceOf(Crash);
+
+    const { authorization, created } = await authorizeUnits(deps(), request);
+    expect(created).toBe(true);
+    expect(authorization.serials).toHaveLength(4);
+    const job = await getJob(db, accountId, jobId);
+    expect(job.counters.authorized).toBe(4);
+    // The serials continue right after: a crash did not burn any.
+    expect(authorization.serials).toEqual(['SN-00000001', 'SN-00000002', 'SN-00000003', 'SN-00000004']);
+    // A second retry is a replay, not a new reservation.
+    await expect(authorizeUnits(deps(), request)).resolves.toMatchObject({ created: false, authorization: { serials: authorization.serials } });
+    expect((await getJob(db, accountId, jobId)).counters.authorized).toBe(4);
+  });
+
+  it('rolls back a dead request’s reservation when no retry comes, so the units are the job’s again', async () => {
+    const jobId = await newJob(10);
+    const dead = { accountId, programmerId, jobId, units: 6, nonce: randomUUID() };
+    await expect(authorizeUnits({ ...deps(), db: crashingAfterWrites(db, 2) }, dead)).rejects.toBeInstanceOf(Crash);
+    expect((await getJob(db, accountId, jobId)).counters.authorized).toBe(6);
+    expect(await ledgerEntries(jobId)).toHaveLength(1);
+
+    // Another programmer's request comes after the dead one is stale (the test shortens "stale" to 0 ms).
+    const next = await authorizeUnits({ ...deps(), staleAfterMs: 0 }, { accountId, programmerId, jobId, units: 3, nonce: randomUUID() });
+    expect(next.created).toBe(true);
+    const job = await getJob(db, accountId, jobId);
+    expect(job.counters.authorized).toBe(3);
+    const deadRecord = await db.doc.send(
+      new GetCommand({ TableName: db.table, Key: keys.authorization(accountId, authorizationIdFor(accountId, programmerId, dead.nonce)), ConsistentRead: true }),
+    );
+    expect(deadRecord.Item?.state).toBe('abandoned');
+
+    // The dead request's programmer comes back with the same nonce: it is claimed anew, under the limit.
+    const revived = await authorizeUnits(deps(), dead);
+    expect(revived.created).toBe(true);
+    expect((await getJob(db, accountId, jobId)).counters.authorized).toBe(9);
+    // The abandoned serials are never handed out again.
+    expect(new Set([...next.authorization.serials, ...revived.authorization.serials]).size).toBe(9);
+    expect(revived.authorization.serials).not.toContain('SN-00000001');
+  });
+
+  it('removes the ledger entries of granted authorizations in later writes, at no write of their own', async () => {
+    const jobId = await newJob(1000);
+    for (let i = 0; i < 5; i += 1) await authorizeUnits(deps(), { accountId, programmerId, jobId, units: 1, nonce: randomUUID() });
+    // Only the latest reservation's entry remains until the next write on the job takes it along.
+    expect((await ledgerEntries(jobId)).length).toBeLessThanOrEqual(1);
+  });
+
+  it('a release returns exactly the unreported units, once, and refuses later results for them', async () => {
+    const jobId = await newJob(20);
+    const { authorization } = await authorizeUnits(deps(), { accountId, programmerId, jobId, units: 10, nonce: randomUUID() });
+    const record = await getAuthorizationRecord(db, accountId, programmerId, authorization.authorizationId);
+    const reported = record.serials.slice(0, 4).map((serial, i) => ({ serial, status: i === 0 ? ('failure' as const) : ('success' as const) }));
+    await recordResults(db, accountId, record, reported);
+
+    const release = await releaseAuthorization(db, accountId, programmerId, authorization.authorizationId);
+    expect(release).toEqual({ authorizationId: authorization.authorizationId, units: 10, reported: 4, returned: 6 });
+    await expect(releaseAuthorization(db, accountId, programmerId, authorization.authorizationId)).resolves.toEqual(release);
+    const job = await getJob(db, accountId, jobId);
+    expect(job.counters).toMatchObject({ authorized: 4, returned: 6, succeeded: 3, failed: 1, remaining: 16 });
+
+    const released = await getAuthorizationRecord(db, accountId, programmerId, authorization.authorizationId);
+    await expect(recordResults(db, accountId, released, [{ serial: record.serials[7] as string, status: 'success' }])).rejects.toMatchObject({
+      status: 409,
+      code: 'authorization_released',
+    });
+    // A retry of a result that was in before the release is still a harmless duplicate.
+    await expect(recordResults(db, accountId, released, [reported[1]!])).resolves.toEqual({ recorded: 0, duplicates: 1 });
+    expect((await getJob(db, accountId, jobId)).counters).toMatchObject({ authorized: 4, succeeded: 3 });
+  });
+
+  it('keeps counters exact when results and a release race', async () => {
+    const jobId = await newJob(50);
+    const { authorization } = await authorizeUnits(deps(), { accountId, programmerId, jobId, units: 12, nonce: randomUUID() });
+    const record = await getAuthorizationRecord(db, accountId, programmerId, authorization.authorizationId);
+    const reports = record.serials.map((serial) => recordResults(db, accountId, record, [{ serial, status: 'success' }]));
+    const [release, ...outcomes] = await Promise.allSettled([releaseAuthorization(db, accountId, programmerId, authorization.authorizationId), ...reports]);
+    expect(release.status).toBe('fulfilled');
+    const { reported, returned } = (release as PromiseFulfilledResult<{ reported: number; returned: number }>).value;
+    const recorded = outcomes.filter((o) => o.status === 'fulfilled' && o.value.recorded === 1).length;
+    const refused = outcomes.filter((o) => o.status === 'rejected' && (o.reason as { code?: string }).code === 'authorization_released').length;
+    expect(recorded + refused).toBe(12);
+    expect(reported).toBe(recorded);
+    expect(returned).toBe(refused);
+    expect((await getJob(db, accountId, jobId)).counters).toMatchObject({ authorized: recorded, returned: refused, succeeded: recorded });
+  });
+});
