@@ -9,7 +9,7 @@ import { getImage } from '../../../shared/store/images.js';
 import { listActiveFactoryJobs } from '../../../shared/store/jobs.js';
 import { appendLogLines } from '../../../shared/store/logs.js';
 import { recordResults } from '../../../shared/store/results.js';
-import { db, objects, signer } from '../../shared-deps.js';
+import { db, imageUrls, signer } from '../../shared-deps.js';
 
 type ProgrammerPrincipal = Extract<Principal, { kind: 'programmer' }>;
 
@@ -46,7 +46,7 @@ export const deviceRoutes: BoundRoute[] = [
         encryptionKeyId: image.encryptionKeyId,
       });
     }
-    const download = await objects.presignDownload(me.accountId, image.imageId);
+    const download = await imageUrls.presignDownload(me.accountId, image.imageId);
     return { url: download.url, expiresAt: download.expiresAt, sha256: image.contentSha256, sizeBytes: image.sizeBytes };
   }),
 
