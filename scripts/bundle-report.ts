@@ -45,9 +45,11 @@ export interface BundleBuild {
 export interface FunctionBundleReport extends BundleBuild {
   name: string;
   entry: string;
-  /** Median time to `import()` the bundle in a fresh Node process. */
+  /** Median wall time to `import()` the bundle in a fresh Node process. */
   initMs: number;
   initRunsMs: number[];
+  /** Median CPU time (all threads) of the same imports: what a loaded machine distorts least. */
+  initCpuMs: number;
 }
 
 /** Every function entry point: `functions/<name>/index.ts`. */
@@ -93,14 +95,19 @@ export async function buildFunctionBundle(entry: string, outDir: string): Promis
   return { bytes: output.bytes, file, packages };
 }
 
-/** Milliseconds to import the bundle once, in a fresh process, with Lambda's NODE_OPTIONS and placeholder configuration. */
-export async function measureInit(file: string, environment: Record<string, string> = PLACEHOLDER_ENVIRONMENT): Promise<number> {
-  const script = 'const t = performance.now(); await import(process.env.BUNDLE_URL); process.stdout.write(String(performance.now() - t));';
+/** Wall and CPU milliseconds to import the bundle once, in a fresh process, with Lambda's NODE_OPTIONS and placeholder configuration. */
+export async function measureInit(file: string, environment: Record<string, string> = PLACEHOLDER_ENVIRONMENT): Promise<{ wallMs: number; cpuMs: number }> {
+  const script = [
+    'const cpu = process.cpuUsage(); const t = performance.now();',
+    'await import(process.env.BUNDLE_URL);',
+    'const wallMs = performance.now() - t; const { user, system } = process.cpuUsage(cpu);',
+    'process.stdout.write(JSON.stringify({ wallMs, cpuMs: (user + system) / 1000 }));',
+  ].join(' ');
   const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
     // Only what Lambda would set: no AWS_PROFILE or endpoint of the caller's shell leaks in.
     env: { PATH: process.env.PATH ?? '', ...environment, BUNDLE_URL: pathToFileURL(file).href },
   });
-  return Number(stdout);
+  return JSON.parse(stdout);
 }
 
 const median = (values: number[]) => {
@@ -115,10 +122,11 @@ export async function measureFunctionBundles(options: { names?: string[]; initRu
   try {
     for (const { name, entry } of functionEntries().filter(({ name }) => !options.names || options.names.includes(name))) {
       const build = await buildFunctionBundle(entry, path.join(root, name));
-      const initRunsMs: number[] = [];
+      const runs: { wallMs: number; cpuMs: number }[] = [];
       // One at a time: parallel imports on 2 cores would measure the scheduler.
-      for (let run = 0; run < (options.initRuns ?? 5); run++) initRunsMs.push(await measureInit(build.file, options.environment));
-      reports.push({ name, entry, ...build, initMs: median(initRunsMs), initRunsMs });
+      for (let run = 0; run < (options.initRuns ?? 5); run++) runs.push(await measureInit(build.file, options.environment));
+      const initRunsMs = runs.map((run) => run.wallMs);
+      reports.push({ name, entry, ...build, initMs: median(initRunsMs), initRunsMs, initCpuMs: median(runs.map((run) => run.cpuMs)) });
     }
   } finally {
     rmSync(root, { recursive: true, force: true });
@@ -135,7 +143,7 @@ async function main(args: string[]): Promise<void> {
   }
   const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
   for (const report of reports) {
-    process.stdout.write(`${report.name.padEnd(16)} ${String(report.bytes).padStart(8)} B  ${kb(report.bytes).padStart(10)}  init ${report.initMs.toFixed(1)} ms (runs ${report.initRunsMs.map((ms) => ms.toFixed(0)).join(', ')})\n`);
+    process.stdout.write(`${report.name.padEnd(16)} ${String(report.bytes).padStart(8)} B  ${kb(report.bytes).padStart(10)}  init ${report.initMs.toFixed(1)} ms, cpu ${report.initCpuMs.toFixed(1)} ms (wall runs ${report.initRunsMs.map((ms) => ms.toFixed(0)).join(', ')})\n`);
     if (args.includes('--breakdown')) {
       for (const { name, bytes } of report.packages.slice(0, 15)) process.stdout.write(`    ${kb(bytes).padStart(10)}  ${name}\n`);
     }

@@ -41,7 +41,7 @@ describe('the Lambda bundles', () => {
     const { file } = await build('device-api');
     const { AWS_ACCESS_KEY_ID: _key, ...withoutKey } = PLACEHOLDER_ENVIRONMENT;
     await expect(measureInit(file, withoutKey)).rejects.toThrow(/Missing AWS_ACCESS_KEY_ID/);
-    expect(await measureInit(file)).toBeGreaterThan(0);
+    expect((await measureInit(file)).wallMs).toBeGreaterThan(0);
   });
 });
 

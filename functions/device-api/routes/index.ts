@@ -1,4 +1,5 @@
-import * as contract from '../../../shared/contract/index.js';
+// The device routes' contract only: the index would also build every management schema at cold start.
+import * as contract from '../../../shared/contract/device.js';
 import { ConflictError } from '../../../shared/domain/errors.js';
 import { downloadRefusal } from '../../../shared/domain/jobs.js';
 import { type BoundRoute, WithStatus, implement } from '../../../shared/http/handler.js';
