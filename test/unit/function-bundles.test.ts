@@ -15,7 +15,8 @@ const DEVICE_API_BUDGET_BYTES = 420_000;
 /** Pulled in only by credential providers Lambda never uses (SSO, ini files, STS web identity, IMDS). */
 const CREDENTIAL_CHAIN_PACKAGES = ['@aws-sdk/nested-clients', '@aws-sdk/credential-provider-ini', '@aws-sdk/credential-provider-sso', '@smithy/credential-provider-imds'];
 
-describe('the Lambda bundles', () => {
+// esbuild takes 1-2 s a bundle on an idle machine; a loaded 2-core one needs far more than vitest's 5 s.
+describe('the Lambda bundles', { timeout: 60_000 }, () => {
   const outDir = mkdtempSync(path.join(tmpdir(), 'flashline-function-bundles-'));
   afterAll(() => rmSync(outDir, { recursive: true, force: true }));
   const builds = new Map<string, Promise<BundleBuild>>();
