@@ -1,14 +1,15 @@
 import { requireEnv } from '../shared/config.js';
-import { createDocumentClient, createKmsClient, createS3Client } from '../shared/store/clients.js';
+import { createDocumentClient, createKmsClient } from '../shared/store/clients.js';
 import type { Db } from '../shared/store/db.js';
-import { ImageObjects } from '../shared/store/image-objects.js';
+import { ImageUrls } from '../shared/store/image-objects.js';
 import { KmsJwsSigner } from '../shared/store/signer.js';
 import { SessionTicketSigner } from '../shared/store/ticket-signer.js';
 
 /**
  * What every API function needs, built once per container at load. A missing variable fails
  * the cold start. Route modules import from here; unit tests replace the SDK clients with
- * aws-sdk-client-mock.
+ * aws-sdk-client-mock. No S3 client here: presigned URLs need only the signer, and the device
+ * function's bundle stays without the S3 client (the management function adds it in its deps.ts).
  */
 export const db: Db = {
   doc: createDocumentClient(),
@@ -27,4 +28,4 @@ export const ticketKey = new KmsJwsSigner(kms, requireEnv('TICKET_KEY_ID'));
 /** Signs tickets in memory; KMS is called once per container (and renewal), not per ticket. */
 export const tickets = new SessionTicketSigner(ticketKey);
 
-export const objects = new ImageObjects(createS3Client(), requireEnv('IMAGES_BUCKET'));
+export const imageUrls = new ImageUrls(requireEnv('IMAGES_BUCKET'));

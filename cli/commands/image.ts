@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { type Command, Option } from 'commander';
 import type { FlashlineClient } from '../../shared/contract/client.js';
 import * as contract from '../../shared/contract/index.js';
+import { RetriesExhaustedError, retry } from '../../shared/retry.js';
 import type { CommandContext } from '../context.js';
 import { CliFailure, UsageError } from '../errors.js';
 import { sleepUnlessAborted } from '../io.js';
@@ -70,27 +71,45 @@ export function registerBody(file: string, sizeBytes: number, sha256: string, fa
 
 const UPLOAD_ATTEMPTS = 3;
 
+/** A failed PUT that another attempt, with a fresh URL, may get through (5xx, 403 of an expired URL, a broken connection). */
+class UploadAttemptError extends Error {
+  override readonly name = 'UploadAttemptError';
+}
+
 async function upload(context: CommandContext, client: FlashlineClient, imageId: string, first: { url: string; headers: Record<string, string> }, file: string, sizeBytes: number): Promise<number> {
   const started = performance.now();
   let instructions = first;
-  for (let attempt = 1; ; attempt += 1) {
-    const progress = createProgress(context.io.stderr, 'Uploading', sizeBytes);
-    let failure: string;
-    try {
-      const result = await putFile(instructions.url, instructions.headers, file, sizeBytes, (sent) => progress.update(sent), context.io.signal);
-      progress.finish();
-      if (result.status >= 200 && result.status < 300) return performance.now() - started;
-      failure = `storage answered ${result.status}: ${result.body.slice(0, 300)}`;
-      if (result.status < 500 && result.status !== 403) throw new CliFailure('upload_failed', failure);
-    } catch (error) {
-      if (error instanceof CliFailure) throw error;
-      failure = (error as Error).message;
-    }
-    if (attempt >= UPLOAD_ATTEMPTS || context.io.signal?.aborted) throw new CliFailure('upload_failed', `upload failed after ${attempt} attempts: ${failure}`);
-    context.note(`Upload attempt ${attempt} failed (${failure}); retrying with a fresh upload URL`);
-    // The presigned URL may have expired (403): ask for a fresh one, which is safe to repeat.
-    ({ upload: instructions } = await client.call(contract.createUploadUrl, { params: { imageId } }));
+  try {
+    await retry(
+      async (attempt) => {
+        // The presigned URL may have expired (403): ask for a fresh one, which is safe to repeat.
+        if (attempt > 1) ({ upload: instructions } = await client.call(contract.createUploadUrl, { params: { imageId } }));
+        const progress = createProgress(context.io.stderr, 'Uploading', sizeBytes);
+        let result: Awaited<ReturnType<typeof putFile>>;
+        try {
+          result = await putFile(instructions.url, instructions.headers, file, sizeBytes, (sent) => progress.update(sent), context.io.signal);
+        } catch (error) {
+          throw new UploadAttemptError((error as Error).message);
+        }
+        progress.finish();
+        if (result.status >= 200 && result.status < 300) return;
+        const failure = `storage answered ${result.status}: ${result.body.slice(0, 300)}`;
+        throw result.status < 500 && result.status !== 403 ? new CliFailure('upload_failed', failure) : new UploadAttemptError(failure);
+      },
+      {
+        maxAttempts: UPLOAD_ATTEMPTS,
+        baseDelayMs: 500,
+        maxDelayMs: 4_000,
+        retryable: (error) => error instanceof UploadAttemptError && !context.io.signal?.aborted,
+        onRetry: (error, attempt) => context.note(`Upload attempt ${attempt} failed (${(error as Error).message}); retrying with a fresh upload URL`),
+      },
+    );
+  } catch (error) {
+    if (error instanceof RetriesExhaustedError) throw new CliFailure('upload_failed', `upload failed after ${error.attempts} attempts: ${(error.cause as Error).message}`);
+    if (error instanceof UploadAttemptError) throw new CliFailure('upload_failed', `upload failed: ${error.message}`);
+    throw error;
   }
+  return performance.now() - started;
 }
 
 async function waitForVerifier(context: CommandContext, client: FlashlineClient, imageId: string, timeoutSeconds: number) {

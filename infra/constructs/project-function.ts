@@ -7,6 +7,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
+import { FUNCTION_BUNDLING } from './function-bundling.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -23,7 +24,8 @@ export interface ProjectFunctionProps {
 /**
  * The one way Flashline builds a Lambda function: arm64, an explicit Node runtime, ESM,
  * minified with source maps, every dependency (the AWS SDK included) bundled at the pinned
- * version, its own log group with retention, X-Ray tracing, and a role of its own that starts
+ * version (the options live in function-bundling.ts, which scripts/bundle-report.ts measures
+ * with), its own log group with retention, X-Ray tracing, and a role of its own that starts
  * with nothing but its log group.
  */
 export class ProjectFunction extends NodejsFunction {
@@ -36,6 +38,7 @@ export class ProjectFunction extends NodejsFunction {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Execution role of ${id}: only the grants its code needs`,
     });
+    const { alias, format: _esm, ...bundling } = FUNCTION_BUNDLING;
     super(scope, id, {
       entry: path.join(ROOT, props.entry),
       handler: 'handler',
@@ -56,16 +59,10 @@ export class ProjectFunction extends NodejsFunction {
         ...props.environment,
       },
       bundling: {
+        ...bundling,
         format: OutputFormat.ESM,
-        // Node 20 is the floor we run on (the local emulator runs handlers on the host's Node).
-        target: 'node20',
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        // Bundle the SDK too: pinned version, faster cold start, and the emulator's workers cannot resolve it otherwise.
-        externalModules: [],
-        mainFields: ['module', 'main'],
-        banner: "import { createRequire as __flashlineCreateRequire } from 'node:module'; const require = __flashlineCreateRequire(import.meta.url);",
+        // NodejsFunction has no `alias` option; esbuild resolves the replacement from the project root (its working directory).
+        esbuildArgs: { '--alias': Object.entries(alias).map(([from, to]) => `${from}=${to}`) },
       },
     });
     logGroup.grantWrite(role);

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { CredentialsFileType } from './account.js';
 import type { ResponseOf, RouteContract } from './route.js';
+import { RetriesExhaustedError, backoffDelayMs, retry } from '../retry.js';
 
 /**
  * The typed client of the public API: one generic `call` driven by the route objects of the
@@ -177,30 +178,46 @@ export class FlashlineClient {
     if (body !== undefined) headers['content-type'] = 'application/json';
 
     const attempts = route.idempotent ? this.retry.retries + 1 : 1;
-    for (let attempt = 1; ; attempt += 1) {
-      const started = performance.now();
-      let error: FlashlineApiError;
-      let retryAfterMs: number | undefined;
-      try {
-        const response = await this.fetchImpl(url, { method: route.method, headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
-        const text = await response.text();
-        const durationMs = performance.now() - started;
-        if (response.ok) {
-          this.report(route, response.status, durationMs, attempt, false);
-          return this.parseSuccess(route, response.status, text);
-        }
-        error = errorFromResponse(response.status, text, route.operationId);
-        retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-      } catch (cause) {
-        if (cause instanceof FlashlineApiError) throw cause;
-        const timedOut = cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError');
-        const reason = timedOut ? `no answer within ${this.timeoutMs} ms` : describeNetworkError(cause);
-        error = new FlashlineApiError(0, 'network_error', `${route.method} ${url.pathname}: ${reason}`, undefined, route.operationId, { cause });
-      }
-      const willRetry = error.retryable && attempt < attempts;
-      this.report(route, error.status, performance.now() - started, attempt, willRetry);
-      if (!willRetry) throw error;
-      await this.sleep(this.backoffMs(attempt, retryAfterMs));
+    const retryAfter = new WeakMap<FlashlineApiError, number>();
+    try {
+      return await retry(
+        async (attempt) => {
+          const started = performance.now();
+          let response: Response;
+          let text: string;
+          try {
+            response = await this.fetchImpl(url, { method: route.method, headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
+            text = await response.text();
+          } catch (cause) {
+            const timedOut = cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError');
+            const reason = timedOut ? `no answer within ${this.timeoutMs} ms` : describeNetworkError(cause);
+            const error = new FlashlineApiError(0, 'network_error', `${route.method} ${url.pathname}: ${reason}`, undefined, route.operationId, { cause });
+            this.report(route, 0, performance.now() - started, attempt, attempt < attempts);
+            throw error;
+          }
+          const durationMs = performance.now() - started;
+          if (response.ok) {
+            this.report(route, response.status, durationMs, attempt, false);
+            // A success body that breaks the contract is no reason to send the request again.
+            return this.parseSuccess(route, response.status, text);
+          }
+          const error = errorFromResponse(response.status, text, route.operationId);
+          const requested = parseRetryAfter(response.headers.get('retry-after'));
+          if (requested !== undefined) retryAfter.set(error, Math.min(requested, this.retry.maxDelayMs));
+          this.report(route, error.status, durationMs, attempt, error.retryable && attempt < attempts);
+          throw error;
+        },
+        {
+          ...this.retry,
+          maxAttempts: attempts,
+          retryable: (error) => error instanceof FlashlineApiError && error.retryable,
+          requestedDelayMs: (error) => retryAfter.get(error as FlashlineApiError),
+          sleep: this.sleep,
+          random: this.random,
+        },
+      );
+    } catch (error) {
+      throw error instanceof RetriesExhaustedError ? error.cause : error;
     }
   }
 
@@ -224,8 +241,7 @@ export class FlashlineClient {
 
   /** Full jitter (AWS's "exponential backoff and jitter"): spreads retrying clients apart. */
   backoffMs(attempt: number, retryAfterMs?: number): number {
-    const ceiling = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
-    const jittered = Math.round(this.random() * ceiling);
+    const jittered = backoffDelayMs(attempt, this.retry, this.random);
     return retryAfterMs === undefined ? jittered : Math.max(jittered, Math.min(retryAfterMs, this.retry.maxDelayMs));
   }
 

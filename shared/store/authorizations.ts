@@ -115,13 +115,11 @@ interface Snapshot {
 
 /** Programmer, job and any earlier authorization of this nonce: one strongly consistent round trip. */
 async function readSnapshot(db: Db, input: AuthorizeInput, authorizationId: string): Promise<Snapshot> {
-  const [programmer, job, existing] = await withFaultRetry(() =>
-    getItems(
-      db,
-      db.table,
-      [keys.programmer(input.accountId, input.programmerId), keys.job(input.accountId, input.jobId), keys.authorization(input.accountId, authorizationId)],
-      true,
-    ),
+  const [programmer, job, existing] = await getItems(
+    db,
+    db.table,
+    [keys.programmer(input.accountId, input.programmerId), keys.job(input.accountId, input.jobId), keys.authorization(input.accountId, authorizationId)],
+    true,
   );
   return {
     programmer: programmer && toProgrammerView(programmer),

@@ -13,10 +13,18 @@ export function createDocumentClient(): DynamoDBDocumentClient {
   });
 }
 
+/**
+ * The custom S3 endpoint, if any (an emulator), by the SDK's precedence: the service-specific
+ * variable first. Virtual-hosted bucket names do not resolve against it, so both the S3 client
+ * and the presigner (image-objects.ts) address buckets path-style there; AWS itself takes either.
+ */
+export function s3Endpoint(): string | undefined {
+  return process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL || undefined;
+}
+
 export function createS3Client(): S3Client {
   return new S3Client({
-    // Virtual-hosted bucket names do not resolve against a custom endpoint; AWS itself takes either.
-    forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL || process.env.AWS_ENDPOINT_URL_S3),
+    forcePathStyle: Boolean(s3Endpoint()),
     // Presigned URLs must not demand checksum headers the caller would have to guess.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',

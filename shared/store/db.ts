@@ -1,5 +1,6 @@
 import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../domain/errors.js';
+import { UnprocessedItemsError, withFaultRetry } from './faults.js';
 
 /** The DynamoDB side of the store: one client, the entity table and the events table. */
 export interface Db {
@@ -40,7 +41,8 @@ export function nowIso(): string {
 
 /**
  * Reads many items of one table in as few round trips as DynamoDB allows (100 keys a call,
- * unprocessed keys retried), answering in the order of the keys asked, undefined where missing.
+ * unprocessed keys sent again with backoff inside the fault budget, then 429), answering in the
+ * order of the keys asked, undefined where missing.
  */
 export async function getItems(
   db: Db,
@@ -52,12 +54,12 @@ export async function getItems(
   const id = (key: { pk: unknown; sk: unknown }) => `${String(key.pk)}\n${String(key.sk)}`;
   for (let i = 0; i < itemKeys.length; i += 100) {
     let pending: { pk: string; sk: string }[] = itemKeys.slice(i, i + 100).map((key) => ({ pk: key.pk, sk: key.sk }));
-    for (let attempt = 0; pending.length > 0; attempt += 1) {
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(500, 20 * 2 ** attempt)));
+    await withFaultRetry(async () => {
       const output = await db.doc.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: consistent } } }));
       for (const item of output.Responses?.[table] ?? []) found.set(id(item as { pk: string; sk: string }), item);
       pending = (output.UnprocessedKeys?.[table]?.Keys ?? []) as { pk: string; sk: string }[];
-    }
+      if (pending.length > 0) throw new UnprocessedItemsError(pending.length);
+    });
   }
   return itemKeys.map((key) => found.get(id(key)));
 }

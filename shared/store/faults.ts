@@ -12,6 +12,17 @@ const THROTTLE_NAMES = new Set([
   'TransactionInProgressException',
 ]);
 
+/**
+ * A batch call that left items unprocessed: DynamoDB's way of throttling part of a batch. The
+ * caller sends the rest again, with the same backoff and budget as any throttle.
+ */
+export class UnprocessedItemsError extends Error {
+  override readonly name = 'UnprocessedItemsError';
+  constructor(readonly count: number) {
+    super(`DynamoDB left ${count} item(s) of a batch unprocessed`);
+  }
+}
+
 /** Cancellation reasons of a transaction that a later attempt may not meet again. */
 const TRANSIENT_CANCELLATIONS = new Set(['TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded', 'RequestLimitExceeded']);
 
@@ -21,7 +32,7 @@ const TRANSIENT_CANCELLATIONS = new Set(['TransactionConflict', 'ThrottlingError
  */
 export function isTransientFault(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  if (THROTTLE_NAMES.has(error.name)) return true;
+  if (error instanceof UnprocessedItemsError || THROTTLE_NAMES.has(error.name)) return true;
   if (error.name !== 'TransactionCanceledException') return false;
   const codes = ((error as Error & { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).map((reason) => reason.Code ?? 'None');
   return !codes.includes('ConditionalCheckFailed') && codes.some((code) => TRANSIENT_CANCELLATIONS.has(code));

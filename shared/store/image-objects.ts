@@ -1,8 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { DeleteObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { formatUrl } from '@aws-sdk/core/util';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { Sha256 } from '@smithy/core/checksum';
+import { HttpRequest, extendedEncodeURIComponent } from '@smithy/core/protocols';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { keys } from './keys.js';
+import { s3Endpoint } from './clients.js';
 
 /** Presigned URLs live minutes: long enough for a slow factory uplink, short enough to be useless when leaked. */
 export const UPLOAD_URL_TTL_SECONDS = 15 * 60;
@@ -14,12 +20,47 @@ export interface PresignedRequest {
   expiresAt: string;
 }
 
-/** The encrypted images in S3, reached only through presigned URLs scoped to one object. */
-export class ImageObjects {
+export interface ImageUrlsOptions {
+  /** Defaults to AWS_REGION. */
+  region?: string;
+  /** Defaults to AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL (path-style), then the bucket's AWS host. */
+  endpoint?: string;
+  /** Defaults to the SDK's default chain (in Lambda bundles: the environment, see functions/env-credentials.ts). */
+  credentials?: AwsCredentialIdentityProvider;
+}
+
+/**
+ * Presigned URLs for the encrypted images, each scoped to one object, made with the SDK's own
+ * SigV4 signer as `@aws-sdk/s3-request-presigner` makes them (test/unit/image-urls.test.ts
+ * proves the URLs are the same), without an S3 client: the device function only hands out
+ * download URLs, and the S3 client with its XML protocol and checksum layers was about a
+ * quarter of its bundle.
+ */
+export class ImageUrls {
+  private readonly signer: SignatureV4;
+  private readonly endpoint: URL;
+  private readonly pathStyle: boolean;
+
   constructor(
-    private readonly s3: S3Client,
     private readonly bucket: string,
-  ) {}
+    options: ImageUrlsOptions = {},
+  ) {
+    const region = options.region ?? process.env.AWS_REGION;
+    if (!region) throw new Error('Missing AWS_REGION: presigned S3 URLs are signed for one region');
+    const custom = options.endpoint ?? s3Endpoint();
+    // Custom endpoints (emulators) take the bucket in the path, as the S3 client with forcePathStyle does.
+    this.pathStyle = Boolean(custom) || !isVirtualHostable(bucket);
+    this.endpoint = new URL(custom ?? `https://s3.${region}.${region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com'}`);
+    this.signer = new SignatureV4({
+      service: 's3',
+      region,
+      credentials: options.credentials ?? defaultProvider(),
+      sha256: Sha256,
+      // S3 signs the path as sent (no double encoding), like the S3 client's signer.
+      uriEscapePath: false,
+      applyChecksum: false,
+    });
+  }
 
   /**
    * A PUT for exactly one object. The expected SHA-256 is a signed header, so S3 itself refuses
@@ -27,29 +68,71 @@ export class ImageObjects {
    */
   async presignUpload(accountId: string, imageId: string, sha256Hex: string, now = new Date()): Promise<PresignedRequest> {
     const checksum = Buffer.from(sha256Hex, 'hex').toString('base64');
-    const command = new PutObjectCommand({
-      Bucket: this.bucket,
-      Key: keys.imageObject(accountId, imageId),
-      ContentType: 'application/octet-stream',
-      ChecksumSHA256: checksum,
-    });
-    const url = await getSignedUrl(this.s3, command, {
-      expiresIn: UPLOAD_URL_TTL_SECONDS,
-      unhoistableHeaders: new Set(['x-amz-checksum-sha256']),
-      signableHeaders: new Set(['content-type', 'x-amz-checksum-sha256']),
-    });
-    return {
-      url,
-      headers: { 'content-type': 'application/octet-stream', 'x-amz-checksum-sha256': checksum },
-      expiresAt: new Date(now.getTime() + UPLOAD_URL_TTL_SECONDS * 1000).toISOString(),
-    };
+    const headers = { 'content-type': 'application/octet-stream', 'x-amz-checksum-sha256': checksum };
+    const url = await this.presign('PUT', keys.imageObject(accountId, imageId), 'PutObject', headers, UPLOAD_URL_TTL_SECONDS, now);
+    return { url, headers, expiresAt: new Date(now.getTime() + UPLOAD_URL_TTL_SECONDS * 1000).toISOString() };
   }
 
   async presignDownload(accountId: string, imageId: string, now = new Date()): Promise<PresignedRequest> {
-    const url = await getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.bucket, Key: keys.imageObject(accountId, imageId) }), {
-      expiresIn: DOWNLOAD_URL_TTL_SECONDS,
-    });
+    const url = await this.presign('GET', keys.imageObject(accountId, imageId), 'GetObject', {}, DOWNLOAD_URL_TTL_SECONDS, now);
     return { url, headers: {}, expiresAt: new Date(now.getTime() + DOWNLOAD_URL_TTL_SECONDS * 1000).toISOString() };
+  }
+
+  private async presign(method: 'GET' | 'PUT', key: string, operation: string, headers: Record<string, string>, expiresIn: number, signingDate: Date): Promise<string> {
+    const encodedKey = key.split('/').map(extendedEncodeURIComponent).join('/');
+    const basePath = this.endpoint.pathname.replace(/\/$/, '');
+    const hostname = this.pathStyle ? this.endpoint.hostname : `${this.bucket}.${this.endpoint.hostname}`;
+    const port = this.endpoint.port ? Number(this.endpoint.port) : undefined;
+    const request = new HttpRequest({
+      method,
+      protocol: this.endpoint.protocol,
+      hostname,
+      port,
+      path: this.pathStyle ? `${basePath}/${this.bucket}/${encodedKey}` : `${basePath}/${encodedKey}`,
+      // `x-id` names the operation as the SDK's own URLs do; S3 ignores it.
+      query: { 'x-id': operation },
+      headers: {
+        ...headers,
+        host: port === undefined ? hostname : `${hostname}:${port}`,
+        // The body is not part of the signature: the caller sends it later (its checksum is a signed header).
+        'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD',
+      },
+    });
+    const signed = await this.signer.presign(request, {
+      expiresIn,
+      signingDate,
+      // Headers the caller must send as they are, not as query parameters.
+      unhoistableHeaders: new Set(['x-amz-checksum-sha256']),
+      signableHeaders: new Set(Object.keys(headers)),
+    });
+    return formatUrl(signed);
+  }
+}
+
+/** DNS-compatible bucket names without dots work as `{bucket}.s3.{region}.amazonaws.com` over TLS. */
+function isVirtualHostable(bucket: string): boolean {
+  return /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(bucket);
+}
+
+/**
+ * What only the S3 client does (reading an upload back, deleting an image), plus the presigned
+ * URLs of `ImageUrls`, made on first use: the image verifier never presigns and needs no region.
+ */
+export class ImageObjects {
+  private urls?: ImageUrls;
+
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+    private readonly urlsOptions: ImageUrlsOptions = {},
+  ) {}
+
+  presignUpload(accountId: string, imageId: string, sha256Hex: string, now = new Date()): Promise<PresignedRequest> {
+    return this.presigner().presignUpload(accountId, imageId, sha256Hex, now);
+  }
+
+  presignDownload(accountId: string, imageId: string, now = new Date()): Promise<PresignedRequest> {
+    return this.presigner().presignDownload(accountId, imageId, now);
   }
 
   /** Streams the object once and returns what it really is: size and SHA-256. */
@@ -68,5 +151,10 @@ export class ImageObjects {
 
   async delete(accountId: string, imageId: string): Promise<void> {
     await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: keys.imageObject(accountId, imageId) }));
+  }
+
+  private presigner(): ImageUrls {
+    this.urls ??= new ImageUrls(this.bucket, this.urlsOptions);
+    return this.urls;
   }
 }

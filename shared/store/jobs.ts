@@ -174,7 +174,7 @@ export async function transitionJob(
     throw error;
   }
   const record: JobRecord = restart
-    ? { ...current, status: nextStatus, run: current.run + 1, authorized: 0, succeeded: 0, failed: 0, updatedAt: at }
+    ? { ...current, status: nextStatus, run: current.run + 1, authorized: 0, succeeded: 0, failed: 0, returned: 0, updatedAt: at }
     : { ...current, status: nextStatus, updatedAt: at };
   return { job: toJobView(record, now), record };
 }

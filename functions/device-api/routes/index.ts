@@ -1,4 +1,5 @@
-import * as contract from '../../../shared/contract/index.js';
+// The device routes' contract only: the index would also build every management schema at cold start.
+import * as contract from '../../../shared/contract/device.js';
 import { ConflictError, ValidationError } from '../../../shared/domain/errors.js';
 import { downloadRefusal } from '../../../shared/domain/jobs.js';
 import { type BoundRoute, WithStatus, implement } from '../../../shared/http/handler.js';
@@ -10,7 +11,7 @@ import { getImage } from '../../../shared/store/images.js';
 import { listActiveFactoryJobs } from '../../../shared/store/jobs.js';
 import { appendLogLines } from '../../../shared/store/logs.js';
 import { recordResults } from '../../../shared/store/results.js';
-import { db, objects, signer, tickets } from '../../shared-deps.js';
+import { db, imageUrls, signer, tickets } from '../../shared-deps.js';
 
 /** Tickets are signed by this container's certified session key; the binding key verifies bindings programmers present. */
 const ticketDeps = { db, tickets, bindings: signer };
@@ -55,7 +56,7 @@ export const deviceRoutes: BoundRoute[] = [
         encryptionKeyId: image.encryptionKeyId,
       });
     }
-    const download = await objects.presignDownload(me.accountId, image.imageId);
+    const download = await imageUrls.presignDownload(me.accountId, image.imageId);
     return { url: download.url, expiresAt: download.expiresAt, sha256: image.contentSha256, sizeBytes: image.sizeBytes };
   }),
 

@@ -5,7 +5,7 @@ import { actorOf } from '../../../shared/http/principal.js';
 import * as jobs from '../../../shared/store/jobs.js';
 import { listLogLines } from '../../../shared/store/logs.js';
 import { listResults } from '../../../shared/store/results.js';
-import { db, objects } from '../../shared-deps.js';
+import { db, objects } from '../deps.js';
 
 function transition(action: JobAction) {
   return async ({ principal, params }: RouteRequest<typeof contract.pauseJob>) => {
