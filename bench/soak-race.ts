@@ -11,7 +11,9 @@ import { type Line, createAccount, createLine, directJob, measuring } from './li
  * on a job limited to 500 until it is used up; when fewer units remain than asked, a caller
  * asks for what remains. A round passes when exactly 500 units were authorized, the 500 serials
  * are distinct, every authorization holds as many serials as units, and the job's own counters
- * say the same (authorized 500, remaining 0, completed). Prints N/20 and exits 1 below 20/20.
+ * say the same (authorized 500, remaining 0, completed). A 429 is waited out and a request left
+ * unanswered is asked again with the same nonce, as a programmer would; any other error fails
+ * the round. Prints N/20 and exits 1 below 20/20.
  */
 const CALLERS = 32;
 const LIMIT = 500;
@@ -26,21 +28,36 @@ interface RoundOutcome {
   units: number;
   distinctSerials: number;
   throttled: number;
+  unanswered: number;
   seconds: number;
 }
 
-async function caller(client: FlashlineClient, jobId: string, granted: { units: number; serials: string[] }[], problems: string[], counts: { throttled: number }): Promise<void> {
+async function caller(
+  client: FlashlineClient,
+  jobId: string,
+  granted: { units: number; serials: string[] }[],
+  problems: string[],
+  counts: { throttled: number; unanswered: number },
+): Promise<void> {
   let units = randomInt(1, 4);
+  let nonce = `soak-${randomUUID()}`;
   for (;;) {
     try {
-      const authorization = await client.call(contract.authorizeProgramming, { body: { jobId, units, nonce: `soak-${randomUUID()}` } });
+      const authorization = await client.call(contract.authorizeProgramming, { body: { jobId, units, nonce } });
       granted.push({ units: authorization.units, serials: authorization.serials });
       units = randomInt(1, 4);
+      nonce = `soak-${randomUUID()}`;
     } catch (error) {
+      if (error instanceof FlashlineApiError && error.status === 0 && counts.unanswered < 1000) {
+        // No answer: a programmer asks again with the same nonce, which never reserves twice.
+        counts.unanswered += 1;
+        continue;
+      }
       if (error instanceof FlashlineApiError && error.code === 'job_completed') {
         const remaining = Number(error.details?.remaining ?? 0);
         if (remaining <= 0) return;
         units = Math.min(units, remaining);
+        nonce = `soak-${randomUUID()}`;
         continue;
       }
       if (error instanceof FlashlineApiError && error.status === 429) {
@@ -59,7 +76,7 @@ async function round(line: Line, index: number): Promise<RoundOutcome> {
   const jobId = await directJob(line, `soak race ${index}`, LIMIT);
   const granted: { units: number; serials: string[] }[] = [];
   const problems: string[] = [];
-  const counts = { throttled: 0 };
+  const counts = { throttled: 0, unanswered: 0 };
   const started = performance.now();
   await Promise.all(line.programmers.slice(0, CALLERS).map((credentials) => caller(measuring(credentials), jobId, granted, problems, counts)));
   const seconds = (performance.now() - started) / 1000;
@@ -75,7 +92,7 @@ async function round(line: Line, index: number): Promise<RoundOutcome> {
   if (job.counters.authorized !== LIMIT) problems.push(`job counter authorized = ${job.counters.authorized}, not ${LIMIT}`);
   if (job.counters.remaining !== 0) problems.push(`job counter remaining = ${job.counters.remaining}, not 0`);
   if (job.status !== 'completed') problems.push(`job status ${job.status}, not completed`);
-  return { ok: problems.length === 0, problems, authorizations: granted.length, units, distinctSerials: distinct, throttled: counts.throttled, seconds };
+  return { ok: problems.length === 0, problems, authorizations: granted.length, units, distinctSerials: distinct, throttled: counts.throttled, unanswered: counts.unanswered, seconds };
 }
 
 async function main(): Promise<void> {
@@ -89,7 +106,7 @@ async function main(): Promise<void> {
       if (outcome.ok) passed += 1;
       log(
         `round ${i}/${ROUNDS}: ${outcome.ok ? 'ok' : 'FAILED'} — ${outcome.units} units in ${outcome.authorizations} authorizations, ${outcome.distinctSerials} distinct serials, ` +
-          `${outcome.throttled} answered 429, ${outcome.seconds.toFixed(1)} s${outcome.ok ? '' : `: ${[...new Set(outcome.problems)].join('; ')}`}`,
+          `${outcome.throttled} answered 429, ${outcome.unanswered} unanswered (asked again, same nonce), ${outcome.seconds.toFixed(1)} s${outcome.ok ? '' : `: ${[...new Set(outcome.problems)].join('; ')}`}`,
       );
     }
   } finally {
