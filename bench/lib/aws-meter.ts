@@ -61,10 +61,10 @@ type Item = Record<string, AttributeValue>;
 const READ_UNIT_BYTES = 4096;
 
 /** DynamoDB's item size: attribute names plus values (documented approximation for numbers). */
-export function itemSizeBytes(item: Item | undefined): number {
+export function itemSizeBytes(item: Item | undefined, native = false): number {
   if (!item) return 0;
   let size = 0;
-  for (const [name, value] of Object.entries(item)) size += Buffer.byteLength(name, 'utf8') + valueSizeBytes(value);
+  for (const [name, value] of Object.entries(item)) size += Buffer.byteLength(name, 'utf8') + (native ? nativeSizeBytes(value) : valueSizeBytes(value));
   return size;
 }
 
@@ -95,6 +95,18 @@ function valueSizeBytes(value: AttributeValue): number {
   }
 }
 
+/** The same for the document client's native values (its marshalling runs inside this meter). */
+function nativeSizeBytes(value: unknown): number {
+  if (typeof value === 'string') return Buffer.byteLength(value, 'utf8');
+  if (typeof value === 'number' || typeof value === 'bigint') return numberSize(String(value));
+  if (typeof value === 'boolean' || value === null || value === undefined) return 1;
+  if (value instanceof Uint8Array) return value.byteLength;
+  if (value instanceof Set) return [...value].reduce((sum: number, v) => sum + nativeSizeBytes(v), 0);
+  if (Array.isArray(value)) return 3 + value.reduce((sum: number, v) => sum + 1 + nativeSizeBytes(v), 0);
+  if (typeof value === 'object') return 3 + Object.entries(value).reduce((sum, [k, v]) => sum + 1 + Buffer.byteLength(k, 'utf8') + nativeSizeBytes(v), 0);
+  return 0;
+}
+
 function numberSize(n: string): number {
   const digits = n.replace(/^-/, '').replace(/[eE].*$/, '').replace('.', '').replace(/^0+/, '').replace(/0+$/, '');
   return Math.ceil(Math.max(1, digits.length) / 2) + 1;
@@ -103,19 +115,32 @@ function numberSize(n: string): number {
 const readUnits = (bytes: number, factor: number) => Math.max(1, Math.ceil(bytes / READ_UNIT_BYTES)) * factor;
 
 /** `GetCommand` (lib-dynamodb) and `GetItemCommand` are one operation: name it as the API does. */
+const documentNames: Record<string, string> = {
+  Get: 'GetItem',
+  Put: 'PutItem',
+  Update: 'UpdateItem',
+  Delete: 'DeleteItem',
+  BatchGet: 'BatchGetItem',
+  BatchWrite: 'BatchWriteItem',
+  TransactGet: 'TransactGetItems',
+  TransactWrite: 'TransactWriteItems',
+};
+
 function operationName(commandName: string | undefined): string {
   const bare = (commandName ?? 'Unknown').replace(/Command$/, '');
-  const documentNames: Record<string, string> = {
-    Get: 'GetItem',
-    Put: 'PutItem',
-    Update: 'UpdateItem',
-    Delete: 'DeleteItem',
-    BatchGet: 'BatchGetItem',
-    BatchWrite: 'BatchWriteItem',
-    TransactGet: 'TransactGetItems',
-    TransactWrite: 'TransactWriteItems',
-  };
   return documentNames[bare] ?? bare;
+}
+
+const ATTRIBUTE_TYPES = new Set(['S', 'N', 'B', 'BOOL', 'NULL', 'SS', 'NS', 'BS', 'L', 'M']);
+
+/**
+ * lib-dynamodb marshals right before the serializer and unmarshals right after the
+ * deserializer, inside this meter: its calls show native values here, others AttributeValues.
+ */
+function isMarshalled(item: unknown): boolean {
+  if (!item || typeof item !== 'object') return false;
+  const values = Object.values(item);
+  return values.length > 0 && values.every((v) => v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 1 && ATTRIBUTE_TYPES.has(Object.keys(v)[0]!));
 }
 
 function sumCapacity(consumed: unknown): number | undefined {
@@ -186,8 +211,9 @@ export class AwsMeter {
   /** Which partitions a call touches (its keys, and the index keys of the items it puts). */
   private notePartitions(operation: string, input: Record<string, unknown>): void {
     const { partitions, items } = this.snapshotValue.dynamodb;
-    const pkOf = (item: unknown) => ((item as Item | undefined)?.pk as { S?: string } | undefined)?.S;
-    const skOf = (item: unknown) => ((item as Item | undefined)?.sk as { S?: string } | undefined)?.S;
+    const text = (value: unknown) => (typeof value === 'string' ? value : (value as { S?: string } | undefined)?.S);
+    const pkOf = (item: unknown) => text((item as Item | undefined)?.pk);
+    const skOf = (item: unknown) => text((item as Item | undefined)?.sk);
     const add = (map: MeterSnapshot['dynamodb']['partitions'], key: string, kind: 'write' | 'read', units: number) => {
       map[key] ??= { writes: 0, writeUnits: 0, reads: 0, readUnits: 0 };
       const entry = map[key]!;
@@ -207,7 +233,7 @@ export class AwsMeter {
     };
     const put = (item: Item | undefined, factor: number) => {
       note(pkOf(item), 'write', factor, item);
-      const indexPk = (item?.gsi1pk as { S?: string } | undefined)?.S;
+      const indexPk = text(item?.gsi1pk);
       if (indexPk) note(`gsi1:${indexPk}`, 'write', 1);
     };
     const factorOf = (consistent: unknown) => (consistent === true ? 1 : 0.5);
@@ -245,7 +271,7 @@ export class AwsMeter {
         // The partition is the value the key condition's first equality binds.
         const placeholder = /=\s*(:[A-Za-z0-9_]+)/.exec(String(input.KeyConditionExpression ?? ''))?.[1];
         const value = placeholder ? ((input.ExpressionAttributeValues ?? {}) as Item)[placeholder] : undefined;
-        const pk = (value as { S?: string } | undefined)?.S;
+        const pk = text(value);
         if (pk) note(input.IndexName ? `${String(input.IndexName)}:${pk}` : pk, 'read', factorOf(input.ConsistentRead));
         break;
       }
@@ -286,10 +312,11 @@ export class AwsMeter {
   }
 
   private computeReadUnits(operation: string, input: Record<string, unknown>, output: Record<string, unknown>): { units: number; lowerBound: boolean } {
+    const sizeOf = (item: Item | undefined) => itemSizeBytes(item, !isMarshalled(item));
     const factorOf = (consistent: unknown) => (consistent === true ? 1 : 0.5);
     switch (operation) {
       case 'GetItem':
-        return { units: readUnits(itemSizeBytes(output.Item as Item | undefined), factorOf(input.ConsistentRead)), lowerBound: Boolean(input.ProjectionExpression) };
+        return { units: readUnits(sizeOf(output.Item as Item | undefined), factorOf(input.ConsistentRead)), lowerBound: Boolean(input.ProjectionExpression) };
       case 'BatchGetItem': {
         let units = 0;
         let lowerBound = false;
@@ -300,7 +327,7 @@ export class AwsMeter {
           const found = responses[table] ?? [];
           const asked = (request.Keys ?? []).length - (unprocessed[table]?.Keys ?? []).length;
           const factor = factorOf(request.ConsistentRead);
-          units += found.reduce((sum, item) => sum + readUnits(itemSizeBytes(item), factor), 0);
+          units += found.reduce((sum, item) => sum + readUnits(sizeOf(item), factor), 0);
           // A key that is not there is still read: one unit each.
           units += Math.max(0, asked - found.length) * factor;
           lowerBound ||= Boolean(request.ProjectionExpression);
@@ -309,13 +336,13 @@ export class AwsMeter {
       }
       case 'Query':
       case 'Scan': {
-        const bytes = ((output.Items ?? []) as Item[]).reduce((sum, item) => sum + itemSizeBytes(item), 0);
+        const bytes = ((output.Items ?? []) as Item[]).reduce((sum, item) => sum + sizeOf(item), 0);
         const lowerBound = Boolean(input.ProjectionExpression || input.FilterExpression || input.Select === 'COUNT');
         return { units: readUnits(bytes, factorOf(input.ConsistentRead)), lowerBound };
       }
       case 'TransactGetItems': {
         const responses = (output.Responses ?? []) as { Item?: Item }[];
-        return { units: responses.reduce((sum, r) => sum + readUnits(itemSizeBytes(r.Item), 2), 0), lowerBound: false };
+        return { units: responses.reduce((sum, r) => sum + readUnits(sizeOf(r.Item), 2), 0), lowerBound: false };
       }
       default:
         return { units: 0, lowerBound: false };
