@@ -1,17 +1,21 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { renderSummary } from '../cli/simulate/command.js';
 import { type SimulationSummary, simulate } from '../cli/simulate/simulator.js';
 import { type LatencySummary, summarize } from '../cli/simulate/stats.js';
 import { EMULATOR_PORT, stopEmulator } from '../localstack/ministack.js';
 import { ROOT } from '../scripts/lib/deploy.js';
 import { ensureLocalStack } from '../scripts/lib/local-stack.js';
-import { FlashlineClient } from '../shared/contract/client.js';
 import * as contract from '../shared/contract/index.js';
+import { type BundleReport, measureBundle, renderBundle } from './lib/bundle.js';
+import { type CapacityResult, capacityModel, renderCapacity } from './lib/capacity.js';
+import { type CostModelResult, renderCostModel, runCostModel } from './lib/cost-model.js';
+import { readDeployedApi } from './lib/deployed.js';
+import { createAccount, createLine, measuring } from './lib/fixtures.js';
+import { SWEEP_CALLERS, type SweepResult, renderSweep, runSweep } from './lib/sweep.js';
 
 /**
  * `npm run bench`: latency and throughput of the deployed stack on the local emulator, printed
@@ -34,25 +38,57 @@ async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; value: T 
   return { ms: performance.now() - started, value };
 }
 
-async function createAccount(name: string): Promise<contract.CredentialsFileType> {
-  const { stdout } = await promisify(execFile)(path.join(ROOT, 'node_modules', '.bin', 'tsx'), ['scripts/admin.ts', 'create-account', '--name', name], { cwd: ROOT, env: process.env });
-  return JSON.parse(stdout);
-}
-
-/** Measurement clients never retry: a retried request would hide a failure inside a latency. */
-const measuring = (credentials: contract.CredentialsFileType) => FlashlineClient.fromCredentials(credentials, { retry: { retries: 0 } });
-
 async function main(): Promise<void> {
   const stack = await ensureLocalStack({ persist: false, log });
   try {
-    await runBenchmarks(stack.deployed || stack.startedEmulator, stack.deployed, stack.startedEmulator);
+    await runBenchmarks(stack.deployed || stack.startedEmulator, stack.deployed, stack.startedEmulator, stack.outputs.apiId);
   } finally {
     if (stack.startedEmulator) stopEmulator();
   }
 }
 
-async function runBenchmarks(freshLambdas: boolean, deployed: boolean, startedEmulator: boolean): Promise<void> {
+/**
+ * `npm run bench -- --only=sweep,cost,bundle`: just those sections; they replace their own
+ * sections of latest.json (`rerun` names which, when and at which commit), the others stay.
+ */
+const PARTIAL_SECTIONS = ['sweep', 'cost', 'bundle'] as const;
+const only = process.argv
+  .find((arg) => arg.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',')
+  .filter(Boolean);
+
+async function runPartial(sections: string[], adminCredentials: contract.CredentialsFileType, apiId: string): Promise<void> {
+  const unknown = sections.filter((s) => !(PARTIAL_SECTIONS as readonly string[]).includes(s));
+  if (unknown.length) throw new Error(`--only takes ${PARTIAL_SECTIONS.join(', ')}; not ${unknown.join(', ')}`);
+  const deployedApi = await readDeployedApi(apiId);
+  const needsLine = sections.includes('sweep') || sections.includes('cost');
+  const line = needsLine ? await createLine(adminCredentials, sections.includes('sweep') ? Math.max(...SWEEP_CALLERS) : 1, 'Sweep') : undefined;
+  const out: string[] = [];
+  const replaced: Record<string, unknown> = {};
+  if (sections.includes('sweep')) {
+    replaced.sweep = await runSweep(line!, log);
+    out.push(renderSweep(replaced.sweep as SweepResult));
+  }
+  if (sections.includes('cost')) {
+    const cost = await runCostModel(line!, deployedApi, log);
+    replaced.costModel = cost;
+    replaced.capacity = capacityModel(cost, deployedApi);
+    out.push(renderCostModel(cost), renderCapacity(replaced.capacity as CapacityResult));
+  }
+  if (sections.includes('bundle')) {
+    replaced.bundle = await measureBundle('functions/device-api/index.ts', deployedApi.device.environment);
+    out.push(renderBundle(replaced.bundle as BundleReport));
+  }
+  const previous = existsSync(RESULTS_FILE) ? (JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) as Record<string, unknown>) : {};
+  const rerun = { at: new Date().toISOString(), commit: gitCommit(), sections: Object.keys(replaced) };
+  writeFileSync(RESULTS_FILE, `${JSON.stringify({ ...previous, ...replaced, rerun }, null, 2)}\n`);
+  process.stdout.write(`${out.join('\n\n')}\n\n${Object.keys(replaced).join(', ')} replaced in ${path.relative(process.cwd(), RESULTS_FILE)}\n`);
+}
+
+async function runBenchmarks(freshLambdas: boolean, deployed: boolean, startedEmulator: boolean, apiId: string): Promise<void> {
   const adminCredentials = await createAccount(`Bench ${new Date().toISOString()}`);
+  if (only) return runPartial(only, adminCredentials, apiId);
   const admin = measuring(adminCredentials);
 
   // Cold: the very first request after a (re)deploy or a fresh emulator, so the authorizer and
@@ -111,21 +147,27 @@ async function runBenchmarks(freshLambdas: boolean, deployed: boolean, startedEm
   // Throughput with 8 programmers at once: the bare authorization path, then the simulator's
   // whole device loop (authorize, verify the ticket, report results, send logs).
   const throughputJob = await directJob('bench throughput');
+  // A failed request is counted and reported, not fatal: the rest of the run still measures.
+  const bareFailures: string[] = [];
   const bare = await timed(() =>
     Promise.all(
       programmers.map(async (credentials) => {
         const client = measuring(credentials);
         for (let i = 0; i < THROUGHPUT_AUTHORIZATIONS_EACH; i += 1) {
-          await client.call(contract.authorizeProgramming, { body: { jobId: throughputJob, units: 1, nonce: `tp-${randomUUID()}` } });
+          try {
+            await client.call(contract.authorizeProgramming, { body: { jobId: throughputJob, units: 1, nonce: `tp-${randomUUID()}` } });
+          } catch (error) {
+            bareFailures.push((error as Error).message.slice(0, 200));
+          }
         }
       }),
     ),
   );
-  const bareCount = THROUGHPUT_PROGRAMMERS * THROUGHPUT_AUTHORIZATIONS_EACH;
+  const bareCount = THROUGHPUT_PROGRAMMERS * THROUGHPUT_AUTHORIZATIONS_EACH - bareFailures.length;
   const bareRate = round(bareCount / (bare.ms / 1000));
-  log(`${bareCount} authorizations by ${THROUGHPUT_PROGRAMMERS} programmers at once: ${bareRate}/s`);
+  log(`${bareCount} authorizations by ${THROUGHPUT_PROGRAMMERS} programmers at once: ${bareRate}/s${bareFailures.length ? `; ${bareFailures.length} failed` : ''}`);
   const simulatedLine = await simulate({ programmers, jobId: throughputJob, units: bareCount, batch: 1, concurrency: 1, programMs: 0, seed: 'bench-throughput', retry: { retries: 0 } });
-  if (!simulatedLine.ok) throw new Error(`the 8-programmer simulator run failed: ${simulatedLine.stopReason} ${simulatedLine.errors.join('; ')}`);
+  if (!simulatedLine.ok) log(`the 8-programmer simulator run failed: ${simulatedLine.stopReason} ${simulatedLine.errors.join('; ')}`);
   log(`simulated line of ${THROUGHPUT_PROGRAMMERS}: ${simulatedLine.authorizationsPerSecond} authorizations/s`);
 
   // The closing figure: 1,000 units of a cloud-delivered image by a line of 4 programmers × 2 lanes.
@@ -163,6 +205,18 @@ async function runBenchmarks(freshLambdas: boolean, deployed: boolean, startedEm
   const { job: thousandJob } = await admin.call(contract.getJob, { params: { jobId: registered.job.jobId } });
   if (!thousand.ok || thousand.units !== 1000) throw new Error(`the 1,000-unit run ended ${thousand.stopReason} with ${thousand.units} units: ${thousand.errors.join('; ')}`);
 
+  // Contention: 1…32 programmers on one job against the no-op route at the same concurrency.
+  const sweepLine = await createLine(adminCredentials, Math.max(...SWEEP_CALLERS), 'Sweep');
+  const sweep = await runSweep(sweepLine, log);
+
+  // Cost: the real device handler in-process, every AWS call it makes counted, × list prices.
+  const deployedApi = await readDeployedApi(apiId);
+  const costModel = await runCostModel(sweepLine, deployedApi, log);
+  const capacity = capacityModel(costModel, deployedApi);
+
+  const bundle = await measureBundle('functions/device-api/index.ts', deployedApi.device.environment);
+  log(renderBundle(bundle));
+
   const results = {
     at: new Date().toISOString(),
     commit: gitCommit(),
@@ -179,7 +233,11 @@ async function runBenchmarks(freshLambdas: boolean, deployed: boolean, startedEm
       programmers: THROUGHPUT_PROGRAMMERS,
       bareAuthorizations: bareCount,
       bareAuthorizationsPerSecond: bareRate,
+      bareFailures,
       simulatedLine: {
+        ok: simulatedLine.ok,
+        stopReason: simulatedLine.stopReason,
+        errors: simulatedLine.errors,
         authorizationsPerSecond: simulatedLine.authorizationsPerSecond,
         requestsPerSecond: simulatedLine.requestsPerSecond,
         unitsPerSecond: simulatedLine.unitsPerSecond,
@@ -187,6 +245,10 @@ async function runBenchmarks(freshLambdas: boolean, deployed: boolean, startedEm
       },
     },
     thousandUnits: { summary: thousand, jobCounters: thousandJob.counters, jobStatus: thousandJob.status },
+    sweep,
+    costModel,
+    capacity,
+    bundle,
   };
   mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
   writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
@@ -215,6 +277,10 @@ type Results = {
   authorizeUnits100OverUnits1: number;
   throughput: { programmers: number; bareAuthorizations: number; bareAuthorizationsPerSecond: number; simulatedLine: { authorizationsPerSecond: number } };
   thousandUnits: { summary: SimulationSummary; jobCounters: { authorized: number; succeeded: number; failed: number } };
+  sweep: SweepResult;
+  costModel: CostModelResult;
+  capacity: CapacityResult;
+  bundle: BundleReport;
 };
 
 function renderReport(r: Results): string {
@@ -243,6 +309,14 @@ function renderReport(r: Results): string {
     coldNote,
     `1,000-unit simulator run (job counters: ${jobCounters.authorized} authorized, ${jobCounters.succeeded} succeeded, ${jobCounters.failed} failed):`,
     renderSummary(summary),
+    '',
+    renderSweep(r.sweep),
+    '',
+    renderCostModel(r.costModel),
+    '',
+    renderCapacity(r.capacity),
+    '',
+    renderBundle(r.bundle),
   ].join('\n');
 }
 

@@ -8,7 +8,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
  * (AWS_ENDPOINT_URL and friends), so the same code talks to AWS or to a local emulator.
  */
 export function createDocumentClient(): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 4 }), {
+  return DynamoDBDocumentClient.from(observed(new DynamoDBClient({ maxAttempts: 4 })), {
     marshallOptions: { removeUndefinedValues: true },
   });
 }
@@ -23,14 +23,35 @@ export function s3Endpoint(): string | undefined {
 }
 
 export function createS3Client(): S3Client {
-  return new S3Client({
-    forcePathStyle: Boolean(s3Endpoint()),
-    // Presigned URLs must not demand checksum headers the caller would have to guess.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  return observed(
+    new S3Client({
+      forcePathStyle: Boolean(s3Endpoint()),
+      // Presigned URLs must not demand checksum headers the caller would have to guess.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    }),
+  );
 }
 
 export function createKmsClient(): KMSClient {
-  return new KMSClient({});
+  return observed(new KMSClient({}));
+}
+
+export type ObservedClient = DynamoDBClient | KMSClient | S3Client;
+
+let observer: ((client: ObservedClient) => void) | undefined;
+
+/**
+ * Opt-in, for `npm run bench` only (nothing in functions/ calls it): the bench's cost model
+ * counts the AWS calls the real route code makes by adding middleware to the very clients the
+ * functions build, so it must see each client as it is created. Set it before importing a
+ * function's entry module; a Lambda container never sets it and pays nothing for it.
+ */
+export function observeNewClients(next: ((client: ObservedClient) => void) | undefined): void {
+  observer = next;
+}
+
+function observed<T extends ObservedClient>(client: T): T {
+  observer?.(client);
+  return client;
 }
