@@ -77,7 +77,7 @@ async function runPartial(sections: string[], adminCredentials: contract.Credent
     out.push(renderCostModel(cost), renderCapacity(replaced.capacity as CapacityResult));
   }
   if (sections.includes('bundle')) {
-    replaced.bundle = await measureBundle('functions/device-api/index.ts', deployedApi.device.environment);
+    replaced.bundle = await measureBundle('device-api', deployedApi.device.environment);
     out.push(renderBundle(replaced.bundle as BundleReport));
   }
   const previous = existsSync(RESULTS_FILE) ? (JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) as Record<string, unknown>) : {};
@@ -214,7 +214,7 @@ async function runBenchmarks(freshLambdas: boolean, deployed: boolean, startedEm
   const costModel = await runCostModel(sweepLine, deployedApi, log);
   const capacity = capacityModel(costModel, deployedApi);
 
-  const bundle = await measureBundle('functions/device-api/index.ts', deployedApi.device.environment);
+  const bundle = await measureBundle('device-api', deployedApi.device.environment);
   log(renderBundle(bundle));
 
   const results = {
