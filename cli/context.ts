@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { CredentialsFileType } from '../shared/contract/account.js';
 import { FlashlineClient, type FlashlineClientOptions } from '../shared/contract/client.js';
 import { credentialsPath, readCredentials } from './credentials.js';
+import { CliFailure, UsageError } from './errors.js';
 import type { CliIo } from './io.js';
 import { printJson } from './output.js';
 
@@ -55,6 +56,23 @@ export class CommandContext {
   /** Progress and notes go to stderr, so stdout stays one parseable document with --json. */
   note(line: string): void {
     this.io.stderr.write(`${line}\n`);
+  }
+
+  /**
+   * For commands that delete: with `--yes` nothing is asked; on a terminal the returned function
+   * asks and throws unless the answer is yes; anywhere else (scripts, CI, pipes) it is a usage
+   * error before any request, so nothing is deleted by a script that forgot to say so.
+   */
+  confirmation(command: string, yes: boolean | undefined): (question: string) => Promise<void> {
+    if (yes) return async () => undefined;
+    const { ask } = this.io;
+    if (!this.io.interactive || !ask) {
+      throw new UsageError(`${command} deletes; not on a terminal, it needs --yes to go ahead (nothing was deleted)`);
+    }
+    return async (question) => {
+      const answer = await ask(`${question} [y/N] `);
+      if (!/^\s*y(es)?\s*$/i.test(answer)) throw new CliFailure('not_confirmed', 'Not confirmed: nothing was deleted');
+    };
   }
 
   /** The command finished and printed its output, yet did not get what was asked (a refusal): exit 1. */

@@ -37,3 +37,6 @@ export function choiceOption<T extends string>(choices: readonly T[]) {
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
+
+/** The option every deleting command takes (see CommandContext.confirmation). */
+export const YES_HELP = 'delete without asking (required when not on a terminal)';

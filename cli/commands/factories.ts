@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import * as contract from '../../shared/contract/index.js';
 import { formatTime, renderTable } from '../output.js';
+import { YES_HELP } from '../options.js';
 import type { CommandKit } from '../program.js';
 import { resolveFactory } from '../resolve.js';
 
@@ -54,10 +55,13 @@ export function registerFactoryCommands(program: Command, kit: CommandKit): void
     .command('rm')
     .description('delete an empty factory')
     .argument('<factory>', 'name or id')
+    .option('-y, --yes', YES_HELP)
     .action(
-      kit.action(async (context, wanted: string) => {
+      kit.action(async (context, wanted: string, options: { yes?: boolean }) => {
+        const confirm = context.confirmation('flashline factories rm', options.yes);
         const client = context.client();
         const factory = await resolveFactory(client, wanted);
+        await confirm(`Delete factory ${factory.name} (${factory.factoryId})?`);
         await client.call(contract.deleteFactory, { params: { factoryId: factory.factoryId } });
         context.print({ deleted: { factoryId: factory.factoryId, name: factory.name } }, () => `Deleted factory ${factory.name} (${factory.factoryId})\n`);
       }),

@@ -3,7 +3,7 @@ import type { FlashlineClient, ListItemOf } from '../../shared/contract/client.j
 import * as contract from '../../shared/contract/index.js';
 import type { CommandContext } from '../context.js';
 import { sleepUnlessAborted } from '../io.js';
-import { choiceOption, integerOption, timestampOption } from '../options.js';
+import { choiceOption, integerOption, timestampOption, YES_HELP } from '../options.js';
 import { formatTime, formatYield, renderFields, renderTable } from '../output.js';
 import type { CommandKit } from '../program.js';
 import { factoryNames, resolveFactory } from '../resolve.js';
@@ -54,28 +54,18 @@ async function collectSince<R extends typeof contract.listJobLogs | typeof contr
 }
 
 const logText = (line: LogLine) => `${formatTime(line.at)} ${line.level.toUpperCase().padEnd(5)} ${line.programmerId} ${line.message}\n`;
-const logKey = (line: LogLine) => `${line.at}\u0000${line.programmerId}\u0000${line.authorizationId}\u0000${line.level}\u0000${line.message}`;
-
 /**
- * `--follow`: polls with `since` = the newest line seen. `since` is inclusive, so lines at that
- * very instant come back again: the keys of the newest instant filter them out.
+ * `--follow`: each poll continues from the API's `followCursor`, so lines come in arrival order,
+ * each exactly once, also those a device sends late with an old time.
  */
 async function followLogs(context: CommandContext, client: FlashlineClient, jobId: string, since: string | undefined, intervalMs: number): Promise<void> {
-  let cursorTime = since;
-  let seenAtCursor = new Set<string>();
+  let cursor: string | undefined;
   const signal = context.io.signal;
   while (!signal?.aborted) {
-    for await (const line of client.paginate(contract.listJobLogs, { params: { jobId }, query: { since: cursorTime, limit: 100 } })) {
-      const key = logKey(line);
-      if (line.at === cursorTime && seenAtCursor.has(key)) continue;
-      if (line.at !== cursorTime) {
-        cursorTime = line.at;
-        seenAtCursor = new Set();
-      }
-      seenAtCursor.add(key);
-      context.io.stdout.write(context.json ? `${JSON.stringify(line)}\n` : logText(line));
-    }
-    await (context.io.sleep ?? sleepUnlessAborted)(intervalMs, signal);
+    const read = await client.readFeed(contract.listJobLogs, { params: { jobId }, query: { since, limit: 100 } }, cursor, 10);
+    cursor = read.cursor;
+    for (const line of read.items) context.io.stdout.write(context.json ? `${JSON.stringify(line)}\n` : logText(line));
+    if (read.caughtUp) await (context.io.sleep ?? sleepUnlessAborted)(intervalMs, signal);
   }
 }
 
@@ -127,26 +117,32 @@ export function registerJobCommands(program: Command, kit: CommandKit): void {
     ['pause', contract.pauseJob, 'Paused', 'pause a job: programmers stop seeing it and are refused with job_paused'],
     ['resume', contract.resumeJob, 'Resumed', 'resume a paused job'],
     ['restart', contract.restartJob, 'Restarted', 'start a new run: counters restart, history is kept, serial numbers continue'],
-    ['rm', contract.deleteJob, 'Deleted', 'delete a job and its cloud image (history is kept)'],
+    ['rm', contract.deleteJob, 'Deleted', 'delete a job and its cloud image at once (history is kept); asks first on a terminal'],
   ] as const;
   for (const [verb, route, past, description] of transitions) {
-    jobs
-      .command(verb)
-      .description(description)
-      .argument('<jobId>')
-      .action(
-        kit.action(async (context, jobId: string) => {
-          const { job } = await context.client().call(route as typeof contract.pauseJob, { params: { jobId } });
-          context.print({ job }, () => `${past} ${job.name} (${job.jobId}): ${job.status}, run ${job.run}\n`);
-        }),
-      );
+    const command = jobs.command(verb).description(description).argument('<jobId>');
+    if (verb === 'rm') command.option('-y, --yes', YES_HELP);
+    command.action(
+      kit.action(async (context, jobId: string, options: { yes?: boolean }) => {
+        const client = context.client();
+        if (verb === 'rm') {
+          const confirm = context.confirmation('flashline jobs rm', options.yes);
+          if (!options.yes) {
+            const { job } = await client.call(contract.getJob, { params: { jobId } });
+            await confirm(`Delete job ${job.name} (${job.jobId}) and its cloud image?`);
+          }
+        }
+        const { job } = await client.call(route as typeof contract.pauseJob, { params: { jobId } });
+        context.print({ job }, () => `${past} ${job.name} (${job.jobId}): ${job.status}, run ${job.run}\n`);
+      }),
+    );
   }
 
   jobs
     .command('logs')
     .description("a job's log lines, oldest first")
     .argument('<jobId>')
-    .option('--since <time>', 'only lines at or after this time', timestampOption)
+    .option('--since <time>', 'only lines that arrived at or after this time (the cloud\'s clock)', timestampOption)
     .option('--limit <n>', 'at most this many lines (without --follow)', integerOption(1, 100_000), 1000)
     .option('-f, --follow', 'keep printing new lines until Ctrl-C (JSON: one line per log line)')
     .option('--interval <ms>', 'poll interval with --follow', integerOption(200, 60_000), 2000)

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import * as contract from '../../shared/contract/index.js';
 import { assertWritable, slug, writeCredentials } from '../credentials.js';
-import { choiceOption } from '../options.js';
+import { choiceOption, YES_HELP } from '../options.js';
 import { formatTime, renderFields, renderTable } from '../output.js';
 import type { CommandKit } from '../program.js';
 
@@ -57,8 +57,10 @@ export function registerKeyCommands(program: Command, kit: CommandKit): void {
     .command('revoke')
     .description('revoke an API key (it stops working within the 30 s authorizer cache)')
     .argument('<keyId>')
+    .option('-y, --yes', YES_HELP)
     .action(
-      kit.action(async (context, keyId: string) => {
+      kit.action(async (context, keyId: string, options: { yes?: boolean }) => {
+        await context.confirmation('flashline keys revoke', options.yes)(`Revoke API key ${keyId}? Whoever uses it loses access.`);
         const { apiKey } = await context.client().call(contract.revokeApiKey, { params: { keyId } });
         context.print({ apiKey }, () => `Revoked ${apiKey.name} (${apiKey.keyId})\n`);
       }),

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import * as contract from '../../shared/contract/index.js';
 import type { CommandContext } from '../context.js';
 import { assertWritable, slug, writeCredentials } from '../credentials.js';
-import { collect } from '../options.js';
+import { collect, YES_HELP } from '../options.js';
 import { formatTime, renderFields, renderTable } from '../output.js';
 import type { CommandKit } from '../program.js';
 import { type Programmer, factoryNames, resolveFactory, resolveProgrammer } from '../resolve.js';
@@ -105,10 +105,13 @@ export function registerProgrammerCommands(program: Command, kit: CommandKit): v
     .command('rm')
     .description('deprovision a programmer (its credentials stop working within the 30 s authorizer cache)')
     .argument('<programmer>', 'name or id')
+    .option('-y, --yes', YES_HELP)
     .action(
-      kit.action(async (context, wanted: string) => {
+      kit.action(async (context, wanted: string, options: { yes?: boolean }) => {
+        const confirm = context.confirmation('flashline programmers rm', options.yes);
         const client = context.client();
         const programmer = await resolveProgrammer(client, wanted);
+        await confirm(`Deprovision programmer ${programmer.name} (${programmer.programmerId})? Its credentials stop working.`);
         await client.call(contract.deprovisionProgrammer, { params: { programmerId: programmer.programmerId } });
         context.print({ deleted: { programmerId: programmer.programmerId, name: programmer.name } }, () => `Deprovisioned ${programmer.name} (${programmer.programmerId})\n`);
       }),

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { Id, ListQuery, Timestamp, listOf } from './common.js';
+import { FeedQuery, Id, Timestamp, feedOf } from './common.js';
 import { defineRoute } from './route.js';
 
 export const AuditRecord = z
@@ -18,10 +18,10 @@ export const listAudit = defineRoute({
   operationId: 'listAudit',
   method: 'GET',
   path: '/v1/audit',
-  summary: 'Who did what, when: newest first, or oldest first from `since`',
+  summary: 'Who did what, when: newest first, or oldest first in arrival order from `since` or a `followCursor`',
   access: { kind: 'account', minimumRole: 'admin' },
-  query: ListQuery.extend({ since: Timestamp.optional() }),
+  query: FeedQuery,
   successStatus: 200,
-  response: listOf(AuditRecord),
+  response: feedOf(AuditRecord).extend({ followCursor: feedOf(AuditRecord).shape.followCursor.optional() }),
   idempotent: true,
 });

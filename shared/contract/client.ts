@@ -233,6 +233,30 @@ export class FlashlineClient {
     }
   }
 
+  /**
+   * Catches up with an arrival-ordered feed (logs, results, audit from `since`): reads from
+   * `cursor` (else from the input's `since`) through every page that is ready, at most
+   * `maxPages`, and answers the new items with the cursor to pass next time. Following a feed
+   * is calling this again with that cursor: each item comes exactly once, in arrival order.
+   */
+  async readFeed<R extends AnyRoute>(
+    route: R,
+    input: CallInput<R>,
+    cursor: string | undefined,
+    maxPages = Number.POSITIVE_INFINITY,
+  ): Promise<{ items: ListItemOf<R>[]; cursor: string | undefined; caughtUp: boolean }> {
+    const items: ListItemOf<R>[] = [];
+    let position = cursor;
+    for (let pages = 0; pages < maxPages; pages += 1) {
+      const query = { ...(input.query as object | undefined), ...(position && { cursor: position }) };
+      const page = (await this.call(route, ...([{ ...input, query }] as unknown as InputArgs<R>))) as FeedPageShape<ListItemOf<R>>;
+      items.push(...page.items);
+      position = page.followCursor ?? page.nextCursor ?? position;
+      if (!page.nextCursor) return { items, cursor: position, caughtUp: true };
+    }
+    return { items, cursor: position, caughtUp: false };
+  }
+
   async listAll<R extends AnyRoute>(route: R, ...args: InputArgs<R>): Promise<ListItemOf<R>[]> {
     const items: ListItemOf<R>[] = [];
     for await (const item of this.paginate(route, ...args)) items.push(item);
@@ -265,6 +289,12 @@ export class FlashlineClient {
   private report(route: AnyRoute, status: number, durationMs: number, attempt: number, willRetry: boolean): void {
     this.options.onAttempt?.({ operationId: route.operationId, method: route.method, status, durationMs, attempt, willRetry });
   }
+}
+
+interface FeedPageShape<T> {
+  items: T[];
+  nextCursor: string | null;
+  followCursor?: string;
 }
 
 export type ListItemOf<R> = ResponseOf<R> extends { items: (infer T)[] } ? T : never;

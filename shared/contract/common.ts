@@ -1,6 +1,7 @@
 // A namespace import in every contract module: esbuild then bundles only the zod the console
 // uses, whereas `import { z }` keeps all of zod's locales (~350 kB; test/unit/console-bundle.test.ts).
 import * as z from 'zod';
+import { FEED_SETTLE_SECONDS } from '../domain/feed.js';
 
 /** Ids are opaque to clients; we still bound them so garbage never reaches a key. */
 export const Id = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'must be an id');
@@ -15,6 +16,29 @@ export const ListQuery = z.object({
 export function listOf<T extends z.ZodType>(item: T) {
   return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 }
+
+/**
+ * A list in arrival order (the cloud's clock, never a device's) that a client can follow live:
+ * `followCursor`, passed back as `cursor`, yields exactly what arrived since, each item once.
+ */
+export { FEED_SETTLE_SECONDS };
+
+export function feedOf<T extends z.ZodType>(item: T) {
+  return z.object({
+    items: z.array(item),
+    nextCursor: z.string().nullable().meta({ description: 'More items are ready now: pass as `cursor`. Null at the end of what has arrived.' }),
+    followCursor: z.string().meta({
+      description:
+        `Where this page ended. Pass it as \`cursor\` (now or later) to receive exactly the items that arrived after it, each once, in arrival order, whatever clocks the devices have. Items become readable ${FEED_SETTLE_SECONDS} s after they arrive, so that none can slip in behind a reader.`,
+    }),
+  });
+}
+
+/** `since` and `cursor` of an arrival-ordered feed. */
+export const FeedQuery = ListQuery.extend({
+  since: Timestamp.optional().meta({ description: 'Only items that ARRIVED at or after this time (inclusive; the cloud\'s clock). Ignored with `cursor`.' }),
+  cursor: z.string().min(1).max(2048).optional().meta({ description: 'A `nextCursor` or `followCursor` of this feed; it takes precedence over `since`.' }),
+});
 
 export const EmptyBody = z
   .object({})

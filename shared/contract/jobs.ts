@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { Id, ListQuery, Timestamp, listOf } from './common.js';
+import { FeedQuery, Id, ListQuery, Timestamp, feedOf, listOf } from './common.js';
 import { defineRoute } from './route.js';
 
 export const JobStatus = z.enum(['active', 'paused', 'completed', 'expired', 'deleted']);
@@ -51,22 +51,28 @@ export const ResultRecord = z
 
 export const LogLine = z
   .object({
-    at: Timestamp,
+    /** The device's own time for the line, as it sent it: shown, never used for ordering. */
+    at: Timestamp.meta({ description: "The device's time for the line, as sent: shown, never used for ordering" }),
     level: z.enum(['debug', 'info', 'warn', 'error']),
     message: z.string(),
     programmerId: Id,
     authorizationId: Id.nullable(),
+    receivedAt: Timestamp.meta({ description: 'When the cloud received the line; `since` compares against it' }),
+    sequence: z.string().meta({ description: "The line's place in the job's arrival order: opaque, unique, strictly increasing" }),
   })
   .meta({ id: 'LogLine' });
 
 const JobParams = z.object({ jobId: Id });
-const SinceQuery = ListQuery.extend({ since: Timestamp.optional() });
 
 export const listJobs = defineRoute({
   operationId: 'listJobs',
   method: 'GET',
   path: '/v1/jobs',
   summary: 'List jobs, optionally of one factory and/or in one status (deleted jobs only when asked for)',
+  description:
+    'Pages are in job id order. With `status`, the filter is applied while the page is filled, so pages are full (`limit` items) ' +
+    'except the last; a page may still come back short, even empty, with a non-null `nextCursor` when an account has thousands of jobs ' +
+    'and few match (a page reads at most 1,000 jobs). Follow `nextCursor` until it is null, as the typed client and the CLI do.',
   access: { kind: 'account', minimumRole: 'viewer' },
   query: ListQuery.extend({ factoryId: Id.optional(), status: JobStatus.optional() }),
   successStatus: 200,
@@ -121,12 +127,12 @@ export const listJobResults = defineRoute({
   operationId: 'listJobResults',
   method: 'GET',
   path: '/v1/jobs/{jobId}/results',
-  summary: 'Programming results of a job, oldest first, reported at or after `since`',
+  summary: 'Programming results of a job in arrival order (`reportedAt`, the cloud\'s clock), at or after `since`; follow with `followCursor`',
   access: { kind: 'account', minimumRole: 'viewer' },
   params: JobParams,
-  query: SinceQuery,
+  query: FeedQuery,
   successStatus: 200,
-  response: listOf(ResultRecord),
+  response: feedOf(ResultRecord),
   idempotent: true,
 });
 
@@ -134,11 +140,14 @@ export const listJobLogs = defineRoute({
   operationId: 'listJobLogs',
   method: 'GET',
   path: '/v1/jobs/{jobId}/logs',
-  summary: 'Log lines of a job, oldest first, at or after `since`',
+  summary: 'Log lines of a job in arrival order (`receivedAt`), at or after `since`; follow with `followCursor`',
+  description:
+    'Lines are ordered by when the cloud received them, not by the device time `at` they carry: a line that arrives late, with an old ' +
+    '`at`, still comes after everything already read. Until v1.1 `since` compared the device time; it now compares `receivedAt`.',
   access: { kind: 'account', minimumRole: 'viewer' },
   params: JobParams,
-  query: SinceQuery,
+  query: FeedQuery,
   successStatus: 200,
-  response: listOf(LogLine),
+  response: feedOf(LogLine),
   idempotent: true,
 });

@@ -40,8 +40,13 @@ export function buildOpenApiDocument(serverUrl?: string): Record<string, unknown
       path: route.path,
       summary: route.summary,
       security: route.access.kind === 'public' ? [] : [{ bearer: [] }],
-      ...(route.access.kind !== 'public' && {
-        description: route.access.kind === 'programmer' ? 'Programmer credentials' : `Account key, role ${route.access.minimumRole} or higher`,
+      ...((route.access.kind !== 'public' || route.description) && {
+        description: [
+          route.access.kind === 'public' ? undefined : route.access.kind === 'programmer' ? 'Programmer credentials.' : `Account key, role ${route.access.minimumRole} or higher.`,
+          route.description,
+        ]
+          .filter(Boolean)
+          .join(' '),
       }),
       request: {
         ...(route.params && { params: route.params as z.ZodObject }),

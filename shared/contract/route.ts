@@ -21,6 +21,8 @@ export interface RouteContract<
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   path: `/v1/${string}`;
   summary: string;
+  /** What a client must know beyond the summary (paging, ordering); goes into the OpenAPI description. */
+  description?: string;
   access: Access;
   params?: TParams;
   query?: TQuery;

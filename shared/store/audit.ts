@@ -1,6 +1,7 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { newId } from '../domain/ids.js';
 import { type Db, decodeCursor, encodeCursor } from './db.js';
+import { type FeedQuery, feedPosition, readFeed } from './feed.js';
 import { keys } from './keys.js';
 
 /** Audit records are kept for 400 days, then DynamoDB's TTL removes them. */
@@ -49,29 +50,37 @@ export function auditItem(db: Db, entry: AuditEntry, at: string) {
   };
 }
 
-export async function listAudit(
-  db: Db,
-  accountId: string,
-  options: { since?: string; limit: number; cursor?: string },
-): Promise<{ items: AuditRecord[]; nextCursor: string | null }> {
+/**
+ * Newest first for browsing; oldest first, in arrival order, from `since` or from a feed cursor
+ * (feed.ts): the way to follow the trail. Records are stamped by the writing container's clock
+ * as part of the change's own transaction.
+ */
+export async function listAudit(db: Db, accountId: string, options: FeedQuery): Promise<{ items: AuditRecord[]; nextCursor: string | null; followCursor?: string }> {
+  const pk = keys.auditPartition(accountId);
+  if (options.since || feedPosition(options.cursor) !== undefined) {
+    return readFeed(db, { table: db.events, partitionKey: 'pk', partitionValue: pk, sortKey: 'sk', startKey: (sk) => ({ pk, sk }) }, options, toAuditRecord);
+  }
   const start = decodeCursor(options.cursor, '');
   const output = await db.doc.send(
     new QueryCommand({
       TableName: db.events,
-      KeyConditionExpression: options.since ? 'pk = :pk AND sk >= :since' : 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': keys.auditPartition(accountId), ...(options.since && { ':since': new Date(options.since).toISOString() }) },
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': pk },
       Limit: options.limit,
-      ScanIndexForward: Boolean(options.since),
-      ...(start && { ExclusiveStartKey: { pk: keys.auditPartition(accountId), sk: start } }),
+      ScanIndexForward: false,
+      ...(start && { ExclusiveStartKey: { pk, sk: start } }),
     }),
   );
-  const items = (output.Items ?? []).map((item) => ({
+  return { items: (output.Items ?? []).map(toAuditRecord), nextCursor: encodeCursor(output.LastEvaluatedKey) };
+}
+
+function toAuditRecord(item: Record<string, unknown>): AuditRecord {
+  return {
     auditId: item.auditId as string,
     at: item.at as string,
     actor: item.actor as string,
     action: item.action as string,
     target: { type: item.targetType as string, id: item.targetId as string },
     details: (item.details as Record<string, unknown>) ?? {},
-  }));
-  return { items, nextCursor: encodeCursor(output.LastEvaluatedKey) };
+  };
 }

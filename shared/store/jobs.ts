@@ -103,20 +103,19 @@ export async function getJob(db: Db, accountId: string, jobId: string): Promise<
 
 /**
  * Jobs of the account or of one factory. Status is derived (completed, expired), so it is
- * filtered here; deleted jobs are listed only when asked for by status.
+ * filtered while the page is filled (pages.ts): pages are full but for the last. Deleted jobs
+ * are listed only when asked for by status.
  */
-export async function listJobs(db: Db, accountId: string, query: PageRequest & { factoryId?: string; status?: JobStatus }) {
+export async function listJobs(db: Db, accountId: string, query: PageRequest & { factoryId?: string; status?: JobStatus }): Promise<Page<JobView>> {
   const now = new Date();
   const toView = (item: Record<string, unknown>) => toJobView(toJobRecord(item), now);
-  let page: Page<JobView>;
+  const keep = (job: JobView) => (query.status ? job.status === query.status : job.status !== 'deleted');
   if (query.factoryId) {
     const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.factory(accountId, query.factoryId) }));
     if (!Item) throw new NotFoundError('Factory');
-    page = await factoryPage(db, accountId, query.factoryId, SK_PREFIX.job, query, toView);
-  } else {
-    page = await accountPage(db, accountId, SK_PREFIX.job, query, toView);
+    return factoryPage(db, accountId, query.factoryId, SK_PREFIX.job, query, toView, keep);
   }
-  return { ...page, items: page.items.filter((job) => (query.status ? job.status === query.status : job.status !== 'deleted')) };
+  return accountPage(db, accountId, SK_PREFIX.job, query, toView, keep);
 }
 
 /**

@@ -16,7 +16,12 @@
  * Events table (`pk`, `sk`, GSI `gsi1`, TTL on `expiresAt`):
  *   audit record       ACCT#{acct}#AUDIT      {iso time}#{id}
  *   result             ACCT#{acct}#AUTH#{id}  RES#{serial}  gsi1: ACCT#{acct}#JOB#{job}#RES / {reported at}#{auth}#{serial}
- *   log line           ACCT#{acct}#JOB#{job}#LOG  {at}#{line hash}
+ *   log line           ACCT#{acct}#JOB#{job}#LOG     {received at}#{writer}#{counter}
+ *   log request chunk  ACCT#{acct}#JOB#{job}#LOGREQ  {hash of request + chunk}   (retry marker)
+ * The audit, result-index and log sort keys start with the server's arrival time (fixed-width
+ * ISO-8601 UTC, then `#`): feeds read them in arrival order and their cursors are positions in
+ * that order (store/feed.ts). Log lines written before arrival order began were keyed
+ * `{device at}#{line hash}`.
  * S3 (images bucket):
  *   encrypted image    accounts/{acct}/images/{img}
  */
@@ -67,7 +72,9 @@ export const keys = {
   jobResultsIndex: (accountId: string, jobId: string) => `ACCT#${accountId}#JOB#${jobId}#RES`,
   resultIndexSk: (reportedAt: string, authorizationId: string, serial: string) => `${reportedAt}#${authorizationId}#${serial}`,
   jobLogsPartition: (accountId: string, jobId: string) => `ACCT#${accountId}#JOB#${jobId}#LOG`,
-  logLine: (accountId: string, jobId: string, at: string, lineHash: string): Key => ({ pk: `ACCT#${accountId}#JOB#${jobId}#LOG`, sk: `${at}#${lineHash}` }),
+  /** `sequence` comes from feed.ts's arrivalKey: `{received at}#{writer}#{counter}`. */
+  logLine: (accountId: string, jobId: string, sequence: string): Key => ({ pk: `ACCT#${accountId}#JOB#${jobId}#LOG`, sk: sequence }),
+  logRequest: (accountId: string, jobId: string, chunkHash: string): Key => ({ pk: `ACCT#${accountId}#JOB#${jobId}#LOGREQ`, sk: chunkHash }),
   /** The job-item attribute that records one reservation until its authorization is recorded (see authorizations.ts). */
   reservationAttribute: (claimedAtSeconds: number, authorizationId: string) => `${RESERVATION_PREFIX}${claimedAtSeconds}_${authorizationId}`,
   parseReservationAttribute: (name: string): { claimedAtSeconds: number; authorizationId: string } | undefined => {

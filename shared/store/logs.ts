@@ -1,10 +1,15 @@
 import { createHash } from 'node:crypto';
-import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { type Db, decodeCursor, encodeCursor } from './db.js';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { type Db, cancelledConditions } from './db.js';
+import { type FeedPage, type FeedQuery, arrivalKey, arrivalStamp, checkWriteLatency, readFeed } from './feed.js';
 import { keys } from './keys.js';
 
 /** Log lines are kept 90 days, then DynamoDB's TTL removes them. */
 export const LOG_RETENTION_DAYS = 90;
+/** How long a retried request is recognised: far beyond any device's retry schedule. */
+export const LOG_REQUEST_MEMORY_DAYS = 7;
+/** A transaction holds 100 items: 99 lines and the marker of their chunk. */
+const LINES_PER_CHUNK = 99;
 
 export interface LogLineInput {
   at: string;
@@ -15,12 +20,19 @@ export interface LogLineInput {
 export interface LogLineView extends LogLineInput {
   programmerId: string;
   authorizationId: string | null;
+  /** When the cloud received the line; `since` compares against it. */
+  receivedAt: string;
+  /** The line's place in the job's arrival order (opaque, strictly increasing). */
+  sequence: string;
 }
 
 /**
- * Appends lines to a job's log. A line's key is derived from its content and its position
- * among identical lines of the request, so a retried request overwrites itself instead of
- * appending twice.
+ * Appends lines to a job's log in arrival order (see feed.ts). Each chunk of up to 99 lines is
+ * stored in ONE transaction with a marker derived from the request and the chunk's content:
+ * a retried request finds its stored chunks by their markers and skips them, so it neither
+ * appends twice nor moves lines a reader has already seen; a chunk is never half stored. A
+ * cancelled transaction stores nothing, so the retry of a chunk is stamped afresh.
+ * (Transactions cost twice the write units of plain puts: the price of exactly-once.)
  */
 export async function appendLogLines(
   db: Db,
@@ -31,58 +43,60 @@ export async function appendLogLines(
   now = new Date(),
 ): Promise<number> {
   const expiresAt = Math.floor(now.getTime() / 1000) + LOG_RETENTION_DAYS * 86_400;
-  const occurrences = new Map<string, number>();
-  const requests = lines.map((line) => {
-    const identity = `${source.programmerId}\n${source.authorizationId ?? ''}\n${line.at}\n${line.level}\n${line.message}`;
-    const occurrence = occurrences.get(identity) ?? 0;
-    occurrences.set(identity, occurrence + 1);
-    const lineHash = createHash('sha256').update(`${identity}\n${occurrence}`).digest('hex').slice(0, 24);
-    const at = new Date(line.at).toISOString();
-    return {
-      PutRequest: {
-        Item: {
-          ...keys.logLine(accountId, jobId, at, lineHash),
-          type: 'log',
-          at,
-          level: line.level,
-          message: line.message,
-          programmerId: source.programmerId,
-          authorizationId: source.authorizationId,
-          expiresAt,
+  const markerExpiresAt = Math.floor(now.getTime() / 1000) + LOG_REQUEST_MEMORY_DAYS * 86_400;
+  const request = createHash('sha256').update(`${source.programmerId}\n${source.authorizationId ?? ''}\n${lines.length}`);
+  for (let i = 0; i < lines.length; i += LINES_PER_CHUNK) {
+    const chunk = lines.slice(i, i + LINES_PER_CHUNK);
+    const chunkHash = request.copy().update(`\n${i}\n${JSON.stringify(chunk.map((l) => [l.at, l.level, l.message]))}`).digest('hex').slice(0, 32);
+    const stamp = arrivalStamp();
+    const puts = chunk.map((line) => {
+      const sequence = arrivalKey(stamp);
+      return {
+        Put: {
+          TableName: db.events,
+          Item: {
+            ...keys.logLine(accountId, jobId, sequence),
+            type: 'log',
+            at: new Date(line.at).toISOString(),
+            receivedAt: stamp,
+            level: line.level,
+            message: line.message,
+            programmerId: source.programmerId,
+            authorizationId: source.authorizationId,
+            expiresAt,
+          },
         },
+      };
+    });
+    const marker = {
+      Put: {
+        TableName: db.events,
+        Item: { ...keys.logRequest(accountId, jobId, chunkHash), type: 'log-request', storedAt: stamp, expiresAt: markerExpiresAt },
+        ConditionExpression: 'attribute_not_exists(pk)',
       },
     };
-  });
-  for (let i = 0; i < requests.length; i += 25) {
-    let batch: Record<string, typeof requests> | undefined = { [db.events]: requests.slice(i, i + 25) };
-    for (let attempt = 0; batch && Object.keys(batch).length > 0; attempt += 1) {
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** attempt)));
-      if (attempt > 8) throw Object.assign(new Error('DynamoDB kept log lines unprocessed'), { name: 'ThrottlingException' });
-      const output = await db.doc.send(new BatchWriteCommand({ RequestItems: batch }));
-      batch = output.UnprocessedItems as typeof batch;
+    const started = Date.now();
+    try {
+      await db.doc.send(new TransactWriteCommand({ TransactItems: [marker, ...puts] }));
+      checkWriteLatency(started, 'log lines');
+    } catch (error) {
+      // The marker exists: an earlier attempt of this request stored this chunk.
+      if (!cancelledConditions(error)?.[0]) throw error;
     }
   }
   return lines.length;
 }
 
-export async function listLogLines(db: Db, accountId: string, jobId: string, query: { limit: number; cursor?: string; since?: string }) {
+export async function listLogLines(db: Db, accountId: string, jobId: string, query: FeedQuery): Promise<FeedPage<LogLineView>> {
   const pk = keys.jobLogsPartition(accountId, jobId);
-  const start = decodeCursor(query.cursor, '');
-  const output = await db.doc.send(
-    new QueryCommand({
-      TableName: db.events,
-      KeyConditionExpression: query.since ? 'pk = :pk AND sk >= :since' : 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': pk, ...(query.since && { ':since': new Date(query.since).toISOString() }) },
-      Limit: query.limit,
-      ...(start && { ExclusiveStartKey: { pk, sk: start } }),
-    }),
-  );
-  const items: LogLineView[] = (output.Items ?? []).map((item) => ({
-    at: item.at,
-    level: item.level,
-    message: item.message,
-    programmerId: item.programmerId,
-    authorizationId: item.authorizationId ?? null,
+  return readFeed(db, { table: db.events, partitionKey: 'pk', partitionValue: pk, sortKey: 'sk', startKey: (sk) => ({ pk, sk }) }, query, (item) => ({
+    at: item.at as string,
+    level: item.level as LogLineView['level'],
+    message: item.message as string,
+    programmerId: item.programmerId as string,
+    authorizationId: (item.authorizationId as string | undefined) ?? null,
+    // Lines stored before arrival order existed were keyed by their device time: theirs is the best guess.
+    receivedAt: (item.receivedAt as string | undefined) ?? (item.at as string),
+    sequence: item.sk as string,
   }));
-  return { items, nextCursor: encodeCursor(output.LastEvaluatedKey) };
 }

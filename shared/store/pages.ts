@@ -1,4 +1,4 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { type Db, decodeCursor, encodeCursor } from './db.js';
 import { keys } from './keys.js';
 
@@ -14,20 +14,20 @@ export interface PageRequest {
 
 type ToView<T> = (item: Record<string, unknown>) => T;
 
+/**
+ * With a filter, DynamoDB's `Limit` counts the items read, not the ones kept: a page filtered
+ * after one read can come back short or empty with more to come. A filtered page is therefore
+ * filled by reading on (100 items a read) until it holds `limit` items or this many were read:
+ * enough for any account we know of to get full pages, and a bound on what one request costs.
+ */
+export const MAX_EXAMINED_PER_PAGE = 1000;
+const FILTER_READ = 100;
+
 /** One page of an account's entities of one kind (a sort-key prefix), in id order. */
-export async function accountPage<T>(db: Db, accountId: string, prefix: string, page: PageRequest, toView: ToView<T>): Promise<Page<T>> {
+export async function accountPage<T>(db: Db, accountId: string, prefix: string, page: PageRequest, toView: ToView<T>, keep?: (view: T) => boolean): Promise<Page<T>> {
   const pk = keys.accountPartition(accountId);
-  const start = decodeCursor(page.cursor, prefix);
-  const output = await db.doc.send(
-    new QueryCommand({
-      TableName: db.table,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
-      Limit: page.limit,
-      ...(start && { ExclusiveStartKey: { pk, sk: start } }),
-    }),
-  );
-  return { items: (output.Items ?? []).map(toView), nextCursor: encodeCursor(output.LastEvaluatedKey) };
+  const input = { TableName: db.table, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)', ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix } };
+  return filledPage(db, input, 'sk', (sk) => ({ pk, sk }), decodeCursor(page.cursor, prefix), page.limit, toView, keep);
 }
 
 /**
@@ -41,18 +41,55 @@ export async function factoryPage<T>(
   prefix: string,
   page: PageRequest,
   toView: ToView<T>,
+  keep?: (view: T) => boolean,
 ): Promise<Page<T>> {
   const gsi1pk = keys.factoryIndex(accountId, factoryId);
-  const start = decodeCursor(page.cursor, prefix);
-  const output = await db.doc.send(
-    new QueryCommand({
-      TableName: db.table,
-      IndexName: 'gsi1',
-      KeyConditionExpression: 'gsi1pk = :pk AND begins_with(gsi1sk, :prefix)',
-      ExpressionAttributeValues: { ':pk': gsi1pk, ':prefix': prefix },
-      Limit: page.limit,
-      ...(start && { ExclusiveStartKey: { gsi1pk, gsi1sk: start, pk: keys.accountPartition(accountId), sk: start } }),
-    }),
-  );
-  return { items: (output.Items ?? []).map(toView), nextCursor: encodeCursor(output.LastEvaluatedKey, 'gsi1sk') };
+  const input = {
+    TableName: db.table,
+    IndexName: 'gsi1',
+    KeyConditionExpression: 'gsi1pk = :pk AND begins_with(gsi1sk, :prefix)',
+    ExpressionAttributeValues: { ':pk': gsi1pk, ':prefix': prefix },
+  };
+  const startKey = (sk: string) => ({ gsi1pk, gsi1sk: sk, pk: keys.accountPartition(accountId), sk });
+  return filledPage(db, input, 'gsi1sk', startKey, decodeCursor(page.cursor, prefix), page.limit, toView, keep);
+}
+
+/**
+ * Reads from `start` (exclusive) until `limit` items pass `keep` (everything passes without
+ * it), the partition ends, or MAX_EXAMINED_PER_PAGE items were read. The cursor is the key of
+ * the last item *examined*, kept or not, so the next page goes on exactly where this one stopped.
+ */
+async function filledPage<T>(
+  db: Db,
+  input: Omit<QueryCommandInput, 'Limit' | 'ExclusiveStartKey'>,
+  sortField: 'sk' | 'gsi1sk',
+  startKey: (sortValue: string) => Record<string, unknown>,
+  start: string | undefined,
+  limit: number,
+  toView: ToView<T>,
+  keep?: (view: T) => boolean,
+): Promise<Page<T>> {
+  const items: T[] = [];
+  let position = start;
+  let examined = 0;
+  for (;;) {
+    const readSize = keep ? Math.min(FILTER_READ, MAX_EXAMINED_PER_PAGE - examined) : limit;
+    const output = await db.doc.send(new QueryCommand({ ...input, Limit: readSize, ...(position && { ExclusiveStartKey: startKey(position) }) }));
+    const read = output.Items ?? [];
+    for (const [index, raw] of read.entries()) {
+      examined += 1;
+      position = raw[sortField] as string;
+      const view = toView(raw);
+      if (keep && !keep(view)) continue;
+      items.push(view);
+      if (items.length === limit) {
+        const more = index < read.length - 1 || output.LastEvaluatedKey !== undefined;
+        return { items, nextCursor: more ? encodeCursor({ [sortField]: position }, sortField) : null };
+      }
+    }
+    if (!output.LastEvaluatedKey) return { items, nextCursor: null };
+    // Over budget (or a 1 MB read that stopped early without a filter): a short page that says where to go on.
+    if (!keep || examined >= MAX_EXAMINED_PER_PAGE) return { items, nextCursor: encodeCursor(output.LastEvaluatedKey, sortField) };
+    position = output.LastEvaluatedKey[sortField] as string;
+  }
 }

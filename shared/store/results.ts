@@ -1,9 +1,10 @@
-import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { ValidationError, type ValidationIssue } from '../domain/errors.js';
 import { lateResultRefusal } from '../domain/authorizations.js';
 import { type AuthorizationRecord, getAuthorizationRecord } from './authorizations.js';
-import { type Db, cancelledConditions, decodeCursor, encodeCursor } from './db.js';
+import { type Db, cancelledConditions } from './db.js';
 import { withFaultRetry } from './faults.js';
+import { type FeedPage, type FeedQuery, arrivalStamp, checkWriteLatency, readFeed } from './feed.js';
 import { keys } from './keys.js';
 
 /** Programming results are history: kept two years, then DynamoDB's TTL removes them. */
@@ -68,7 +69,6 @@ export async function recordResults(
   checkResultsAgainstGrant(authorization, results);
   const unique = [...new Map(results.map((r) => [r.serial, r])).values()];
   const duplicatesInRequest = results.length - unique.length;
-  const reportedAt = now.toISOString();
   const expiresAt = Math.floor(now.getTime() / 1000) + RESULT_RETENTION_DAYS * 86_400;
   let recorded = 0;
   let duplicates = duplicatesInRequest;
@@ -79,7 +79,7 @@ export async function recordResults(
     while (pending.length > 0) {
       const succeeded = pending.filter((r) => r.status === 'success').length;
       const failed = pending.length - succeeded;
-      const puts = pending.map((result) => ({
+      const puts = (reportedAt: string) => pending.map((result) => ({
         Put: {
           TableName: db.events,
           Item: {
@@ -123,7 +123,14 @@ export async function recordResults(
         },
       };
       try {
-        await withFaultRetry(() => db.doc.send(new TransactWriteCommand({ TransactItems: [...puts, reportedCount, ...(countInRun ? [counter] : [])] })));
+        await withFaultRetry(async () => {
+          // Stamped right before each attempt (a cancelled one stored nothing): `reportedAt` is the
+          // results' place in the job's arrival-ordered feed (feed.ts), so no backoff can slip them in behind a reader.
+          const reportedAt = arrivalStamp();
+          const started = Date.now();
+          await db.doc.send(new TransactWriteCommand({ TransactItems: [...puts(reportedAt), reportedCount, ...(countInRun ? [counter] : [])] }));
+          checkWriteLatency(started, 'results');
+        });
         recorded += pending.length;
         pending = [];
       } catch (error) {
@@ -146,35 +153,24 @@ export async function recordResults(
   return { recorded, duplicates };
 }
 
-export async function listResults(db: Db, accountId: string, jobId: string, query: { limit: number; cursor?: string; since?: string }) {
+/** A job's results in arrival order (`reportedAt`, the cloud's clock); see feed.ts for cursors. */
+export async function listResults(db: Db, accountId: string, jobId: string, query: FeedQuery): Promise<FeedPage<ResultView>> {
   const gsi1pk = keys.jobResultsIndex(accountId, jobId);
-  const start = decodeCursor(query.cursor, '');
-  const output = await db.doc.send(
-    new QueryCommand({
-      TableName: db.events,
-      IndexName: 'gsi1',
-      KeyConditionExpression: query.since ? 'gsi1pk = :pk AND gsi1sk >= :since' : 'gsi1pk = :pk',
-      // Keys hold UTC ISO times: compare against the same form, whatever offset the caller used.
-      ExpressionAttributeValues: { ':pk': gsi1pk, ...(query.since && { ':since': new Date(query.since).toISOString() }) },
-      Limit: query.limit,
-      ...(start && { ExclusiveStartKey: resultStartKey(accountId, gsi1pk, start) }),
-    }),
-  );
-  const items: ResultView[] = (output.Items ?? []).map((item) => ({
-    authorizationId: item.authorizationId,
-    programmerId: item.programmerId,
-    serial: item.serial,
-    status: item.status,
-    errorCode: item.errorCode ?? null,
-    durationMs: item.durationMs ?? null,
-    at: item.at,
-    reportedAt: item.reportedAt,
-    run: item.run,
+  const source = { table: db.events, indexName: 'gsi1', partitionKey: 'gsi1pk', partitionValue: gsi1pk, sortKey: 'gsi1sk', startKey: (gsi1sk: string) => resultStartKey(accountId, gsi1pk, gsi1sk) };
+  return readFeed(db, source, query, (item) => ({
+    authorizationId: item.authorizationId as string,
+    programmerId: item.programmerId as string,
+    serial: item.serial as string,
+    status: item.status as ResultView['status'],
+    errorCode: (item.errorCode as string | undefined) ?? null,
+    durationMs: (item.durationMs as number | undefined) ?? null,
+    at: item.at as string,
+    reportedAt: item.reportedAt as string,
+    run: item.run as number,
   }));
-  return { items, nextCursor: encodeCursor(output.LastEvaluatedKey, 'gsi1sk') };
 }
 
-/** A GSI start key needs the base table key too; both follow from the index sort key. */
+/** A GSI start key needs the base table key too; both follow from the index sort key (a bare time gives an empty id and serial). */
 function resultStartKey(accountId: string, gsi1pk: string, gsi1sk: string) {
   const [, authorizationId = '', ...serialParts] = gsi1sk.split('#');
   return { gsi1pk, gsi1sk, ...keys.result(accountId, authorizationId, serialParts.join('#')) };

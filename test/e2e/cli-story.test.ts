@@ -3,7 +3,7 @@ import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { createAccount, uniqueName } from '../support/api.js';
+import { createAccount, feedSettled, uniqueName } from '../support/api.js';
 import { type CliOptions, flashline, flashlineJson, startFlashline, waitForOutput } from '../support/cli.js';
 import { verifyWithJwks } from '../support/jwks.js';
 
@@ -106,6 +106,7 @@ describe('the flashline CLI tells the seed story', () => {
     const first = await flashlineJson(as('cyclone-1.json', 'simulate', '--job', jobId, '--units', '5', '--batch', '2', '--binding', binding, '--program-ms', '1'), cli);
     expect(first).toMatchObject({ ok: true, stopReason: 'units_done', units: 5, imagesVerified: 1, bindingVerified: true, ticketsVerified: 3 });
 
+    await feedSettled();
     const logs = await flashline(as('admin.json', 'jobs', 'logs', jobId), cli);
     expect(logs.code).toBe(0);
     expect(logs.stdout).toMatch(/INFO +prg_\S+ authorized 2 unit\(s\) SN-00001000…SN-00001001; ticket verified/);
@@ -121,7 +122,7 @@ describe('the flashline CLI tells the seed story', () => {
     follow.child.kill('SIGINT');
     const followed = await follow.done;
     expect(followed.code).toBe(0);
-    // Every line once, although `since` is inclusive: two lines per authorization, 3 of the first run and 1 of the second.
+    // Every line once: two lines per authorization, 3 of the first run and 1 of the second.
     const lines = followed.stdout.trim().split('\n');
     expect(new Set(lines).size).toBe(lines.length);
     expect(lines.map((line) => JSON.parse(line))).toHaveLength(8);
@@ -137,7 +138,7 @@ describe('the flashline CLI tells the seed story', () => {
     expect(actions).toEqual(expect.arrayContaining(['job.pause', 'job.resume']));
     const keys = await flashlineJson(as('admin.json', 'signing-keys'), cli);
     expect(keys.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256' });
-    const deleted = await flashlineJson(as('author.json', 'jobs', 'rm', jobId), cli);
+    const deleted = await flashlineJson(as('author.json', 'jobs', 'rm', jobId, '--yes'), cli);
     expect(deleted.job.status).toBe('deleted');
     const visible = await flashlineJson(as('admin.json', 'jobs', 'ls'), cli);
     expect(visible.items.map((j: { jobId: string }) => j.jobId)).not.toContain(jobId);

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { call, createAccount, uniqueName } from '../support/api.js';
+import { call, createAccount, feedSettled, uniqueName } from '../support/api.js';
 
 /** Every refusal of the programmer protocol, each with its contract code, and the idempotency rules. */
 describe('programmer protocol: refusals and idempotency', () => {
@@ -163,6 +163,7 @@ describe('programmer protocol: refusals and idempotency', () => {
       const response = await call('POST', 'v1/device/logs', { token: programmer.token, body: { jobId: job.jobId, lines } });
       expect(response.status).toBe(200);
     }
+    await feedSettled();
     const listed = await call('GET', `v1/jobs/${job.jobId}/logs`, { token: admin });
     expect(listed.body.items.map((l: { message: string }) => l.message).sort()).toEqual(['erase done', 'verify failed at 0x0800']);
     expect(listed.body.items[0].programmerId).toBe(programmer.programmerId);

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { call, createAccount, uniqueName } from '../support/api.js';
+import { call, createAccount, feedSettled, uniqueName } from '../support/api.js';
 import { verifyWithJwks } from '../support/jwks.js';
 
 /**
@@ -171,6 +171,7 @@ describe('cloud-connected image: publish, distribute, authorize, report, steer',
     }
     const after = await call('GET', `v1/jobs/${jobId}`, { token: admin });
     expect(after.body.job.counters).toEqual({ authorized: 40, succeeded: expectedSucceeded, failed: expectedFailed, returned: 0, remaining: 0 });
+    await feedSettled();
     const listed = await call('GET', `v1/jobs/${jobId}/results?limit=100`, { token: admin });
     expect(listed.body.items).toHaveLength(40);
   });

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { type SimulationSummary, simulate } from '../../cli/simulate/simulator.js';
 import { FlashlineClient } from '../../shared/contract/client.js';
 import * as contract from '../../shared/contract/index.js';
-import { createAccount, uniqueName } from '../support/api.js';
+import { createAccount, feedSettled, uniqueName } from '../support/api.js';
 import { flashline } from '../support/cli.js';
 
 /**
@@ -94,6 +94,7 @@ describe('simulated programmers on the deployed stack', () => {
     expect(after.status).toBe('completed');
     expect(after.counters).toEqual({ authorized: 100, succeeded: sum((s) => s.successes), failed: sum((s) => s.failures), returned: 0, remaining: 0 });
 
+    await feedSettled();
     const results = await admin.listAll(contract.listJobResults, { params: { jobId: job.jobId }, query: { limit: 100 } });
     expect(results).toHaveLength(100);
     expect(new Set(results.map((r) => r.serial)).size).toBe(100);

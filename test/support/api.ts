@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { inject } from 'vitest';
 import { EMULATOR_AWS_ENV } from '../../localstack/ministack.js';
 import type { CredentialsFileType } from '../../shared/contract/index.js';
+import { FEED_SETTLE_SECONDS } from '../../shared/contract/common.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -49,4 +50,9 @@ export async function createAccount(name: string): Promise<CredentialsFileType> 
 
 export function uniqueName(prefix: string): string {
   return `${prefix} ${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** Feeds (logs, results, audit from `since`) show items once they have settled: wait that long after writing. */
+export function feedSettled(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, FEED_SETTLE_SECONDS * 1000 + 300));
 }

@@ -168,7 +168,7 @@ describe('factory arguments take a name or an id', () => {
     const api = fakeApi(routes);
     expect(await run(['factories', 'rename', 'fac_e', 'East', '--credentials', 'admin.json'], api.fetch)).toBe(0);
     expect(await run(['factories', 'rename', 'east coast factory', 'East', '--credentials', 'admin.json'], api.fetch)).toBe(0);
-    expect(await run(['factories', 'rm', 'West', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    expect(await run(['factories', 'rm', 'West', '--yes', '--credentials', 'admin.json'], api.fetch)).toBe(0);
     expect(api.requests.filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.path}`)).toEqual([
       'PATCH /v1/factories/fac_e',
       'PATCH /v1/factories/fac_e',
@@ -178,10 +178,10 @@ describe('factory arguments take a name or an id', () => {
 
   it('refuses an ambiguous or unknown name with exit 1', async () => {
     const api = fakeApi(routes);
-    expect(await run(['factories', 'rm', 'WEST', '--credentials', 'admin.json'], api.fetch)).toBe(1);
+    expect(await run(['factories', 'rm', 'WEST', '--yes', '--credentials', 'admin.json'], api.fetch)).toBe(1);
     expect(stderr).toContain('2 factories are named "WEST"; use the id [ambiguous_name]');
     stderr = '';
-    expect(await run(['factories', 'rm', 'Narnia', '--credentials', 'admin.json'], api.fetch)).toBe(1);
+    expect(await run(['factories', 'rm', 'Narnia', '--yes', '--credentials', 'admin.json'], api.fetch)).toBe(1);
     expect(stderr).toContain('no factory with the id or name "Narnia" [not_found]');
     expect(api.requests.filter((r) => r.method === 'DELETE')).toEqual([]);
   });

@@ -204,3 +204,27 @@ function withHeader(response: Response, name: string, value: string): Response {
   headers.set(name, value);
   return new Response(response.body, { status: response.status, headers });
 }
+
+describe('FlashlineClient.readFeed', () => {
+  const line = (sequence: string) => ({ at: '2026-01-01T00:00:00.000Z', level: 'info', message: sequence, programmerId: 'prg_1', authorizationId: null, receivedAt: '2026-01-01T00:00:00.000Z', sequence });
+
+  it('reads every ready page, then follows from the followCursor the API handed out last', async () => {
+    const { client: api, requests } = client([
+      json(200, { items: [line('a'), line('b')], nextCursor: 'c1', followCursor: 'c1' }),
+      json(200, { items: [line('c')], nextCursor: null, followCursor: 'h1' }),
+      json(200, { items: [], nextCursor: null, followCursor: 'h2' }),
+    ]);
+    const first = await api.readFeed(contract.listJobLogs, { params: { jobId: 'job_1' }, query: { limit: 2 } }, undefined);
+    expect(first.items.map((item) => item.sequence)).toEqual(['a', 'b', 'c']);
+    expect(first).toMatchObject({ cursor: 'h1', caughtUp: true });
+    const second = await api.readFeed(contract.listJobLogs, { params: { jobId: 'job_1' }, query: { limit: 2 } }, first.cursor);
+    expect(second).toMatchObject({ items: [], cursor: 'h2' });
+    expect(requests.map((r) => new URL(r.url).searchParams.get('cursor'))).toEqual([null, 'c1', 'h1']);
+  });
+
+  it('stops after maxPages and says it has not caught up', async () => {
+    const { client: api } = client([json(200, { items: [line('a')], nextCursor: 'c1', followCursor: 'c1' })]);
+    const read = await api.readFeed(contract.listJobLogs, { params: { jobId: 'job_1' }, query: { limit: 1 } }, undefined, 1);
+    expect(read).toMatchObject({ cursor: 'c1', caughtUp: false });
+  });
+});

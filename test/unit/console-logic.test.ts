@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatYield, yieldOf } from '../../console/src/format.js';
-import { IncrementalFeed, ResultHistogram } from '../../console/src/incremental.js';
+import { ResultHistogram } from '../../console/src/incremental.js';
 import { parseRoute } from '../../console/src/router.js';
 import { CredentialsInputError, parseCredentialsInput } from '../../console/src/session.js';
 
@@ -37,20 +37,6 @@ describe('yield', () => {
   it('is succeeded / (succeeded + failed), and undefined before the first result', () => {
     expect(formatYield(yieldOf({ authorized: 24, succeeded: 21, failed: 3, returned: 0, remaining: 76 }))).toBe('87.5 %');
     expect(formatYield(yieldOf({ authorized: 5, succeeded: 0, failed: 0, returned: 0, remaining: null }))).toBe('—');
-  });
-});
-
-describe('the incremental feed of results and logs', () => {
-  type Item = { at: string; id: string };
-  const feed = () => new IncrementalFeed<Item>((item) => item.at, (item) => item.id);
-
-  it('delivers each item once although `since` is inclusive', () => {
-    const results = feed();
-    expect(results.accept([{ at: 't1', id: 'a' }, { at: 't2', id: 'b' }]).map((i) => i.id)).toEqual(['a', 'b']);
-    expect(results.since).toBe('t2');
-    // The next poll asks since=t2: b comes again, c is new at the same instant, d is later.
-    expect(results.accept([{ at: 't2', id: 'b' }, { at: 't2', id: 'c' }, { at: 't3', id: 'd' }]).map((i) => i.id)).toEqual(['c', 'd']);
-    expect(results.accept([{ at: 't3', id: 'd' }]).map((i) => i.id)).toEqual([]);
   });
 });
 

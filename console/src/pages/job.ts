@@ -8,7 +8,7 @@ import { ErrorNotice } from '../components/error-notice.js';
 import { ResultsChart } from '../components/results-chart.js';
 import { StatusBadge } from '../components/status-badge.js';
 import { TimeAgo, Timestamp } from '../components/time-ago.js';
-import { useFeed } from '../feed.js';
+import { MAX_PAGES_PER_TICK, useFeed } from '../feed.js';
 import { formatCount, formatDuration, formatTime, formatYield, yieldOf } from '../format.js';
 import { asApiError, useConsole, usePolling } from '../hooks.js';
 import { ResultHistogram } from '../incremental.js';
@@ -192,9 +192,7 @@ function ResultsSection({ jobId, programmerNames }: { jobId: string; programmerN
   const [recent, setRecent] = useState<ResultRecord[]>([]);
   const [version, setVersion] = useState(0);
   const feed = useFeed<ResultRecord>({
-    fetchPage: (query) => api.call(contract.listJobResults, { params: { jobId }, query: { limit: 100, ...query } }),
-    timeOf: (result) => result.reportedAt,
-    keyOf: (result) => `${result.authorizationId}/${result.serial}`,
+    read: (cursor) => api.readFeed(contract.listJobResults, { params: { jobId }, query: { limit: 100 } }, cursor, MAX_PAGES_PER_TICK),
     onItems: (items) => {
       for (const result of items) histogram.current.add(result.at, result.status);
       setRecent((previous) => [...items.slice(-RECENT_RESULTS).reverse(), ...previous].slice(0, RECENT_RESULTS));
@@ -240,9 +238,7 @@ function LogsSection({ jobId, programmerNames }: { jobId: string; programmerName
   const [follow, setFollow] = useState(true);
   const listRef = useRef<HTMLOListElement>(null);
   const feed = useFeed<LogLine>({
-    fetchPage: (query) => api.call(contract.listJobLogs, { params: { jobId }, query: { limit: 100, ...query } }),
-    timeOf: (line) => line.at,
-    keyOf: (line) => `${line.at}|${line.programmerId}|${line.level}|${line.message}`,
+    read: (cursor) => api.readFeed(contract.listJobLogs, { params: { jobId }, query: { limit: 100 } }, cursor, MAX_PAGES_PER_TICK),
     onItems: (items) => setLines((previous) => [...previous, ...items].slice(-LOG_LINES_KEPT)),
     intervalMs: LOG_REFRESH_MS,
     enabled: follow,
@@ -263,8 +259,8 @@ function LogsSection({ jobId, programmerNames }: { jobId: string; programmerName
     ${feed.loaded && lines.length === 0 && html`<p class="empty">No log lines yet.</p>`}
     <ol ref=${listRef} class="logs" role="log" aria-labelledby="logs-heading" aria-live="polite">
       ${lines.map(
-        (line) => html`<li class=${`log-${line.level}`}>
-          <time datetime=${line.at}>${formatTime(line.at)}</time> <span class="level">${line.level}</span> <span class="programmer">${programmerNames.get(line.programmerId) ?? line.programmerId}</span> <span class="message">${line.message}</span>
+        (line) => html`<li key=${line.sequence} class=${`log-${line.level}`} data-sequence=${line.sequence}>
+          <time datetime=${line.at} title=${`received ${formatTime(line.receivedAt)}`}>${formatTime(line.at)}</time> <span class="level">${line.level}</span> <span class="programmer">${programmerNames.get(line.programmerId) ?? line.programmerId}</span> <span class="message">${line.message}</span>
         </li>`,
       )}
     </ol>
