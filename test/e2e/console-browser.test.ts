@@ -227,4 +227,35 @@ describe.skipIf(!haveChromium && !requireChromium)(`the web console in Chromium 
     await expectText(fresh.getByRole('heading', { level: 1 }).locator('.status'), 'paused');
     await fresh.close();
   });
+
+  it('shows late and out-of-order log lines exactly once in the live log view, with their device times', async () => {
+    await page.goto(`${server.url}#/jobs/${jobId}`);
+    const log = page.getByRole('log');
+    await expectText(log, /programmed MC-000001 in 1\.8 s/);
+    const lines = (batch: { at: number; message: string }[]) =>
+      device('v1/device/logs', { jobId, lines: batch.map((line) => ({ at: new Date(line.at).toISOString(), level: 'info', message: line.message })) });
+    const item = (message: string) => log.getByRole('listitem').filter({ has: page.locator('.message', { hasText: new RegExp(`^${message}$`) }) });
+
+    expect((await lines([{ at: Date.now(), message: 'on time A' }])).status).toBe(200);
+    await item('on time A').waitFor();
+    // A programmer whose clock is 10 minutes behind, two requests at once, lines out of order.
+    const behind = Date.now() - 10 * 60_000;
+    const late = (i: number) => ({ at: behind + i * 1000, message: `late ${i}` });
+    const sent = await Promise.all([lines([late(3), late(1), late(5)]), lines([late(4), late(2)])]);
+    expect(sent.map((response) => response.status)).toEqual([200, 200]);
+    expect((await lines([{ at: Date.now(), message: 'on time B' }])).status).toBe(200);
+    await item('on time B').waitFor();
+    expect((await lines([late(0)])).status).toBe(200);
+    await item('late 0').waitFor();
+    // Two more refreshes (every 3 s): nothing may come twice.
+    await page.waitForTimeout(6500);
+    for (const message of ['on time A', 'late 0', 'late 1', 'late 2', 'late 3', 'late 4', 'late 5', 'on time B']) {
+      expect(await item(message).count(), message).toBe(1);
+    }
+    expect(await log.getByRole('listitem').count()).toBe(3 + 8);
+    // The line shows the device's own time: 10 minutes before it arrived.
+    expect(await item('late 0').locator('time').getAttribute('datetime')).toBe(new Date(late(0).at).toISOString());
+    expect(await log.getByRole('listitem').last().locator('.message').textContent()).toBe('late 0');
+    await screenshot(page, 'late-log-lines');
+  });
 });

@@ -60,3 +60,21 @@ export async function waitForOutput(started: ReturnType<typeof startFlashline>, 
   const { stdout, stderr } = started.output();
   throw new Error(`never saw ${what}\nstdout:\n${stdout}\nstderr:\n${stderr}`);
 }
+
+/**
+ * `flashline ARGS` on a real pseudo-terminal (util-linux `script`), answering `answer` once it
+ * asks a `[y/N]` question. Output is what the terminal showed (stdout and stderr mixed).
+ */
+export function flashlineOnTerminal(args: readonly string[], answer: string, options: CliOptions): Promise<{ code: number | null; output: string }> {
+  const command = [process.execPath, FLASHLINE_BIN, ...args].map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(' ');
+  const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: options.cwd, env: cliEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+    if (output.includes('[y/N]') && !child.stdin!.writableEnded) child.stdin!.end(`${answer}\n`);
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}

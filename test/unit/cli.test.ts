@@ -187,6 +187,55 @@ describe('factory arguments take a name or an id', () => {
   });
 });
 
+describe('deleting commands ask first', () => {
+  const job = { jobId: 'job_1', imageId: 'img_1', factoryId: 'fac_e', name: 'fw.bin', status: 'active', restrictions: { maxCount: null, notBefore: null, notAfter: null }, serials: { start: 0, step: 1, format: '{n}', next: '0' }, run: 1, counters: { authorized: 0, succeeded: 0, failed: 0, remaining: null }, createdAt: NOW, updatedAt: NOW };
+  const routes = {
+    'GET /v1/jobs/job_1': () => ({ status: 200, body: { job } }),
+    'DELETE /v1/jobs/job_1': () => ({ status: 200, body: { job: { ...job, status: 'deleted' } } }),
+    'DELETE /v1/api-keys/key_2': () => ({ status: 200, body: { apiKey: { keyId: 'key_2', name: 'old', role: 'viewer', status: 'revoked', createdAt: NOW, revokedAt: NOW } } }),
+  };
+  const deletes = (api: ReturnType<typeof fakeApi>) => api.requests.filter((r) => r.method === 'DELETE').map((r) => r.path);
+  const terminal = (api: ReturnType<typeof fakeApi>, answer: string, questions: string[]): CliIo => ({
+    ...io(api.fetch),
+    interactive: true,
+    ask: async (question) => {
+      questions.push(question);
+      return answer;
+    },
+  });
+
+  for (const argv of [['jobs', 'rm', 'job_1'], ['programmers', 'rm', 'Cyclone'], ['keys', 'revoke', 'key_2'], ['factories', 'rm', 'East'], ['jobs', 'rm', 'job_1', '--json']]) {
+    it(`refuses \`${argv.join(' ')}\` without a terminal and without --yes: exit 2, no request`, async () => {
+      const api = fakeApi(routes);
+      expect(await run([...argv, '--credentials', 'admin.json'], api.fetch)).toBe(2);
+      expect(stderr).toMatch(/deletes; not on a terminal, it needs --yes to go ahead \(nothing was deleted\)/);
+      expect(stdout).toBe('');
+      expect(api.requests).toEqual([]);
+    });
+  }
+
+  it('deletes with --yes, printing the same JSON as before', async () => {
+    const api = fakeApi(routes);
+    expect(await run(['jobs', 'rm', 'job_1', '--yes', '--json', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    expect(JSON.parse(stdout)).toEqual({ job: { ...job, status: 'deleted' } });
+    expect(await run(['keys', 'revoke', 'key_2', '-y', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    expect(deletes(api)).toEqual(['/v1/jobs/job_1', '/v1/api-keys/key_2']);
+  });
+
+  it('asks on a terminal, naming what goes, and deletes only on yes', async () => {
+    const questions: string[] = [];
+    const declined = fakeApi(routes);
+    expect(await runCli(['jobs', 'rm', 'job_1', '--credentials', 'admin.json'], terminal(declined, 'n', questions))).toBe(1);
+    expect(stderr).toContain('Not confirmed: nothing was deleted [not_confirmed]');
+    expect(deletes(declined)).toEqual([]);
+    const accepted = fakeApi(routes);
+    expect(await runCli(['jobs', 'rm', 'job_1', '--credentials', 'admin.json'], terminal(accepted, 'yes', questions))).toBe(0);
+    expect(deletes(accepted)).toEqual(['/v1/jobs/job_1']);
+    expect(stdout).toContain('Deleted fw.bin (job_1): deleted');
+    expect(questions).toEqual(['Delete job fw.bin (job_1) and its cloud image? [y/N] ', 'Delete job fw.bin (job_1) and its cloud image? [y/N] ']);
+  });
+});
+
 describe('credentials files written by the CLI', () => {
   const created = { ...credentials, keyId: 'key_2', token: 'tok-new', role: 'author' };
   const routes = {
