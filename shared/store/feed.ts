@@ -28,8 +28,12 @@ import type { Db } from './db.js';
  *
  * The alternative, an atomic counter per job, needs the same settling (a counter value taken
  * before a slow write leaves a gap a reader could skip), adds one round trip per append and
- * makes every programmer of a job contend on one item. Measured on the emulator with 8
- * programmers appending to one job, the stamped keys need no extra request (see README).
+ * makes every programmer of a job contend on one item.
+ *
+ * Measured on the emulator (MiniStack, 2 shared cores, busy): a 21-item log transaction, 8
+ * writers at once, p50 104 ms, p99 415 ms, max 439 ms from stamp to landed, far inside the 2 s;
+ * 8 programmers appending 4,000 lines to one job (device clocks up to 10 minutes behind,
+ * lines shuffled) while a follower polled every 300 ms: the follower got all 4,000, none twice.
  */
 export const FEED_SETTLE_MS = FEED_SETTLE_SECONDS * 1000;
 
