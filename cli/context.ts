@@ -67,7 +67,7 @@ export class CommandContext {
     if (yes) return async () => undefined;
     const { ask } = this.io;
     if (!this.io.interactive || !ask) {
-      throw new UsageError(`${command} deletes; not on a terminal, it needs --yes to go ahead (nothing was deleted)`);
+      throw new UsageError(`${command} deletes: without a terminal to ask on, it needs --yes (nothing was deleted)`);
     }
     return async (question) => {
       const answer = await ask(`${question} [y/N] `);

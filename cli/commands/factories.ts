@@ -58,7 +58,7 @@ export function registerFactoryCommands(program: Command, kit: CommandKit): void
     .option('-y, --yes', YES_HELP)
     .action(
       kit.action(async (context, wanted: string, options: { yes?: boolean }) => {
-        const confirm = context.confirmation('flashline factories rm', options.yes);
+        const confirm = context.confirmation('factories rm', options.yes);
         const client = context.client();
         const factory = await resolveFactory(client, wanted);
         await confirm(`Delete factory ${factory.name} (${factory.factoryId})?`);

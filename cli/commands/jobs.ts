@@ -126,7 +126,7 @@ export function registerJobCommands(program: Command, kit: CommandKit): void {
       kit.action(async (context, jobId: string, options: { yes?: boolean }) => {
         const client = context.client();
         if (verb === 'rm') {
-          const confirm = context.confirmation('flashline jobs rm', options.yes);
+          const confirm = context.confirmation('jobs rm', options.yes);
           if (!options.yes) {
             const { job } = await client.call(contract.getJob, { params: { jobId } });
             await confirm(`Delete job ${job.name} (${job.jobId}) and its cloud image?`);

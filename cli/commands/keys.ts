@@ -60,7 +60,7 @@ export function registerKeyCommands(program: Command, kit: CommandKit): void {
     .option('-y, --yes', YES_HELP)
     .action(
       kit.action(async (context, keyId: string, options: { yes?: boolean }) => {
-        await context.confirmation('flashline keys revoke', options.yes)(`Revoke API key ${keyId}? Whoever uses it loses access.`);
+        await context.confirmation('keys revoke', options.yes)(`Revoke API key ${keyId}? Whoever uses it loses access.`);
         const { apiKey } = await context.client().call(contract.revokeApiKey, { params: { keyId } });
         context.print({ apiKey }, () => `Revoked ${apiKey.name} (${apiKey.keyId})\n`);
       }),

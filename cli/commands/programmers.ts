@@ -108,7 +108,7 @@ export function registerProgrammerCommands(program: Command, kit: CommandKit): v
     .option('-y, --yes', YES_HELP)
     .action(
       kit.action(async (context, wanted: string, options: { yes?: boolean }) => {
-        const confirm = context.confirmation('flashline programmers rm', options.yes);
+        const confirm = context.confirmation('programmers rm', options.yes);
         const client = context.client();
         const programmer = await resolveProgrammer(client, wanted);
         await confirm(`Deprovision programmer ${programmer.name} (${programmer.programmerId})? Its credentials stop working.`);

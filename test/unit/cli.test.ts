@@ -208,7 +208,9 @@ describe('deleting commands ask first', () => {
     it(`refuses \`${argv.join(' ')}\` without a terminal and without --yes: exit 2, no request`, async () => {
       const api = fakeApi(routes);
       expect(await run([...argv, '--credentials', 'admin.json'], api.fetch)).toBe(2);
-      expect(stderr).toMatch(/deletes; not on a terminal, it needs --yes to go ahead \(nothing was deleted\)/);
+      const message = `${argv.slice(0, 2).join(' ')} deletes: without a terminal to ask on, it needs --yes (nothing was deleted)`;
+      if (argv.includes('--json')) expect(JSON.parse(stderr)).toEqual({ error: { code: 'usage', message } });
+      else expect(stderr).toBe(`flashline: ${message} [usage]\n`);
       expect(stdout).toBe('');
       expect(api.requests).toEqual([]);
     });
