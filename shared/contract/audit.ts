@@ -22,6 +22,9 @@ export const listAudit = defineRoute({
   access: { kind: 'account', minimumRole: 'admin' },
   query: FeedQuery,
   successStatus: 200,
-  response: feedOf(AuditRecord).extend({ followCursor: feedOf(AuditRecord).shape.followCursor.optional() }),
+  // Newest-first browsing has no followCursor: only the oldest-first feed (from `since` or a followCursor) can be followed.
+  response: feedOf(AuditRecord).extend({
+    followCursor: z.string().optional().meta({ description: 'Only when reading oldest first (with `since` or a `followCursor`): pass it as `cursor` to get exactly the records that arrived since.' }),
+  }),
   idempotent: true,
 });
