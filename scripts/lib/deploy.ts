@@ -1,17 +1,15 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { STACK_NAME, type StackOutputs, readStackOutputs } from './stack.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const LOCAL_DIR = path.join(ROOT, '.flashline');
 // Per emulator port, so that several emulators (one per developer task) can serve one work tree.
 const EMULATOR_PORT = process.env.FLASHLINE_EMULATOR_PORT ?? '4566';
-const HASH_FILE = path.join(LOCAL_DIR, `deployed-template-${EMULATOR_PORT}.sha256`);
 const CLOUD_ASSEMBLY = path.join(ROOT, `cdk.out.local-${EMULATOR_PORT}`);
 
 /** Runs a command with a hard timeout: a stuck custom resource would otherwise wait an hour. */
@@ -57,6 +55,23 @@ async function isBootstrapped(): Promise<boolean> {
   }
 }
 
+/**
+ * The hash of the template last deployed is kept in the emulator itself, beside what it
+ * describes: a file in the work tree outlived the emulator state it was about (a throw-away
+ * test emulator and the persistent `npm start` one share a port) and made a later start skip a
+ * deploy the state needed.
+ */
+const DEPLOYED_TEMPLATE_PARAMETER = '/flashline/local/deployed-template-sha256';
+
+async function deployedTemplateHash(): Promise<string | undefined> {
+  try {
+    const { Parameter } = await new SSMClient({}).send(new GetParameterCommand({ Name: DEPLOYED_TEMPLATE_PARAMETER }));
+    return Parameter?.Value;
+  } catch {
+    return undefined;
+  }
+}
+
 function assemblyHash(): string {
   const hash = createHash('sha256');
   // The template names every asset by its content hash, so it alone says whether anything changed.
@@ -84,8 +99,7 @@ export async function deployLocalStack(env: NodeJS.ProcessEnv, log: (line: strin
   const cdk = path.join(ROOT, 'node_modules', '.bin', 'cdk');
   await run(cdk, ['synth', '--quiet', '-c', 'env=local', '--output', CLOUD_ASSEMBLY], env, 300_000);
   const hash = assemblyHash();
-  const previous = existsSync(HASH_FILE) ? readFileSync(HASH_FILE, 'utf8') : '';
-  if (previous === hash && (await stackExists())) {
+  if ((await deployedTemplateHash()) === hash && (await stackExists())) {
     return { outputs: await readStackOutputs(), deployed: false, seconds: (Date.now() - started) / 1000 };
   }
   if (!(await isBootstrapped())) {
@@ -94,7 +108,6 @@ export async function deployLocalStack(env: NodeJS.ProcessEnv, log: (line: strin
   }
   log('Deploying the Flashline stack to the emulator …');
   await run(cdk, ['deploy', STACK_NAME, '--app', CLOUD_ASSEMBLY, '--require-approval', 'never', '--progress', 'events'], env, 600_000);
-  mkdirSync(LOCAL_DIR, { recursive: true });
-  writeFileSync(HASH_FILE, hash);
+  await new SSMClient({}).send(new PutParameterCommand({ Name: DEPLOYED_TEMPLATE_PARAMETER, Value: hash, Type: 'String', Overwrite: true }));
   return { outputs: await readStackOutputs(), deployed: true, seconds: (Date.now() - started) / 1000 };
 }
