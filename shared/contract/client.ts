@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { CredentialsFileType } from './account.js';
 import type { ResponseOf, RouteContract } from './route.js';
-import { RetriesExhaustedError, backoffDelayMs, retry } from '../retry.js';
+import { RetriesExhaustedError, backoffDelayMs, retry, sleep } from '../retry.js';
 
 /**
  * The typed client of the public API: one generic `call` driven by the route objects of the
@@ -114,7 +114,7 @@ export interface FlashlineClientOptions {
   userAgent?: string;
 }
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const defaultSleep = sleep;
 
 export class FlashlineClient {
   readonly baseUrl: string;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { type Db, cancelledConditions } from './db.js';
+import { withFaultRetry } from './faults.js';
 import { type FeedPage, type FeedQuery, arrivalKey, arrivalStamp, checkWriteLatency, readFeed } from './feed.js';
 import { keys } from './keys.js';
 
@@ -48,37 +49,42 @@ export async function appendLogLines(
   for (let i = 0; i < lines.length; i += LINES_PER_CHUNK) {
     const chunk = lines.slice(i, i + LINES_PER_CHUNK);
     const chunkHash = request.copy().update(`\n${i}\n${JSON.stringify(chunk.map((l) => [l.at, l.level, l.message]))}`).digest('hex').slice(0, 32);
-    const stamp = arrivalStamp();
-    const puts = chunk.map((line) => {
-      const sequence = arrivalKey(stamp);
-      return {
+    // Stamped right before each attempt (a cancelled one stored nothing): a throttle's backoff
+    // can then never slip lines in behind a reader (feed.ts).
+    const attempt = async () => {
+      const stamp = arrivalStamp();
+      const puts = chunk.map((line) => {
+        const sequence = arrivalKey(stamp);
+        return {
+          Put: {
+            TableName: db.events,
+            Item: {
+              ...keys.logLine(accountId, jobId, sequence),
+              type: 'log',
+              at: new Date(line.at).toISOString(),
+              receivedAt: stamp,
+              level: line.level,
+              message: line.message,
+              programmerId: source.programmerId,
+              authorizationId: source.authorizationId,
+              expiresAt,
+            },
+          },
+        };
+      });
+      const marker = {
         Put: {
           TableName: db.events,
-          Item: {
-            ...keys.logLine(accountId, jobId, sequence),
-            type: 'log',
-            at: new Date(line.at).toISOString(),
-            receivedAt: stamp,
-            level: line.level,
-            message: line.message,
-            programmerId: source.programmerId,
-            authorizationId: source.authorizationId,
-            expiresAt,
-          },
+          Item: { ...keys.logRequest(accountId, jobId, chunkHash), type: 'log-request', storedAt: stamp, expiresAt: markerExpiresAt },
+          ConditionExpression: 'attribute_not_exists(pk)',
         },
-      };
-    });
-    const marker = {
-      Put: {
-        TableName: db.events,
-        Item: { ...keys.logRequest(accountId, jobId, chunkHash), type: 'log-request', storedAt: stamp, expiresAt: markerExpiresAt },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
     };
     const started = Date.now();
+    await db.doc.send(new TransactWriteCommand({ TransactItems: [marker, ...puts] }));
+    checkWriteLatency(started, 'log lines');
+    };
     try {
-      await db.doc.send(new TransactWriteCommand({ TransactItems: [marker, ...puts] }));
-      checkWriteLatency(started, 'log lines');
+      await withFaultRetry(attempt);
     } catch (error) {
       // The marker exists: an earlier attempt of this request stored this chunk.
       if (!cancelledConditions(error)?.[0]) throw error;
