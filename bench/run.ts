@@ -12,6 +12,7 @@ import { ensureLocalStack } from '../scripts/lib/local-stack.js';
 import * as contract from '../shared/contract/index.js';
 import { type BundleReport, measureBundle, renderBundle } from './lib/bundle.js';
 import { type CapacityResult, capacityModel, renderCapacity } from './lib/capacity.js';
+import { updateCapacityDoc } from './lib/capacity-doc.js';
 import { type CostModelResult, renderCostModel, runCostModel } from './lib/cost-model.js';
 import { readDeployedApi } from './lib/deployed.js';
 import { createAccount, createLine, measuring } from './lib/fixtures.js';
@@ -83,6 +84,7 @@ async function runPartial(sections: string[], adminCredentials: contract.Credent
   const previous = existsSync(RESULTS_FILE) ? (JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) as Record<string, unknown>) : {};
   const rerun = { at: new Date().toISOString(), commit: gitCommit(), sections: Object.keys(replaced) };
   writeFileSync(RESULTS_FILE, `${JSON.stringify({ ...previous, ...replaced, rerun }, null, 2)}\n`);
+  if (replaced.capacity) updateCapacityDoc(replaced.capacity as CapacityResult, rerun.commit);
   process.stdout.write(`${out.join('\n\n')}\n\n${Object.keys(replaced).join(', ')} replaced in ${path.relative(process.cwd(), RESULTS_FILE)}\n`);
 }
 
@@ -252,6 +254,7 @@ async function runBenchmarks(freshLambdas: boolean, deployed: boolean, startedEm
   };
   mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
   writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
+  updateCapacityDoc(capacity, results.commit);
   process.stdout.write(renderReport(results));
   process.stdout.write(`\nWritten to ${path.relative(process.cwd(), RESULTS_FILE)}\n`);
 }

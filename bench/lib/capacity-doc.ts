@@ -1,0 +1,42 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { ROOT } from '../../scripts/lib/deploy.js';
+import type { CapacityResult } from './capacity.js';
+
+/**
+ * The measured tables of docs/capacity.md, written by `npm run bench` between two markers from
+ * the same figures it stores in bench/results/latest.json, so the document never drifts from
+ * the last run. The prose around the markers is the team's.
+ */
+export const CAPACITY_DOC = path.join(ROOT, 'docs', 'capacity.md');
+const START = '<!-- measured:start (written by npm run bench) -->';
+const END = '<!-- measured:end -->';
+
+const number = (value: number) => (value >= 100 ? Math.round(value).toLocaleString('en-US') : String(Number(value.toPrecision(3))));
+
+export function renderCapacityTables(capacity: CapacityResult, commit: string | null): string {
+  const lines = [`Measured at commit \`${commit ?? 'uncommitted'}\`, ${capacity.scenario.authorizationsPerSecond.toLocaleString('en-US')} authorizations/s.`, ''];
+  for (const batch of capacity.batches) {
+    lines.push(`**Batch ${batch.batch}** (${number(batch.unitsPerSecond)} units/s):`, '', '| quota | demand | limit | utilization | from the counts |', '|---|---|---|---|---|');
+    for (const demand of [...batch.demands].sort((a, b) => b.utilization - a.utilization)) {
+      lines.push(`| ${demand.what.replace(/\s*\(.*$/, '')} | ${number(demand.demand)} | ${number(demand.limit)} | ${(demand.utilization * 100).toFixed(1)} % | ${demand.from} |`);
+    }
+    const job = batch.oneJobMaxAuthorizationsPerSecond;
+    lines.push(
+      '',
+      `First limit: **${batch.firstLimit.quota}** at ${(batch.firstLimit.utilization * 100).toFixed(1)} %${batch.firstLimit.exceeded ? ' (exceeded)' : ''}. One job takes at most **${job.value} authorizations/s** (hottest item \`${job.item}\`, ${job.writeUnitsPerAuthorization} write units per authorization).`,
+      '',
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Rewrites the measured section of docs/capacity.md; a document without the markers is left alone. */
+export function updateCapacityDoc(capacity: CapacityResult, commit: string | null): boolean {
+  const doc = readFileSync(CAPACITY_DOC, 'utf8');
+  const start = doc.indexOf(START);
+  const end = doc.indexOf(END);
+  if (start < 0 || end < start) return false;
+  writeFileSync(CAPACITY_DOC, `${doc.slice(0, start + START.length)}\n${renderCapacityTables(capacity, commit)}\n${doc.slice(end)}`);
+  return true;
+}
