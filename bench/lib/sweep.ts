@@ -12,7 +12,21 @@ import { type Line, directJob, measuring } from './fixtures.js';
  */
 export const SWEEP_CALLERS = [1, 4, 16, 32];
 export const STEP_SECONDS = 6;
-const WARMUP_SECONDS = 1;
+/**
+ * Before each timed phase every caller completes this many requests at once (not counted): the
+ * emulator starts one Lambda worker per concurrent request, and a cold start of the device
+ * bundle costs seconds of CPU on 2 cores. A fixed second of warm-up left most of the 16- and
+ * 32-caller workers starting inside the timed step, so those steps measured cold starts.
+ */
+const WARMUP_REQUESTS_PER_CALLER = 3;
+
+async function warmUp(clients: FlashlineClient[], request: (client: FlashlineClient) => Promise<unknown>): Promise<void> {
+  await Promise.all(
+    clients.map(async (client) => {
+      for (let i = 0; i < WARMUP_REQUESTS_PER_CALLER; i += 1) await request(client).catch(() => undefined);
+    }),
+  );
+}
 
 export interface PhaseResult {
   requests: number;
@@ -86,10 +100,9 @@ export async function runSweep(line: Line, log: (line: string) => void): Promise
   const steps: SweepStep[] = [];
   for (const callers of SWEEP_CALLERS) {
     const clients = line.programmers.slice(0, callers).map(measuring);
-    // Warm-ups (not counted) so the emulator has a worker per concurrent request before timing.
-    await phase(clients, WARMUP_SECONDS, authorize);
+    await warmUp(clients, authorize);
     const authorizeResult = await phase(clients, STEP_SECONDS, authorize);
-    await phase(clients, WARMUP_SECONDS, noop);
+    await warmUp(clients, noop);
     const noopResult = await phase(clients, STEP_SECONDS, noop);
     const step: SweepStep = {
       callers,
