@@ -13,7 +13,7 @@ import * as contract from '../shared/contract/index.js';
 import { type BundleReport, measureBundle, renderBundle } from './lib/bundle.js';
 import { type CapacityResult, capacityModel, renderCapacity } from './lib/capacity.js';
 import { updateCapacityDoc } from './lib/capacity-doc.js';
-import { type CostModelResult, renderCostModel, runCostModel } from './lib/cost-model.js';
+import { type CostModelResult, forStorage, renderCostModel, runCostModel } from './lib/cost-model.js';
 import { readDeployedApi } from './lib/deployed.js';
 import { createAccount, createLine, measuring } from './lib/fixtures.js';
 import { SWEEP_CALLERS, type SweepResult, renderSweep, runSweep } from './lib/sweep.js';
@@ -73,7 +73,7 @@ async function runPartial(sections: string[], adminCredentials: contract.Credent
   }
   if (sections.includes('cost')) {
     const cost = await runCostModel(line!, deployedApi, log);
-    replaced.costModel = cost;
+    replaced.costModel = forStorage(cost);
     replaced.capacity = capacityModel(cost, deployedApi);
     out.push(renderCostModel(cost), renderCapacity(replaced.capacity as CapacityResult));
   }
@@ -248,7 +248,7 @@ async function runBenchmarks(freshLambdas: boolean, deployed: boolean, startedEm
     },
     thousandUnits: { summary: thousand, jobCounters: thousandJob.counters, jobStatus: thousandJob.status },
     sweep,
-    costModel,
+    costModel: forStorage(costModel),
     capacity,
     bundle,
   };

@@ -50,6 +50,9 @@ export interface MeterSnapshot {
     items: Record<string, { writes: number; writeUnits: number; reads: number; readUnits: number }>;
     /** Write units per table as the emulator reported them. */
     writeUnitsByTable: Record<string, number>;
+    /** Set when a stored run keeps only the busiest partitions and items (cost-model.ts `forStorage`). */
+    distinctPartitions?: number;
+    distinctItems?: number;
   };
   kms: { calls: number; byCommand: Record<string, { calls: number; failed: number }> };
   s3: { calls: number; byCommand: Record<string, { calls: number; failed: number }>; presignedUrls: number };
