@@ -58,30 +58,6 @@ export function leaseWindow(job: Pick<JobState, 'notAfter'> & { maxLeaseSeconds:
   return { iat, exp: Math.min(iat + validSeconds, jobEnd), validSeconds };
 }
 
-export interface ReleaseOutcome {
-  reported: number;
-  returned: number;
-  /** Serials given back: a result reported for one of them later is refused. */
-  returnedSerials: string[];
-}
-
-/** A release gives back every unit of the authorization that has no reported result. */
-export function releaseOutcome(serials: readonly string[], reportedSerials: ReadonlySet<string>): ReleaseOutcome {
-  const returnedSerials = serials.filter((serial) => !reportedSerials.has(serial));
-  return { reported: serials.length - returnedSerials.length, returned: returnedSerials.length, returnedSerials };
-}
-
-/** A result for a serial the release gave back comes too late: the unit is the job's again. */
-export function lateResultRefusal(authorizationId: string, returnedSerials: readonly string[], reportedSerials: readonly string[]): ConflictError | undefined {
-  const returned = new Set(returnedSerials);
-  const late = reportedSerials.filter((serial) => returned.has(serial));
-  if (late.length === 0) return undefined;
-  return new ConflictError('authorization_released', `Authorization ${authorizationId} was released; ${late.length} of these serial(s) went back to the job`, {
-    authorizationId,
-    serials: late,
-  });
-}
-
 /**
  * A reservation whose request died between reserving and recording its authorization is
  * rolled back once it is older than this: far beyond the function's timeout, so its owner is

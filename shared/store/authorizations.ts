@@ -1,15 +1,17 @@
 import { createHash } from 'node:crypto';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { authorizationDecision, deviceRefusal, isStaleReservation, leaseWindow, releaseOutcome } from '../domain/authorizations.js';
+import { authorizationDecision, deviceRefusal, isStaleReservation, leaseWindow } from '../domain/authorizations.js';
+import { releaseOutcome } from '../domain/reports.js';
 import { ConflictError, NotFoundError, ThrottledError, UnauthenticatedError } from '../domain/errors.js';
 import { serialRange } from '../domain/jobs.js';
 import { decodeJwsPayload } from '../domain/jws.js';
 import { type Db, cancelledConditions, getItems, isConditionFailure } from './db.js';
 import { withFaultRetry } from './faults.js';
 import { type JobRecord, toJobRecord } from './jobs.js';
-import { SK_PREFIX, keys } from './keys.js';
+import { keys } from './keys.js';
 import { type ProgrammerView, toProgrammerView } from './programmers.js';
+import { type ReportedState, reportedUnitsWrite, toReportedState } from './results.js';
 
 export interface AuthorizationView {
   authorizationId: string;
@@ -41,9 +43,6 @@ export interface AuthorizationRecord extends AuthorizationView {
   state: AuthorizationState;
   /** Epoch seconds of the claim: names its reservation in the job item. */
   claimedAt: number;
-  /** Distinct results recorded for it. */
-  reported: number;
-  returnedSerials: string[];
   release?: ReleaseView;
 }
 
@@ -80,12 +79,23 @@ export function authorizationIdFor(accountId: string, programmerId: string, nonc
   return `auth_${createHash('sha256').update(`${accountId}\n${programmerId}\n${nonce}`).digest('hex').slice(0, 32)}`;
 }
 
+/**
+ * Serials are stored as the job's serial rule and the first index (a few bytes, where a list of
+ * 1,000 serials would make every write of the item cost several write units); authorizations
+ * recorded before v1.1 stored the list itself.
+ */
+function grantedSerials(item: Record<string, unknown>): string[] {
+  if (Array.isArray(item.serials)) return item.serials as string[];
+  if (typeof item.firstIndex !== 'number') return [];
+  return serialRange({ start: Number(item.serialStart), step: Number(item.serialStep), format: item.serialFormat as string }, item.firstIndex, Number(item.units));
+}
+
 function toAuthorizationRecord(item: Record<string, unknown>): AuthorizationRecord {
   return {
     authorizationId: item.authorizationId as string,
     jobId: item.jobId as string,
     units: Number(item.units),
-    serials: (item.serials as string[] | undefined) ?? [],
+    serials: grantedSerials(item),
     expiresAt: (item.expiresAt as string | undefined) ?? '',
     ticket: (item.ticket as string | undefined) ?? '',
     programmerId: item.programmerId as string,
@@ -94,8 +104,6 @@ function toAuthorizationRecord(item: Record<string, unknown>): AuthorizationReco
     // Authorizations recorded before leases existed were granted in one write.
     state: (item.state as AuthorizationState | undefined) ?? 'granted',
     claimedAt: Number(item.claimedAt ?? 0),
-    reported: Number(item.reported ?? 0),
-    returnedSerials: (item.returnedSerials as string[] | undefined) ?? [],
     release: item.release as ReleaseView | undefined,
   };
 }
@@ -277,20 +285,24 @@ async function claim(db: Db, input: AuthorizeInput, authorizationId: string, job
 }
 
 /** The authorization becomes the programmer's: serials, lease and ticket recorded on its claim. */
-async function grant(db: Db, accountId: string, record: AuthorizationRecord): Promise<boolean> {
+async function grant(db: Db, accountId: string, record: AuthorizationRecord, firstIndex: number, job: JobRecord): Promise<boolean> {
   try {
     await withFaultRetry(() =>
       db.doc.send(
         new UpdateCommand({
           TableName: db.table,
           Key: keys.authorization(accountId, record.authorizationId),
-          UpdateExpression: 'SET #state = :granted, serials = :serials, expiresAt = :expiresAt, ticket = :ticket, #run = :run, grantedAt = :at',
+          UpdateExpression:
+            'SET #state = :granted, firstIndex = :firstIndex, serialStart = :serialStart, serialStep = :serialStep, serialFormat = :serialFormat, expiresAt = :expiresAt, ticket = :ticket, #run = :run, grantedAt = :at',
           ConditionExpression: '#state = :pending AND claimedAt = :claimedAt',
           ExpressionAttributeNames: { '#state': 'state', '#run': 'run' },
           ExpressionAttributeValues: {
             ':granted': 'granted',
             ':pending': 'pending',
-            ':serials': record.serials,
+            ':firstIndex': firstIndex,
+            ':serialStart': job.serialStart,
+            ':serialStep': job.serialStep,
+            ':serialFormat': job.serialFormat,
             ':expiresAt': record.expiresAt,
             ':ticket': record.ticket,
             ':run': record.run,
@@ -406,10 +418,8 @@ export async function authorizeUnits(deps: AuthorizeDeps, input: AuthorizeInput,
       nonce: input.nonce,
       state: 'granted',
       claimedAt,
-      reported: 0,
-      returnedSerials: [],
     };
-    if (await grant(db, input.accountId, record)) {
+    if (await grant(db, input.accountId, record, reservation.firstIndex, reserved)) {
       noteRecordedReservation(input.accountId, reserved.jobId, ledgerAttribute);
       return { authorization: publicView(record), created: true };
     }
@@ -495,66 +505,53 @@ export async function getAuthorizationRecord(db: Db, accountId: string, programm
   const { Item } = await withFaultRetry(() =>
     db.doc.send(new GetCommand({ TableName: db.table, Key: keys.authorization(accountId, authorizationId), ConsistentRead: true })),
   );
-  const record = Item && toAuthorizationRecord(Item);
-  // Claims not (or no longer) granted are nobody's authorization yet.
+  return authorizationOf(programmerId, Item);
+}
+
+/** The authorization item as this programmer's authorization, or 404: another's, or a claim not (or no longer) granted, is nobody's yet. */
+export function authorizationOf(programmerId: string, item: Record<string, unknown> | undefined): AuthorizationRecord {
+  const record = item && toAuthorizationRecord(item);
   if (!record || record.programmerId !== programmerId || record.state === 'pending' || record.state === 'abandoned') throw new NotFoundError('Authorization');
   return record;
 }
 
-/** Serials of this authorization that have a recorded result. */
-async function reportedSerials(db: Db, accountId: string, authorizationId: string): Promise<Set<string>> {
-  const serials = new Set<string>();
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const output = await withFaultRetry(() =>
-      db.doc.send(
-        new QueryCommand({
-          TableName: db.events,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': keys.result(accountId, authorizationId, '').pk, ':prefix': SK_PREFIX.result },
-          ProjectionExpression: 'serial',
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      ),
-    );
-    for (const item of output.Items ?? []) serials.add(item.serial as string);
-    startKey = output.LastEvaluatedKey;
-  } while (startKey);
-  return serials;
+/** What has been reported for an authorization (strongly consistent: reports and the release condition on it). */
+export async function readReportedState(db: Db, accountId: string, record: AuthorizationRecord): Promise<ReportedState> {
+  const { Item } = await withFaultRetry(() =>
+    db.doc.send(new GetCommand({ TableName: db.table, Key: keys.reportedUnits(accountId, record.authorizationId), ConsistentRead: true })),
+  );
+  return toReportedState(record.units, Item);
 }
+
+const MAX_RELEASE_PASSES = 16;
 
 /**
  * Ends an authorization: its units without a reported result go back to the job (`authorized`
- * falls, `returned` grows), in one transaction with the authorization's own state. The
- * authorization's `reported` counter (moved by every results write) must still be what we
- * counted, so a result arriving meanwhile makes us count again instead of returning its unit.
+ * falls, `returned` grows), in one transaction with the authorization's own state and the
+ * freeze of its reported units. That freeze is conditioned on the reported units being what we
+ * counted, so a result recorded meanwhile makes us count again instead of returning its unit,
+ * and a result arriving after it finds the authorization released.
  */
 export async function releaseAuthorization(db: Db, accountId: string, programmerId: string, authorizationId: string, now = new Date()): Promise<ReleaseView> {
-  for (let pass = 1; pass <= MAX_PASSES; pass += 1) {
-    const record = await getAuthorizationRecord(db, accountId, programmerId, authorizationId);
+  let record = await getAuthorizationRecord(db, accountId, programmerId, authorizationId);
+  // Each lost pass means a report of this authorization was recorded meanwhile: bounded by the reports in flight.
+  for (let pass = 1; pass <= MAX_RELEASE_PASSES; pass += 1) {
     if (record.state === 'released' && record.release) return record.release;
-    const reported = await reportedSerials(db, accountId, authorizationId);
-    const outcome = releaseOutcome(record.serials, reported);
+    const reported = await readReportedState(db, accountId, record);
+    const outcome = releaseOutcome(record.serials, reported.set);
     const release: ReleaseView = { authorizationId, units: record.units, reported: outcome.reported, returned: outcome.returned };
     const at = now.toISOString();
     const authorizationUpdate = {
       Update: {
         TableName: db.table,
         Key: keys.authorization(accountId, authorizationId),
-        UpdateExpression: 'SET #state = :released, releasedAt = :at, returnedSerials = :returnedSerials, #release = :release',
-        ConditionExpression: `#state = :granted AND ${outcome.reported === 0 ? '(attribute_not_exists(reported) OR reported = :reported)' : 'reported = :reported'}`,
+        UpdateExpression: 'SET #state = :released, releasedAt = :at, #release = :release',
+        ConditionExpression: '#state = :granted',
         ExpressionAttributeNames: { '#state': 'state', '#release': 'release' },
-        ExpressionAttributeValues: {
-          ':released': 'released',
-          ':granted': 'granted',
-          ':at': at,
-          ':returnedSerials': outcome.returnedSerials,
-          ':release': release,
-          ':reported': outcome.reported,
-        },
+        ExpressionAttributeValues: { ':released': 'released', ':granted': 'granted', ':at': at, ':release': release },
       },
     };
+    const freeze = reportedUnitsWrite(db, accountId, authorizationId, reported, 'released = :true', { ':true': true });
     const jobUpdate = {
       Update: {
         TableName: db.table,
@@ -569,15 +566,16 @@ export async function releaseAuthorization(db: Db, accountId: string, programmer
     let countInRun = outcome.returned > 0;
     for (;;) {
       try {
-        await withFaultRetry(() => db.doc.send(new TransactWriteCommand({ TransactItems: countInRun ? [authorizationUpdate, jobUpdate] : [authorizationUpdate] })));
+        await withFaultRetry(() => db.doc.send(new TransactWriteCommand({ TransactItems: [authorizationUpdate, freeze, ...(countInRun ? [jobUpdate] : [])] })));
         return release;
       } catch (error) {
         const failed = cancelledConditions(error);
         if (!failed) throw error;
-        if (failed[0]) break; // a result or another release came in between: count again
+        if (failed[0] || failed[1]) break; // a result or another release came in between: read and count again
         countInRun = false; // the job was restarted: only the authorization changes
       }
     }
+    record = await getAuthorizationRecord(db, accountId, programmerId, authorizationId);
   }
   throw new ThrottledError(1, 'This authorization kept changing while being released; retry');
 }

@@ -13,10 +13,7 @@ export async function loadDeviceContext(db: Db, accountId: string, programmerId:
   const programmerKey = keys.programmer(accountId, programmerId);
   const jobKey = jobId ? keys.job(accountId, jobId) : undefined;
   const [programmerItem, jobItem] = await getItems(db, db.table, jobKey ? [programmerKey, jobKey] : [programmerKey], true);
-  // Deprovisioned while the authorizer still caches its token: the token is no longer valid.
-  if (!programmerItem) throw new UnauthenticatedError('These programmer credentials are no longer valid');
-  const programmer = toProgrammerView(programmerItem);
-  if (programmer.status !== 'active') throw new ConflictError('programmer_disabled', 'This programmer is disabled');
+  const programmer = activeProgrammer(programmerItem);
   if (!jobKey) return { programmer };
   if (!jobItem) throw new NotFoundError('Job');
   const job = toJobRecord(jobItem);
@@ -25,6 +22,15 @@ export async function loadDeviceContext(db: Db, accountId: string, programmerId:
     throw new ConflictError('wrong_factory', "This job belongs to another factory than this programmer's", { programmerFactoryId: programmer.factoryId });
   }
   return { programmer, job };
+}
+
+/** The calling programmer as read, refused unless it still exists and is active. */
+export function activeProgrammer(item: Record<string, unknown> | undefined): ProgrammerView {
+  // Deprovisioned while the authorizer still caches its token: the token is no longer valid.
+  if (!item) throw new UnauthenticatedError('These programmer credentials are no longer valid');
+  const programmer = toProgrammerView(item);
+  if (programmer.status !== 'active') throw new ConflictError('programmer_disabled', 'This programmer is disabled');
+  return programmer;
 }
 
 /** Per container: when each programmer's lastSeenAt was last written, so the hot path writes it at most once a minute. */

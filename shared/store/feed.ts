@@ -111,27 +111,74 @@ export interface FeedSource {
  * compared with the arrival time), else from the start; never past the settled horizon.
  */
 export async function readFeed<T>(db: Db, source: FeedSource, query: FeedQuery, toView: (item: Record<string, unknown>) => T, now = Date.now()): Promise<FeedPage<T>> {
+  return readExpandedFeed(db, source, query, (item) => [toView(item)], now);
+}
+
+/** Within-item positions: `{sort key}~{n}` is after the first n entries of that item. */
+const WITHIN_ITEM = '~';
+
+function parsePosition(position: string): { sortKey: string; skip: number } {
+  const at = position.lastIndexOf(WITHIN_ITEM);
+  if (at < 0) return { sortKey: position, skip: 0 };
+  const skip = Number(position.slice(at + 1));
+  if (!Number.isSafeInteger(skip) || skip < 1) throw new ValidationError([{ path: 'query.cursor', message: 'is not a cursor of this list' }]);
+  return { sortKey: position.slice(0, at), skip };
+}
+
+/**
+ * A feed whose stored items each hold several entries (a report's results): pages count
+ * entries, and a page that ends inside an item ends at a position inside it, so the next page
+ * starts with the rest of that item.
+ */
+export async function readExpandedFeed<T>(
+  db: Db,
+  source: FeedSource,
+  query: FeedQuery,
+  expand: (item: Record<string, unknown>) => T[],
+  now = Date.now(),
+): Promise<FeedPage<T>> {
   const horizon = new Date(now - FEED_SETTLE_MS).toISOString();
-  const position = query.cursor === undefined ? undefined : requireFeedPosition(query.cursor);
+  const position = query.cursor === undefined ? undefined : parsePosition(requireFeedPosition(query.cursor));
   const since = position === undefined && query.since ? new Date(query.since).toISOString() : undefined;
-  const floor = position ?? since;
+  const floor = position?.sortKey ?? since;
   // A position this reader's clock has not reached yet (a cursor from a container whose clock is
   // slightly ahead, or a `since` in the future): nothing there is settled yet.
   if (floor !== undefined && floor > horizon) return { items: [], nextCursor: null, followCursor: encodeFeedCursor(floor) };
+  // Inside an item: read from that item itself (inclusive) and skip what was handed out.
+  const from = since ?? (position && position.skip > 0 ? position.sortKey : undefined);
   const output = await db.doc.send(
     new QueryCommand({
       TableName: source.table,
       IndexName: source.indexName,
       // `<=` keeps a position equal to the horizon inside the key condition; no key equals a bare time.
-      KeyConditionExpression: since ? '#pk = :pk AND #sk BETWEEN :since AND :horizon' : '#pk = :pk AND #sk <= :horizon',
+      KeyConditionExpression: from !== undefined ? '#pk = :pk AND #sk BETWEEN :from AND :horizon' : '#pk = :pk AND #sk <= :horizon',
       ExpressionAttributeNames: { '#pk': source.partitionKey, '#sk': source.sortKey },
-      ExpressionAttributeValues: { ':pk': source.partitionValue, ':horizon': horizon, ...(since && { ':since': since }) },
+      ExpressionAttributeValues: { ':pk': source.partitionValue, ':horizon': horizon, ...(from !== undefined && { ':from': from }) },
       Limit: query.limit,
-      ...(position !== undefined && { ExclusiveStartKey: source.startKey(position) }),
+      ...(position !== undefined && position.skip === 0 && { ExclusiveStartKey: source.startKey(position.sortKey) }),
     }),
   );
+  const items: T[] = [];
+  let consumed: string | undefined;
+  for (const stored of output.Items ?? []) {
+    const sortKey = stored[source.sortKey] as string;
+    if (items.length === query.limit && consumed !== undefined) {
+      const cursor = encodeFeedCursor(consumed);
+      return { items, nextCursor: cursor, followCursor: cursor };
+    }
+    const entries = expand(stored).slice(position && sortKey === position.sortKey ? position.skip : 0);
+    const room = query.limit - items.length;
+    if (entries.length > room) {
+      // The page is full inside this item: the next one starts at its next entry.
+      items.push(...entries.slice(0, room));
+      const skipped = position && sortKey === position.sortKey ? position.skip : 0;
+      const cursor = encodeFeedCursor(`${sortKey}${WITHIN_ITEM}${skipped + room}`);
+      return { items, nextCursor: cursor, followCursor: cursor };
+    }
+    items.push(...entries);
+    consumed = sortKey;
+  }
   const last = output.LastEvaluatedKey?.[source.sortKey];
-  const items = (output.Items ?? []).map(toView);
   if (typeof last === 'string') {
     const cursor = encodeFeedCursor(last);
     return { items, nextCursor: cursor, followCursor: cursor };

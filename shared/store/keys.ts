@@ -12,13 +12,14 @@
  *   job                ACCT#{acct}            JOB#{job}     gsi1: ACCT#{acct}#FAC#{fac} / JOB#{job}
  *     its reservation ledger: one attribute rsv_{claim epoch seconds}_{authorization id} per
  *     reservation whose authorization is not yet recorded, holding its first serial index
- *   authorization      ACCT#{acct}#AUTH#{id}  AUTH          (id derived from programmer + nonce)
+ *   authorization      ACCT#{acct}#AUTH#{id}  AUTH          (id derived from programmer + nonce; written once, then only released)
+ *   its reported units ACCT#{acct}#AUTH#{id}  REPORTED      (a bit per granted unit; moved by every report, frozen by the release)
  * Events table (`pk`, `sk`, GSI `gsi1`, TTL on `expiresAt`):
  *   audit record       ACCT#{acct}#AUDIT      {iso time}#{id}
- *   result             ACCT#{acct}#AUTH#{id}  RES#{serial}  gsi1: ACCT#{acct}#JOB#{job}#RES / {reported at}#{auth}#{serial}
+ *   result batch       ACCT#{acct}#JOB#{job}#RESULTS  {received at}#{writer}#{counter}   (one report's new results, compressed)
  *   log line           ACCT#{acct}#JOB#{job}#LOG     {received at}#{writer}#{counter}
  *   log request chunk  ACCT#{acct}#JOB#{job}#LOGREQ  {hash of request + chunk}   (retry marker)
- * The audit, result-index and log sort keys start with the server's arrival time (fixed-width
+ * The audit, result-batch and log sort keys start with the server's arrival time (fixed-width
  * ISO-8601 UTC, then `#`): feeds read them in arrival order and their cursors are positions in
  * that order (store/feed.ts). Log lines written before arrival order began were keyed
  * `{device at}#{line hash}`.
@@ -37,7 +38,6 @@ export const SK_PREFIX = {
   programmer: 'PRG#',
   image: 'IMG#',
   job: 'JOB#',
-  result: 'RES#',
 } as const;
 
 const RESERVATION_PREFIX = 'rsv_';
@@ -65,12 +65,10 @@ export const keys = {
   job: (accountId: string, jobId: string): Key => ({ pk: accountPk(accountId), sk: `${SK_PREFIX.job}${jobId}` }),
   jobIndexSk: (jobId: string) => `${SK_PREFIX.job}${jobId}`,
   authorization: (accountId: string, authorizationId: string): Key => ({ pk: `ACCT#${accountId}#AUTH#${authorizationId}`, sk: 'AUTH' }),
-  result: (accountId: string, authorizationId: string, serial: string): Key => ({
-    pk: `ACCT#${accountId}#AUTH#${authorizationId}`,
-    sk: `${SK_PREFIX.result}${serial}`,
-  }),
-  jobResultsIndex: (accountId: string, jobId: string) => `ACCT#${accountId}#JOB#${jobId}#RES`,
-  resultIndexSk: (reportedAt: string, authorizationId: string, serial: string) => `${reportedAt}#${authorizationId}#${serial}`,
+  reportedUnits: (accountId: string, authorizationId: string): Key => ({ pk: `ACCT#${accountId}#AUTH#${authorizationId}`, sk: 'REPORTED' }),
+  jobResultsPartition: (accountId: string, jobId: string) => `ACCT#${accountId}#JOB#${jobId}#RESULTS`,
+  /** `sequence` comes from feed.ts's arrivalKey: `{received at}#{writer}#{counter}`. */
+  resultBatch: (accountId: string, jobId: string, sequence: string): Key => ({ pk: `ACCT#${accountId}#JOB#${jobId}#RESULTS`, sk: sequence }),
   jobLogsPartition: (accountId: string, jobId: string) => `ACCT#${accountId}#JOB#${jobId}#LOG`,
   /** `sequence` comes from feed.ts's arrivalKey: `{received at}#{writer}#{counter}`. */
   logLine: (accountId: string, jobId: string, sequence: string): Key => ({ pk: `ACCT#${accountId}#JOB#${jobId}#LOG`, sk: sequence }),

@@ -1,24 +1,18 @@
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { ValidationError, type ValidationIssue } from '../domain/errors.js';
-import { lateResultRefusal } from '../domain/authorizations.js';
-import { type AuthorizationRecord, getAuthorizationRecord } from './authorizations.js';
-import { type Db, cancelledConditions } from './db.js';
+import { ThrottledError } from '../domain/errors.js';
+import { type ResultInput, ReportedSet, planReport } from '../domain/reports.js';
+import { type AuthorizationRecord, authorizationOf, readReportedState } from './authorizations.js';
+import { type Db, cancelledConditions, getItems } from './db.js';
+import { activeProgrammer } from './device.js';
 import { withFaultRetry } from './faults.js';
-import { type FeedPage, type FeedQuery, arrivalStamp, checkWriteLatency, readFeed } from './feed.js';
+import { type FeedPage, type FeedQuery, arrivalKey, arrivalStamp, checkWriteLatency, readExpandedFeed } from './feed.js';
 import { keys } from './keys.js';
+import { decodeResultBatch, encodeResultBatch } from './result-batches.js';
+
+export type { ResultInput } from '../domain/reports.js';
 
 /** Programming results are history: kept two years, then DynamoDB's TTL removes them. */
 export const RESULT_RETENTION_DAYS = 730;
-/** DynamoDB takes 100 items a transaction: 98 results, the job's counters and the authorization's `reported`. */
-const RESULTS_PER_TRANSACTION = 98;
-
-export interface ResultInput {
-  serial: string;
-  status: 'success' | 'failure';
-  errorCode?: string;
-  durationMs?: number;
-  at?: string;
-}
 
 export interface ResultView {
   authorizationId: string;
@@ -32,146 +26,149 @@ export interface ResultView {
   run: number;
 }
 
-/** Every serial must be one the authorization granted, and reported once per request. */
-export function checkResultsAgainstGrant(authorization: AuthorizationRecord, results: ResultInput[]): void {
-  const granted = new Set(authorization.serials);
-  const seen = new Map<string, ResultInput>();
-  const issues: ValidationIssue[] = [];
-  results.forEach((result, index) => {
-    if (!granted.has(result.serial)) {
-      issues.push({ path: `results.${index}.serial`, message: `${result.serial} was not granted by authorization ${authorization.authorizationId}` });
-    }
-    const earlier = seen.get(result.serial);
-    if (earlier && earlier.status !== result.status) {
-      issues.push({ path: `results.${index}.serial`, message: `${result.serial} is reported twice with different outcomes` });
-    }
-    seen.set(result.serial, result);
-  });
-  if (issues.length > 0) throw new ValidationError(issues);
+/** What an authorization has had reported so far, as stored beside it (keys.reportedUnits). */
+export interface ReportedState {
+  set: ReportedSet;
+  /** The stored bits, for the condition of the next write; undefined while nothing is stored. */
+  storedBits: Uint8Array | undefined;
+  /** Frozen by the release: the units not in `set` went back to the job. */
+  released: boolean;
+}
+
+export function toReportedState(units: number, item: Record<string, unknown> | undefined): ReportedState {
+  const storedBits = item?.bits as Uint8Array | undefined;
+  return { set: ReportedSet.fromBytes(units, storedBits), storedBits, released: item?.released === true };
 }
 
 /**
- * Records results idempotently by (authorization, serial) and moves the job's counters and the
- * authorization's `reported` count in the same transactions, so counters always equal the
- * number of distinct results and a release (which is conditioned on `reported`) can never give
- * back a unit whose result is being recorded. A retry finds its earlier results by their keys
- * and counts only what is new. Counters belong to the run the authorization was given in: after
- * a restart, late results are kept but count in no run. After a release, a result for a serial
- * that went back to the job is refused (`409 authorization_released`).
+ * A write of an authorization's reported units, conditioned on them still being what we read
+ * (the same bits, or still no item at all). Every report and the release write under it, so
+ * they serialize on this small item.
+ */
+export function reportedUnitsWrite(db: Db, accountId: string, authorizationId: string, read: ReportedState, assignment: string, values: Record<string, unknown>) {
+  return {
+    Update: {
+      TableName: db.table,
+      Key: keys.reportedUnits(accountId, authorizationId),
+      UpdateExpression: `SET ${assignment}`,
+      ...(read.storedBits === undefined
+        ? { ConditionExpression: 'attribute_not_exists(pk)', ExpressionAttributeValues: values }
+        : { ConditionExpression: 'bits = :readBits AND attribute_not_exists(released)', ExpressionAttributeValues: { ...values, ':readBits': read.storedBits } }),
+    },
+  };
+}
+
+/** How many times one report plans anew after a concurrent report or release of the same authorization. */
+const MAX_PASSES = 16;
+
+/**
+ * Records a report idempotently by (authorization, serial), in one transaction of three items:
+ * the report's new results as one compressed item in the job's arrival-ordered results feed, the
+ * authorization's reported-unit bits, and the job's counters. Counters therefore always equal
+ * the distinct results recorded, a retried or overlapping report counts only units not reported
+ * before, and a release (which freezes the bits under the same condition) can never give back a
+ * unit whose result is being recorded. Counters belong to the run the authorization was given
+ * in: after a restart, late results are kept but count in no run. After a release, a result for
+ * a unit that went back to the job is refused (`409 authorization_released`).
  */
 export async function recordResults(
   db: Db,
   accountId: string,
   authorization: AuthorizationRecord,
   results: ResultInput[],
+  reported?: ReportedState,
   now = new Date(),
 ): Promise<{ recorded: number; duplicates: number }> {
-  checkResultsAgainstGrant(authorization, results);
-  const unique = [...new Map(results.map((r) => [r.serial, r])).values()];
-  const duplicatesInRequest = results.length - unique.length;
+  const reread = () => readReportedState(db, accountId, authorization);
   const expiresAt = Math.floor(now.getTime() / 1000) + RESULT_RETENTION_DAYS * 86_400;
-  let recorded = 0;
-  let duplicates = duplicatesInRequest;
-
-  for (let i = 0; i < unique.length; i += RESULTS_PER_TRANSACTION) {
-    let pending = unique.slice(i, i + RESULTS_PER_TRANSACTION);
-    let countInRun = true;
-    while (pending.length > 0) {
-      const succeeded = pending.filter((r) => r.status === 'success').length;
-      const failed = pending.length - succeeded;
-      const puts = (reportedAt: string) => pending.map((result) => ({
-        Put: {
-          TableName: db.events,
-          Item: {
-            ...keys.result(accountId, authorization.authorizationId, result.serial),
-            gsi1pk: keys.jobResultsIndex(accountId, authorization.jobId),
-            gsi1sk: keys.resultIndexSk(reportedAt, authorization.authorizationId, result.serial),
-            type: 'result',
-            authorizationId: authorization.authorizationId,
-            programmerId: authorization.programmerId,
-            jobId: authorization.jobId,
-            serial: result.serial,
-            status: result.status,
-            errorCode: result.errorCode,
-            durationMs: result.durationMs,
-            at: result.at ?? reportedAt,
-            reportedAt,
-            run: authorization.run,
-            expiresAt,
+  let countInRun = true;
+  let state = reported ?? (await reread());
+  for (let pass = 1; pass <= MAX_PASSES; pass += 1) {
+    const plan = planReport(authorization.authorizationId, authorization.serials, state.set, results, state.released);
+    if (plan.fresh.length === 0) return { recorded: 0, duplicates: plan.duplicates };
+    const succeeded = plan.fresh.filter(({ result }) => result.status === 'success').length;
+    const bits = state.set.with(plan.fresh.map(({ offset }) => offset)).toBytes();
+    const reportedUpdate = reportedUnitsWrite(db, accountId, authorization.authorizationId, state, 'bits = :bits', { ':bits': bits });
+    const counter = {
+      Update: {
+        TableName: db.table,
+        Key: keys.job(accountId, authorization.jobId),
+        UpdateExpression: 'ADD succeeded :succeeded, failed :failed',
+        ConditionExpression: '#run = :run',
+        ExpressionAttributeNames: { '#run': 'run' },
+        ExpressionAttributeValues: { ':succeeded': succeeded, ':failed': plan.fresh.length - succeeded, ':run': authorization.run },
+      },
+    };
+    try {
+      await withFaultRetry(async () => {
+        // Stamped right before each attempt (a cancelled one stored nothing): the stamp is the
+        // results' place in the job's arrival-ordered feed (feed.ts), so no backoff can slip them in behind a reader.
+        const reportedAt = arrivalStamp();
+        const batch = {
+          Put: {
+            TableName: db.events,
+            Item: {
+              ...keys.resultBatch(accountId, authorization.jobId, arrivalKey(reportedAt)),
+              authorizationId: authorization.authorizationId,
+              programmerId: authorization.programmerId,
+              run: authorization.run,
+              count: plan.fresh.length,
+              results: encodeResultBatch(plan.fresh.map(({ result }) => result), Date.parse(reportedAt)),
+              expiresAt,
+            },
+            ConditionExpression: 'attribute_not_exists(pk)',
           },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        },
-      }));
-      const counter = {
-        Update: {
-          TableName: db.table,
-          Key: keys.job(accountId, authorization.jobId),
-          UpdateExpression: 'ADD succeeded :succeeded, failed :failed',
-          ConditionExpression: '#run = :run',
-          ExpressionAttributeNames: { '#run': 'run' },
-          ExpressionAttributeValues: { ':succeeded': succeeded, ':failed': failed, ':run': authorization.run },
-        },
-      };
-      const reportedCount = {
-        Update: {
-          TableName: db.table,
-          Key: keys.authorization(accountId, authorization.authorizationId),
-          UpdateExpression: 'ADD reported :count',
-          ConditionExpression: '#state = :granted OR attribute_not_exists(#state)',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':count': pending.length, ':granted': 'granted' },
-        },
-      };
-      try {
-        await withFaultRetry(async () => {
-          // Stamped right before each attempt (a cancelled one stored nothing): `reportedAt` is the
-          // results' place in the job's arrival-ordered feed (feed.ts), so no backoff can slip them in behind a reader.
-          const reportedAt = arrivalStamp();
-          const started = Date.now();
-          await db.doc.send(new TransactWriteCommand({ TransactItems: [...puts(reportedAt), reportedCount, ...(countInRun ? [counter] : [])] }));
-          checkWriteLatency(started, 'results');
-        });
-        recorded += pending.length;
-        pending = [];
-      } catch (error) {
-        const failedConditions = cancelledConditions(error);
-        if (!failedConditions?.some(Boolean)) throw error;
-        if (failedConditions[pending.length]) {
-          // Released meanwhile: what is new here either went back to the job or was reported before.
-          const released = await getAuthorizationRecord(db, accountId, authorization.programmerId, authorization.authorizationId);
-          const refusal = lateResultRefusal(authorization.authorizationId, released.returnedSerials, pending.map((r) => r.serial));
-          if (refusal) throw refusal;
-        }
-        // Results already stored by an earlier attempt are dropped; a job in another run no longer counts them.
-        const stillNew = pending.filter((_, index) => !failedConditions[index]);
-        duplicates += pending.length - stillNew.length;
-        if (countInRun && failedConditions[pending.length + 1]) countInRun = false;
-        pending = stillNew;
-      }
+        };
+        const started = Date.now();
+        await db.doc.send(new TransactWriteCommand({ TransactItems: [batch, reportedUpdate, ...(countInRun ? [counter] : [])] }));
+        checkWriteLatency(started, 'results');
+      });
+      return { recorded: plan.fresh.length, duplicates: plan.duplicates };
+    } catch (error) {
+      const failed = cancelledConditions(error);
+      if (!failed?.some(Boolean)) throw error;
+      // The job was restarted: the results are kept, counted in no run.
+      if (failed[2]) countInRun = false;
+      // Another report or the release of this authorization came first: plan again on what it left.
+      if (failed[1]) state = await reread();
     }
   }
-  return { recorded, duplicates };
+  throw new ThrottledError(1, 'This authorization kept changing while its results were recorded; retry');
 }
 
-/** A job's results in arrival order (`reportedAt`, the cloud's clock); see feed.ts for cursors. */
-export async function listResults(db: Db, accountId: string, jobId: string, query: FeedQuery): Promise<FeedPage<ResultView>> {
-  const gsi1pk = keys.jobResultsIndex(accountId, jobId);
-  const source = { table: db.events, indexName: 'gsi1', partitionKey: 'gsi1pk', partitionValue: gsi1pk, sortKey: 'gsi1sk', startKey: (gsi1sk: string) => resultStartKey(accountId, gsi1pk, gsi1sk) };
-  return readFeed(db, source, query, (item) => ({
-    authorizationId: item.authorizationId as string,
-    programmerId: item.programmerId as string,
-    serial: item.serial as string,
-    status: item.status as ResultView['status'],
-    errorCode: (item.errorCode as string | undefined) ?? null,
-    durationMs: (item.durationMs as number | undefined) ?? null,
-    at: item.at as string,
-    reportedAt: item.reportedAt as string,
-    run: item.run as number,
-  }));
+/**
+ * A programmer's report: the programmer (still there and active), its authorization and what
+ * was reported for it are read in one strongly consistent round trip, then recorded.
+ */
+export async function reportResults(db: Db, accountId: string, programmerId: string, authorizationId: string, results: ResultInput[]): Promise<{ recorded: number; duplicates: number }> {
+  const [programmerItem, authorizationItem, reportedItem] = await getItems(
+    db,
+    db.table,
+    [keys.programmer(accountId, programmerId), keys.authorization(accountId, authorizationId), keys.reportedUnits(accountId, authorizationId)],
+    true,
+  );
+  activeProgrammer(programmerItem);
+  const authorization = authorizationOf(programmerId, authorizationItem);
+  return recordResults(db, accountId, authorization, results, toReportedState(authorization.units, reportedItem));
 }
 
-/** A GSI start key needs the base table key too; both follow from the index sort key (a bare time gives an empty id and serial). */
-function resultStartKey(accountId: string, gsi1pk: string, gsi1sk: string) {
-  const [, authorizationId = '', ...serialParts] = gsi1sk.split('#');
-  return { gsi1pk, gsi1sk, ...keys.result(accountId, authorizationId, serialParts.join('#')) };
+/** A job's results in arrival order (the cloud's clock); see feed.ts for cursors. */
+export async function listResults(db: Db, accountId: string, jobId: string, query: FeedQuery, now = Date.now()): Promise<FeedPage<ResultView>> {
+  const partition = keys.jobResultsPartition(accountId, jobId);
+  const source = { table: db.events, partitionKey: 'pk', partitionValue: partition, sortKey: 'sk', startKey: (sk: string) => ({ pk: partition, sk }) };
+  return readExpandedFeed(db, source, query, (item) => {
+    const reportedAt = (item.sk as string).split('#')[0] as string;
+    return decodeResultBatch(item.results as Uint8Array, Date.parse(reportedAt)).map((result) => ({
+      authorizationId: item.authorizationId as string,
+      programmerId: item.programmerId as string,
+      serial: result.serial,
+      status: result.status,
+      errorCode: result.errorCode,
+      durationMs: result.durationMs,
+      at: result.at ?? reportedAt,
+      reportedAt,
+      run: Number(item.run),
+    }));
+  }, now);
 }
+

@@ -11,7 +11,7 @@ import { registerImage } from '../../shared/store/images.js';
 import { getJob } from '../../shared/store/jobs.js';
 import { keys } from '../../shared/store/keys.js';
 import { provisionProgrammer } from '../../shared/store/programmers.js';
-import { recordResults } from '../../shared/store/results.js';
+import { listResults, recordResults } from '../../shared/store/results.js';
 import { KmsJwsSigner } from '../../shared/store/signer.js';
 
 /** What a process crash looks like to DynamoDB: the writes made so far stay, nothing after them happens. */
@@ -157,5 +157,27 @@ describe('reservations, crashes and leases on the emulator', () => {
     expect(reported).toBe(recorded);
     expect(returned).toBe(refused);
     expect((await getJob(db, accountId, jobId)).counters).toMatchObject({ authorized: recorded, returned: refused, succeeded: recorded });
+  });
+
+  it('lists results one by one across reports, with pages that end inside a report', async () => {
+    const jobId = await newJob(50);
+    const { authorization } = await authorizeUnits(deps(), { accountId, programmerId, jobId, units: 8, nonce: randomUUID() });
+    const record = await getAuthorizationRecord(db, accountId, programmerId, authorization.authorizationId);
+    const at = '2026-11-27T09:00:00.000Z';
+    for (const slice of [[0, 4], [4, 5], [5, 8]] as const) {
+      const results = record.serials.slice(...slice).map((serial) => ({ serial, status: 'success' as const, durationMs: 1200, at }));
+      await recordResults(db, accountId, record, results);
+    }
+    const later = Date.now() + 10_000; // past the feed's settling horizon
+    const pages: string[][] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await listResults(db, accountId, jobId, { limit: 3, cursor }, later);
+      pages.push(page.items.map((item) => item.serial));
+      expect(page.items.every((item) => item.at === at && item.durationMs === 1200 && item.authorizationId === authorization.authorizationId)).toBe(true);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(pages.flat()).toEqual(record.serials);
+    expect(pages.map((page) => page.length)).toEqual([3, 3, 2]);
   });
 });

@@ -87,7 +87,8 @@ describe('authorizeUnits: contention-free reservation', () => {
     expect(reserve.ReturnValues).toBe('ALL_NEW');
     const grant = ddb.commandCalls(UpdateCommand)[1]!.args[0].input;
     expect(grant.ConditionExpression).toBe('#state = :pending AND claimedAt = :claimedAt');
-    expect(grant.ExpressionAttributeValues).toMatchObject({ ':serials': ['SN-104', 'SN-105', 'SN-106'], ':ticket': `ticket-for-${authorizationId}` });
+    // Serials are stored as where they start: the item stays small whatever the units.
+    expect(grant.ExpressionAttributeValues).toMatchObject({ ':firstIndex': 4, ':ticket': `ticket-for-${authorizationId}` });
     expect(signed[0]).toMatchObject({ sub: 'prg_1', units: 3, serials: ['SN-104', 'SN-105', 'SN-106'], exp: claimedAt + 600, iat: claimedAt });
   });
 

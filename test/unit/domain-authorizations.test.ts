@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  authorizationDecision,
-  isStaleReservation,
-  lateResultRefusal,
-  leaseWindow,
-  releaseOutcome,
-} from '../../shared/domain/authorizations.js';
+import { authorizationDecision, isStaleReservation, leaseWindow } from '../../shared/domain/authorizations.js';
 import { actionAllowed, availableActions, serialRange, serialSettingsProblems } from '../../shared/domain/jobs.js';
 
 const now = new Date('2026-11-27T10:00:00.000Z');
@@ -39,17 +33,7 @@ describe('leaseWindow', () => {
   });
 });
 
-describe('releaseOutcome and late results', () => {
-  it('gives back exactly the serials without a reported result', () => {
-    expect(releaseOutcome(['A', 'B', 'C', 'D'], new Set(['B', 'D']))).toEqual({ reported: 2, returned: 2, returnedSerials: ['A', 'C'] });
-    expect(releaseOutcome(['A'], new Set(['A']))).toEqual({ reported: 1, returned: 0, returnedSerials: [] });
-  });
-
-  it('refuses a result only for a serial that went back', () => {
-    expect(lateResultRefusal('auth_1', ['A', 'C'], ['B'])).toBeUndefined();
-    expect(lateResultRefusal('auth_1', ['A', 'C'], ['B', 'C'])).toMatchObject({ status: 409, code: 'authorization_released', details: { serials: ['C'] } });
-  });
-
+describe('stale reservations', () => {
   it('calls a reservation stale only well after any request could still be running', () => {
     expect(isStaleReservation(nowSeconds - 59, now)).toBe(false);
     expect(isStaleReservation(nowSeconds - 60, now)).toBe(true);

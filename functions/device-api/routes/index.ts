@@ -10,7 +10,7 @@ import { loadDeviceContext, notePresence } from '../../../shared/store/device.js
 import { getImage } from '../../../shared/store/images.js';
 import { listActiveFactoryJobs } from '../../../shared/store/jobs.js';
 import { appendLogLines } from '../../../shared/store/logs.js';
-import { recordResults } from '../../../shared/store/results.js';
+import { reportResults } from '../../../shared/store/results.js';
 import { db, imageUrls, signer, tickets } from '../../shared-deps.js';
 
 /** Tickets are signed by this container's certified session key; the binding key verifies bindings programmers present. */
@@ -73,12 +73,8 @@ export const deviceRoutes: BoundRoute[] = [
   implement(contract.reportResults, async ({ principal, body }) => {
     const me = asProgrammer(principal);
     // A programmer disabled or deprovisioned since it was authorized reports nothing more.
-    const [authorization] = await Promise.all([
-      getAuthorizationRecord(db, me.accountId, me.programmerId, body.authorizationId),
-      loadDeviceContext(db, me.accountId, me.programmerId),
-      seen(me),
-    ]);
-    return recordResults(db, me.accountId, authorization, body.results);
+    const [recorded] = await Promise.all([reportResults(db, me.accountId, me.programmerId, body.authorizationId, body.results), seen(me)]);
+    return recorded;
   }),
 
   implement(contract.releaseAuthorization, async ({ principal, params }) => {
