@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DeleteCommand, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { authorizationDecision, deviceRefusal, isStaleReservation, leaseWindow } from '../domain/authorizations.js';
 import { releaseOutcome } from '../domain/reports.js';
@@ -30,9 +30,9 @@ export interface ReleaseView {
 }
 
 /**
- * `pending`: claimed for its nonce, units possibly reserved, not yet granted; `granted`: the
- * programmer holds it; `released`: ended by the programmer; `abandoned`: its request died after
- * reserving and the reservation was rolled back (a retry of the nonce claims it anew).
+ * `granted`: the programmer holds it; `released`: ended by the programmer; `abandoned`: a
+ * tombstone, its request died after reserving and the reservation was given back (a retry of the
+ * nonce reserves anew); `pending`: a claim written by versions before v1.1, never granted.
  */
 export type AuthorizationState = 'pending' | 'granted' | 'released' | 'abandoned';
 
@@ -41,8 +41,10 @@ export interface AuthorizationRecord extends AuthorizationView {
   run: number;
   nonce: string;
   state: AuthorizationState;
-  /** Epoch seconds of the claim: names its reservation in the job item. */
-  claimedAt: number;
+  /** Serial index of its first unit: names the reservation that it holds. */
+  firstIndex?: number;
+  /** For a tombstone: when it was written; a grant replaces exactly the tombstone it read. */
+  abandonedAt?: string;
   release?: ReleaseView;
 }
 
@@ -103,7 +105,8 @@ function toAuthorizationRecord(item: Record<string, unknown>): AuthorizationReco
     nonce: item.nonce as string,
     // Authorizations recorded before leases existed were granted in one write.
     state: (item.state as AuthorizationState | undefined) ?? 'granted',
-    claimedAt: Number(item.claimedAt ?? 0),
+    firstIndex: typeof item.firstIndex === 'number' ? item.firstIndex : undefined,
+    abandonedAt: item.abandonedAt as string | undefined,
     release: item.release as ReleaseView | undefined,
   };
 }
@@ -184,21 +187,45 @@ function forgetRemovedReservations(accountId: string, jobId: string, removed: re
   for (const attribute of removed) set?.delete(attribute);
 }
 
-type Reservation = { kind: 'reserved'; firstIndex: number; job: JobRecord; item: Record<string, unknown> } | { kind: 'changed'; job: JobRecord | undefined };
+/** A reservation in the job's ledger: its attribute name says when, how many units and for whom; its value is the first serial index. */
+interface LedgerEntry {
+  name: string;
+  reservedAtSeconds: number;
+  units: number;
+  authorizationId: string;
+  firstIndex: number;
+}
+
+/** The reservations recorded in a job item, optionally only those of one authorization. */
+function ledgerEntries(jobItem: Record<string, unknown>, authorizationId?: string): LedgerEntry[] {
+  return Object.entries(jobItem).flatMap(([name, value]) => {
+    const parsed = keys.parseReservationAttribute(name);
+    if (!parsed || typeof value !== 'number' || (authorizationId !== undefined && parsed.authorizationId !== authorizationId)) return [];
+    return [{ name, ...parsed, firstIndex: value }];
+  });
+}
+
+/** A job restart resets the counters; reservations made before it (lower serial indexes) count in no run any more. */
+function reservedInCurrentRun(jobItem: Record<string, unknown>, entry: LedgerEntry): boolean {
+  return entry.firstIndex >= Number(jobItem.runStartIndex ?? 0);
+}
+
+type Reservation = { kind: 'reserved'; entry: LedgerEntry; job: JobRecord; item: Record<string, unknown> } | { kind: 'changed'; job: JobRecord | undefined };
 
 /**
  * The one write that reserves: adds the units to the job's `authorized` under its count limit
  * and moves its serial index, in a single atomic conditional update that DynamoDB serializes
  * (no read-decide-retry loop: concurrent callers never make each other fail). The same write
- * records the first serial index in the job's ledger under the claim's name, which makes it
- * idempotent per nonce: a retry after a crash finds its own reservation instead of taking a
- * second one.
+ * records the reservation in the job's ledger (time, units, authorization id → first serial
+ * index), so a retry of the nonce after a crash finds and finishes it instead of taking a second
+ * one, and a reservation whose request died can be found and given back.
  */
-async function reserve(db: Db, input: AuthorizeInput, job: JobRecord, ledgerAttribute: string, now: Date): Promise<Reservation> {
-  const removals = takeRecordedReservations(input.accountId, job.jobId).filter((name) => name !== ledgerAttribute);
-  const names: Record<string, string> = { '#status': 'status', '#run': 'run', '#rsv': ledgerAttribute };
-  removals.forEach((name, i) => {
-    names[`#done${i}`] = name;
+async function reserve(db: Db, input: AuthorizeInput, authorizationId: string, job: JobRecord, now: Date): Promise<Reservation> {
+  const name = keys.reservationAttribute(Math.floor(now.getTime() / 1000), input.units, authorizationId);
+  const removals = takeRecordedReservations(input.accountId, job.jobId).filter((removal) => removal !== name);
+  const names: Record<string, string> = { '#status': 'status', '#run': 'run', '#rsv': name };
+  removals.forEach((removal, i) => {
+    names[`#done${i}`] = removal;
   });
   const limit = job.maxCount === null ? 'attribute_not_exists(maxCount)' : 'maxCount = :max AND authorized <= :lastAllowed';
   const output = await withFaultRetry(async () => {
@@ -230,14 +257,12 @@ async function reserve(db: Db, input: AuthorizeInput, job: JobRecord, ledgerAttr
   });
   if ('conditionFailedItem' in output) {
     const current = output.conditionFailedItem ? unmarshall(output.conditionFailedItem) : await readJobItem(db, input.accountId, job.jobId);
-    const earlier = current?.[ledgerAttribute];
-    // Our own earlier attempt reserved already (it crashed before recording, or a twin request is racing us).
-    if (current && typeof earlier === 'number') return { kind: 'reserved', firstIndex: earlier, job: toJobRecord(current), item: current };
     return { kind: 'changed', job: current ? toJobRecord(current) : undefined };
   }
   forgetRemovedReservations(input.accountId, job.jobId, removals);
   const item = output.Attributes as Record<string, unknown>;
-  return { kind: 'reserved', firstIndex: Number(item[ledgerAttribute]), job: toJobRecord(item), item };
+  const entry = ledgerEntries(item, authorizationId).find((candidate) => candidate.name === name)!;
+  return { kind: 'reserved', entry, job: toJobRecord(item), item };
 }
 
 async function readJobItem(db: Db, accountId: string, jobId: string): Promise<Record<string, unknown> | undefined> {
@@ -245,70 +270,50 @@ async function readJobItem(db: Db, accountId: string, jobId: string): Promise<Re
   return Item;
 }
 
+async function readAuthorizationItem(db: Db, accountId: string, authorizationId: string): Promise<AuthorizationRecord | undefined> {
+  const { Item } = await withFaultRetry(() =>
+    db.doc.send(new GetCommand({ TableName: db.table, Key: keys.authorization(accountId, authorizationId), ConsistentRead: true })),
+  );
+  return Item && toAuthorizationRecord(Item);
+}
+
 /**
- * The claim: the authorization item written first, `pending`, so the nonce is taken before any
- * unit is counted. A claim that was abandoned (its reservation rolled back) is claimed anew
- * under a new time, which names a new reservation.
+ * The authorization item, written once when granted. It can only be created, or replace the
+ * tombstone of an abandoned attempt exactly as read, so of twin requests for one nonce exactly
+ * one grants, and a request whose reservation was rolled back meanwhile cannot grant it.
  */
-async function claim(db: Db, input: AuthorizeInput, authorizationId: string, job: JobRecord, previous: AuthorizationRecord | undefined, now: Date): Promise<number | undefined> {
-  const claimedAt = Math.floor(now.getTime() / 1000);
-  const item = {
-    ...keys.authorization(input.accountId, authorizationId),
-    type: 'authorization',
-    authorizationId,
-    jobId: input.jobId,
-    programmerId: input.programmerId,
-    nonce: input.nonce,
-    units: input.units,
-    run: job.run,
-    state: 'pending',
-    claimedAt,
-    createdAt: now.toISOString(),
-  };
+async function recordGrant(db: Db, input: AuthorizeInput, record: AuthorizationRecord, entry: LedgerEntry, job: JobRecord, previous: AuthorizationRecord | undefined): Promise<boolean> {
   try {
     await withFaultRetry(() =>
       db.doc.send(
         new PutCommand({
           TableName: db.table,
-          Item: item,
-          ...(previous
-            ? { ConditionExpression: '#state = :abandoned AND claimedAt = :previous', ExpressionAttributeNames: { '#state': 'state' }, ExpressionAttributeValues: { ':abandoned': 'abandoned', ':previous': previous.claimedAt } }
-            : { ConditionExpression: 'attribute_not_exists(pk)' }),
-        }),
-      ),
-    );
-    return claimedAt;
-  } catch (error) {
-    if (isConditionFailure(error)) return undefined; // a twin request claimed it first: read again
-    throw error;
-  }
-}
-
-/** The authorization becomes the programmer's: serials, lease and ticket recorded on its claim. */
-async function grant(db: Db, accountId: string, record: AuthorizationRecord, firstIndex: number, job: JobRecord): Promise<boolean> {
-  try {
-    await withFaultRetry(() =>
-      db.doc.send(
-        new UpdateCommand({
-          TableName: db.table,
-          Key: keys.authorization(accountId, record.authorizationId),
-          UpdateExpression:
-            'SET #state = :granted, firstIndex = :firstIndex, serialStart = :serialStart, serialStep = :serialStep, serialFormat = :serialFormat, expiresAt = :expiresAt, ticket = :ticket, #run = :run, grantedAt = :at',
-          ConditionExpression: '#state = :pending AND claimedAt = :claimedAt',
-          ExpressionAttributeNames: { '#state': 'state', '#run': 'run' },
-          ExpressionAttributeValues: {
-            ':granted': 'granted',
-            ':pending': 'pending',
-            ':firstIndex': firstIndex,
-            ':serialStart': job.serialStart,
-            ':serialStep': job.serialStep,
-            ':serialFormat': job.serialFormat,
-            ':expiresAt': record.expiresAt,
-            ':ticket': record.ticket,
-            ':run': record.run,
-            ':claimedAt': record.claimedAt,
-            ':at': new Date().toISOString(),
+          Item: {
+            ...keys.authorization(input.accountId, record.authorizationId),
+            type: 'authorization',
+            authorizationId: record.authorizationId,
+            jobId: record.jobId,
+            programmerId: record.programmerId,
+            nonce: record.nonce,
+            units: record.units,
+            run: record.run,
+            state: 'granted',
+            firstIndex: entry.firstIndex,
+            reservedAt: entry.reservedAtSeconds,
+            serialStart: job.serialStart,
+            serialStep: job.serialStep,
+            serialFormat: job.serialFormat,
+            expiresAt: record.expiresAt,
+            ticket: record.ticket,
+            grantedAt: new Date().toISOString(),
           },
+          ...(previous?.state === 'abandoned'
+            ? {
+                ConditionExpression: '#state = :abandoned AND abandonedAt = :abandonedAt',
+                ExpressionAttributeNames: { '#state': 'state' },
+                ExpressionAttributeValues: { ':abandoned': 'abandoned', ':abandonedAt': previous.abandonedAt },
+              }
+            : { ConditionExpression: 'attribute_not_exists(pk)' }),
         }),
       ),
     );
@@ -319,20 +324,26 @@ async function grant(db: Db, accountId: string, record: AuthorizationRecord, fir
   }
 }
 
-/** A claim that reserved nothing (its request was refused after claiming) frees its nonce again. */
-async function dropClaim(db: Db, accountId: string, authorizationId: string, claimedAt: number): Promise<void> {
+/** Gives back a reservation this request made that no authorization holds (a twin request granted with its own). */
+async function giveBack(db: Db, accountId: string, jobId: string, entry: LedgerEntry): Promise<void> {
+  const jobItem = await readJobItem(db, accountId, jobId);
+  if (!jobItem || jobItem[entry.name] !== entry.firstIndex) return;
   try {
-    await db.doc.send(
-      new DeleteCommand({
-        TableName: db.table,
-        Key: keys.authorization(accountId, authorizationId),
-        ConditionExpression: '#state = :pending AND claimedAt = :claimedAt',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':pending': 'pending', ':claimedAt': claimedAt },
-      }),
+    await withFaultRetry(() =>
+      db.doc.send(
+        new UpdateCommand({
+          TableName: db.table,
+          Key: keys.job(accountId, jobId),
+          UpdateExpression: reservedInCurrentRun(jobItem, entry) ? 'SET authorized = authorized - :units REMOVE #rsv' : 'REMOVE #rsv',
+          ConditionExpression: '#rsv = :firstIndex',
+          ExpressionAttributeNames: { '#rsv': entry.name },
+          ExpressionAttributeValues: { ':firstIndex': entry.firstIndex, ...(reservedInCurrentRun(jobItem, entry) && { ':units': entry.units }) },
+        }),
+      ),
     );
-  } catch {
-    // Best effort: a pending claim without a reservation is harmless, a retry of the nonce goes on from it.
+  } catch (error) {
+    // Given back meanwhile by the stale-reservation sweep; any other failure leaves it to that sweep.
+    if (!isConditionFailure(error)) throw error;
   }
 }
 
@@ -340,13 +351,13 @@ async function dropClaim(db: Db, accountId: string, authorizationId: string, cla
 const MAX_PASSES = 4;
 
 /**
- * Permission to program `units` units. Writes, in order: the claim of the nonce (authorization
- * item, `pending`), the reservation (one atomic conditional update of the job, see `reserve`),
- * the grant (serials, lease, ticket on the claim). A crash between any two leaves nothing
- * counted that no authorization holds: before the reservation nothing is counted; after it,
- * the job's ledger names the claim and its first serial index, so a retry of the nonce finishes
- * the same reservation, and if no retry comes, the next authorization on the job finds the stale
- * ledger entry and rolls it back (`recoverStaleReservations`).
+ * Permission to program `units` units, in two writes: the reservation (one atomic conditional
+ * update of the job, see `reserve`), then the authorization item with its serials, lease and
+ * ticket. A crash between them leaves nothing counted that no authorization holds: the job's
+ * ledger names the reservation, so a retry of the nonce finishes it, and if no retry comes, a
+ * later authorization on the job finds the stale ledger entry and gives its units back
+ * (`recoverStaleReservations`). Twin requests for one nonce may both reserve; one grants, and
+ * the other gives its reservation back.
  */
 export async function authorizeUnits(deps: AuthorizeDeps, input: AuthorizeInput, now = new Date()): Promise<{ authorization: AuthorizationView; created: boolean }> {
   const { db } = deps;
@@ -362,50 +373,43 @@ export async function authorizeUnits(deps: AuthorizeDeps, input: AuthorizeInput,
     // A deprovisioned programmer whose token is still cached by the authorizer.
     if (!programmer) throw new UnauthenticatedError('These programmer credentials are no longer valid');
     if (!job || !jobItem) throw new NotFoundError('Job');
-    // An earlier attempt of this nonce that reserved and then died: its units are counted already,
-    // so only the programmer and the job's existence are checked again, not the limit.
-    const earlierLedger = existing?.state === 'pending' ? keys.reservationAttribute(existing.claimedAt, authorizationId) : undefined;
-    const earlierIndex = earlierLedger === undefined ? undefined : jobItem[earlierLedger];
-    const refusal = typeof earlierIndex === 'number' ? deviceRefusal(programmer, job) : authorizationDecision(programmer, job, input.units, now);
+    // An earlier attempt of this nonce that reserved and then died (or a twin still running): its
+    // units are counted already, so only the programmer and the job are checked again, not the limit.
+    const earlier = ledgerEntries(jobItem, authorizationId).sort((a, b) => a.firstIndex - b.firstIndex)[0];
+    const refusal = earlier ? deviceRefusal(programmer, job) : authorizationDecision(programmer, job, input.units, now);
     if (refusal) throw refusal;
     if (input.binding !== undefined && !(await bindingMatches(deps.bindings, input.binding, input, job))) {
       throw new ConflictError('binding_mismatch', 'The binding was not issued by this cloud for this job, account and factory');
     }
     const lease = leaseWindow(job, input.validSeconds, now);
 
-    const claimedAt = existing?.state === 'pending' ? existing.claimedAt : await claim(db, input, authorizationId, job, existing, now);
-    if (claimedAt === undefined) continue;
-    const ledgerAttribute = keys.reservationAttribute(claimedAt, authorizationId);
-
-    const reservation: Reservation =
-      typeof earlierIndex === 'number' ? { kind: 'reserved', firstIndex: earlierIndex, job, item: jobItem } : await reserve(db, input, job, ledgerAttribute, now);
+    const reservation: Reservation = earlier ? { kind: 'reserved', entry: earlier, job, item: jobItem } : await reserve(db, input, authorizationId, job, now);
     if (reservation.kind === 'changed') {
       // The job changed since we read it (paused, limit reached, restarted): decide on what is there now.
       const current = reservation.job;
       const changedRefusal = current ? authorizationDecision(programmer, current, input.units, now) : new NotFoundError('Job');
-      if (changedRefusal) {
-        await dropClaim(db, input.accountId, authorizationId, claimedAt);
-        throw changedRefusal;
-      }
+      if (changedRefusal) throw changedRefusal;
       continue;
     }
-    await recoverStaleReservations(db, input.accountId, reservation.item, now, deps.staleAfterMs, ledgerAttribute);
+    await recoverStaleReservations(db, input.accountId, reservation.item, now, deps.staleAfterMs, reservation.entry.name);
 
     const reserved = reservation.job;
-    const serials = serialRange({ start: reserved.serialStart, step: reserved.serialStep, format: reserved.serialFormat }, reservation.firstIndex, input.units);
-    const ticket = await withFaultRetry(() => deps.tickets.signTicket({
-      iss: 'flashline',
-      sub: input.programmerId,
-      acct: input.accountId,
-      job: reserved.jobId,
-      img: reserved.imageId,
-      units: input.units,
-      serials,
-      nonce: input.nonce,
-      exp: lease.exp,
-      iat: lease.iat,
-      jti: authorizationId,
-    }));
+    const serials = serialRange({ start: reserved.serialStart, step: reserved.serialStep, format: reserved.serialFormat }, reservation.entry.firstIndex, input.units);
+    const ticket = await withFaultRetry(() =>
+      deps.tickets.signTicket({
+        iss: 'flashline',
+        sub: input.programmerId,
+        acct: input.accountId,
+        job: reserved.jobId,
+        img: reserved.imageId,
+        units: input.units,
+        serials,
+        nonce: input.nonce,
+        exp: lease.exp,
+        iat: lease.iat,
+        jti: authorizationId,
+      }),
+    );
     const record: AuthorizationRecord = {
       authorizationId,
       jobId: reserved.jobId,
@@ -417,79 +421,74 @@ export async function authorizeUnits(deps: AuthorizeDeps, input: AuthorizeInput,
       run: reserved.run,
       nonce: input.nonce,
       state: 'granted',
-      claimedAt,
+      firstIndex: reservation.entry.firstIndex,
     };
-    if (await grant(db, input.accountId, record, reservation.firstIndex, reserved)) {
-      noteRecordedReservation(input.accountId, reserved.jobId, ledgerAttribute);
+    if (await recordGrant(db, input, record, reservation.entry, reserved, existing)) {
+      noteRecordedReservation(input.accountId, reserved.jobId, reservation.entry.name);
       return { authorization: publicView(record), created: true };
     }
-    // A twin request granted it first (read it back), or our reservation was rolled back as stale (claim anew).
+    // A twin request granted first, or the reservation was given back as stale (the nonce is tried anew).
+    const holder = await readAuthorizationItem(db, input.accountId, authorizationId);
+    if ((holder?.state === 'granted' || holder?.state === 'released') && holder.firstIndex !== reservation.entry.firstIndex && !earlier) {
+      await giveBack(db, input.accountId, reserved.jobId, reservation.entry);
+    }
   }
   throw new ThrottledError(1, 'This authorization kept changing under concurrent requests; retry with the same nonce');
 }
 
 /**
- * Rolls back reservations whose requests died: ledger entries older than the stale limit whose
- * claim is still pending. Their units go back to the job (in the same run) and the claim becomes
- * `abandoned`, atomically. Entries of claims that were granted only lost their cleanup: they are
- * removed. At most a few per call, so one request never pays for many.
+ * Gives back reservations whose requests died: ledger entries older than the stale limit that
+ * no authorization holds. Their units go back to the job (in the same run), and where no
+ * authorization was granted, a tombstone (`abandoned`) is written in the same transaction, so
+ * the request that reserved can never grant this reservation after all; a retry of its nonce
+ * reserves anew. Entries of granted authorizations only lost their cleanup: they are removed.
+ * At most a few per call, so one request never pays for many.
  */
 export async function recoverStaleReservations(db: Db, accountId: string, jobItem: Record<string, unknown>, now: Date, staleAfterMs?: number, except?: string): Promise<number> {
-  const stale = Object.keys(jobItem)
-    .filter((name) => name !== except)
-    .flatMap((name) => {
-      const parsed = keys.parseReservationAttribute(name);
-      return parsed && isStaleReservation(parsed.claimedAtSeconds, now, staleAfterMs) ? [{ name, ...parsed }] : [];
-    })
+  const stale = ledgerEntries(jobItem)
+    .filter((entry) => entry.name !== except && isStaleReservation(entry.reservedAtSeconds, now, staleAfterMs))
     .slice(0, 3);
   let recovered = 0;
   for (const entry of stale) {
-    const { Item } = await withFaultRetry(() =>
-      db.doc.send(new GetCommand({ TableName: db.table, Key: keys.authorization(accountId, entry.authorizationId), ConsistentRead: true })),
-    );
-    const claimItem = Item && toAuthorizationRecord(Item);
+    const holder = await readAuthorizationItem(db, accountId, entry.authorizationId);
+    const granted = holder?.state === 'granted' || holder?.state === 'released';
     const jobKey = keys.job(accountId, jobItem.jobId as string);
-    const ownsEntry = claimItem?.state === 'pending' && claimItem.claimedAt === entry.claimedAtSeconds;
+    const currentRun = reservedInCurrentRun(jobItem, entry);
     try {
-      if (!ownsEntry) {
+      if (granted && holder.firstIndex === entry.firstIndex) {
         await db.doc.send(
-          new UpdateCommand({
-            TableName: db.table,
-            Key: jobKey,
-            UpdateExpression: 'REMOVE #rsv',
-            ConditionExpression: 'attribute_exists(#rsv)',
-            ExpressionAttributeNames: { '#rsv': entry.name },
-          }),
+          new UpdateCommand({ TableName: db.table, Key: jobKey, UpdateExpression: 'REMOVE #rsv', ConditionExpression: 'attribute_exists(#rsv)', ExpressionAttributeNames: { '#rsv': entry.name } }),
         );
         continue;
       }
-      await db.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: db.table,
-                Key: keys.authorization(accountId, entry.authorizationId),
-                UpdateExpression: 'SET #state = :abandoned, abandonedAt = :at',
-                ConditionExpression: '#state = :pending AND claimedAt = :claimedAt',
-                ExpressionAttributeNames: { '#state': 'state' },
-                ExpressionAttributeValues: { ':abandoned': 'abandoned', ':pending': 'pending', ':claimedAt': entry.claimedAtSeconds, ':at': now.toISOString() },
-              },
-            },
-            {
-              Update: {
-                TableName: db.table,
-                Key: jobKey,
-                // Units counted in an earlier run were reset by the restart: only the entry goes.
-                UpdateExpression: claimItem.run === Number(jobItem.run) ? 'SET authorized = authorized - :units, updatedAt = :at REMOVE #rsv' : 'REMOVE #rsv',
-                ConditionExpression: 'attribute_exists(#rsv)',
-                ExpressionAttributeNames: { '#rsv': entry.name },
-                ...(claimItem.run === Number(jobItem.run) && { ExpressionAttributeValues: { ':units': claimItem.units, ':at': now.toISOString() } }),
-              },
-            },
-          ],
-        }),
-      );
+      const jobUpdate = {
+        Update: {
+          TableName: db.table,
+          Key: jobKey,
+          UpdateExpression: currentRun ? 'SET authorized = authorized - :units, updatedAt = :at REMOVE #rsv' : 'REMOVE #rsv',
+          ConditionExpression: '#rsv = :firstIndex',
+          ExpressionAttributeNames: { '#rsv': entry.name },
+          ExpressionAttributeValues: { ':firstIndex': entry.firstIndex, ...(currentRun && { ':units': entry.units, ':at': now.toISOString() }) },
+        },
+      };
+      const tombstone = {
+        Put: {
+          TableName: db.table,
+          Item: {
+            ...keys.authorization(accountId, entry.authorizationId),
+            type: 'authorization',
+            authorizationId: entry.authorizationId,
+            jobId: jobItem.jobId,
+            units: entry.units,
+            state: 'abandoned',
+            abandonedAt: now.toISOString(),
+          },
+          ...(holder
+            ? { ConditionExpression: '#state = :abandoned AND abandonedAt = :read', ExpressionAttributeNames: { '#state': 'state' }, ExpressionAttributeValues: { ':abandoned': 'abandoned', ':read': holder.abandonedAt } }
+            : { ConditionExpression: 'attribute_not_exists(pk)' }),
+        },
+      };
+      await db.doc.send(new TransactWriteCommand({ TransactItems: granted ? [jobUpdate] : [jobUpdate, tombstone] }));
       recovered += 1;
     } catch (error) {
       // Someone else recovered or finished it meanwhile; a transient fault leaves it for the next caller.

@@ -140,7 +140,8 @@ export async function transitionJob(
       TableName: db.table,
       Key: keys.job(accountId, jobId),
       UpdateExpression: restart
-        ? 'SET #status = :next, #run = #run + :one, authorized = :zero, succeeded = :zero, failed = :zero, #returned = :zero, updatedAt = :at'
+        ? // Reservations still in the ledger from before (lower serial indexes) count in no run any more.
+          'SET #status = :next, #run = #run + :one, authorized = :zero, succeeded = :zero, failed = :zero, #returned = :zero, runStartIndex = nextSerialIndex, updatedAt = :at'
         : 'SET #status = :next, updatedAt = :at',
       ConditionExpression: '#status = :current AND #run = :run',
       ExpressionAttributeNames: { '#status': 'status', '#run': 'run', ...(restart && { '#returned': 'returned' }) },

@@ -10,8 +10,9 @@
  *   programmer         ACCT#{acct}            PRG#{prg}     gsi1: ACCT#{acct}#FAC#{fac} / PRG#{prg}
  *   image              ACCT#{acct}            IMG#{img}
  *   job                ACCT#{acct}            JOB#{job}     gsi1: ACCT#{acct}#FAC#{fac} / JOB#{job}
- *     its reservation ledger: one attribute rsv_{claim epoch seconds}_{authorization id} per
- *     reservation whose authorization is not yet recorded, holding its first serial index
+ *     its reservation ledger: one attribute rsv_{epoch seconds}_{units}_{authorization id} per
+ *     reservation whose authorization is not yet recorded, holding its first serial index;
+ *     runStartIndex: the serial index the current run started at
  *   authorization      ACCT#{acct}#AUTH#{id}  AUTH          (id derived from programmer + nonce; written once, then only released)
  *   its reported units ACCT#{acct}#AUTH#{id}  REPORTED      (a bit per granted unit; moved by every report, frozen by the release)
  * Events table (`pk`, `sk`, GSI `gsi1`, TTL on `expiresAt`):
@@ -73,11 +74,15 @@ export const keys = {
   /** `sequence` comes from feed.ts's arrivalKey: `{received at}#{writer}#{counter}`. */
   logLine: (accountId: string, jobId: string, sequence: string): Key => ({ pk: `ACCT#${accountId}#JOB#${jobId}#LOG`, sk: sequence }),
   logRequest: (accountId: string, jobId: string, chunkHash: string): Key => ({ pk: `ACCT#${accountId}#JOB#${jobId}#LOGREQ`, sk: chunkHash }),
-  /** The job-item attribute that records one reservation until its authorization is recorded (see authorizations.ts). */
-  reservationAttribute: (claimedAtSeconds: number, authorizationId: string) => `${RESERVATION_PREFIX}${claimedAtSeconds}_${authorizationId}`,
-  parseReservationAttribute: (name: string): { claimedAtSeconds: number; authorizationId: string } | undefined => {
-    const match = /^rsv_(\d+)_(auth_[0-9a-f]+)$/.exec(name);
-    return match ? { claimedAtSeconds: Number(match[1]), authorizationId: match[2] as string } : undefined;
+  /**
+   * The job-item attribute that records one reservation until its authorization is recorded (see
+   * authorizations.ts): when (epoch seconds), how many units and for which authorization; its
+   * value is the first serial index.
+   */
+  reservationAttribute: (reservedAtSeconds: number, units: number, authorizationId: string) => `${RESERVATION_PREFIX}${reservedAtSeconds}_${units}_${authorizationId}`,
+  parseReservationAttribute: (name: string): { reservedAtSeconds: number; units: number; authorizationId: string } | undefined => {
+    const match = /^rsv_(\d+)_(\d+)_(auth_[0-9a-f]+)$/.exec(name);
+    return match ? { reservedAtSeconds: Number(match[1]), units: Number(match[2]), authorizationId: match[3] as string } : undefined;
   },
   imageObject: (accountId: string, imageId: string) => `accounts/${accountId}/images/${imageId}`,
   parseImageObject: (objectKey: string): { accountId: string; imageId: string } | undefined => {

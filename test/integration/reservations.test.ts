@@ -69,28 +69,39 @@ describe('reservations, crashes and leases on the emulator', () => {
     return Object.keys(Item ?? {}).filter((name) => keys.parseReservationAttribute(name));
   };
 
-  // Writes of one authorization: 1 the claim, 2 the reservation, 3 the grant.
-  it.each([1, 2])('a retry of the nonce after a crash following write %i finishes with the units counted once', async (writes) => {
+  // Writes of one authorization: 1 the reservation, 2 the authorization item.
+  it('a retry of the nonce after a crash following the reservation finishes it, with the units counted once', async () => {
     const jobId = await newJob(10);
     const request = { accountId, programmerId, jobId, units: 4, nonce: randomUUID() };
-    await expect(authorizeUnits({ ...deps(), db: crashingAfterWrites(db, writes) }, request)).rejects.toBeInstanceOf(Crash);
+    await expect(authorizeUnits({ ...deps(), db: crashingAfterWrites(db, 1) }, request)).rejects.toBeInstanceOf(Crash);
+    expect(await ledgerEntries(jobId)).toHaveLength(1);
 
     const { authorization, created } = await authorizeUnits(deps(), request);
     expect(created).toBe(true);
-    expect(authorization.serials).toHaveLength(4);
     const job = await getJob(db, accountId, jobId);
     expect(job.counters.authorized).toBe(4);
-    // The serials continue right after: a crash did not burn any.
+    // The serials are the reservation's: a crash did not burn any.
     expect(authorization.serials).toEqual(['SN-00000001', 'SN-00000002', 'SN-00000003', 'SN-00000004']);
     // A second retry is a replay, not a new reservation.
     await expect(authorizeUnits(deps(), request)).resolves.toMatchObject({ created: false, authorization: { serials: authorization.serials } });
     expect((await getJob(db, accountId, jobId)).counters.authorized).toBe(4);
   });
 
+  it('a retry of the nonce whose answer was lost after the grant gets the stored authorization back', async () => {
+    const jobId = await newJob(10);
+    const request = { accountId, programmerId, jobId, units: 4, nonce: randomUUID() };
+    // The grant is the last write: a crash after it is an answer that never reached the programmer.
+    await expect(authorizeUnits({ ...deps(), db: crashingAfterWrites(db, 2) }, request)).resolves.toMatchObject({ created: true });
+    const { authorization, created } = await authorizeUnits(deps(), request);
+    expect(created).toBe(false);
+    expect(authorization.serials).toEqual(['SN-00000001', 'SN-00000002', 'SN-00000003', 'SN-00000004']);
+    expect((await getJob(db, accountId, jobId)).counters.authorized).toBe(4);
+  });
+
   it('rolls back a dead request’s reservation when no retry comes, so the units are the job’s again', async () => {
     const jobId = await newJob(10);
     const dead = { accountId, programmerId, jobId, units: 6, nonce: randomUUID() };
-    await expect(authorizeUnits({ ...deps(), db: crashingAfterWrites(db, 2) }, dead)).rejects.toBeInstanceOf(Crash);
+    await expect(authorizeUnits({ ...deps(), db: crashingAfterWrites(db, 1) }, dead)).rejects.toBeInstanceOf(Crash);
     expect((await getJob(db, accountId, jobId)).counters.authorized).toBe(6);
     expect(await ledgerEntries(jobId)).toHaveLength(1);
 
@@ -104,7 +115,7 @@ describe('reservations, crashes and leases on the emulator', () => {
     );
     expect(deadRecord.Item?.state).toBe('abandoned');
 
-    // The dead request's programmer comes back with the same nonce: it is claimed anew, under the limit.
+    // The dead request's programmer comes back with the same nonce: it reserves anew, under the limit.
     const revived = await authorizeUnits(deps(), dead);
     expect(revived.created).toBe(true);
     expect((await getJob(db, accountId, jobId)).counters.authorized).toBe(9);

@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -12,8 +12,8 @@ const db: Db = { doc: DynamoDBDocumentClient.from(new DynamoDBClient({ region: '
 const input = { accountId: 'acc_1', programmerId: 'prg_1', jobId: 'job_1', units: 3, nonce: 'nonce-0001' };
 const authorizationId = authorizationIdFor('acc_1', 'prg_1', 'nonce-0001');
 const now = new Date('2026-11-27T10:00:00.000Z');
-const claimedAt = Math.floor(now.getTime() / 1000);
-const ledger = keys.reservationAttribute(claimedAt, authorizationId);
+const nowSeconds = Math.floor(now.getTime() / 1000);
+const ledger = keys.reservationAttribute(nowSeconds, 3, authorizationId);
 
 const programmerItem = { ...keys.programmer('acc_1', 'prg_1'), programmerId: 'prg_1', factoryId: 'fac_1', status: 'active', encryptionKeyIds: [] };
 const jobItem = (overrides: Record<string, unknown> = {}) => ({
@@ -59,23 +59,19 @@ describe('authorizeUnits: contention-free reservation', () => {
   });
   afterEach(() => ddb.reset());
 
-  it('costs one batched read, a claim, ONE atomic job update and the grant, whatever the concurrency', async () => {
+  it('costs one batched read, ONE atomic job update and one write of the authorization, whatever the concurrency', async () => {
     ddb.on(BatchGetCommand).resolves({ Responses: { entities: [programmerItem, jobItem()] } });
     ddb.on(PutCommand).resolves({});
     ddb.on(UpdateCommand, { Key: keys.job('acc_1', 'job_1') }).resolves({ Attributes: jobItem({ authorized: 7, nextSerialIndex: 7, [ledger]: 4 }) });
-    ddb.on(UpdateCommand, { Key: keys.authorization('acc_1', authorizationId) }).resolves({});
 
     const { authorization, created } = await authorizeUnits(deps, input, now);
 
     expect(created).toBe(true);
     expect(authorization.serials).toEqual(['SN-104', 'SN-105', 'SN-106']);
     expect(ddb.commandCalls(BatchGetCommand)).toHaveLength(1);
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(1);
     expect(ddb.commandCalls(PutCommand)).toHaveLength(1);
-    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(2);
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
-    const claim = ddb.commandCalls(PutCommand)[0]!.args[0].input;
-    expect(claim.Item).toMatchObject({ state: 'pending', claimedAt, units: 3, jobId: 'job_1' });
-    expect(claim.ConditionExpression).toBe('attribute_not_exists(pk)');
     const reserve = ddb.commandCalls(UpdateCommand)[0]!.args[0].input;
     // Nothing read is part of the condition but the limit itself: concurrent callers do not make each other fail.
     expect(reserve.UpdateExpression).toContain('authorized = authorized + :units');
@@ -85,11 +81,12 @@ describe('authorizeUnits: contention-free reservation', () => {
     expect(reserve.ExpressionAttributeValues).toMatchObject({ ':lastAllowed': 7, ':units': 3 });
     expect(reserve.ExpressionAttributeNames?.['#rsv']).toBe(ledger);
     expect(reserve.ReturnValues).toBe('ALL_NEW');
-    const grant = ddb.commandCalls(UpdateCommand)[1]!.args[0].input;
-    expect(grant.ConditionExpression).toBe('#state = :pending AND claimedAt = :claimedAt');
+    const grant = ddb.commandCalls(PutCommand)[0]!.args[0].input;
+    expect(grant.ConditionExpression).toBe('attribute_not_exists(pk)');
     // Serials are stored as where they start: the item stays small whatever the units.
-    expect(grant.ExpressionAttributeValues).toMatchObject({ ':firstIndex': 4, ':ticket': `ticket-for-${authorizationId}` });
-    expect(signed[0]).toMatchObject({ sub: 'prg_1', units: 3, serials: ['SN-104', 'SN-105', 'SN-106'], exp: claimedAt + 600, iat: claimedAt });
+    expect(grant.Item).toMatchObject({ state: 'granted', firstIndex: 4, units: 3, ticket: `ticket-for-${authorizationId}` });
+    expect(grant.Item).not.toHaveProperty('serials');
+    expect(signed[0]).toMatchObject({ sub: 'prg_1', units: 3, serials: ['SN-104', 'SN-105', 'SN-106'], exp: nowSeconds + 600, iat: nowSeconds });
   });
 
   it('never issues a ticket that outlives the job', async () => {
@@ -97,7 +94,6 @@ describe('authorizeUnits: contention-free reservation', () => {
     ddb.on(BatchGetCommand).resolves({ Responses: { entities: [programmerItem, jobItem({ notAfter })] } });
     ddb.on(PutCommand).resolves({});
     ddb.on(UpdateCommand, { Key: keys.job('acc_1', 'job_1') }).resolves({ Attributes: jobItem({ notAfter, authorized: 7, nextSerialIndex: 7, [ledger]: 4 }) });
-    ddb.on(UpdateCommand, { Key: keys.authorization('acc_1', authorizationId) }).resolves({});
     const { authorization } = await authorizeUnits(deps, { ...input, validSeconds: 3600 }, now).catch((error) => ({ authorization: error }));
     // 3600 s is above the default maxLeaseSeconds: refused before any write.
     expect(authorization).toMatchObject({ status: 400, details: { issues: [{ path: 'validSeconds' }] } });
@@ -108,28 +104,43 @@ describe('authorizeUnits: contention-free reservation', () => {
   });
 
   it('finishes its own reservation when a retry of the nonce finds it in the ledger (crash after reserving)', async () => {
-    const pendingClaim = { ...keys.authorization('acc_1', authorizationId), authorizationId, jobId: 'job_1', programmerId: 'prg_1', nonce: 'nonce-0001', units: 3, run: 1, state: 'pending', claimedAt };
-    ddb.on(BatchGetCommand).resolves({ Responses: { entities: [programmerItem, jobItem({ authorized: 9, nextSerialIndex: 9, [ledger]: 4 }), pendingClaim] } });
-    ddb.on(UpdateCommand, { Key: keys.job('acc_1', 'job_1') }).rejects(conditionFailed(jobItem({ authorized: 7, nextSerialIndex: 9, [ledger]: 4 })));
-    ddb.on(UpdateCommand, { Key: keys.authorization('acc_1', authorizationId) }).resolves({});
+    ddb.on(BatchGetCommand).resolves({ Responses: { entities: [programmerItem, jobItem({ authorized: 10, nextSerialIndex: 9, [ledger]: 4 })] } });
+    ddb.on(PutCommand).resolves({});
 
+    // The job is full by now, but these units are counted already: the limit is not checked again.
     const { authorization, created } = await authorizeUnits(deps, input, new Date(now.getTime() + 5_000));
 
     expect(created).toBe(true);
     expect(authorization.serials).toEqual(['SN-104', 'SN-105', 'SN-106']);
-    expect(ddb.commandCalls(PutCommand)).toHaveLength(0); // the claim was already there
-    expect(ddb.commandCalls(UpdateCommand, { Key: keys.job('acc_1', 'job_1') })).toHaveLength(0); // and so was the reservation
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0); // the reservation was already there
+    expect(ddb.commandCalls(PutCommand)[0]!.args[0].input.Item).toMatchObject({ firstIndex: 4, reservedAt: nowSeconds });
   });
 
-  it('decides again on the job the failed condition returns, and frees the claim when refused', async () => {
+  it('decides again on the job the failed condition returns, and writes nothing when refused', async () => {
     ddb.on(BatchGetCommand).resolves({ Responses: { entities: [programmerItem, jobItem()] } });
-    ddb.on(PutCommand).resolves({});
     ddb.on(UpdateCommand, { Key: keys.job('acc_1', 'job_1') }).rejects(conditionFailed(jobItem({ authorized: 9, nextSerialIndex: 9 })));
-    ddb.on(DeleteCommand).resolves({});
 
     await expect(authorizeUnits(deps, input, now)).rejects.toMatchObject({ status: 409, code: 'job_completed', details: { remaining: 1 } });
-    expect(ddb.commandCalls(DeleteCommand)).toHaveLength(1);
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
     expect(signed).toHaveLength(0);
+  });
+
+  it('gives its own reservation back when a twin request for the nonce granted with another one', async () => {
+    const twinGrant = { ...keys.authorization('acc_1', authorizationId), authorizationId, jobId: 'job_1', programmerId: 'prg_1', nonce: 'nonce-0001', units: 3, run: 1, state: 'granted', firstIndex: 7, serialStart: 100, serialStep: 1, serialFormat: 'SN-{n}', ticket: 't', expiresAt: 'x' };
+    ddb.on(BatchGetCommand).resolvesOnce({ Responses: { entities: [programmerItem, jobItem()] } }).resolves({ Responses: { entities: [programmerItem, jobItem(), twinGrant] } });
+    ddb.on(UpdateCommand, { Key: keys.job('acc_1', 'job_1') }).resolves({ Attributes: jobItem({ authorized: 7, nextSerialIndex: 7, [ledger]: 4 }) });
+    ddb.on(PutCommand).rejects(conditionFailed());
+    ddb.on(GetCommand, { Key: keys.authorization('acc_1', authorizationId) }).resolves({ Item: twinGrant });
+    ddb.on(GetCommand, { Key: keys.job('acc_1', 'job_1') }).resolves({ Item: jobItem({ authorized: 10, nextSerialIndex: 10, [ledger]: 4 }) });
+
+    const { authorization, created } = await authorizeUnits(deps, input, now);
+
+    expect(created).toBe(false);
+    expect(authorization.serials).toEqual(['SN-107', 'SN-108', 'SN-109']);
+    const giveBack = ddb.commandCalls(UpdateCommand)[1]!.args[0].input;
+    expect(giveBack.UpdateExpression).toBe('SET authorized = authorized - :units REMOVE #rsv');
+    expect(giveBack.ConditionExpression).toBe('#rsv = :firstIndex');
+    expect(giveBack.ExpressionAttributeValues).toMatchObject({ ':units': 3, ':firstIndex': 4 });
   });
 
   it('refuses without writing when the snapshot already says no, saying what remains', async () => {
@@ -140,7 +151,7 @@ describe('authorizeUnits: contention-free reservation', () => {
   });
 
   it('returns the stored authorization for a granted nonce, and refuses the nonce for another request', async () => {
-    const grantedItem = { ...keys.authorization('acc_1', authorizationId), authorizationId, jobId: 'job_1', programmerId: 'prg_1', nonce: 'nonce-0001', units: 3, run: 1, state: 'granted', serials: ['SN-1', 'SN-2', 'SN-3'], ticket: 't', expiresAt: 'x', claimedAt };
+    const grantedItem = { ...keys.authorization('acc_1', authorizationId), authorizationId, jobId: 'job_1', programmerId: 'prg_1', nonce: 'nonce-0001', units: 3, run: 1, state: 'granted', serials: ['SN-1', 'SN-2', 'SN-3'], ticket: 't', expiresAt: 'x', nowSeconds };
     ddb.on(BatchGetCommand).resolves({ Responses: { entities: [programmerItem, jobItem({ status: 'paused' }), grantedItem] } });
     await expect(authorizeUnits(deps, input, now)).resolves.toMatchObject({ created: false, authorization: { serials: ['SN-1', 'SN-2', 'SN-3'] } });
     await expect(authorizeUnits(deps, { ...input, units: 4 }, now)).rejects.toMatchObject({ status: 409, code: 'nonce_reused' });
@@ -179,7 +190,6 @@ describe('authorizeUnits: AWS faults are 429, never 500, and never half-written'
       .rejectsOnce(fault())
       .rejectsOnce(fault())
       .resolves({ Attributes: jobItem({ authorized: 7, nextSerialIndex: 7, [ledger]: 4 }) });
-    ddb.on(UpdateCommand, { Key: keys.authorization('acc_1', authorizationId) }).resolves({});
     const outcome = await run(authorizeUnits(deps, input, now));
     expect(outcome).toMatchObject({ value: { created: true } });
     expect(ddb.commandCalls(UpdateCommand, { Key: keys.job('acc_1', 'job_1') })).toHaveLength(3);
@@ -191,9 +201,8 @@ describe('authorizeUnits: AWS faults are 429, never 500, and never half-written'
     ddb.on(UpdateCommand).rejects(throttled());
     const outcome = await run(authorizeUnits(deps, input, now));
     expect(outcome).toMatchObject({ error: { status: 429, code: 'throttled', retryAfterSeconds: 1 } });
-    // The only write that went through is the claim: it counts nothing, and a retry of the nonce goes on from it.
-    expect(ddb.commandCalls(PutCommand)).toHaveLength(1);
-    expect(ddb.commandCalls(UpdateCommand, { Key: keys.authorization('acc_1', authorizationId) })).toHaveLength(0);
+    // Nothing went through: no unit is counted.
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
     expect(signed).toHaveLength(0);
   });
 
@@ -205,14 +214,13 @@ describe('authorizeUnits: AWS faults are 429, never 500, and never half-written'
     const outcome = await run(authorizeUnits({ ...deps, tickets: kmsThrottled }, input, now));
     expect(outcome).toMatchObject({ error: { status: 429, code: 'throttled' } });
     expect(kmsThrottled.signTicket.mock.calls.length).toBeGreaterThan(1);
-    expect(ddb.commandCalls(UpdateCommand, { Key: keys.authorization('acc_1', authorizationId) })).toHaveLength(0);
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
   });
 
   it('does not retry a failed condition as if it were a fault', async () => {
     ddb.on(BatchGetCommand).resolves({ Responses: { entities: [programmerItem, jobItem()] } });
     ddb.on(PutCommand).resolves({});
     ddb.on(UpdateCommand, { Key: keys.job('acc_1', 'job_1') }).rejects(conditionFailed(jobItem({ status: 'paused' })));
-    ddb.on(DeleteCommand).resolves({});
     const outcome = await run(authorizeUnits(deps, input, now));
     expect(outcome).toMatchObject({ error: { status: 409, code: 'job_paused' } });
     expect(ddb.commandCalls(UpdateCommand)).toHaveLength(1);
@@ -221,23 +229,39 @@ describe('authorizeUnits: AWS faults are 429, never 500, and never half-written'
 
 describe('recoverStaleReservations', () => {
   beforeEach(() => ddb.reset());
+  const staleName = keys.reservationAttribute(nowSeconds - 120, 3, authorizationId);
+  const granted = (firstIndex: number) => ({ authorizationId, jobId: 'job_1', programmerId: 'prg_1', units: 3, run: 1, state: 'granted', firstIndex, serialStart: 100, serialStep: 1, serialFormat: 'SN-{n}' });
 
-  it('rolls back a stale reservation whose claim is still pending, in one transaction with the claim', async () => {
-    const staleName = keys.reservationAttribute(claimedAt - 120, authorizationId);
-    ddb.on(GetCommand).resolves({ Item: { authorizationId, jobId: 'job_1', programmerId: 'prg_1', units: 3, run: 1, state: 'pending', claimedAt: claimedAt - 120 } });
+  it('gives back a stale reservation no authorization holds, with a tombstone in the same transaction', async () => {
+    ddb.on(GetCommand).resolves({});
     ddb.on(TransactWriteCommand).resolves({});
     const recovered = await recoverStaleReservations(db, 'acc_1', jobItem({ [staleName]: 4 }), now);
     expect(recovered).toBe(1);
-    const [claimUpdate, jobUpdate] = ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems!;
-    expect(claimUpdate!.Update!.ConditionExpression).toBe('#state = :pending AND claimedAt = :claimedAt');
+    const [jobUpdate, tombstone] = ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems!;
     expect(jobUpdate!.Update!.UpdateExpression).toBe('SET authorized = authorized - :units, updatedAt = :at REMOVE #rsv');
+    expect(jobUpdate!.Update!.ExpressionAttributeValues).toMatchObject({ ':units': 3, ':firstIndex': 4 });
+    expect(tombstone!.Put!.Item).toMatchObject({ state: 'abandoned', units: 3, jobId: 'job_1' });
+    expect(tombstone!.Put!.ConditionExpression).toBe('attribute_not_exists(pk)');
+  });
+
+  it('gives back a twin’s leftover reservation without touching the authorization that holds another one', async () => {
+    ddb.on(GetCommand).resolves({ Item: granted(9) });
+    ddb.on(TransactWriteCommand).resolves({});
+    await recoverStaleReservations(db, 'acc_1', jobItem({ [staleName]: 4 }), now);
+    expect(ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems).toHaveLength(1);
+  });
+
+  it('does not count back units of a reservation made before a restart', async () => {
+    ddb.on(GetCommand).resolves({});
+    ddb.on(TransactWriteCommand).resolves({});
+    await recoverStaleReservations(db, 'acc_1', jobItem({ [staleName]: 4, runStartIndex: 8 }), now);
+    expect(ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems![0]!.Update!.UpdateExpression).toBe('REMOVE #rsv');
   });
 
   it('only removes the entry of a reservation that was granted, and leaves fresh ones alone', async () => {
-    const staleName = keys.reservationAttribute(claimedAt - 120, authorizationId);
-    ddb.on(GetCommand).resolves({ Item: { authorizationId, jobId: 'job_1', programmerId: 'prg_1', units: 3, run: 1, state: 'granted', claimedAt: claimedAt - 120 } });
+    ddb.on(GetCommand).resolves({ Item: granted(4) });
     ddb.on(UpdateCommand).resolves({});
-    await recoverStaleReservations(db, 'acc_1', jobItem({ [staleName]: 4, [keys.reservationAttribute(claimedAt - 5, 'auth_ffff')]: 9 }), now);
+    await recoverStaleReservations(db, 'acc_1', jobItem({ [staleName]: 4, [keys.reservationAttribute(nowSeconds - 5, 1, 'auth_ffff')]: 9 }), now);
     expect(ddb.commandCalls(GetCommand)).toHaveLength(1);
     expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input.UpdateExpression).toBe('REMOVE #rsv');
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
