@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { brotliCompressSync, brotliDecompressSync } from 'node:zlib';
 import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { authorizationDecision, deviceRefusal, isStaleReservation, leaseWindow } from '../domain/authorizations.js';
@@ -82,6 +83,25 @@ export function authorizationIdFor(accountId: string, programmerId: string, nonc
 }
 
 /**
+ * A ticket as stored: its payload (the JSON that lists every serial, most of a ticket's bytes)
+ * decoded and compressed, the protected header and signature as they are. Base64url of the same
+ * bytes is unique, so the ticket given back to a retried nonce is byte for byte the one issued;
+ * a ticket that would not come back exactly is stored whole.
+ */
+function storedTicket(ticket: string): Record<string, unknown> {
+  const [header, payload, signature] = ticket.split('.');
+  if (header === undefined || payload === undefined || signature === undefined) return { ticket };
+  const stored = { ticketHeader: header, ticketPayload: brotliCompressSync(Buffer.from(payload, 'base64url')), ticketSignature: signature };
+  return restoredTicket(stored) === ticket ? stored : { ticket };
+}
+
+function restoredTicket(item: Record<string, unknown>): string {
+  if (typeof item.ticket === 'string') return item.ticket;
+  if (!(item.ticketPayload instanceof Uint8Array)) return '';
+  return `${String(item.ticketHeader)}.${brotliDecompressSync(item.ticketPayload).toString('base64url')}.${String(item.ticketSignature)}`;
+}
+
+/**
  * Serials are stored as the job's serial rule and the first index (a few bytes, where a list of
  * 1,000 serials would make every write of the item cost several write units); authorizations
  * recorded before v1.1 stored the list itself.
@@ -99,7 +119,7 @@ function toAuthorizationRecord(item: Record<string, unknown>): AuthorizationReco
     units: Number(item.units),
     serials: grantedSerials(item),
     expiresAt: (item.expiresAt as string | undefined) ?? '',
-    ticket: (item.ticket as string | undefined) ?? '',
+    ticket: restoredTicket(item),
     programmerId: item.programmerId as string,
     run: Number(item.run ?? 0),
     nonce: item.nonce as string,
@@ -304,7 +324,7 @@ async function recordGrant(db: Db, input: AuthorizeInput, record: AuthorizationR
             serialStep: job.serialStep,
             serialFormat: job.serialFormat,
             expiresAt: record.expiresAt,
-            ticket: record.ticket,
+            ...storedTicket(record.ticket),
             grantedAt: new Date().toISOString(),
           },
           ...(previous?.state === 'abandoned'
