@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import * as esbuild from 'esbuild';
-import { FUNCTION_BUNDLING } from '../infra/constructs/function-bundling.js';
+import { FUNCTION_BUNDLING, bundlingAlias } from '../infra/constructs/function-bundling.js';
 
 /**
  * Size and module init time of every Lambda bundle, built with exactly the options
@@ -77,7 +77,7 @@ export function esbuildOptions(entry: string, outfile: string): esbuild.BuildOpt
     external: FUNCTION_BUNDLING.externalModules,
     mainFields: FUNCTION_BUNDLING.mainFields,
     banner: { js: FUNCTION_BUNDLING.banner },
-    alias: FUNCTION_BUNDLING.alias,
+    alias: bundlingAlias(entry),
     metafile: true,
     logLevel: 'warning',
   };

@@ -28,3 +28,25 @@ export const FUNCTION_BUNDLING = {
     '@aws-sdk/credential-provider-node': './functions/env-credentials.ts',
   } as Record<string, string>,
 };
+
+/**
+ * The lean AWS clients (shared/aws-lean/): the JSON-protocol calls the store makes to DynamoDB
+ * and KMS, in place of the SDK's document client, DynamoDB client and KMS client (~190 kB
+ * minified of @smithy/core, @aws-sdk/core and the clients, and a third of the module init).
+ * Only the device function gets them: it is the one on the programmers' hot path, where cold
+ * starts count (issue 7: ≤ 250 kB, init ≤ 100 ms). The management API and the image verifier
+ * keep the SDK. The store's source imports the SDK either way; the integration tests run the
+ * store through these replacements too (vitest.config.ts, project `integration-lean`).
+ */
+export const LEAN_AWS_ALIAS: Record<string, string> = {
+  '@aws-sdk/lib-dynamodb': './shared/aws-lean/dynamodb.ts',
+  '@aws-sdk/client-dynamodb': './shared/aws-lean/dynamodb.ts',
+  '@aws-sdk/client-kms': './shared/aws-lean/kms.ts',
+};
+
+const LEAN_AWS_ENTRIES = new Set(['functions/device-api/index.ts']);
+
+/** The import replacements of one function's bundle (`entry` relative to the repository root). */
+export function bundlingAlias(entry: string): Record<string, string> {
+  return LEAN_AWS_ENTRIES.has(entry) ? { ...FUNCTION_BUNDLING.alias, ...LEAN_AWS_ALIAS } : FUNCTION_BUNDLING.alias;
+}
