@@ -7,7 +7,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
-import { FUNCTION_BUNDLING, bundlingAlias } from './function-bundling.js';
+import { FUNCTION_BUNDLING, bundlingAlias, runtimeNodeOptions } from './function-bundling.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -53,7 +53,7 @@ export class ProjectFunction extends NodejsFunction {
       projectRoot: ROOT,
       depsLockFilePath: path.join(ROOT, 'package-lock.json'),
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
+        ...(runtimeNodeOptions(props.entry) && { NODE_OPTIONS: runtimeNodeOptions(props.entry) }),
         POWERTOOLS_SERVICE_NAME: id,
         POWERTOOLS_LOG_LEVEL: 'INFO',
         ...props.environment,
