@@ -12,7 +12,7 @@ import { RetriesExhaustedError, backoffDelayMs, retry } from '../retry.js';
 /**
  * The AWS JSON protocol (awsJson1_0 for DynamoDB, awsJson1_1 for KMS) as the device function
  * needs it, without the SDK's client runtime: the SDK's DynamoDB and KMS clients bring
- * @smithy/core's schema serde, middleware stack, endpoint rules and config resolvers, ~200 kB
+ * @smithy/core's schema serde, middleware stack, endpoint rules and config resolvers, ~180 kB
  * of the device bundle and a third of its module init, to make what is one signed
  * `POST /` with an `X-Amz-Target` header. This module makes that call:
  *
