@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import * as esbuild from 'esbuild';
-import { FUNCTION_BUNDLING } from '../infra/constructs/function-bundling.js';
+import { FUNCTION_BUNDLING, bundlingAlias, runtimeNodeOptions } from '../infra/constructs/function-bundling.js';
 
 /**
  * Size and module init time of every Lambda bundle, built with exactly the options
@@ -25,7 +25,6 @@ export const PLACEHOLDER_ENVIRONMENT: Record<string, string> = {
   AWS_ACCESS_KEY_ID: 'ASIAPLACEHOLDER',
   AWS_SECRET_ACCESS_KEY: 'placeholder',
   AWS_SESSION_TOKEN: 'placeholder',
-  NODE_OPTIONS: '--enable-source-maps',
   POWERTOOLS_SERVICE_NAME: 'bundle-report',
   POWERTOOLS_LOG_LEVEL: 'INFO',
   TABLE_NAME: 'entities',
@@ -34,6 +33,12 @@ export const PLACEHOLDER_ENVIRONMENT: Record<string, string> = {
   TICKET_KEY_ID: '00000000-0000-0000-0000-000000000001',
   IMAGES_BUCKET: 'images',
 };
+
+/** The placeholders plus the function's own NODE_OPTIONS, as ProjectFunction deploys it. */
+export function functionEnvironment(entry: string): Record<string, string> {
+  const nodeOptions = runtimeNodeOptions(entry);
+  return nodeOptions ? { ...PLACEHOLDER_ENVIRONMENT, NODE_OPTIONS: nodeOptions } : PLACEHOLDER_ENVIRONMENT;
+}
 
 export interface BundleBuild {
   /** Minified bytes of the function's code file (the source map is separate and not loaded unless an error is printed). */
@@ -77,7 +82,7 @@ export function esbuildOptions(entry: string, outfile: string): esbuild.BuildOpt
     external: FUNCTION_BUNDLING.externalModules,
     mainFields: FUNCTION_BUNDLING.mainFields,
     banner: { js: FUNCTION_BUNDLING.banner },
-    alias: FUNCTION_BUNDLING.alias,
+    alias: bundlingAlias(entry),
     metafile: true,
     logLevel: 'warning',
   };
@@ -125,7 +130,7 @@ export async function measureFunctionBundles(options: { names?: string[]; initRu
       const build = await buildFunctionBundle(entry, path.join(root, name));
       const runs: { wallMs: number; cpuMs: number }[] = [];
       // One at a time: parallel imports on 2 cores would measure the scheduler.
-      for (let run = 0; run < (options.initRuns ?? 5); run++) runs.push(await measureInit(build.file, options.environment));
+      for (let run = 0; run < (options.initRuns ?? 5); run++) runs.push(await measureInit(build.file, options.environment ?? functionEnvironment(entry)));
       const initRunsMs = runs.map((run) => run.wallMs);
       reports.push({ name, entry, ...build, initMs: median(initRunsMs), initRunsMs, initCpuMs: median(runs.map((run) => run.cpuMs)) });
     }

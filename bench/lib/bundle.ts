@@ -1,10 +1,10 @@
-import { PLACEHOLDER_ENVIRONMENT, measureFunctionBundles } from '../../scripts/bundle-report.js';
+import { functionEnvironment, measureFunctionBundles } from '../../scripts/bundle-report.js';
 
 /**
  * Size and module init time of the device function, measured by the same bundle report the
  * unit test's budget uses (scripts/bundle-report.ts: esbuild with ProjectFunction's options, a
  * fresh `node` importing the bundle once per run, median of 5), with the deployed function's
- * environment (its NODE_OPTIONS included) over the report's placeholders.
+ * environment (its NODE_OPTIONS included, if it has any) over the report's placeholders.
  */
 export interface BundleReport {
   entry: string;
@@ -18,7 +18,7 @@ export interface BundleReport {
 }
 
 export async function measureBundle(name: string, environment: Record<string, string> = {}): Promise<BundleReport> {
-  const merged = { ...PLACEHOLDER_ENVIRONMENT, ...environment };
+  const merged = { ...functionEnvironment(`functions/${name}/index.ts`), ...environment };
   const [report] = await measureFunctionBundles({ names: [name], environment: merged });
   if (!report) throw new Error(`no function named ${name} under functions/`);
   return {

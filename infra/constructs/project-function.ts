@@ -7,7 +7,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
-import { FUNCTION_BUNDLING } from './function-bundling.js';
+import { FUNCTION_BUNDLING, bundlingAlias, runtimeNodeOptions } from './function-bundling.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -38,7 +38,7 @@ export class ProjectFunction extends NodejsFunction {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Execution role of ${id}: only the grants its code needs`,
     });
-    const { alias, format: _esm, ...bundling } = FUNCTION_BUNDLING;
+    const { alias: _alias, format: _esm, ...bundling } = FUNCTION_BUNDLING;
     super(scope, id, {
       entry: path.join(ROOT, props.entry),
       handler: 'handler',
@@ -53,7 +53,7 @@ export class ProjectFunction extends NodejsFunction {
       projectRoot: ROOT,
       depsLockFilePath: path.join(ROOT, 'package-lock.json'),
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
+        ...(runtimeNodeOptions(props.entry) && { NODE_OPTIONS: runtimeNodeOptions(props.entry) }),
         POWERTOOLS_SERVICE_NAME: id,
         POWERTOOLS_LOG_LEVEL: 'INFO',
         ...props.environment,
@@ -62,7 +62,7 @@ export class ProjectFunction extends NodejsFunction {
         ...bundling,
         format: OutputFormat.ESM,
         // NodejsFunction has no `alias` option; esbuild resolves the replacement from the project root (its working directory).
-        esbuildArgs: { '--alias': Object.entries(alias).map(([from, to]) => `${from}=${to}`) },
+        esbuildArgs: { '--alias': Object.entries(bundlingAlias(props.entry)).map(([from, to]) => `${from}=${to}`) },
       },
     });
     logGroup.grantWrite(role);

@@ -1,8 +1,7 @@
 import * as z from 'zod';
 import { MAX_LEASE_LIMIT_SECONDS, MIN_LEASE_SECONDS } from '../domain/authorizations.js';
 import { Id, Timestamp } from './common.js';
-import { Delivery, Image, Sha256Hex } from './images.js';
-import { Job } from './jobs.js';
+import { Delivery, Image, Job, Sha256Hex } from './entities.js';
 import { defineRoute } from './route.js';
 
 export const DeviceJob = Job.extend({ image: Image, delivery: Delivery }).meta({ id: 'DeviceJob' });

@@ -1,13 +1,12 @@
 import * as z from 'zod';
 import { MAX_LEASE_LIMIT_SECONDS, MIN_LEASE_SECONDS } from '../domain/authorizations.js';
 import { Id, Name, Timestamp } from './common.js';
-import { Job } from './jobs.js';
+import { Delivery, Image, ImageStatus, Job, Sha256Hex, Step, StepKind } from './entities.js';
 import { defineRoute } from './route.js';
 
-export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters (SHA-256)');
+export { Delivery, Image, ImageStatus, Sha256Hex, Step, StepKind };
+
 export const EncryptionKeyId = z.string().trim().min(1).max(128);
-export const Delivery = z.enum(['direct', 'cloud']);
-export const StepKind = z.enum(['erase', 'program', 'verify', 'set_config', 'algorithm', 'custom']);
 
 /** 5 GiB: the largest object one presigned S3 PUT can carry. */
 export const MAX_IMAGE_BYTES = 5 * 1024 ** 3;
@@ -41,8 +40,6 @@ export const SerialsInput = z
   })
   .strict();
 
-export const Step = z.object({ kind: StepKind, description: z.string().max(500).optional() }).strict();
-
 export const RegisterImageBody = z
   .object({
     name: Name,
@@ -58,28 +55,6 @@ export const RegisterImageBody = z
   })
   .strict();
 export type RegisterImageInput = z.infer<typeof RegisterImageBody>;
-
-export const ImageStatus = z.enum(['pending_upload', 'available', 'rejected', 'registered']);
-
-export const Image = z
-  .object({
-    imageId: Id,
-    jobId: Id,
-    factoryId: Id,
-    name: z.string(),
-    description: z.string().nullable(),
-    contentSha256: Sha256Hex,
-    sizeBytes: z.number().int(),
-    delivery: Delivery,
-    encryptionKeyId: z.string().nullable(),
-    steps: z.array(Step),
-    status: ImageStatus,
-    /** Why the verifier rejected the upload (size or checksum mismatch). */
-    rejectionReason: z.string().nullable(),
-    createdAt: Timestamp,
-    updatedAt: Timestamp,
-  })
-  .meta({ id: 'Image' });
 
 export const UploadInstructions = z
   .object({

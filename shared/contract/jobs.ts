@@ -1,39 +1,9 @@
 import * as z from 'zod';
 import { FeedQuery, Id, ListQuery, Timestamp, feedOf, listOf } from './common.js';
+import { Job, JobStatus, type JobType } from './entities.js';
 import { defineRoute } from './route.js';
 
-export const JobStatus = z.enum(['active', 'paused', 'completed', 'expired', 'deleted']);
-
-export const Job = z
-  .object({
-    jobId: Id,
-    imageId: Id,
-    factoryId: Id,
-    name: z.string(),
-    status: JobStatus,
-    restrictions: z.object({
-      maxCount: z.number().int().nullable(),
-      notBefore: Timestamp.nullable(),
-      notAfter: Timestamp.nullable(),
-      /** The longest lease (`validSeconds`) a programmer may ask for (v1.1). */
-      maxLeaseSeconds: z.number().int(),
-    }),
-    serials: z.object({ start: z.number().int(), step: z.number().int(), format: z.string(), next: z.string() }),
-    /** Starts at 1; a restart begins a new run (counters restart, serials continue). */
-    run: z.number().int(),
-    counters: z.object({
-      authorized: z.number().int(),
-      succeeded: z.number().int(),
-      failed: z.number().int(),
-      /** Units given back by releases in this run (v1.1); `authorized` no longer counts them. */
-      returned: z.number().int(),
-      remaining: z.number().int().nullable(),
-    }),
-    createdAt: Timestamp,
-    updatedAt: Timestamp,
-  })
-  .meta({ id: 'Job' });
-export type JobType = z.infer<typeof Job>;
+export { Job, JobStatus, type JobType };
 
 export const ResultRecord = z
   .object({
