@@ -56,6 +56,11 @@ export function ensureSecretsFolder(dir: string): void {
   if (!existsSync(ignore)) writeFileSync(ignore, '# Written by flashline: credentials files hold secrets; never commit them.\n*\n');
 }
 
+/** Whether a file lands in a `.flashline` folder, the one place the CLI guarantees an ignore rule for. */
+export function inSecretsFolder(file: string): boolean {
+  return path.basename(path.dirname(file)) === SECRETS_FOLDER;
+}
+
 /** `--out FILE` as given, else `./.flashline/<name>.credentials.json`: never loose in the current folder. */
 export function credentialsOutPath(cwd: string, out: string | undefined, name: string): string {
   return path.resolve(cwd, out ?? path.join(SECRETS_FOLDER, `${slug(name)}.credentials.json`));
@@ -68,7 +73,7 @@ export function credentialsOutPath(cwd: string, out: string | undefined, name: s
 export function writeCredentials(file: string, credentials: CredentialsFileType, options: { overwrite?: boolean } = {}): void {
   assertWritable(file, options.overwrite);
   const dir = path.dirname(file);
-  if (path.basename(dir) === SECRETS_FOLDER) ensureSecretsFolder(dir);
+  if (inSecretsFolder(file)) ensureSecretsFolder(dir);
   else mkdirSync(dir, { recursive: true, mode: 0o700 });
   writeFileSync(file, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600, flag: options.overwrite ? 'w' : 'wx' });
   // `mode` applies only when the file is created; an overwritten file would keep its old mode.

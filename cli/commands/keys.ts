@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import * as contract from '../../shared/contract/index.js';
-import { assertWritable, credentialsOutPath, writeCredentials } from '../credentials.js';
+import { assertWritable, credentialsOutPath } from '../credentials.js';
 import { choiceOption, YES_HELP } from '../options.js';
 import { formatTime, renderFields, renderTable } from '../output.js';
 import type { CommandKit } from '../program.js';
@@ -41,7 +41,7 @@ export function registerKeyCommands(program: Command, kit: CommandKit): void {
         const file = credentialsOutPath(context.io.cwd, options.out, name);
         assertWritable(file, options.force);
         const created = await context.client().call(contract.createApiKey, { body: { name, role: options.role } });
-        writeCredentials(file, created.credentials, { overwrite: options.force });
+        context.writeCredentialsFile(file, created.credentials, options.force);
         // The token lives in the file only: never on stdout, where terminals and CI logs keep it.
         context.print({ keyId: created.keyId, apiKey: created.apiKey, credentialsFile: file }, () =>
           renderFields([

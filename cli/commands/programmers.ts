@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import * as contract from '../../shared/contract/index.js';
 import type { CommandContext } from '../context.js';
-import { assertWritable, credentialsOutPath, writeCredentials } from '../credentials.js';
+import { assertWritable, credentialsOutPath } from '../credentials.js';
 import { collect, YES_HELP } from '../options.js';
 import { formatTime, renderFields, renderTable } from '../output.js';
 import type { CommandKit } from '../program.js';
@@ -55,7 +55,7 @@ export function registerProgrammerCommands(program: Command, kit: CommandKit): v
         const created = await client.call(contract.provisionProgrammer, {
           body: { name, hardwareSerial: options.serial, factoryId: factory?.factoryId, encryptionKeyIds: options.encryptionKey },
         });
-        writeCredentials(file, created.credentials, { overwrite: options.force });
+        context.writeCredentialsFile(file, created.credentials, options.force);
         const { programmer } = created;
         context.print({ programmer, credentialsFile: file }, () =>
           renderFields([

@@ -291,6 +291,8 @@ describe('credentials files written by the CLI', () => {
     expect(modeOf(path.join(dir, 'deploy'))).toBe(0o700);
     expect(modeOf(path.join(dir, 'deploy', 'secrets'))).toBe(0o700);
     expect(modeOf(path.join(dir, 'deploy', 'secrets', 'c.json'))).toBe(0o600);
+    expect(stderr).toContain(`${path.join(dir, 'deploy', 'secrets', 'c.json')} holds a secret and no ignore rule of flashline covers it`);
+    expect(stderr).not.toContain('b.json');
   });
 });
 
