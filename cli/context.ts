@@ -3,10 +3,10 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import type { CredentialsFileType } from '../shared/contract/account.js';
 import { FlashlineClient, type FlashlineClientOptions } from '../shared/contract/client.js';
-import { credentialsPath, readCredentials } from './credentials.js';
+import { credentialsPath, inSecretsFolder, readCredentials, writeCredentials } from './credentials.js';
 import { CliFailure, UsageError } from './errors.js';
 import type { CliIo } from './io.js';
-import { printJson } from './output.js';
+import { printJson, terminalSafe } from './output.js';
 
 export interface GlobalOptions {
   credentials?: string;
@@ -53,9 +53,19 @@ export class CommandContext {
     else this.io.stdout.write(human());
   }
 
+  /**
+   * Writes a new credentials file (0600). An `--out` outside a `.flashline` folder is the user's
+   * choice, but no ignore rule of ours covers it there: say so, on stderr.
+   */
+  writeCredentialsFile(file: string, credentials: CredentialsFileType, overwrite: boolean | undefined): void {
+    writeCredentials(file, credentials, { overwrite });
+    if (!inSecretsFolder(file)) this.note(`${file} holds a secret and no ignore rule of flashline covers it: keep it out of version control`);
+  }
+
   /** Progress and notes go to stderr, so stdout stays one parseable document with --json. */
   note(line: string): void {
-    this.io.stderr.write(`${line}\n`);
+    // Notes quote job names and API messages (the simulator's, the upload's): one escaped line each.
+    this.io.stderr.write(`${terminalSafe(line)}\n`);
   }
 
   /**

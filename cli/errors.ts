@@ -1,5 +1,6 @@
 import { CommanderError } from 'commander';
 import { FlashlineApiError } from '../shared/contract/client.js';
+import { terminalSafe } from './output.js';
 
 /** Exit codes scripts can rely on. */
 export const EXIT_OK = 0;
@@ -46,12 +47,13 @@ export function describeError(error: unknown): ReportedError {
 
 /** One line a human can act on: the API's message, its code, and the field issues of a 400. */
 export function formatError(reported: ReportedError): string {
-  const lines = [`flashline: ${reported.message} [${reported.code}${reported.status ? ` ${reported.status}` : ''}]`];
+  // Messages, codes and details come from the API, which repeats what others named things: escaped.
+  const lines = [`flashline: ${terminalSafe(reported.message)} [${terminalSafe(reported.code)}${reported.status ? ` ${reported.status}` : ''}]`];
   const issues = reported.details?.issues;
   if (Array.isArray(issues)) {
-    for (const issue of issues as { path?: string; message?: string }[]) lines.push(`  ${issue.path || '(body)'}: ${issue.message}`);
+    for (const issue of issues as { path?: string; message?: string }[]) lines.push(`  ${terminalSafe(issue.path || '(body)')}: ${terminalSafe(String(issue.message))}`);
   }
   const other = Object.entries(reported.details ?? {}).filter(([key]) => key !== 'issues');
-  if (other.length > 0) lines.push(`  ${other.map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`).join(' ')}`);
+  if (other.length > 0) lines.push(`  ${other.map(([key, value]) => terminalSafe(`${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)).join(' ')}`);
   return `${lines.join('\n')}\n`;
 }

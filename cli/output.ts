@@ -25,11 +25,44 @@ export function renderFields(fields: readonly [string, string | number | null | 
 
 function cellText(value: string | number | null | undefined): string {
   if (value === null || value === undefined || value === '') return '-';
-  return String(value);
+  return terminalSafe(String(value));
+}
+
+/**
+ * C0 and C1 controls, DEL, and the bidirectional overrides/isolates. Names, log lines and error
+ * messages come from other people (a programmer's firmware, another admin); printed raw, an ESC
+ * or CSI starts a terminal escape sequence (retitle the window, move the cursor, rewrite what
+ * was printed above, on some terminals answer back as typed input), a newline forges a log line,
+ * and a bidi override makes text read other than it is.
+ */
+const UNSAFE_FOR_TERMINALS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+/** The same minus C0, which JSON.stringify already escapes inside strings and uses raw only for its own line breaks. */
+const UNSAFE_IN_JSON = /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const NAMED_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * Text from elsewhere, made inert for a terminal and kept on one line: each unsafe character is
+ * shown as its escape (`\n`, `\x1b`, `\u202e`), so it stays visible and nothing is lost. An
+ * ANSI sequence loses its ESC/CSI and prints as plain text.
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(UNSAFE_FOR_TERMINALS, (char) => {
+    const code = char.charCodeAt(0);
+    return NAMED_ESCAPES[char] ?? (code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+  });
+}
+
+/**
+ * JSON for a stream that may be a terminal. JSON.stringify escapes C0 controls but passes DEL,
+ * C1 controls (U+009B is a one-character CSI) and bidi controls through raw; `\uXXXX` is the
+ * same string to any JSON reader.
+ */
+export function jsonText(value: unknown, indent?: number): string {
+  return JSON.stringify(value, null, indent).replace(UNSAFE_IN_JSON, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export function printJson(stream: OutputStream, value: unknown): void {
-  stream.write(`${JSON.stringify(value, null, 2)}\n`);
+  stream.write(`${jsonText(value, 2)}\n`);
 }
 
 export function formatBytes(bytes: number): string {

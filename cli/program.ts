@@ -10,6 +10,7 @@ import { registerSigningKeyCommands } from './commands/signing-keys.js';
 import { type CommandHandler, type RunState, bindAction } from './context.js';
 import { EXIT_OK, EXIT_USAGE, describeError, formatError } from './errors.js';
 import type { CliIo } from './io.js';
+import { jsonText } from './output.js';
 import { registerSimulateCommand } from './simulate/command.js';
 
 /** What every command module gets: where to write, and how to bind a handler. */
@@ -60,7 +61,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     const reported = describeError(error);
     if (argv.includes('--json')) {
-      io.stderr.write(`${JSON.stringify({ error: { code: reported.code, message: reported.message, status: reported.status, details: reported.details } })}\n`);
+      io.stderr.write(`${jsonText({ error: { code: reported.code, message: reported.message, status: reported.status, details: reported.details } })}\n`);
     } else {
       io.stderr.write(formatError(reported));
     }

@@ -7,6 +7,8 @@ import { FlashlineStack } from './flashline-stack.js';
  *   env=local|prod      local: throw-away resources (DESTROY) and a pinned API id for emulators
  *   corsOrigins=a,b     browser origins of the console (default: the local console when local,
  *                       else the CloudFront origin of the console this stack deploys)
+ *   publicApiUrl=URL    the API's URL as clients reach it, e.g. a custom domain (default: the
+ *                       API's execute-api URL; locally the emulator's execute-api path)
  */
 const app = new App();
 const env = app.node.tryGetContext('env') ?? 'prod';
@@ -32,7 +34,9 @@ new FlashlineStack(app, 'Flashline', {
   // The emulator cannot run BucketDeployment's custom resource; locally `npm start` serves the console.
   console: env !== 'local',
   customApiId: env === 'local' ? localApiId : undefined,
-  publicApiUrl: emulatorEndpoint ? `${emulatorEndpoint.replace(/\/$/, '')}/_aws/execute-api/${localApiId}/` : undefined,
+  publicApiUrl:
+    (app.node.tryGetContext('publicApiUrl') as string | undefined) ??
+    (emulatorEndpoint ? `${emulatorEndpoint.replace(/\/$/, '')}/_aws/execute-api/${localApiId}/` : undefined),
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });
 

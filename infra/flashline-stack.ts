@@ -16,9 +16,10 @@ export interface FlashlineStackProps extends StackProps {
   console?: boolean;
   customApiId?: string;
   /**
-   * The API's base URL as clients reach it, for the credentials files the API hands out, when
-   * the request cannot tell (local emulators serve the API under a path prefix they do not pass
-   * on). Unset on AWS: the functions derive it from each request, custom domains included.
+   * The API's base URL as clients reach it, named in the credentials files and the OpenAPI
+   * document the API hands out. Default: the API's own execute-api URL. Set it for a custom
+   * domain, and on emulators (they serve the API under a path prefix). The functions never
+   * take it from request headers, which callers control.
    */
   publicApiUrl?: string;
 }
@@ -58,7 +59,7 @@ export class FlashlineStack extends Stack {
     const management = new ProjectFunction(this, 'ManagementApi', {
       entry: 'functions/management-api/index.ts',
       description: 'Account-side API: keys, factories, programmers, images, jobs, audit',
-      environment: { ...apiEnvironment, ...(props.publicApiUrl && { PUBLIC_API_URL: props.publicApiUrl }) },
+      environment: apiEnvironment,
     });
     store.grantTableReadWrite(management, store.table, store.eventsTable);
     // Bindings are signed here; the JWKS (GET /v1/signing-keys) publishes both root keys.
@@ -109,6 +110,9 @@ export class FlashlineStack extends Stack {
       corsOrigins,
       customApiId: props.customApiId,
     });
+    // Set after the API exists: the function then depends on the API's id, never the reverse
+    // (the API's routes depend on the function), so there is no cycle.
+    management.addEnvironment('PUBLIC_API_URL', props.publicApiUrl ?? api.url);
     if (consoleSite) {
       consoleSite.deploy(api.url);
       new CfnOutput(this, 'ConsoleUrl', { value: consoleSite.url, description: 'The Flashline web console' });

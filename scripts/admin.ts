@@ -1,12 +1,18 @@
+import * as path from 'node:path';
 import { Command } from 'commander';
 import { createAccount } from '../shared/store/accounts.js';
 import { createDocumentClient } from '../shared/store/clients.js';
+import { adminEnvironmentHere } from './lib/admin-env.js';
+import { quietSdkNodeVersionWarning } from './lib/sdk-warning.js';
 import { readStackOutputs } from './lib/stack.js';
 
 /**
  * Platform-operator commands. They talk to the deployed stack with the ambient AWS credentials
- * (the emulator locally, AWS in production) and find the tables from the stack outputs.
+ * (AWS in production, or an emulator the caller points at); with no AWS environment at all, to
+ * the local stack `npm start` recorded in .flashline/local.json. They find the tables from the
+ * stack outputs.
  */
+const ROOT = path.resolve(import.meta.dirname, '..');
 const program = new Command('flashline-admin').description('Flashline platform-operator commands');
 
 program
@@ -17,6 +23,9 @@ program
   .action(async (options: { name: string; stack: string }) => {
     const name = options.name.trim();
     if (!name || name.length > 200) program.error('--name must be 1–200 characters', { exitCode: 2 });
+    quietSdkNodeVersionWarning();
+    // Before any SDK client exists: they read region, endpoint and credentials from the environment.
+    Object.assign(process.env, adminEnvironmentHere(ROOT).env);
     const outputs = await readStackOutputs(options.stack);
     const db = { doc: createDocumentClient(), table: outputs.tableName, events: outputs.eventsTableName };
     const { account, admin } = await createAccount(db, name);

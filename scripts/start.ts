@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { ensureSecretsFolder } from '../cli/credentials.js';
 import { buildConsole } from '../console/build.js';
-import { stopEmulator } from '../localstack/ministack.js';
+import { EMULATOR_ENDPOINT, stopEmulator } from '../localstack/ministack.js';
 import { DEFAULT_CONSOLE_PORT, startConsoleServer } from './lib/console-server.js';
 import { ROOT } from './lib/deploy.js';
 import { ensureLocalStack } from './lib/local-stack.js';
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
   const { apiUrl } = stack.outputs;
   console.log(stack.deployed ? `Deployed the stack in ${stack.seconds.toFixed(1)} s` : 'The deployed stack is up to date');
 
-  mkdirSync(LOCAL_DIR, { recursive: true });
+  ensureSecretsFolder(LOCAL_DIR);
   if (!(await demoCredentialsWork(apiUrl))) {
     console.log('Creating the demo account …');
     const { stdout } = await promisify(execFile)(path.join(ROOT, 'node_modules', '.bin', 'tsx'), ['scripts/admin.ts', 'create-account', '--name', 'Demo Account'], {
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
       env: process.env,
     });
     writeFileSync(CREDENTIALS_FILE, stdout, { mode: 0o600 });
+    chmodSync(CREDENTIALS_FILE, 0o600); // `mode` applies only to a new file; an old one keeps its mode
   }
   await buildConsole();
   // The API's CORS allows this fixed port (infra/app.ts corsOrigins), so keep it stable.
@@ -47,7 +49,8 @@ async function main(): Promise<void> {
     throw error;
   });
   const consoleUrl = consoleServer.url;
-  const local = { apiUrl, consoleUrl, credentialsFile: CREDENTIALS_FILE };
+  // awsEndpoint lets `npm run admin` find this stack without AWS variables set by hand.
+  const local = { apiUrl, consoleUrl, credentialsFile: CREDENTIALS_FILE, awsEndpoint: EMULATOR_ENDPOINT };
   writeFileSync(path.join(LOCAL_DIR, 'local.json'), `${JSON.stringify(local, null, 2)}\n`);
 
   console.log('');

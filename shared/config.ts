@@ -9,8 +9,3 @@ export function requireEnv(name: string): string {
   }
   return value;
 }
-
-export function optionalEnv(name: string, fallback: string): string {
-  const value = process.env[name];
-  return value === undefined || value === '' ? fallback : value;
-}

@@ -9,7 +9,7 @@ import type { CommandContext } from '../context.js';
 import { CliFailure, UsageError } from '../errors.js';
 import { sleepUnlessAborted } from '../io.js';
 import { choiceOption, collect, integerOption, timestampOption } from '../options.js';
-import { formatBytes, renderFields } from '../output.js';
+import { formatBytes, renderFields, terminalSafe } from '../output.js';
 import type { CommandKit } from '../program.js';
 import { createProgress } from '../progress.js';
 import { resolveFactory } from '../resolve.js';
@@ -171,7 +171,7 @@ export function registerImageCommands(program: Command, kit: CommandKit): void {
         const result = { image: latest, job: registered.job, binding: registered.binding, upload: uploadMs === null ? null : { bytes: sizeBytes, ms: Math.round(uploadMs) }, consoleLink: link };
         if (latest.status === 'rejected') {
           context.fail();
-          context.io.stderr.write(`flashline: the cloud rejected the upload: ${latest.rejectionReason ?? 'no reason given'} [image_rejected]\n`);
+          context.io.stderr.write(`flashline: the cloud rejected the upload: ${terminalSafe(latest.rejectionReason ?? 'no reason given')} [image_rejected]\n`);
         }
         const { job } = registered;
         context.print(result, () =>

@@ -4,7 +4,7 @@ import * as contract from '../../shared/contract/index.js';
 import type { CommandContext } from '../context.js';
 import { sleepUnlessAborted } from '../io.js';
 import { choiceOption, integerOption, timestampOption, YES_HELP } from '../options.js';
-import { formatTime, formatYield, renderFields, renderTable } from '../output.js';
+import { formatTime, formatYield, jsonText, renderFields, renderTable, terminalSafe } from '../output.js';
 import type { CommandKit } from '../program.js';
 import { factoryNames, resolveFactory } from '../resolve.js';
 
@@ -53,7 +53,8 @@ async function collectSince<R extends typeof contract.listJobLogs | typeof contr
   return items;
 }
 
-const logText = (line: LogLine) => `${formatTime(line.at)} ${line.level.toUpperCase().padEnd(5)} ${line.programmerId} ${line.message}\n`;
+// Every field but our own time formatting comes from a device: escaped, one line per log line.
+const logText = (line: LogLine) => `${formatTime(line.at)} ${terminalSafe(line.level.toUpperCase().padEnd(5))} ${terminalSafe(line.programmerId)} ${terminalSafe(line.message)}\n`;
 /**
  * `--follow`: each poll continues from the API's `followCursor`, so lines come in arrival order,
  * each exactly once, also those a device sends late with an old time.
@@ -64,7 +65,7 @@ async function followLogs(context: CommandContext, client: FlashlineClient, jobI
   while (!signal?.aborted) {
     const read = await client.readFeed(contract.listJobLogs, { params: { jobId }, query: { since, limit: 100 } }, cursor, 10);
     cursor = read.cursor;
-    for (const line of read.items) context.io.stdout.write(context.json ? `${JSON.stringify(line)}\n` : logText(line));
+    for (const line of read.items) context.io.stdout.write(context.json ? `${jsonText(line)}\n` : logText(line));
     if (read.caughtUp) await (context.io.sleep ?? sleepUnlessAborted)(intervalMs, signal);
   }
 }

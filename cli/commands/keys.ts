@@ -1,7 +1,6 @@
-import * as path from 'node:path';
 import type { Command } from 'commander';
 import * as contract from '../../shared/contract/index.js';
-import { assertWritable, slug, writeCredentials } from '../credentials.js';
+import { assertWritable, credentialsOutPath } from '../credentials.js';
 import { choiceOption, YES_HELP } from '../options.js';
 import { formatTime, renderFields, renderTable } from '../output.js';
 import type { CommandKit } from '../program.js';
@@ -35,14 +34,14 @@ export function registerKeyCommands(program: Command, kit: CommandKit): void {
     .description('create an API key and write its credentials file (mode 0600; the token is shown only once)')
     .argument('<name>', 'what the key is for, e.g. "image tool"')
     .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`, choiceOption(ROLES))
-    .option('--out <file>', 'where to write the credentials file (default: ./<name>.credentials.json)')
+    .option('--out <file>', 'where to write the credentials file (default: ./.flashline/<name>.credentials.json, a 0700 folder git ignores)')
     .option('--force', 'replace an existing file')
     .action(
       kit.action(async (context, name: string, options: { role: (typeof ROLES)[number]; out?: string; force?: boolean }) => {
-        const file = path.resolve(context.io.cwd, options.out ?? `${slug(name)}.credentials.json`);
+        const file = credentialsOutPath(context.io.cwd, options.out, name);
         assertWritable(file, options.force);
         const created = await context.client().call(contract.createApiKey, { body: { name, role: options.role } });
-        writeCredentials(file, created.credentials, { overwrite: options.force });
+        context.writeCredentialsFile(file, created.credentials, options.force);
         // The token lives in the file only: never on stdout, where terminals and CI logs keep it.
         context.print({ keyId: created.keyId, apiKey: created.apiKey, credentialsFile: file }, () =>
           renderFields([

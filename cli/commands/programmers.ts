@@ -1,8 +1,7 @@
-import * as path from 'node:path';
 import type { Command } from 'commander';
 import * as contract from '../../shared/contract/index.js';
 import type { CommandContext } from '../context.js';
-import { assertWritable, slug, writeCredentials } from '../credentials.js';
+import { assertWritable, credentialsOutPath } from '../credentials.js';
 import { collect, YES_HELP } from '../options.js';
 import { formatTime, renderFields, renderTable } from '../output.js';
 import type { CommandKit } from '../program.js';
@@ -45,18 +44,18 @@ export function registerProgrammerCommands(program: Command, kit: CommandKit): v
     .requiredOption('--serial <hardwareSerial>', "the device's hardware serial number")
     .option('--factory <factory>', 'name or id (default: the default factory)')
     .option('--encryption-key <id>', 'an encryption key id loaded on the device (repeatable)', collect)
-    .option('--out <file>', 'where to write the credentials file (default: ./<name>.credentials.json)')
+    .option('--out <file>', 'where to write the credentials file (default: ./.flashline/<name>.credentials.json, a 0700 folder git ignores)')
     .option('--force', 'replace an existing file')
     .action(
       kit.action(async (context, name: string, options: { serial: string; factory?: string; encryptionKey?: string[]; out?: string; force?: boolean }) => {
         const client = context.client();
         const factory = options.factory ? await resolveFactory(client, options.factory) : undefined;
-        const file = path.resolve(context.io.cwd, options.out ?? `${slug(name)}.credentials.json`);
+        const file = credentialsOutPath(context.io.cwd, options.out, name);
         assertWritable(file, options.force);
         const created = await client.call(contract.provisionProgrammer, {
           body: { name, hardwareSerial: options.serial, factoryId: factory?.factoryId, encryptionKeyIds: options.encryptionKey },
         });
-        writeCredentials(file, created.credentials, { overwrite: options.force });
+        context.writeCredentialsFile(file, created.credentials, options.force);
         const { programmer } = created;
         context.print({ programmer, credentialsFile: file }, () =>
           renderFields([

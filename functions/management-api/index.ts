@@ -1,4 +1,4 @@
-import { optionalEnv } from '../../shared/config.js';
+import { requireEnv } from '../../shared/config.js';
 import { createHttpHandler } from '../../shared/http/handler.js';
 import { accountRoutes } from './routes/account.js';
 import { auditRoutes } from './routes/audit.js';
@@ -10,6 +10,7 @@ import { programmerRoutes } from './routes/programmers.js';
 
 /** Everything people and their tools do (account keys), plus the public JWKS and OpenAPI routes. */
 export const handler = createHttpHandler([...accountRoutes, ...factoryRoutes, ...programmerRoutes, ...imageRoutes, ...jobRoutes, ...auditRoutes, ...metaRoutes], {
-  // Credentials files and the OpenAPI servers name this URL; unset on AWS, where the request tells.
-  publicBaseUrl: optionalEnv('PUBLIC_API_URL', '') || undefined,
+  // Credentials files and the OpenAPI `servers` name this URL. It comes from the stack, never
+  // from the request's Host/X-Forwarded-Host, which any caller can set.
+  publicBaseUrl: requireEnv('PUBLIC_API_URL'),
 });

@@ -1,5 +1,6 @@
 import { EMULATOR_AWS_ENV, ensureVirtualenv, isEmulatorUp, reapplyHttpApiCors, startEmulator, stopEmulator } from '../../localstack/ministack.js';
 import { type DeployResult, STACK_TEMPLATE, deployLocalStack } from './deploy.js';
+import { quietSdkNodeVersionWarning } from './sdk-warning.js';
 
 export interface LocalStack extends DeployResult {
   /** True when this process started the emulator (and so should stop it). */
@@ -8,6 +9,7 @@ export interface LocalStack extends DeployResult {
 
 /** Points this process's AWS SDKs and child processes at the emulator. */
 export function useEmulatorEnvironment(): NodeJS.ProcessEnv {
+  quietSdkNodeVersionWarning();
   for (const [key, value] of Object.entries(EMULATOR_AWS_ENV)) process.env[key] ??= value;
   return process.env;
 }

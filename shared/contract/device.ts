@@ -109,6 +109,7 @@ export const releaseAuthorization = defineRoute({
   params: z.object({ authorizationId: Id }),
   successStatus: 200,
   response: Release,
+  errors: ['programmer_disabled'],
   idempotent: true,
 });
 

@@ -27,7 +27,10 @@ export interface RouteRequest<R extends RouteContract> {
   /** Present on every non-public route; public routes get undefined. */
   principal: R['access']['kind'] extends 'public' ? undefined : Principal;
   requestId: string;
-  /** The API's own base URL as the caller reached it (for credentials files and links). */
+  /**
+   * The API's public base URL from configuration (for credentials files and the OpenAPI
+   * `servers`). Never derived from the request: Host and X-Forwarded-* are the caller's to forge.
+   */
   baseUrl: string;
 }
 
@@ -154,20 +157,18 @@ function validate<T>(schema: z.ZodType<T> | undefined, value: unknown, prefix: s
   return undefined as T;
 }
 
-function requestBaseUrl(event: HttpEvent): string {
-  const host = event.headers['x-forwarded-host'] ?? event.headers.host ?? event.requestContext.domainName;
-  const proto = event.headers['x-forwarded-proto'] ?? 'https';
-  // Local emulators serve the API under a path prefix; the stage-relative route tells us where it ends.
-  const prefix = event.rawPath.slice(0, Math.max(0, event.rawPath.length - event.requestContext.http.path.length));
-  return `${proto}://${host}${prefix}/`;
-}
-
 export interface HttpHandlerOptions {
   /**
-   * The API's base URL as clients reach it, when the request cannot tell: a local emulator
-   * serves the API under a path prefix it does not pass on. Default: derived from the request.
+   * The API's base URL as clients reach it (the stack sets PUBLIC_API_URL). Functions whose
+   * routes never hand out the URL (the device API) leave it unset; reading `baseUrl` then is a
+   * wiring mistake and fails loudly rather than falling back to the caller's headers.
    */
   publicBaseUrl?: string;
+}
+
+function configuredBaseUrl(options: HttpHandlerOptions): string {
+  if (!options.publicBaseUrl) throw new Error('This function has no public base URL configured (PUBLIC_API_URL)');
+  return options.publicBaseUrl.endsWith('/') ? options.publicBaseUrl : `${options.publicBaseUrl}/`;
 }
 
 /**
@@ -196,7 +197,9 @@ export function createHttpHandler(routes: BoundRoute[], options: HttpHandlerOpti
       body,
       principal,
       requestId: context.awsRequestId,
-      baseUrl: options.publicBaseUrl ?? requestBaseUrl(event),
+      get baseUrl() {
+        return configuredBaseUrl(options);
+      },
     } as RouteRequest<RouteContract>);
     if (result instanceof WithStatus) return jsonResponse(result.status, result.status === 204 ? undefined : result.body);
     return jsonResponse(contract.successStatus, contract.successStatus === 204 ? undefined : result);

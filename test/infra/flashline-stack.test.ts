@@ -213,6 +213,13 @@ describe('FlashlineStack template', () => {
       expect(resourcesFor('DeviceApi', 'kms:GetPublicKey').some((r) => mentions(r, bindingKey()))).toBe(true);
     });
 
+    it('tells the management function its public URL from the API itself, so no request header decides it', () => {
+      const variables = resources[functionId('ManagementApi')]?.Properties?.Environment.Variables;
+      expect(mentions(variables.PUBLIC_API_URL, logicalIdOf('AWS::ApiGatewayV2::Api', 'HttpApi'))).toBe(true);
+      // The device API hands out no URLs: it has none to misuse.
+      expect(resources[functionId('DeviceApi')]?.Properties?.Environment.Variables.PUBLIC_API_URL).toBeUndefined();
+    });
+
     it('names both keys to both API functions through SIGNING_KEY_ID and TICKET_KEY_ID', () => {
       for (const name of ['ManagementApi', 'DeviceApi'] as const) {
         expect(resources[functionId(name)]?.Properties?.Environment.Variables).toMatchObject({

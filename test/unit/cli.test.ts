@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../cli/io.js';
+import { jsonText, terminalSafe } from '../../cli/output.js';
 import { runCli } from '../../cli/program.js';
 
 const ENDPOINT = 'http://api.test/prefix/';
@@ -247,12 +248,17 @@ describe('credentials files written by the CLI', () => {
     }),
   };
 
-  it('keys create writes the file with mode 0600 and keeps the token off stdout', async () => {
+  const modeOf = (file: string) => statSync(file).mode & 0o777;
+
+  it('keys create writes the file with mode 0600 into ./.flashline (0700, ignored by git) and keeps the token off stdout', async () => {
     const api = fakeApi(routes);
     expect(await run(['keys', 'create', 'image tool', '--role', 'author', '--credentials', 'admin.json'], api.fetch)).toBe(0);
-    const file = path.join(dir, 'image-tool.credentials.json');
+    const file = path.join(dir, '.flashline', 'image-tool.credentials.json');
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(created);
-    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(modeOf(file)).toBe(0o600);
+    expect(modeOf(path.join(dir, '.flashline'))).toBe(0o700);
+    expect(readFileSync(path.join(dir, '.flashline', '.gitignore'), 'utf8')).toMatch(/^\*$/m);
+    expect(readdirSync(dir).filter((name) => name.includes('credentials'))).toEqual([]);
     expect(stdout).toContain(file);
     expect(stdout).not.toContain('tok-new');
     expect(api.requests[0]?.body).toEqual({ name: 'image tool', role: 'author' });
@@ -267,6 +273,68 @@ describe('credentials files written by the CLI', () => {
     expect(await run(['keys', 'create', 'x', '--role', 'author', '--out', 'taken.json', '--force', '--credentials', 'admin.json'], api.fetch)).toBe(0);
     expect(JSON.parse(readFileSync(path.join(dir, 'taken.json'), 'utf8'))).toEqual(created);
     expect(statSync(path.join(dir, 'taken.json')).mode & 0o777).toBe(0o600);
+  });
+
+  it('creates ~/.flashline 0700 with its ignore rule, tightens an existing one, and makes the folders of --out 0700', async () => {
+    const home = path.join(dir, 'home');
+    expect(await run(['keys', 'create', 'a', '--role', 'author', '--out', path.join(home, '.flashline', 'credentials.json'), '--credentials', 'admin.json'], fakeApi(routes).fetch)).toBe(0);
+    expect(modeOf(path.join(home, '.flashline'))).toBe(0o700);
+    expect(modeOf(path.join(home, '.flashline', 'credentials.json'))).toBe(0o600);
+    expect(existsSync(path.join(home, '.flashline', '.gitignore'))).toBe(true);
+
+    mkdirSync(path.join(dir, 'old', '.flashline'), { recursive: true, mode: 0o755 });
+    chmodSync(path.join(dir, 'old', '.flashline'), 0o755);
+    expect(await run(['keys', 'create', 'b', '--role', 'author', '--out', 'old/.flashline/b.json', '--credentials', 'admin.json'], fakeApi(routes).fetch)).toBe(0);
+    expect(modeOf(path.join(dir, 'old', '.flashline'))).toBe(0o700);
+
+    expect(await run(['keys', 'create', 'c', '--role', 'author', '--out', 'deploy/secrets/c.json', '--credentials', 'admin.json'], fakeApi(routes).fetch)).toBe(0);
+    expect(modeOf(path.join(dir, 'deploy'))).toBe(0o700);
+    expect(modeOf(path.join(dir, 'deploy', 'secrets'))).toBe(0o700);
+    expect(modeOf(path.join(dir, 'deploy', 'secrets', 'c.json'))).toBe(0o600);
+    expect(stderr).toContain(`${path.join(dir, 'deploy', 'secrets', 'c.json')} holds a secret and no ignore rule of flashline covers it`);
+    expect(stderr).not.toContain('b.json');
+  });
+});
+
+describe('text from others is escaped before it reaches a terminal', () => {
+  const ESC = '\u001b';
+
+  it('terminalSafe shows C0/C1 controls, DEL and bidi controls as escapes, keeping everything else', () => {
+    expect(terminalSafe(`${ESC}]0;pwned\u0007${ESC}[2J${ESC}[31mred`)).toBe('\\x1b]0;pwned\\x07\\x1b[2J\\x1b[31mred');
+    expect(terminalSafe('two\nlines\r\tand\u0000nul\u007f')).toBe('two\\nlines\\r\\tand\\x00nul\\x7f');
+    expect(terminalSafe('c1 \u009b31m csi, \u0085 nel')).toBe('c1 \\x9b31m csi, \\x85 nel');
+    expect(terminalSafe('abc\u202edcba\u2066x\u2069')).toBe('abc\\u202edcba\\u2066x\\u2069');
+    expect(terminalSafe('Größe 1 µs — 日本 ✓ émoji 🚀')).toBe('Größe 1 µs — 日本 ✓ émoji 🚀');
+    expect(terminalSafe('')).toBe('');
+  });
+
+  it('jsonText escapes what JSON.stringify leaves raw and stays the same JSON', () => {
+    const value = { message: `a\u009b2J b\u007f c\u202e ${ESC}[1m`, n: 1 };
+    const text = jsonText(value, 2);
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
+    expect(JSON.parse(text)).toEqual(value);
+  });
+
+  it('prints device log lines, names in tables and API error messages escaped; --json stays parseable', async () => {
+    const line = { at: NOW, level: 'info', message: `ok${ESC}[2J${ESC}]0;owned\u0007\nFAKE  ERROR  forged line`, programmerId: 'prg_1', authorizationId: null, receivedAt: NOW, sequence: '1' };
+    const api = fakeApi({
+      'GET /v1/jobs/job_1/logs': () => ({ status: 200, body: { items: [line], nextCursor: null, followCursor: 'c' } }),
+      'GET /v1/factories': () => ({ status: 200, body: { items: [factory('fac_1', `East${ESC}[8m hidden`)], nextCursor: null } }),
+      'GET /v1/jobs/job_2': () => ({ status: 404, body: { error: { code: 'not_found', message: `No job named ${ESC}[1mX\u009b2J` } } }),
+    });
+    expect(await run(['jobs', 'logs', 'job_1', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    expect(stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(stdout.trimEnd().split('\n')).toHaveLength(1);
+    expect(stdout).toContain('ok\\x1b[2J\\x1b]0;owned\\x07\\nFAKE  ERROR  forged line');
+    stdout = '';
+    expect(await run(['factories', 'ls', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    expect(stdout).toContain('East\\x1b[8m hidden');
+    expect(await run(['jobs', 'show', 'job_2', '--credentials', 'admin.json'], api.fetch)).toBe(1);
+    expect(stderr).toContain('No job named \\x1b[1mX\\x9b2J');
+    expect(stderr).not.toMatch(/[\u001b\u009b]/);
+    stdout = '';
+    expect(await run(['jobs', 'logs', 'job_1', '--json', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    expect(JSON.parse(stdout).items[0].message).toBe(line.message);
   });
 });
 

@@ -144,7 +144,7 @@ const handler = createHttpHandler([
     if (params.how === 'throttled') throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
     throw new Error('database password is hunter2');
   }),
-]);
+], { publicBaseUrl: 'https://api.example.com/' });
 
 const account = (role: AccountRole) => ({ kind: 'account', accountId: 'acc_1', keyId: 'key_1', role });
 const programmer = { kind: 'programmer', accountId: 'acc_1', programmerId: 'prg_1', credentialId: 'prg_1' };
@@ -459,16 +459,20 @@ describe('the HTTP handler chain', () => {
       expect(vi.mocked(logger.info).mock.calls.map(([, extra]) => (extra as { status: number }).status)).toEqual([200, 404]);
     });
 
-    it('takes the configured public base URL over the request', async () => {
-      const configured = createHttpHandler([implement(viewerRoute, record as never)], { publicBaseUrl: 'http://127.0.0.1:4566/_aws/execute-api/flashline/' });
-      await configured(event('GET', '/v1/things', { headers: { Host: '127.0.0.1:4566' } }), context);
-      expect(seen[0]?.baseUrl).toBe('http://127.0.0.1:4566/_aws/execute-api/flashline/');
+    it('hands routes the configured public base URL, whatever Host and X-Forwarded-* the caller sends', async () => {
+      const forged = { Host: 'evil.example', 'X-Forwarded-Host': 'evil.example', 'X-Forwarded-Proto': 'http' };
+      await invoke('GET', '/v1/things', { headers: forged });
+      const local = createHttpHandler([implement(viewerRoute, record as never)], { publicBaseUrl: 'http://127.0.0.1:4566/_aws/execute-api/flashline' });
+      await local(event('GET', '/v1/things', { rawPrefix: '/_aws/execute-api/flashline', headers: forged }), context);
+      expect(seen.map((s) => s.baseUrl)).toEqual(['https://api.example.com/', 'http://127.0.0.1:4566/_aws/execute-api/flashline/']);
     });
 
-    it('derives the base URL from the host, protocol and the emulator path prefix', async () => {
-      await invoke('GET', '/v1/things', { rawPrefix: '/_aws/execute-api/flashline', headers: { Host: '127.0.0.1:4566', 'X-Forwarded-Proto': 'http' } });
-      await invoke('GET', '/v1/things');
-      expect(seen.map((s) => s.baseUrl)).toEqual(['http://127.0.0.1:4566/_aws/execute-api/flashline/', 'https://api.example.com/']);
+    it('fails a route that reads the base URL of a function configured without one, rather than trusting the request', async () => {
+      const unconfigured = createHttpHandler([implement(viewerRoute, record as never)]);
+      const response = (await unconfigured(event('GET', '/v1/things', { headers: { 'X-Forwarded-Host': 'evil.example' } }), context)) as APIGatewayProxyStructuredResultV2;
+      expect(response.statusCode).toBe(500);
+      expect(response.body).not.toContain('evil.example');
+      expect(seen).toHaveLength(0);
     });
   });
 });

@@ -79,8 +79,10 @@ export const deviceRoutes: BoundRoute[] = [
 
   implement(contract.releaseAuthorization, async ({ principal, params }) => {
     const me = asProgrammer(principal);
-    const [release] = await Promise.all([releaseAuthorization(db, me.accountId, me.programmerId, params.authorizationId), seen(me)]);
-    return release;
+    // A disabled programmer is no longer trusted to say which units it did not program, so it
+    // gives nothing back. Checked before the release, never beside it: a release cannot be undone.
+    await Promise.all([loadDeviceContext(db, me.accountId, me.programmerId), seen(me)]);
+    return releaseAuthorization(db, me.accountId, me.programmerId, params.authorizationId);
   }),
 
   implement(contract.appendLogs, async ({ principal, body }) => {
