@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { authorizationDecision, deviceRefusal, isStaleReservation, leaseWindow, releaseOutcome } from '../domain/authorizations.js';
 import { ConflictError, NotFoundError, ThrottledError, UnauthenticatedError } from '../domain/errors.js';
@@ -307,16 +307,21 @@ async function grant(db: Db, accountId: string, record: AuthorizationRecord): Pr
   }
 }
 
-/** A claim that reserved nothing (its request was refused after claiming) frees its nonce again. */
+/**
+ * A claim that reserved nothing (its request was refused after claiming) frees its nonce again:
+ * it becomes `abandoned`, which the next claim of the nonce takes over (see `claim`). Marked, not
+ * deleted, so the device function needs no dynamodb:DeleteItem at all.
+ */
 async function dropClaim(db: Db, accountId: string, authorizationId: string, claimedAt: number): Promise<void> {
   try {
     await db.doc.send(
-      new DeleteCommand({
+      new UpdateCommand({
         TableName: db.table,
         Key: keys.authorization(accountId, authorizationId),
+        UpdateExpression: 'SET #state = :abandoned, abandonedAt = :at',
         ConditionExpression: '#state = :pending AND claimedAt = :claimedAt',
         ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':pending': 'pending', ':claimedAt': claimedAt },
+        ExpressionAttributeValues: { ':abandoned': 'abandoned', ':pending': 'pending', ':claimedAt': claimedAt, ':at': new Date().toISOString() },
       }),
     );
   } catch {

@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -124,10 +124,13 @@ describe('authorizeUnits: contention-free reservation', () => {
     ddb.on(BatchGetCommand).resolves({ Responses: { entities: [programmerItem, jobItem()] } });
     ddb.on(PutCommand).resolves({});
     ddb.on(UpdateCommand, { Key: keys.job('acc_1', 'job_1') }).rejects(conditionFailed(jobItem({ authorized: 9, nextSerialIndex: 9 })));
-    ddb.on(DeleteCommand).resolves({});
+    ddb.on(UpdateCommand, { Key: keys.authorization('acc_1', authorizationId) }).resolves({});
 
     await expect(authorizeUnits(deps, input, now)).rejects.toMatchObject({ status: 409, code: 'job_completed', details: { remaining: 1 } });
-    expect(ddb.commandCalls(DeleteCommand)).toHaveLength(1);
+    // Freed by marking it abandoned (the next claim of the nonce takes it over), never deleted.
+    const freed = ddb.commandCalls(UpdateCommand, { Key: keys.authorization('acc_1', authorizationId) });
+    expect(freed).toHaveLength(1);
+    expect(freed[0]?.args[0].input).toMatchObject({ ConditionExpression: '#state = :pending AND claimedAt = :claimedAt', ExpressionAttributeValues: { ':abandoned': 'abandoned' } });
     expect(signed).toHaveLength(0);
   });
 
@@ -211,10 +214,10 @@ describe('authorizeUnits: AWS faults are 429, never 500, and never half-written'
     ddb.on(BatchGetCommand).resolves({ Responses: { entities: [programmerItem, jobItem()] } });
     ddb.on(PutCommand).resolves({});
     ddb.on(UpdateCommand, { Key: keys.job('acc_1', 'job_1') }).rejects(conditionFailed(jobItem({ status: 'paused' })));
-    ddb.on(DeleteCommand).resolves({});
+    ddb.on(UpdateCommand, { Key: keys.authorization('acc_1', authorizationId) }).resolves({});
     const outcome = await run(authorizeUnits(deps, input, now));
     expect(outcome).toMatchObject({ error: { status: 409, code: 'job_paused' } });
-    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(1);
+    expect(ddb.commandCalls(UpdateCommand, { Key: keys.job('acc_1', 'job_1') })).toHaveLength(1);
   });
 });
 
