@@ -7,6 +7,10 @@ import { FlashlineStack } from './flashline-stack.js';
  *   env=local|prod      local: throw-away resources (DESTROY) and a pinned API id for emulators
  *   corsOrigins=a,b     browser origins of the console (default: the local console when local,
  *                       else the CloudFront origin of the console this stack deploys)
+ *   reservedConcurrency=off   no reserved concurrency per function (accounts with a small quota)
+ *   consoleDomain=console.example.com consoleCertificateArn=arn:aws:acm:us-east-1:…
+ *                       serve the console on that name with TLS 1.2 at least (the default
+ *                       *.cloudfront.net certificate cannot refuse older TLS)
  */
 const app = new App();
 const env = app.node.tryGetContext('env') ?? 'prod';
@@ -33,7 +37,17 @@ new FlashlineStack(app, 'Flashline', {
   console: env !== 'local',
   customApiId: env === 'local' ? localApiId : undefined,
   publicApiUrl: emulatorEndpoint ? `${emulatorEndpoint.replace(/\/$/, '')}/_aws/execute-api/${localApiId}/` : undefined,
+  reserveConcurrency: app.node.tryGetContext('reservedConcurrency') !== 'off',
+  consoleDomain: consoleDomainContext(),
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });
+
+function consoleDomainContext(): { name: string; certificateArn: string } | undefined {
+  const name: unknown = app.node.tryGetContext('consoleDomain');
+  const certificateArn: unknown = app.node.tryGetContext('consoleCertificateArn');
+  if (!name && !certificateArn) return undefined;
+  if (!name || !certificateArn) throw new Error('consoleDomain and consoleCertificateArn go together');
+  return { name: String(name), certificateArn: String(certificateArn) };
+}
 
 Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
