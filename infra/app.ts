@@ -9,6 +9,10 @@ import { FlashlineStack } from './flashline-stack.js';
  *                       else the CloudFront origin of the console this stack deploys)
  *   publicApiUrl=URL    the API's URL as clients reach it, e.g. a custom domain (default: the
  *                       API's execute-api URL; locally the emulator's execute-api path)
+ *   reservedConcurrency=off   no reserved concurrency per function (accounts with a small quota)
+ *   consoleDomain=console.example.com consoleCertificateArn=arn:aws:acm:us-east-1:…
+ *                       serve the console on that name with TLS 1.2 at least (the default
+ *                       *.cloudfront.net certificate cannot refuse older TLS)
  */
 const app = new App();
 const env = app.node.tryGetContext('env') ?? 'prod';
@@ -37,7 +41,17 @@ new FlashlineStack(app, 'Flashline', {
   publicApiUrl:
     (app.node.tryGetContext('publicApiUrl') as string | undefined) ??
     (emulatorEndpoint ? `${emulatorEndpoint.replace(/\/$/, '')}/_aws/execute-api/${localApiId}/` : undefined),
+  reserveConcurrency: app.node.tryGetContext('reservedConcurrency') !== 'off',
+  consoleDomain: consoleDomainContext(),
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });
+
+function consoleDomainContext(): { name: string; certificateArn: string } | undefined {
+  const name: unknown = app.node.tryGetContext('consoleDomain');
+  const certificateArn: unknown = app.node.tryGetContext('consoleCertificateArn');
+  if (!name && !certificateArn) return undefined;
+  if (!name || !certificateArn) throw new Error('consoleDomain and consoleCertificateArn go together');
+  return { name: String(name), certificateArn: String(certificateArn) };
+}
 
 Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));

@@ -1,5 +1,7 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
@@ -22,7 +24,18 @@ export interface FlashlineStackProps extends StackProps {
    * take it from request headers, which callers control.
    */
   publicApiUrl?: string;
+  /**
+   * Reserve each function's concurrency (default true): the device API's flood cannot starve the
+   * authorizer or the management API. Off for accounts whose concurrency quota is below
+   * RESERVED_CONCURRENCY's sum + 100 (new accounts start at 10); `-c reservedConcurrency=off`.
+   */
+  reserveConcurrency?: boolean;
+  /** A custom console domain with its ACM certificate (us-east-1): TLS 1.2 minimum for viewers. */
+  consoleDomain?: { name: string; certificateArn: string };
 }
+
+/** Concurrency set aside per function: 360 of the default 1,000, leaving 640 unreserved. */
+export const RESERVED_CONCURRENCY = { Authorizer: 100, ManagementApi: 50, DeviceApi: 200, ImageVerifier: 10 } as const;
 
 /** Seconds API Gateway caches an authorizer answer: the longest a revoked credential keeps working. */
 export const AUTHORIZER_CACHE_TTL_SECONDS = 30;
@@ -31,23 +44,28 @@ export class FlashlineStack extends Stack {
   constructor(scope: Construct, id: string, props: FlashlineStackProps) {
     super(scope, id, props);
 
-    const consoleSite = props.console ? new ConsoleSite(this, 'Console', { removalPolicy: props.removalPolicy }) : undefined;
+    const consoleSite = props.console ? new ConsoleSite(this, 'Console', { removalPolicy: props.removalPolicy, domain: props.consoleDomain }) : undefined;
     const corsOrigins = props.corsOrigins ?? (consoleSite ? [consoleSite.origin] : []);
 
     const store = new DataStore(this, 'Store', { removalPolicy: props.removalPolicy, uploadCorsOrigins: corsOrigins });
+    const reserved = (name: keyof typeof RESERVED_CONCURRENCY) => (props.reserveConcurrency === false ? undefined : RESERVED_CONCURRENCY[name]);
+    const functionDefaults = { logsKey: store.logsKey };
     const tables = {
       TABLE_NAME: store.table.tableName,
       EVENTS_TABLE_NAME: store.eventsTable.tableName,
     };
 
     const authorizer = new ProjectFunction(this, 'Authorizer', {
+      ...functionDefaults,
+      reservedConcurrency: reserved('Authorizer'),
       entry: 'functions/authorizer/index.ts',
       description: 'Resolves bearer tokens to account keys or programmers',
       environment: { TABLE_NAME: store.table.tableName },
       memorySize: 256,
       timeout: Duration.seconds(5),
     });
-    store.grantTableRead(authorizer, store.table);
+    // getCredential: one GetItem per token (API Gateway caches the answer).
+    store.grantTables(authorizer, { table: store.table, items: ['GetItem'] });
 
     const apiEnvironment = {
       ...tables,
@@ -57,37 +75,65 @@ export class FlashlineStack extends Stack {
     };
 
     const management = new ProjectFunction(this, 'ManagementApi', {
+      ...functionDefaults,
+      reservedConcurrency: reserved('ManagementApi'),
       entry: 'functions/management-api/index.ts',
       description: 'Account-side API: keys, factories, programmers, images, jobs, audit',
       environment: apiEnvironment,
     });
-    store.grantTableReadWrite(management, store.table, store.eventsTable);
+    // Transactions with Delete items (factories, programmers) and the audit, logs and results feeds (gsi1 of both tables).
+    const managementItems = ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'] as const;
+    store.grantTables(
+      management,
+      { table: store.table, items: [...managementItems], queriesIndexes: true },
+      { table: store.eventsTable, items: [...managementItems], queriesIndexes: true },
+    );
     // Bindings are signed here; the JWKS (GET /v1/signing-keys) publishes both root keys.
     store.grantSign(store.bindingKey, management);
     store.grantPublicKeys(management, store.bindingKey, store.ticketKey);
     store.grantImageUpload(management);
 
     const device = new ProjectFunction(this, 'DeviceApi', {
+      ...functionDefaults,
+      reservedConcurrency: reserved('DeviceApi'),
       entry: 'functions/device-api/index.ts',
       description: 'Programmer API: jobs, downloads, authorizations, results, logs',
       environment: apiEnvironment,
       memorySize: 1024,
     });
-    store.grantTableReadWrite(device, store.table, store.eventsTable);
+    // Entity table: snapshots, claims, reservations, grants, releases, presence; gsi1 lists a factory's jobs.
+    // Events table: log lines, results and their markers (puts only), a release's reported serials (query).
+    store.grantTables(
+      device,
+      { table: store.table, items: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'], queriesIndexes: true },
+      { table: store.eventsTable, items: ['PutItem', 'Query'] },
+    );
     // Certifies its session keys with the ticket key; reads the binding key to verify bindings presented to it.
     store.grantSign(store.ticketKey, device);
     store.grantPublicKeys(device, store.bindingKey);
     store.grantImageRead(device);
 
     const verifier = new ProjectFunction(this, 'ImageVerifier', {
+      ...functionDefaults,
+      reservedConcurrency: reserved('ImageVerifier'),
       entry: 'functions/image-verifier/index.ts',
       description: 'Recomputes size and SHA-256 of each uploaded image and marks it available or rejected',
       environment: { ...tables, IMAGES_BUCKET: store.imagesBucket.bucketName },
       timeout: Duration.minutes(5),
       memorySize: 1024,
     });
-    store.grantTableReadWrite(verifier, store.table);
-    store.grantImageRead(verifier);
+    // Reads the image and its job, writes the verdict on the image; never creates or deletes items.
+    store.grantTables(verifier, { table: store.table, items: ['GetItem', 'UpdateItem'] });
+    store.grantUploadVerification(verifier);
+    // S3 invokes the verifier asynchronously: Lambda retries a failed event twice, then parks it
+    // here (with the error) for an operator; the image meanwhile says why it is still pending.
+    const verifierFailures = new sqs.Queue(this, 'ImageVerifierFailures', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    NagSuppressions.addResourceSuppressions(verifierFailures, [{ id: 'AwsSolutions-SQS3', reason: "This queue is the image verifier's dead-letter destination itself." }]);
+    verifier.configureAsyncInvoke({ retryAttempts: 2, onFailure: new SqsDestination(verifierFailures) });
     store.imagesBucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.LambdaDestination(verifier), { prefix: 'accounts/' });
     // aws-cdk-lib installs the notification with its own singleton custom-resource function.
     const notificationsHandler = this.node.children.find((child) => child.node.id.startsWith('BucketNotificationsHandler'));
@@ -109,6 +155,7 @@ export class FlashlineStack extends Stack {
       authorizerCacheTtl: Duration.seconds(AUTHORIZER_CACHE_TTL_SECONDS),
       corsOrigins,
       customApiId: props.customApiId,
+      logsKey: store.logsKey,
     });
     // Set after the API exists: the function then depends on the API's id, never the reverse
     // (the API's routes depend on the function), so there is no cycle.
@@ -123,6 +170,7 @@ export class FlashlineStack extends Stack {
     new CfnOutput(this, 'ImagesBucketName', { value: store.imagesBucket.bucketName });
     new CfnOutput(this, 'SigningKeyId', { value: store.bindingKey.keyId });
     new CfnOutput(this, 'TicketKeyId', { value: store.ticketKey.keyId });
+    new CfnOutput(this, 'ImageVerifierFailuresQueueUrl', { value: verifierFailures.queueUrl, description: 'Upload events the image verifier failed on, after retries' });
     void api;
 
     NagSuppressions.addStackSuppressions(this, [

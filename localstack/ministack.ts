@@ -1,8 +1,8 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureVirtualenv as ensurePythonVirtualenv } from '../scripts/lib/python-venv.js';
 
 /**
  * MiniStack, the local AWS emulator, run on the host from a project-local virtualenv. This file
@@ -31,30 +31,9 @@ export const EMULATOR_AWS_ENV = {
   CDK_DEFAULT_REGION: 'us-east-1',
 } as const;
 
-function python(): string {
-  for (const candidate of ['python3.13', 'python3.12', 'python3.11', 'python3.10', 'python3']) {
-    const probe = spawnSync(candidate, ['-c', 'import sys, venv; assert sys.version_info >= (3, 10)'], { stdio: 'ignore' });
-    if (probe.status === 0) return candidate;
-  }
-  throw new Error('Python 3.10+ with the venv module is required to run the local emulator');
-}
-
-/** Creates or refreshes the virtualenv whenever requirements.txt changes. */
+/** Creates or refreshes the emulator's virtualenv whenever requirements.txt changes. */
 export function ensureVirtualenv(log: (line: string) => void = console.log): void {
-  const requirements = readFileSync(path.join(HERE, 'requirements.txt'), 'utf8');
-  const wanted = createHash('sha256').update(requirements).digest('hex');
-  const marker = path.join(VENV, '.requirements-sha256');
-  if (existsSync(marker) && readFileSync(marker, 'utf8') === wanted && existsSync(path.join(VENV, 'bin', 'ministack'))) return;
-  log('Installing the local emulator (MiniStack) into localstack/.venv …');
-  if (!existsSync(path.join(VENV, 'bin', 'python'))) {
-    const created = spawnSync(python(), ['-m', 'venv', VENV], { stdio: 'inherit' });
-    if (created.status !== 0) throw new Error('python -m venv failed (on Debian: apt-get install python3-venv)');
-  }
-  const pip = spawnSync(path.join(VENV, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', '-r', path.join(HERE, 'requirements.txt')], {
-    stdio: 'inherit',
-  });
-  if (pip.status !== 0) throw new Error('pip install of localstack/requirements.txt failed');
-  writeFileSync(marker, wanted);
+  ensurePythonVirtualenv({ dir: HERE, probe: 'ministack', label: 'the local emulator (MiniStack)' }, log);
 }
 
 export async function isEmulatorUp(): Promise<boolean> {

@@ -4,34 +4,43 @@ import { logger } from '../../shared/http/logger.js';
 import { createDocumentClient, createS3Client } from '../../shared/store/clients.js';
 import type { Db } from '../../shared/store/db.js';
 import { ImageObjects } from '../../shared/store/image-objects.js';
-import { recordUploadVerdict } from '../../shared/store/images.js';
+import { noteVerificationFailure, verifyUpload } from '../../shared/store/images.js';
 import { keys } from '../../shared/store/keys.js';
 
 const db: Db = { doc: createDocumentClient(), table: requireEnv('TABLE_NAME'), events: requireEnv('EVENTS_TABLE_NAME') };
 const objects = new ImageObjects(createS3Client(), requireEnv('IMAGES_BUCKET'));
 
 /**
- * S3 ObjectCreated → the uploaded image is read back and its size and SHA-256 computed here:
- * the presigned URL asks S3 to check the checksum, but emulators don't, and we trust no one.
+ * S3 ObjectCreated → the uploaded object version is read back and its size and SHA-256 computed
+ * here: the presigned URL asks S3 to check the checksum, but emulators don't, and we trust no one.
+ * A record that fails is logged as an error and the invocation fails after the other records,
+ * so Lambda retries it and finally hands the event to the function's on-failure queue.
  */
 export const handler = async (event: S3Event): Promise<void> => {
+  const failures: unknown[] = [];
   for (const record of event.Records) {
     const objectKey = decodeURIComponent(record.s3.object.key.replace(/\+/g, ' '));
+    const versionId = record.s3.object.versionId;
     const target = keys.parseImageObject(objectKey);
     if (!target) {
       logger.warn('ignoring an object outside the image layout', { objectKey });
       continue;
     }
-    const actual = await objects.digest(objectKey);
+    if (!versionId) {
+      // The images bucket is versioned; without a version we could only read whatever is latest.
+      logger.error('upload event without an object version: is versioning off on the images bucket?', { objectKey });
+      failures.push(new Error(`No versionId for ${objectKey}`));
+      continue;
+    }
     try {
-      const verdict = await recordUploadVerdict(db, target.accountId, target.imageId, actual);
-      logger.info('image verified', { ...target, ...actual, ...verdict });
+      const outcome = await verifyUpload({ db, objects }, { ...target, objectKey, versionId });
+      logger.info('upload verified', { ...target, versionId, ...outcome });
     } catch (error) {
-      if (error instanceof Error && error.name === 'NotFoundError') {
-        logger.warn('an object for an unknown image', { objectKey });
-        continue;
-      }
-      throw error;
+      logger.error('upload verification failed', { ...target, objectKey, versionId, error });
+      await noteVerificationFailure(db, target.accountId, target.imageId, versionId, error);
+      failures.push(error);
     }
   }
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) throw new AggregateError(failures, `${failures.length} uploads could not be verified`);
 };

@@ -10,7 +10,7 @@ export interface AccessLogBucketProps {
 }
 
 /**
- * Where S3 server access logs and CloudFront standard logs go: private, TLS only, kept 90 days.
+ * Where S3 server access logs and CloudFront standard logs go: private, TLS only, versioned, kept 90 days.
  * Object ownership stays "bucket owner preferred" because both log deliveries write with ACLs.
  */
 export class AccessLogBucket extends s3.Bucket {
@@ -20,7 +20,9 @@ export class AccessLogBucket extends s3.Bucket {
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-      lifecycleRules: [{ expiration: Duration.days(90) }],
+      // Versioned so a log cannot be quietly overwritten or deleted; replaced versions go after a day.
+      versioned: true,
+      lifecycleRules: [{ expiration: Duration.days(90), noncurrentVersionExpiration: Duration.days(1) }],
       removalPolicy: props.removalPolicy,
     });
     NagSuppressions.addResourceSuppressions(this, [

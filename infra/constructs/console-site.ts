@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AssetHashType, Aws, DockerImage, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -21,6 +22,12 @@ export interface ConsoleSiteProps {
    * distribution depend on the API, whose CORS already depends on the distribution.
    */
   extraConnectSources?: string[];
+  /**
+   * The console's own name and its ACM certificate (in us-east-1, as CloudFront requires). Only
+   * then can viewers be held to TLS 1.2: with the default *.cloudfront.net certificate
+   * CloudFront applies its TLSv1 policy whatever the template says.
+   */
+  domain?: { name: string; certificateArn: string };
 }
 
 /**
@@ -48,6 +55,9 @@ export class ConsoleSite extends Construct {
       enforceSSL: true,
       serverAccessLogsBucket: logs,
       serverAccessLogsPrefix: 'console-bucket/',
+      // A bad deploy (prune deletes what the build lacks) can be undone from the previous versions.
+      versioned: true,
+      lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30) }],
       removalPolicy: props.removalPolicy,
     });
 
@@ -82,6 +92,11 @@ export class ConsoleSite extends Construct {
         compress: true,
       },
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
+      ...(props.domain && {
+        domainNames: [props.domain.name],
+        certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', props.domain.certificateArn),
+        minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+      }),
       priceClass: cloudfront.PriceClass.PRICE_CLASS_100,
       enableLogging: true,
       logBucket: logs,
@@ -96,14 +111,18 @@ export class ConsoleSite extends Construct {
         id: 'AwsSolutions-CFR2',
         reason: 'Static files only: every request that matters goes to the API, which has its own throttling. Attach a WAF web ACL per deployment if the operator wants one.',
       },
-      {
-        id: 'AwsSolutions-CFR4',
-        reason:
-          'The distribution uses the default *.cloudfront.net certificate, for which CloudFront does not let us pick the viewer TLS policy. Use a custom domain with an ACM certificate (minimumProtocolVersion TLSv1.2_2021) to enforce it.',
-      },
+      ...(props.domain
+        ? []
+        : [
+            {
+              id: 'AwsSolutions-CFR4',
+              reason:
+                'No console domain given: the default *.cloudfront.net certificate, for which CloudFront does not let us pick the viewer TLS policy. `-c consoleDomain=… -c consoleCertificateArn=…` enforces TLSv1.2_2021.',
+            },
+          ]),
     ]);
 
-    this.origin = `https://${this.distribution.distributionDomainName}`;
+    this.origin = `https://${props.domain?.name ?? this.distribution.distributionDomainName}`;
     this.url = `${this.origin}/`;
   }
 

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -13,10 +13,25 @@ export interface DataStoreProps {
   uploadCorsOrigins: string[];
 }
 
-const TABLE_READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable'];
-const TABLE_WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
-/** What DynamoDB and S3 need of the data key on a caller's behalf. Explicit: no `kms:*Key*` wildcards. */
-const DATA_KEY_USE = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'];
+/**
+ * The item-level DynamoDB calls a function's code makes (a transaction needs the action of each
+ * of its items: Put, Update, Delete). No DescribeTable, BatchWriteItem or ConditionCheckItem:
+ * nothing calls them.
+ */
+export type ItemAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'DeleteItem';
+
+export interface TableAccess {
+  table: dynamodb.TableV2;
+  /** Calls on the table itself. */
+  items: ItemAction[];
+  /** Queries of its secondary indexes (`{table}/index/*`); none by default. */
+  queriesIndexes?: boolean;
+}
+
+/** Reading (and updating) items or objects encrypted with the data key. */
+const DATA_KEY_READ = ['kms:Decrypt', 'kms:DescribeKey'];
+/** Writing too: DynamoDB and S3 encrypt new items and objects on the writer's behalf. Explicit: no `kms:*Key*` wildcards. */
+const DATA_KEY_WRITE = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'];
 /**
  * What the account (and through it, IAM policies) may do with a signing key: administer it and
  * read its public half. Not kms:Sign, and not kms:CreateGrant (a grant could hand Sign to
@@ -55,6 +70,8 @@ export class DataStore extends Construct {
   readonly bindingKey: kms.Key;
   /** Certifies the device function's in-memory session keys, which sign tickets (api.md v1.1). */
   readonly ticketKey: kms.Key;
+  /** Encrypts the functions' and the API's CloudWatch log groups (they hold account and programmer ids). */
+  readonly logsKey: kms.Key;
   private readonly signerOf = new Map<kms.Key, iam.IGrantable>();
   readonly table: dynamodb.TableV2;
   readonly eventsTable: dynamodb.TableV2;
@@ -69,6 +86,22 @@ export class DataStore extends Construct {
       enableKeyRotation: true,
       removalPolicy: props.removalPolicy,
     });
+
+    this.logsKey = new kms.Key(this, 'LogsKey', {
+      description: 'Flashline CloudWatch log groups',
+      enableKeyRotation: true,
+      removalPolicy: props.removalPolicy,
+    });
+    // CloudWatch Logs encrypts on its own behalf, for log groups of this account and region only.
+    this.logsKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchLogsOfThisAccount',
+        principals: [new iam.ServicePrincipal(`logs.${Aws.REGION}.amazonaws.com`)],
+        actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:DescribeKey'],
+        resources: ['*'],
+        conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:*` } },
+      }),
+    );
 
     this.bindingKey = this.signingRootKey('SigningKey', 'Flashline ES256 root key: signs image bindings', props.removalPolicy);
     this.ticketKey = this.signingRootKey('TicketKey', "Flashline ES256 root key: certifies the device function's ticket session keys", props.removalPolicy);
@@ -131,14 +164,20 @@ export class DataStore extends Construct {
     });
   }
 
-  grantTableRead(grantee: iam.IGrantable, ...tables: dynamodb.TableV2[]): void {
-    this.allow(grantee, TABLE_READ, tables.flatMap((t) => [t.tableArn, `${t.tableArn}/index/*`]));
-    this.allow(grantee, ['kms:Decrypt', 'kms:DescribeKey'], [this.dataKey.keyArn]);
-  }
-
-  grantTableReadWrite(grantee: iam.IGrantable, ...tables: dynamodb.TableV2[]): void {
-    this.allow(grantee, [...TABLE_READ, ...TABLE_WRITE], tables.flatMap((t) => [t.tableArn, `${t.tableArn}/index/*`]));
-    this.allow(grantee, DATA_KEY_USE, [this.dataKey.keyArn]);
+  /**
+   * Exactly the calls a function makes on each table, and the data key as DynamoDB uses it on
+   * the caller's behalf: Decrypt and DescribeKey unwrap the table key for any item read or
+   * write (what CDK's read grants give); functions that create items also keep Encrypt and
+   * GenerateDataKey, as CDK's write grants have them. The authorizer and the verifier create
+   * nothing, so they cannot encrypt.
+   */
+  grantTables(grantee: iam.IGrantable, ...access: TableAccess[]): void {
+    for (const { table, items, queriesIndexes } of access) {
+      this.allow(grantee, items.map((action) => `dynamodb:${action}`), [table.tableArn]);
+      if (queriesIndexes) this.allow(grantee, ['dynamodb:Query'], [`${table.tableArn}/index/*`]);
+    }
+    const creates = access.some(({ items }) => items.includes('PutItem'));
+    this.allow(grantee, creates ? DATA_KEY_WRITE : DATA_KEY_READ, [this.dataKey.keyArn]);
   }
 
   /**
@@ -169,6 +208,16 @@ export class DataStore extends Construct {
 
   grantImageRead(grantee: iam.IGrantable): void {
     this.allow(grantee, ['s3:GetObject'], [this.imagesBucket.arnForObjects('accounts/*')]);
+    this.allow(grantee, ['kms:Decrypt'], [this.dataKey.keyArn]);
+  }
+
+  /**
+   * The verifier's rights on uploads: read the one version an event names, and delete versions
+   * for good (rejected, orphaned, superseded). Not s3:GetObject/DeleteObject: it never reads the
+   * latest version nor leaves delete markers.
+   */
+  grantUploadVerification(grantee: iam.IGrantable): void {
+    this.allow(grantee, ['s3:GetObjectVersion', 's3:DeleteObjectVersion'], [this.imagesBucket.arnForObjects('accounts/*')]);
     this.allow(grantee, ['kms:Decrypt'], [this.dataKey.keyArn]);
   }
 

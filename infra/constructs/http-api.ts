@@ -3,6 +3,7 @@ import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
@@ -15,6 +16,8 @@ export interface HttpApiProps {
   /** How long API Gateway caches an authorizer answer per Authorization header (≤ 60 s by contract). */
   authorizerCacheTtl: Duration;
   corsOrigins: string[];
+  /** Encrypts the access-log group. */
+  logsKey: kms.IKey;
   /** Pins the API id on emulators that honour the `ms-custom-id` tag, so URLs survive redeploys. */
   customApiId?: string;
 }
@@ -43,7 +46,7 @@ export class HttpApi extends Construct {
     });
     if (props.customApiId) Tags.of(this.api).add('ms-custom-id', props.customApiId);
 
-    const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.ONE_MONTH, encryptionKey: props.logsKey, removalPolicy: RemovalPolicy.DESTROY });
     const stage = new apigw.HttpStage(this, 'DefaultStage', {
       httpApi: this.api,
       stageName: '$default',

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -19,6 +20,14 @@ export interface ProjectFunctionProps {
   memorySize?: number;
   timeout?: Duration;
   logRetention?: logs.RetentionDays;
+  /** The key the function's log group is encrypted with. */
+  logsKey: kms.IKey;
+  /**
+   * Concurrency set aside for this function and its ceiling, so one busy function cannot take
+   * the account's whole pool from the others (an authorizer starved by a device flood locks
+   * every caller out). Undefined: shares the unreserved pool.
+   */
+  reservedConcurrency?: number;
 }
 
 /**
@@ -32,6 +41,7 @@ export class ProjectFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: ProjectFunctionProps) {
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      encryptionKey: props.logsKey,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     const role = new iam.Role(scope, `${id}Role`, {
@@ -47,7 +57,9 @@ export class ProjectFunction extends NodejsFunction {
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(10),
-      tracing: lambda.Tracing.ACTIVE,
+      // Tracing is switched on below, with its grant in a policy of its own.
+      tracing: lambda.Tracing.DISABLED,
+      reservedConcurrentExecutions: props.reservedConcurrency,
       logGroup,
       role,
       projectRoot: ROOT,
@@ -66,13 +78,24 @@ export class ProjectFunction extends NodejsFunction {
       },
     });
     logGroup.grantWrite(role);
+    (this.node.defaultChild as lambda.CfnFunction).tracingConfig = { mode: lambda.Tracing.ACTIVE };
+    // X-Ray's two calls support no resource-level permissions: they live in a policy of their
+    // own, so the `Resource::*` suppression below covers that policy and nothing else of the role.
+    const tracing = new iam.Policy(scope, `${id}Tracing`, {
+      roles: [role],
+      statements: [new iam.PolicyStatement({ actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] })],
+    });
+    this.node.addDependency(tracing);
+    NagSuppressions.addResourceSuppressions(tracing, [
+      { id: 'AwsSolutions-IAM5', reason: 'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions.', appliesTo: ['Resource::*'] },
+    ]);
     NagSuppressions.addResourceSuppressions(
       role,
       [
         {
           id: 'AwsSolutions-IAM5',
-          reason: 'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions; the log-stream wildcard is scoped to this function\'s own log group.',
-          appliesTo: ['Resource::*', { regex: '/^Resource::<.*Logs.*\\.Arn>:\\*$/g' }],
+          reason: "Log streams are created on demand: the `:*` wildcard is scoped to this function's own log group.",
+          appliesTo: [{ regex: `/^Resource::<${id}Logs[A-F0-9]{8}\\.Arn>:\\*$/g` }],
         },
       ],
       true,

@@ -135,10 +135,14 @@ export class ImageObjects {
     return this.presigner().presignDownload(accountId, imageId, now);
   }
 
-  /** Streams the object once and returns what it really is: size and SHA-256. */
-  async digest(objectKey: string): Promise<{ sizeBytes: number; sha256: string }> {
-    const { Body } = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: objectKey }));
-    if (!Body) throw new Error(`S3 returned no body for ${objectKey}`);
+  /**
+   * Streams one version of an object once and returns what it really is: size and SHA-256. The
+   * version is the one an upload event names: a later PUT to the same key must not be hashed
+   * in its place (the verdict would then describe bytes other than the event's).
+   */
+  async digest(objectKey: string, versionId: string): Promise<{ sizeBytes: number; sha256: string }> {
+    const { Body } = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: objectKey, VersionId: versionId }));
+    if (!Body) throw new Error(`S3 returned no body for ${objectKey} version ${versionId}`);
     const hash = createHash('sha256');
     let sizeBytes = 0;
     for await (const chunk of Body as Readable) {
@@ -147,6 +151,15 @@ export class ImageObjects {
       hash.update(bytes);
     }
     return { sizeBytes, sha256: hash.digest('hex') };
+  }
+
+  /**
+   * Removes one version for good (the bucket is versioned: a plain delete would only hide it
+   * behind a delete marker and keep its bytes 30 days). Deleting the current version makes the
+   * previous one current again, so an unwanted upload over a verified image restores the image.
+   */
+  async deleteVersion(objectKey: string, versionId: string): Promise<void> {
+    await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: objectKey, VersionId: versionId }));
   }
 
   async delete(accountId: string, imageId: string): Promise<void> {

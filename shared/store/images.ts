@@ -183,37 +183,137 @@ export async function createUploadUrl(deps: { db: Db; objects: ImageObjects }, a
   return { ...(await deps.objects.presignUpload(accountId, imageId, image.contentSha256)), method: 'PUT' };
 }
 
+/** What became of one uploaded object version. */
+export type UploadOutcome =
+  | { outcome: 'available' }
+  | { outcome: 'rejected'; reason: string; objectDeleted: true }
+  /** The image no longer waits for an upload: its verdict stands, the extra version went unless it is the verified one. */
+  | { outcome: 'not_pending'; status: ImageStatus; objectDeleted: boolean }
+  /** No image, or its job was deleted: nobody will ever download it. */
+  | { outcome: 'orphaned'; reason: string; objectDeleted: true }
+  /** The version was gone before we read it (deleted or expired): there is nothing to judge. */
+  | { outcome: 'vanished' };
+
+export interface UploadedObject {
+  accountId: string;
+  imageId: string;
+  objectKey: string;
+  versionId: string;
+}
+
 /**
- * The verifier's verdict on an uploaded object. Only a pending image changes: a late or repeated
- * upload can never turn a rejected image available, nor an available one rejected.
+ * The image verifier's work on one uploaded object version, state first: an object is hashed
+ * only while its image waits for its upload and its job still exists; every other object is
+ * deleted (rejected, orphaned, or a second upload over a verified image), except the version
+ * an available image was verified with, so a repeated event changes nothing.
  */
-export async function recordUploadVerdict(
+export async function verifyUpload(deps: { db: Db; objects: ImageObjects }, upload: UploadedObject): Promise<UploadOutcome> {
+  const { db, objects } = deps;
+  const remove = () => objects.deleteVersion(upload.objectKey, upload.versionId);
+  // Two tries: a conditional write lost to a concurrent verdict is decided again on what is there now.
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    const item = await readItem(db, keys.image(upload.accountId, upload.imageId));
+    if (!item) {
+      await remove();
+      return { outcome: 'orphaned', reason: 'no such image', objectDeleted: true };
+    }
+    const image = toImageView(item);
+    const job = await readItem(db, keys.job(upload.accountId, image.jobId));
+    if (!job || job.status === 'deleted') {
+      await remove();
+      return { outcome: 'orphaned', reason: 'the job was deleted', objectDeleted: true };
+    }
+    if (image.status !== 'pending_upload') {
+      // An image verified before versions were recorded keeps whatever it has: we cannot tell which one it was.
+      const keep = image.status === 'available' && (item.objectVersionId === upload.versionId || item.objectVersionId === undefined);
+      if (!keep) await remove();
+      return { outcome: 'not_pending', status: image.status, objectDeleted: !keep };
+    }
+    let actual: { sizeBytes: number; sha256: string };
+    try {
+      actual = await objects.digest(upload.objectKey, upload.versionId);
+    } catch (error) {
+      if (error instanceof Error && (error.name === 'NoSuchVersion' || error.name === 'NoSuchKey')) return { outcome: 'vanished' };
+      throw error;
+    }
+    const verdict = await recordUploadVerdict(db, upload.accountId, image, upload.versionId, actual);
+    if (verdict === 'lost') continue;
+    if (verdict.status === 'rejected') {
+      await remove();
+      return { outcome: 'rejected', reason: verdict.reason, objectDeleted: true };
+    }
+    return { outcome: 'available' };
+  }
+  throw new ConflictError('image_verification_contended', `Image ${upload.imageId} kept changing while its upload was verified`);
+}
+
+async function readItem(db: Db, key: { pk: string; sk: string }): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: key, ConsistentRead: true }));
+  return Item;
+}
+
+/**
+ * The verdict on a pending image, with the version it was made on. Only a pending image changes:
+ * a late or repeated upload can never turn a rejected image available, nor an available one
+ * rejected; `lost` says another verdict came first.
+ */
+async function recordUploadVerdict(
   db: Db,
   accountId: string,
-  imageId: string,
+  image: ImageView,
+  versionId: string,
   actual: { sizeBytes: number; sha256: string },
-): Promise<{ status: ImageStatus; changed: boolean }> {
-  const image = await getImage(db, accountId, imageId, true);
+): Promise<{ status: 'available' } | { status: 'rejected'; reason: string } | 'lost'> {
   const problems = [
     ...(actual.sizeBytes !== image.sizeBytes ? [`size ${actual.sizeBytes} bytes, expected ${image.sizeBytes}`] : []),
     ...(actual.sha256 !== image.contentSha256 ? [`SHA-256 ${actual.sha256}, expected ${image.contentSha256}`] : []),
   ];
-  const status: ImageStatus = problems.length === 0 ? 'available' : 'rejected';
-  const at = nowIso();
+  const reason = problems.join('; ');
+  try {
+    await db.doc.send(
+      new UpdateCommand({
+        TableName: db.table,
+        Key: keys.image(accountId, image.imageId),
+        UpdateExpression: reason
+          ? 'SET #status = :rejected, updatedAt = :at, rejectionReason = :reason, rejectedVersionId = :version REMOVE verificationError'
+          : 'SET #status = :available, updatedAt = :at, objectVersionId = :version REMOVE verificationError',
+        ConditionExpression: '#status = :pending',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':at': nowIso(),
+          ':pending': 'pending_upload',
+          ':version': versionId,
+          ...(reason ? { ':rejected': 'rejected', ':reason': reason } : { ':available': 'available' }),
+        },
+      }),
+    );
+  } catch (error) {
+    if (isConditionFailure(error)) return 'lost';
+    throw error;
+  }
+  return reason ? { status: 'rejected', reason } : { status: 'available' };
+}
+
+/**
+ * Best effort, after a verification attempt failed unexpectedly (S3, KMS or DynamoDB errors): the
+ * pending image says why it is still pending (`verificationError`, cleared by the verdict), so an
+ * operator looking at the item sees more than a status that never moves. Lambda retries the
+ * event; the last failure also lands in the verifier's on-failure queue.
+ */
+export async function noteVerificationFailure(db: Db, accountId: string, imageId: string, versionId: string, error: unknown): Promise<void> {
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   try {
     await db.doc.send(
       new UpdateCommand({
         TableName: db.table,
         Key: keys.image(accountId, imageId),
-        UpdateExpression: problems.length ? 'SET #status = :status, updatedAt = :at, rejectionReason = :reason' : 'SET #status = :status, updatedAt = :at',
+        UpdateExpression: 'SET verificationError = :error',
         ConditionExpression: '#status = :pending',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':status': status, ':at': at, ':pending': 'pending_upload', ...(problems.length && { ':reason': problems.join('; ') }) },
+        ExpressionAttributeValues: { ':pending': 'pending_upload', ':error': { at: nowIso(), versionId, message: message.slice(0, 500) } },
       }),
     );
-  } catch (error) {
-    if (isConditionFailure(error)) return { status: image.status, changed: false };
-    throw error;
+  } catch {
+    // The failure is logged by the caller; a missing or settled image has nothing to note.
   }
-  return { status, changed: true };
 }

@@ -4,8 +4,9 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FlashlineStack } from '../../infra/flashline-stack.js';
 
-function synth(props: { console: boolean; corsOrigins?: string[] }) {
-  const app = new App();
+function synth(props: { console: boolean; corsOrigins?: string[]; consoleDomain?: { name: string; certificateArn: string } }, bundle = true) {
+  // Tests of the template alone skip asset bundling (the functions and the console build).
+  const app = new App(bundle ? {} : { context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new FlashlineStack(app, 'Flashline', { removalPolicy: RemovalPolicy.RETAIN, env: { account: '123456789012', region: 'eu-central-1' }, ...props });
   Aspects.of(app).add(new AwsSolutionsChecks());
   app.synth();
@@ -70,6 +71,30 @@ describe('the console in AWS (S3 + CloudFront)', () => {
 
   it('passes cdk-nag (AwsSolutions) with every finding fixed or suppressed with a reason', () => {
     expect(Annotations.fromStack(stack).findError('*', Match.stringLikeRegexp('AwsSolutions-.*'))).toEqual([]);
+  });
+});
+
+describe('the console on its own domain', () => {
+  it('holds viewers to TLS 1.2 with the given ACM certificate and allows that origin in CORS', () => {
+    const certificateArn = 'arn:aws:acm:us-east-1:123456789012:certificate/0b1c2d3e-0000-4000-8000-000000000000';
+    const { stack, template } = synth({ console: true, consoleDomain: { name: 'console.example.com', certificateArn } }, false);
+    template.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({
+        Aliases: ['console.example.com'],
+        ViewerCertificate: { AcmCertificateArn: certificateArn, MinimumProtocolVersion: 'TLSv1.2_2021', SslSupportMethod: 'sni-only' },
+      }),
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: Match.objectLike({ AllowOrigins: ['https://console.example.com'] }) });
+    // No CFR4 suppression is needed (nor present) once the TLS policy is ours to choose.
+    expect(Annotations.fromStack(stack).findError('*', Match.stringLikeRegexp('AwsSolutions-.*'))).toEqual([]);
+    expect(JSON.stringify(template.toJSON())).not.toContain('AwsSolutions-CFR4');
+  });
+
+  it('versions the console bucket and the log buckets, so a bad deploy or a deleted log can be recovered', () => {
+    const { template } = synth({ console: true }, false);
+    const buckets = Object.values(template.findResources('AWS::S3::Bucket'));
+    expect(buckets.length).toBeGreaterThanOrEqual(4);
+    for (const bucket of buckets) expect(bucket.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
   });
 });
 
