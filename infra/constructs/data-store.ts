@@ -123,6 +123,14 @@ export class DataStore extends Construct {
           partitionKey: { name: 'gsi1pk', type: dynamodb.AttributeType.STRING },
           sortKey: { name: 'gsi1sk', type: dynamodb.AttributeType.STRING },
         },
+        {
+          // Jobs by factory, keys only: a job's counters change with every authorization and
+          // report, and an index that projected them would bill a second write for each.
+          indexName: 'gsi2',
+          partitionKey: { name: 'gsi2pk', type: dynamodb.AttributeType.STRING },
+          sortKey: { name: 'gsi2sk', type: dynamodb.AttributeType.STRING },
+          projectionType: dynamodb.ProjectionType.KEYS_ONLY,
+        },
       ],
     });
 

@@ -122,8 +122,8 @@ export async function registerImage(
   };
   const jobItem = {
     ...keys.job(accountId, jobId),
-    gsi1pk: keys.factoryIndex(accountId, input.factoryId),
-    gsi1sk: keys.jobIndexSk(jobId),
+    gsi2pk: keys.factoryIndex(accountId, input.factoryId),
+    gsi2sk: keys.jobIndexSk(jobId),
     type: 'job',
     jobId,
     imageId,

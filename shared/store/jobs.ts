@@ -9,7 +9,7 @@ import { type Db, cancelledConditions, getItems } from './db.js';
 import { withFaultRetry } from './faults.js';
 import { type ImageView, toImageView } from './images.js';
 import { SK_PREFIX, keys } from './keys.js';
-import { type Page, type PageRequest, accountPage, factoryPage } from './pages.js';
+import { type Page, type PageRequest, accountPage, factoryPage, itemsOf } from './pages.js';
 
 export interface JobView {
   jobId: string;
@@ -186,7 +186,7 @@ export interface DeviceJobView extends JobView {
 
 /** The jobs a programmer of this factory may work on now: active, with their image metadata. */
 export async function listActiveFactoryJobs(db: Db, accountId: string, factoryId: string): Promise<DeviceJobView[]> {
-  const gsi1pk = keys.factoryIndex(accountId, factoryId);
+  const gsi2pk = keys.factoryIndex(accountId, factoryId);
   const now = new Date();
   const jobs: JobRecord[] = [];
   let startKey: Record<string, unknown> | undefined;
@@ -194,15 +194,14 @@ export async function listActiveFactoryJobs(db: Db, accountId: string, factoryId
     const output = await db.doc.send(
       new QueryCommand({
         TableName: db.table,
-        IndexName: 'gsi1',
-        KeyConditionExpression: 'gsi1pk = :pk AND begins_with(gsi1sk, :prefix)',
-        FilterExpression: '#status = :active',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':pk': gsi1pk, ':prefix': SK_PREFIX.job, ':active': 'active' },
+        IndexName: 'gsi2',
+        KeyConditionExpression: 'gsi2pk = :pk AND begins_with(gsi2sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': gsi2pk, ':prefix': SK_PREFIX.job },
         ExclusiveStartKey: startKey,
       }),
     );
-    jobs.push(...(output.Items ?? []).map(toJobRecord).filter((job) => effectiveStatus(job, now) === 'active'));
+    const items = await itemsOf(db, output.Items ?? []);
+    jobs.push(...items.flatMap((item) => (item ? [toJobRecord(item)] : [])).filter((job) => effectiveStatus(job, now) === 'active'));
     startKey = output.LastEvaluatedKey;
   } while (startKey);
   if (jobs.length === 0) return [];

@@ -2,14 +2,15 @@
  * Every DynamoDB key format of Flashline, in one place. Entities of an account all live under
  * the account's partition (`ACCT#…`), so a query can never wander into another tenant.
  *
- * Entity table (`pk`, `sk`, GSI `gsi1` on `gsi1pk`/`gsi1sk`):
+ * Entity table (`pk`, `sk`; GSI `gsi1` on `gsi1pk`/`gsi1sk`, all attributes; GSI `gsi2` on
+ * `gsi2pk`/`gsi2sk`, keys only):
  *   account            ACCT#{acct}            ACCOUNT
  *   factory            ACCT#{acct}            FAC#{fac}
  *   factory name lock  ACCT#{acct}            FACNAME#{normalized name}
  *   api key            ACCT#{acct}            KEY#{key}
  *   programmer         ACCT#{acct}            PRG#{prg}     gsi1: ACCT#{acct}#FAC#{fac} / PRG#{prg}
  *   image              ACCT#{acct}            IMG#{img}
- *   job                ACCT#{acct}            JOB#{job}     gsi1: ACCT#{acct}#FAC#{fac} / JOB#{job}
+ *   job                ACCT#{acct}            JOB#{job}     gsi2: ACCT#{acct}#FAC#{fac} / JOB#{job}
  *     its reservation ledger: one attribute rsv_{epoch seconds}_{units}_{authorization id} per
  *     reservation whose authorization is not yet recorded, holding its first serial index;
  *     runStartIndex: the serial index the current run started at

@@ -1,6 +1,6 @@
 import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { type Db, decodeCursor, encodeCursor } from './db.js';
-import { keys } from './keys.js';
+import { type Db, decodeCursor, encodeCursor, getItems } from './db.js';
+import { SK_PREFIX, keys } from './keys.js';
 
 export interface Page<T> {
   items: T[];
@@ -30,9 +30,18 @@ export async function accountPage<T>(db: Db, accountId: string, prefix: string, 
   return filledPage(db, input, 'sk', (sk) => ({ pk, sk }), decodeCursor(page.cursor, prefix), page.limit, toView, keep);
 }
 
+/** A factory index: `gsi1` projects whole items (programmers), `gsi2` only keys (jobs, whose items change all the time). */
+export type FactoryIndex = 'gsi1' | 'gsi2';
+
+/** Which index lists a factory's entities of a kind. */
+export function factoryIndexOf(prefix: string): FactoryIndex {
+  return prefix === SK_PREFIX.job ? 'gsi2' : 'gsi1';
+}
+
 /**
- * One page of a factory's entities of one kind, through `gsi1`. Entities indexed there use
- * their own sort key as index sort key, so a cursor rebuilds the full start key.
+ * One page of a factory's entities of one kind, through its factory index. Entities indexed
+ * there use their own sort key as index sort key, so a cursor rebuilds the full start key. From
+ * a keys-only index the items themselves are read in one batch per page read.
  */
 export async function factoryPage<T>(
   db: Db,
@@ -43,15 +52,23 @@ export async function factoryPage<T>(
   toView: ToView<T>,
   keep?: (view: T) => boolean,
 ): Promise<Page<T>> {
-  const gsi1pk = keys.factoryIndex(accountId, factoryId);
+  const index = factoryIndexOf(prefix);
+  const indexPk = keys.factoryIndex(accountId, factoryId);
   const input = {
     TableName: db.table,
-    IndexName: 'gsi1',
-    KeyConditionExpression: 'gsi1pk = :pk AND begins_with(gsi1sk, :prefix)',
-    ExpressionAttributeValues: { ':pk': gsi1pk, ':prefix': prefix },
+    IndexName: index,
+    KeyConditionExpression: '#ipk = :pk AND begins_with(#isk, :prefix)',
+    ExpressionAttributeNames: { '#ipk': `${index}pk`, '#isk': `${index}sk` },
+    ExpressionAttributeValues: { ':pk': indexPk, ':prefix': prefix },
   };
-  const startKey = (sk: string) => ({ gsi1pk, gsi1sk: sk, pk: keys.accountPartition(accountId), sk });
-  return filledPage(db, input, 'gsi1sk', startKey, decodeCursor(page.cursor, prefix), page.limit, toView, keep);
+  const startKey = (sk: string) => ({ [`${index}pk`]: indexPk, [`${index}sk`]: sk, pk: keys.accountPartition(accountId), sk });
+  const hydrate = index === 'gsi2' ? (rows: Record<string, unknown>[]) => itemsOf(db, rows) : undefined;
+  return filledPage(db, input, `${index}sk`, startKey, decodeCursor(page.cursor, prefix), page.limit, toView, keep, hydrate);
+}
+
+/** The items behind keys-only index rows, in their order; one deleted meanwhile is left out. */
+export async function itemsOf(db: Db, rows: Record<string, unknown>[]): Promise<(Record<string, unknown> | undefined)[]> {
+  return getItems(db, db.table, rows.map((row) => ({ pk: row.pk as string, sk: row.sk as string })), false);
 }
 
 /**
@@ -62,12 +79,13 @@ export async function factoryPage<T>(
 async function filledPage<T>(
   db: Db,
   input: Omit<QueryCommandInput, 'Limit' | 'ExclusiveStartKey'>,
-  sortField: 'sk' | 'gsi1sk',
+  sortField: 'sk' | `${FactoryIndex}sk`,
   startKey: (sortValue: string) => Record<string, unknown>,
   start: string | undefined,
   limit: number,
   toView: ToView<T>,
   keep?: (view: T) => boolean,
+  hydrate?: (rows: Record<string, unknown>[]) => Promise<(Record<string, unknown> | undefined)[]>,
 ): Promise<Page<T>> {
   const items: T[] = [];
   let position = start;
@@ -76,9 +94,12 @@ async function filledPage<T>(
     const readSize = keep ? Math.min(FILTER_READ, MAX_EXAMINED_PER_PAGE - examined) : limit;
     const output = await db.doc.send(new QueryCommand({ ...input, Limit: readSize, ...(position && { ExclusiveStartKey: startKey(position) }) }));
     const read = output.Items ?? [];
-    for (const [index, raw] of read.entries()) {
+    const full = hydrate ? await hydrate(read) : read;
+    for (const [index, row] of read.entries()) {
       examined += 1;
-      position = raw[sortField] as string;
+      position = row[sortField] as string;
+      const raw = full[index];
+      if (!raw) continue;
       const view = toView(raw);
       if (keep && !keep(view)) continue;
       items.push(view);
