@@ -83,22 +83,71 @@ export function authorizationIdFor(accountId: string, programmerId: string, nonc
 }
 
 /**
- * A ticket as stored: its payload (the JSON that lists every serial, most of a ticket's bytes)
- * decoded and compressed, the protected header and signature as they are. Base64url of the same
- * bytes is unique, so the ticket given back to a retried nonce is byte for byte the one issued;
- * a ticket that would not come back exactly is stored whole.
+ * A ticket as stored: its header and payload decoded and compressed together (the payload lists
+ * every serial and is most of a ticket's bytes), the signature as raw bytes, and the session
+ * key's certificate (`crt`, the same in every ticket of a container) kept once per session key
+ * instead of in every authorization. Base64url of the same bytes is unique, so the ticket given
+ * back to a retried nonce is byte for byte the one issued; a ticket that would not come back
+ * exactly is stored whole. This keeps a 1,000-unit authorization item at one write unit.
  */
-function storedTicket(ticket: string): Record<string, unknown> {
-  const [header, payload, signature] = ticket.split('.');
-  if (header === undefined || payload === undefined || signature === undefined) return { ticket };
-  const stored = { ticketHeader: header, ticketPayload: brotliCompressSync(Buffer.from(payload, 'base64url')), ticketSignature: signature };
-  return restoredTicket(stored) === ticket ? stored : { ticket };
+interface TicketParts {
+  /** `[header JSON with crt emptied, payload JSON]` as JSON; Brotli. */
+  ticketText: Uint8Array;
+  ticketSignature: Uint8Array;
+  /** The session key whose certificate goes back into the header. */
+  ticketCertificateKid?: string;
 }
 
-function restoredTicket(item: Record<string, unknown>): string {
+const NO_CERTIFICATE = '';
+
+function splitTicket(ticket: string): { parts: TicketParts; certificate?: { kid: string; crt: string } } | undefined {
+  const [header, payload, signature] = ticket.split('.');
+  if (header === undefined || payload === undefined || signature === undefined) return undefined;
+  const headerJson = Buffer.from(header, 'base64url').toString('utf8');
+  const parsed = JSON.parse(headerJson) as { kid?: unknown; crt?: unknown };
+  const certificate = typeof parsed.crt === 'string' && typeof parsed.kid === 'string' ? { kid: parsed.kid, crt: parsed.crt } : undefined;
+  const headerText = certificate ? headerJson.replace(JSON.stringify(certificate.crt), JSON.stringify(NO_CERTIFICATE)) : headerJson;
+  const parts: TicketParts = {
+    ticketText: brotliCompressSync(Buffer.from(JSON.stringify([headerText, Buffer.from(payload, 'base64url').toString('utf8')]), 'utf8')),
+    ticketSignature: Buffer.from(signature, 'base64url'),
+    ...(certificate && { ticketCertificateKid: certificate.kid }),
+  };
+  return joinTicket(parts, certificate?.crt) === ticket ? { parts, certificate } : undefined;
+}
+
+function joinTicket(parts: TicketParts, crt: string | undefined): string {
+  const [storedHeader, payloadJson] = JSON.parse(brotliDecompressSync(parts.ticketText).toString('utf8')) as [string, string];
+  const headerJson = crt === undefined ? storedHeader : storedHeader.replace(`"crt":${JSON.stringify(NO_CERTIFICATE)}`, `"crt":${JSON.stringify(crt)}`);
+  const segment = (json: string) => Buffer.from(json, 'utf8').toString('base64url');
+  return `${segment(headerJson)}.${segment(payloadJson)}.${Buffer.from(parts.ticketSignature).toString('base64url')}`;
+}
+
+/** Session keys whose certificate this container has stored (one write per key, not per ticket). */
+const storedCertificates = new Set<string>();
+
+async function storeTicket(db: Db, ticket: string): Promise<Record<string, unknown>> {
+  const split = splitTicket(ticket);
+  if (!split) return { ticket };
+  if (split.certificate && !storedCertificates.has(split.certificate.kid)) {
+    await withFaultRetry(() =>
+      db.doc.send(new PutCommand({ TableName: db.table, Item: { ...keys.sessionKeyCertificate(split.certificate!.kid), type: 'session-key-certificate', crt: split.certificate!.crt } })),
+    );
+    storedCertificates.add(split.certificate.kid);
+  }
+  return { ...split.parts };
+}
+
+/** The ticket as issued, for the answer to a retried nonce. */
+async function restoreTicket(db: Db, item: Record<string, unknown>): Promise<string> {
   if (typeof item.ticket === 'string') return item.ticket;
-  if (!(item.ticketPayload instanceof Uint8Array)) return '';
-  return `${String(item.ticketHeader)}.${brotliDecompressSync(item.ticketPayload).toString('base64url')}.${String(item.ticketSignature)}`;
+  const parts = item as unknown as TicketParts;
+  if (!(parts.ticketText instanceof Uint8Array)) return '';
+  let crt: string | undefined;
+  if (parts.ticketCertificateKid) {
+    const { Item } = await withFaultRetry(() => db.doc.send(new GetCommand({ TableName: db.table, Key: keys.sessionKeyCertificate(parts.ticketCertificateKid!) })));
+    crt = Item?.crt as string | undefined;
+  }
+  return joinTicket(parts, crt);
 }
 
 /**
@@ -119,7 +168,8 @@ function toAuthorizationRecord(item: Record<string, unknown>): AuthorizationReco
     units: Number(item.units),
     serials: grantedSerials(item),
     expiresAt: (item.expiresAt as string | undefined) ?? '',
-    ticket: restoredTicket(item),
+    // Restored only where it is given back (a retried nonce): see restoreTicket.
+    ticket: typeof item.ticket === 'string' ? item.ticket : '',
     programmerId: item.programmerId as string,
     run: Number(item.run ?? 0),
     nonce: item.nonce as string,
@@ -142,21 +192,29 @@ interface Snapshot {
   /** The job item as stored, with its reservation ledger. */
   jobItem?: Record<string, unknown>;
   existing?: AuthorizationRecord;
+  existingItem?: Record<string, unknown>;
 }
 
-/** Programmer, job and any earlier authorization of this nonce: one strongly consistent round trip. */
-async function readSnapshot(db: Db, input: AuthorizeInput, authorizationId: string): Promise<Snapshot> {
+/**
+ * Programmer, job and any earlier authorization of this nonce, in one round trip. The first
+ * read may be eventually consistent (half the read units): nothing decided on it is final,
+ * because the reservation re-checks status, run and limit in its condition and the
+ * authorization item can only be created once, so a stale read costs at most another pass.
+ * Passes after a lost race read strongly consistent.
+ */
+async function readSnapshot(db: Db, input: AuthorizeInput, authorizationId: string, consistent: boolean): Promise<Snapshot> {
   const [programmer, job, existing] = await getItems(
     db,
     db.table,
     [keys.programmer(input.accountId, input.programmerId), keys.job(input.accountId, input.jobId), keys.authorization(input.accountId, authorizationId)],
-    true,
+    consistent,
   );
   return {
     programmer: programmer && toProgrammerView(programmer),
     job: job && toJobRecord(job),
     jobItem: job,
     existing: existing && toAuthorizationRecord(existing),
+    existingItem: existing,
   };
 }
 
@@ -303,6 +361,7 @@ async function readAuthorizationItem(db: Db, accountId: string, authorizationId:
  * one grants, and a request whose reservation was rolled back meanwhile cannot grant it.
  */
 async function recordGrant(db: Db, input: AuthorizeInput, record: AuthorizationRecord, entry: LedgerEntry, job: JobRecord, previous: AuthorizationRecord | undefined): Promise<boolean> {
+  const ticketFields = await storeTicket(db, record.ticket);
   try {
     await withFaultRetry(() =>
       db.doc.send(
@@ -324,7 +383,7 @@ async function recordGrant(db: Db, input: AuthorizeInput, record: AuthorizationR
             serialStep: job.serialStep,
             serialFormat: job.serialFormat,
             expiresAt: record.expiresAt,
-            ...storedTicket(record.ticket),
+            ...ticketFields,
             grantedAt: new Date().toISOString(),
           },
           ...(previous?.state === 'abandoned'
@@ -384,11 +443,13 @@ export async function authorizeUnits(deps: AuthorizeDeps, input: AuthorizeInput,
   const authorizationId = authorizationIdFor(input.accountId, input.programmerId, input.nonce);
 
   for (let pass = 1; pass <= MAX_PASSES; pass += 1) {
-    const { programmer, job, jobItem, existing } = await readSnapshot(db, input, authorizationId);
+    const { programmer, job, jobItem, existing, existingItem } = await readSnapshot(db, input, authorizationId, pass > 1);
     if (existing) {
       assertSameRequest(existing, input);
       // A retried nonce gets what it was given, whatever the job's state by now.
-      if (existing.state === 'granted' || existing.state === 'released') return { authorization: publicView(existing), created: false };
+      if (existing.state === 'granted' || existing.state === 'released') {
+        return { authorization: { ...publicView(existing), ticket: await restoreTicket(db, existingItem!) }, created: false };
+      }
     }
     // A deprovisioned programmer whose token is still cached by the authorizer.
     if (!programmer) throw new UnauthenticatedError('These programmer credentials are no longer valid');

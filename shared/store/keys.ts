@@ -14,6 +14,7 @@
  *     its reservation ledger: one attribute rsv_{epoch seconds}_{units}_{authorization id} per
  *     reservation whose authorization is not yet recorded, holding its first serial index;
  *     runStartIndex: the serial index the current run started at
+ *   session key crt    SESSIONKEY#{kid}       CERTIFICATE   (the `crt` of tickets a container signed; public)
  *   authorization      ACCT#{acct}#AUTH#{id}  AUTH          (id derived from programmer + nonce; written once, then only released)
  *   its reported units ACCT#{acct}#AUTH#{id}  REPORTED      (a bit per granted unit; moved by every report, frozen by the release)
  * Events table (`pk`, `sk`, GSI `gsi1`, TTL on `expiresAt`):
@@ -85,6 +86,8 @@ export const keys = {
     const match = /^rsv_(\d+)_(\d+)_(auth_[0-9a-f]+)$/.exec(name);
     return match ? { reservedAtSeconds: Number(match[1]), units: Number(match[2]), authorizationId: match[3] as string } : undefined;
   },
+  /** A session key's certificate (public, no account's data): written once per key, read to give a stored ticket back whole. */
+  sessionKeyCertificate: (kid: string): Key => ({ pk: `SESSIONKEY#${kid}`, sk: 'CERTIFICATE' }),
   imageObject: (accountId: string, imageId: string) => `accounts/${accountId}/images/${imageId}`,
   parseImageObject: (objectKey: string): { accountId: string; imageId: string } | undefined => {
     const match = /^accounts\/([A-Za-z0-9_-]+)\/images\/([A-Za-z0-9_-]+)$/.exec(objectKey);

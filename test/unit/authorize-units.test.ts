@@ -143,6 +143,37 @@ describe('authorizeUnits: contention-free reservation', () => {
     expect(giveBack.ExpressionAttributeValues).toMatchObject({ ':units': 3, ':firstIndex': 4 });
   });
 
+  it('stores a session-key ticket in one write unit and gives it back byte for byte to a retried nonce', async () => {
+    const segment = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const crt = `${segment({ alg: 'ES256', typ: 'flashline-key+jwt', kid: 'root-kid' })}.${segment({ iss: 'flashline', sub: 'session-kid', jwk: { kty: 'EC', crv: 'P-256', x: 'x'.repeat(43), y: 'y'.repeat(43) } })}.${'s'.repeat(86)}`;
+    const sessionTickets: TicketSigner = {
+      signTicket: async (payload) => `${segment({ alg: 'ES256', typ: 'flashline-ticket+jwt', kid: 'session-kid', crt })}.${segment(payload)}.${Buffer.alloc(64, 7).toString('base64url')}`,
+    };
+    const units = 100;
+    const bigLedger = keys.reservationAttribute(nowSeconds, units, authorizationId);
+    ddb.on(BatchGetCommand).resolves({ Responses: { entities: [programmerItem, jobItem({ maxCount: 1000 })] } });
+    ddb.on(UpdateCommand).resolves({ Attributes: jobItem({ maxCount: 1000, authorized: 104, nextSerialIndex: 104, [bigLedger]: 4 }) });
+    ddb.on(PutCommand).resolves({});
+    const issued = await authorizeUnits({ ...deps, tickets: sessionTickets }, { ...input, units }, now);
+
+    const puts = ddb.commandCalls(PutCommand).map((call) => call.args[0].input.Item!);
+    const certificate = puts.find((item) => item.type === 'session-key-certificate')!;
+    expect(certificate).toMatchObject({ ...keys.sessionKeyCertificate('session-kid'), crt });
+    const stored = puts.find((item) => item.type === 'authorization')!;
+    expect(stored).not.toHaveProperty('ticket');
+    // What DynamoDB bills by: the item's attribute names and values, well under 1 KB for 100 serials.
+    const bytes = Object.entries(stored).reduce((sum, [name, value]) => sum + name.length + (value instanceof Uint8Array ? value.length : String(value).length), 0);
+    expect(bytes).toBeLessThan(1024);
+
+    ddb.reset();
+    ddb.on(BatchGetCommand).resolves({ Responses: { entities: [programmerItem, jobItem(), stored] } });
+    ddb.on(GetCommand).resolves({ Item: certificate });
+    const replayed = await authorizeUnits({ ...deps, tickets: sessionTickets }, { ...input, units }, now);
+    expect(replayed.created).toBe(false);
+    expect(replayed.authorization.ticket).toBe(issued.authorization.ticket);
+    expect(replayed.authorization.serials).toEqual(issued.authorization.serials);
+  });
+
   it('refuses without writing when the snapshot already says no, saying what remains', async () => {
     ddb.on(BatchGetCommand).resolves({ Responses: { entities: [programmerItem, jobItem({ authorized: 9, nextSerialIndex: 9 })] } });
     await expect(authorizeUnits(deps, input, now)).rejects.toMatchObject({ status: 409, code: 'job_completed', details: { remaining: 1 } });
