@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { brotliCompressSync, brotliDecompressSync } from 'node:zlib';
 import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { authorizationDecision, deviceRefusal, isStaleReservation, leaseWindow } from '../domain/authorizations.js';
@@ -7,6 +6,7 @@ import { releaseOutcome } from '../domain/reports.js';
 import { ConflictError, NotFoundError, ThrottledError, UnauthenticatedError } from '../domain/errors.js';
 import { serialRange } from '../domain/jobs.js';
 import { decodeJwsPayload } from '../domain/jws.js';
+import { compactText, expandText } from './compression.js';
 import { type Db, cancelledConditions, getItems, isConditionFailure } from './db.js';
 import { withFaultRetry } from './faults.js';
 import { type JobRecord, toJobRecord } from './jobs.js';
@@ -108,7 +108,7 @@ function splitTicket(ticket: string): { parts: TicketParts; certificate?: { kid:
   const certificate = typeof parsed.crt === 'string' && typeof parsed.kid === 'string' ? { kid: parsed.kid, crt: parsed.crt } : undefined;
   const headerText = certificate ? headerJson.replace(JSON.stringify(certificate.crt), JSON.stringify(NO_CERTIFICATE)) : headerJson;
   const parts: TicketParts = {
-    ticketText: brotliCompressSync(Buffer.from(JSON.stringify([headerText, Buffer.from(payload, 'base64url').toString('utf8')]), 'utf8')),
+    ticketText: compactText(JSON.stringify([headerText, Buffer.from(payload, 'base64url').toString('utf8')])),
     ticketSignature: Buffer.from(signature, 'base64url'),
     ...(certificate && { ticketCertificateKid: certificate.kid }),
   };
@@ -116,7 +116,7 @@ function splitTicket(ticket: string): { parts: TicketParts; certificate?: { kid:
 }
 
 function joinTicket(parts: TicketParts, crt: string | undefined): string {
-  const [storedHeader, payloadJson] = JSON.parse(brotliDecompressSync(parts.ticketText).toString('utf8')) as [string, string];
+  const [storedHeader, payloadJson] = JSON.parse(expandText(parts.ticketText)) as [string, string];
   const headerJson = crt === undefined ? storedHeader : storedHeader.replace(`"crt":${JSON.stringify(NO_CERTIFICATE)}`, `"crt":${JSON.stringify(crt)}`);
   const segment = (json: string) => Buffer.from(json, 'utf8').toString('base64url');
   return `${segment(headerJson)}.${segment(payloadJson)}.${Buffer.from(parts.ticketSignature).toString('base64url')}`;
@@ -356,7 +356,8 @@ async function readAuthorizationItem(db: Db, accountId: string, authorizationId:
 }
 
 /**
- * The authorization item, written once when granted. It can only be created, or replace the
+ * The authorization item, written once when granted. Only what is read back is stored: every
+ * byte counts, a 100-unit authorization fits one write unit (the ticket's `iat` says when). It can only be created, or replace the
  * tombstone of an abandoned attempt exactly as read, so of twin requests for one nonce exactly
  * one grants, and a request whose reservation was rolled back meanwhile cannot grant it.
  */
@@ -369,7 +370,6 @@ async function recordGrant(db: Db, input: AuthorizeInput, record: AuthorizationR
           TableName: db.table,
           Item: {
             ...keys.authorization(input.accountId, record.authorizationId),
-            type: 'authorization',
             authorizationId: record.authorizationId,
             jobId: record.jobId,
             programmerId: record.programmerId,
@@ -378,13 +378,11 @@ async function recordGrant(db: Db, input: AuthorizeInput, record: AuthorizationR
             run: record.run,
             state: 'granted',
             firstIndex: entry.firstIndex,
-            reservedAt: entry.reservedAtSeconds,
             serialStart: job.serialStart,
             serialStep: job.serialStep,
             serialFormat: job.serialFormat,
             expiresAt: record.expiresAt,
             ...ticketFields,
-            grantedAt: new Date().toISOString(),
           },
           ...(previous?.state === 'abandoned'
             ? {

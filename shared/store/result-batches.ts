@@ -1,5 +1,5 @@
-import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
 import type { ResultInput } from '../domain/reports.js';
+import { compactText, expandText } from './compression.js';
 
 /**
  * How one report's results are stored: a single item per report (not one per unit), its results
@@ -24,9 +24,6 @@ interface Columns {
   e: (string | null)[];
 }
 
-/** Medium Brotli quality: within a few percent of the best size at a fraction of a millisecond for 100 results. */
-const QUALITY = 6;
-
 export function encodeResultBatch(results: readonly ResultInput[], reportedAtMs: number): Uint8Array {
   let previous = reportedAtMs;
   const columns: Columns = { n: [], s: [], d: [], t: [], e: [] };
@@ -47,8 +44,7 @@ export function encodeResultBatch(results: readonly ResultInput[], reportedAtMs:
     }
   }
   if (verbatim.some((value) => value !== null)) columns.x = verbatim;
-  const json = Buffer.from(JSON.stringify(columns), 'utf8');
-  return brotliCompressSync(json, { params: { [constants.BROTLI_PARAM_QUALITY]: QUALITY, [constants.BROTLI_PARAM_SIZE_HINT]: json.length } });
+  return compactText(JSON.stringify(columns));
 }
 
 export interface StoredResult {
@@ -61,7 +57,7 @@ export interface StoredResult {
 }
 
 export function decodeResultBatch(bytes: Uint8Array, reportedAtMs: number): StoredResult[] {
-  const columns = JSON.parse(brotliDecompressSync(bytes).toString('utf8')) as Columns;
+  const columns = JSON.parse(expandText(bytes)) as Columns;
   let previous = reportedAtMs;
   return columns.n.map((serial, i) => {
     const delta = columns.t[i] ?? null;

@@ -113,7 +113,7 @@ describe('authorizeUnits: contention-free reservation', () => {
     expect(created).toBe(true);
     expect(authorization.serials).toEqual(['SN-104', 'SN-105', 'SN-106']);
     expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0); // the reservation was already there
-    expect(ddb.commandCalls(PutCommand)[0]!.args[0].input.Item).toMatchObject({ firstIndex: 4, reservedAt: nowSeconds });
+    expect(ddb.commandCalls(PutCommand)[0]!.args[0].input.Item).toMatchObject({ firstIndex: 4, state: 'granted' });
   });
 
   it('decides again on the job the failed condition returns, and writes nothing when refused', async () => {
@@ -159,7 +159,7 @@ describe('authorizeUnits: contention-free reservation', () => {
     const puts = ddb.commandCalls(PutCommand).map((call) => call.args[0].input.Item!);
     const certificate = puts.find((item) => item.type === 'session-key-certificate')!;
     expect(certificate).toMatchObject({ ...keys.sessionKeyCertificate('session-kid'), crt });
-    const stored = puts.find((item) => item.type === 'authorization')!;
+    const stored = puts.find((item) => item.state === 'granted')!;
     expect(stored).not.toHaveProperty('ticket');
     // What DynamoDB bills by: the item's attribute names and values, well under 1 KB for 100 serials.
     const bytes = Object.entries(stored).reduce((sum, [name, value]) => sum + name.length + (value instanceof Uint8Array ? value.length : String(value).length), 0);
