@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import { createAccount } from '../shared/store/accounts.js';
 import { createDocumentClient } from '../shared/store/clients.js';
+import { migrateToV11 } from '../shared/store/migrations.js';
 import { adminEnvironmentHere } from './lib/admin-env.js';
 import { quietSdkNodeVersionWarning } from './lib/sdk-warning.js';
 import { readStackOutputs } from './lib/stack.js';
@@ -31,6 +32,18 @@ program
     const { account, admin } = await createAccount(db, name);
     const credentials = { endpoint: outputs.apiUrl, accountId: account.accountId, keyId: admin.apiKey.keyId, token: admin.token, role: 'admin' };
     process.stdout.write(`${JSON.stringify(credentials, null, 2)}\n`);
+  });
+
+program
+  .command('migrate')
+  .description('Bring data written before v1.1 into its layout (job index, results stored per report); idempotent, run once after updating the stack')
+  .option('--stack <name>', 'CloudFormation stack name', 'Flashline')
+  .action(async (options: { stack: string }) => {
+    quietSdkNodeVersionWarning();
+    Object.assign(process.env, adminEnvironmentHere(ROOT).env);
+    const outputs = await readStackOutputs(options.stack);
+    const report = await migrateToV11({ doc: createDocumentClient(), table: outputs.tableName, events: outputs.eventsTableName });
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   });
 
 program.parseAsync().catch((error: Error) => {
