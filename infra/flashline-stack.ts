@@ -81,12 +81,13 @@ export class FlashlineStack extends Stack {
       description: 'Account-side API: keys, factories, programmers, images, jobs, audit',
       environment: apiEnvironment,
     });
-    // Transactions with Delete items (factories, programmers) and the audit, logs and results feeds (gsi1 of both tables).
+    // Transactions with Delete items (factories, programmers), factory lists (the entity table's
+    // indexes) and the audit, logs and results feeds (partitions of the events table, no index).
     const managementItems = ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'] as const;
     store.grantTables(
       management,
       { table: store.table, items: [...managementItems], queriesIndexes: true },
-      { table: store.eventsTable, items: [...managementItems], queriesIndexes: true },
+      { table: store.eventsTable, items: [...managementItems] },
     );
     // Bindings are signed here; the JWKS (GET /v1/signing-keys) publishes both root keys.
     store.grantSign(store.bindingKey, management);
@@ -101,12 +102,12 @@ export class FlashlineStack extends Stack {
       environment: apiEnvironment,
       memorySize: 1024,
     });
-    // Entity table: snapshots, claims, reservations, grants, releases, presence; gsi1 lists a factory's jobs.
-    // Events table: log lines, results and their markers (puts only), a release's reported serials (query).
+    // Entity table: snapshots, reservations, authorizations, reported units, releases, presence; gsi2 lists a factory's jobs.
+    // Events table: log lines, result batches and log markers, written only (puts, alone or in transactions).
     store.grantTables(
       device,
       { table: store.table, items: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'], queriesIndexes: true },
-      { table: store.eventsTable, items: ['PutItem', 'Query'] },
+      { table: store.eventsTable, items: ['PutItem'] },
     );
     // Certifies its session keys with the ticket key; reads the binding key to verify bindings presented to it.
     store.grantSign(store.ticketKey, device);
