@@ -143,7 +143,7 @@ describe('FlashlineStack template', () => {
       expect(actionsOf('ManagementApi')).not.toContain('s3:GetObject');
     });
 
-    it('scopes table rights: the authorizer and the verifier reach the entity table only, never an index; the device queries only the entity table's indexes and only writes the events table', () => {
+    it('scopes table rights: the authorizer and the verifier reach the entity table only, never an index; the device queries only indexes of the entity table and only writes the events table', () => {
       const entityTable = logicalIdOf('AWS::DynamoDB::GlobalTable', 'StoreEntityTable');
       const eventsTable = logicalIdOf('AWS::DynamoDB::GlobalTable', 'StoreEventsTable');
       const dataKey = logicalIdOf('AWS::KMS::Key', 'StoreDataKey');
