@@ -1,5 +1,6 @@
 import { App, Aspects, RemovalPolicy } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { LOCAL_API_ID, executeApiUrl, forcedEmulatorKind } from '../localstack/emulator.js';
 import { FlashlineStack } from './flashline-stack.js';
 
 /**
@@ -8,7 +9,8 @@ import { FlashlineStack } from './flashline-stack.js';
  *   corsOrigins=a,b     browser origins of the console (default: the local console when local,
  *                       else the CloudFront origin of the console this stack deploys)
  *   publicApiUrl=URL    the API's URL as clients reach it, e.g. a custom domain (default: the
- *                       API's execute-api URL; locally the emulator's execute-api path)
+ *                       API's execute-api URL; locally where the emulator serves it, which the
+ *                       local harness passes; FLASHLINE_EMULATOR names the emulator otherwise)
  *   reservedConcurrency=off   no reserved concurrency per function (accounts with a small quota)
  *   consoleDomain=console.example.com consoleCertificateArn=arn:aws:acm:us-east-1:…
  *                       serve the console on that name with TLS 1.2 at least (the default
@@ -27,8 +29,6 @@ const corsOrigins =
         .map((origin) => origin.trim())
         .filter(Boolean);
 
-const localApiId = 'flashline';
-// The emulator serves the API under its execute-api path (as scripts/lib/stack.ts reads it too).
 const emulatorEndpoint = env === 'local' ? process.env.AWS_ENDPOINT_URL : undefined;
 
 new FlashlineStack(app, 'Flashline', {
@@ -37,10 +37,10 @@ new FlashlineStack(app, 'Flashline', {
   corsOrigins,
   // The emulator cannot run BucketDeployment's custom resource; locally `npm start` serves the console.
   console: env !== 'local',
-  customApiId: env === 'local' ? localApiId : undefined,
+  customApiId: env === 'local' ? LOCAL_API_ID : undefined,
   publicApiUrl:
     (app.node.tryGetContext('publicApiUrl') as string | undefined) ??
-    (emulatorEndpoint ? `${emulatorEndpoint.replace(/\/$/, '')}/_aws/execute-api/${localApiId}/` : undefined),
+    (emulatorEndpoint ? executeApiUrl({ kind: forcedEmulatorKind(process.env) ?? 'ministack', endpoint: emulatorEndpoint }, LOCAL_API_ID) : undefined),
   reserveConcurrency: app.node.tryGetContext('reservedConcurrency') !== 'off',
   consoleDomain: consoleDomainContext(),
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },

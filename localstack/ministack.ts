@@ -3,11 +3,12 @@ import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } 
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureVirtualenv as ensurePythonVirtualenv } from '../scripts/lib/python-venv.js';
+import { emulatorEndpointFrom } from './emulator.js';
 
 /**
- * MiniStack, the local AWS emulator, run on the host from a project-local virtualenv. This file
- * and `start.sh` are the only places that know which emulator runs; everything else sees
- * AWS_ENDPOINT_URL.
+ * MiniStack, the local AWS emulator, run on the host from a project-local virtualenv. This file,
+ * `emulator.ts` (which emulator answers and what differs) and `start.sh` are the only places
+ * that know about emulators; the stack and the functions see only AWS_ENDPOINT_URL.
  */
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const VENV = path.join(HERE, '.venv');
@@ -20,9 +21,12 @@ export const EMULATOR_LOG = path.join(TMP_DIR, 'ministack.log');
 
 export const EMULATOR_ENDPOINT = `http://127.0.0.1:${EMULATOR_PORT}`;
 
-/** The AWS configuration every local tool uses to reach the emulator. */
+/**
+ * The AWS configuration every local tool uses to reach the emulator: the one the caller named
+ * in AWS_ENDPOINT_URL (any emulator, e.g. LocalStack), else the MiniStack the harness runs.
+ */
 export const EMULATOR_AWS_ENV = {
-  AWS_ENDPOINT_URL: EMULATOR_ENDPOINT,
+  AWS_ENDPOINT_URL: emulatorEndpointFrom(process.env).endpoint,
   AWS_ACCESS_KEY_ID: 'test',
   AWS_SECRET_ACCESS_KEY: 'test',
   AWS_REGION: 'us-east-1',

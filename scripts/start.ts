@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { ensureSecretsFolder } from '../cli/credentials.js';
 import { buildConsole } from '../console/build.js';
-import { EMULATOR_ENDPOINT, stopEmulator } from '../localstack/ministack.js';
+import { stopEmulator } from '../localstack/ministack.js';
 import { DEFAULT_CONSOLE_PORT, startConsoleServer } from './lib/console-server.js';
 import { ROOT } from './lib/deploy.js';
 import { ensureLocalStack } from './lib/local-stack.js';
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   });
   const consoleUrl = consoleServer.url;
   // awsEndpoint lets `npm run admin` find this stack without AWS variables set by hand.
-  const local = { apiUrl, consoleUrl, credentialsFile: CREDENTIALS_FILE, awsEndpoint: EMULATOR_ENDPOINT };
+  const local = { apiUrl, consoleUrl, credentialsFile: CREDENTIALS_FILE, awsEndpoint: stack.emulator.endpoint };
   writeFileSync(path.join(LOCAL_DIR, 'local.json'), `${JSON.stringify(local, null, 2)}\n`);
 
   console.log('');

@@ -18,7 +18,7 @@ export interface HttpApiProps {
   corsOrigins: string[];
   /** Encrypts the access-log group. */
   logsKey: kms.IKey;
-  /** Pins the API id on emulators that honour the `ms-custom-id` tag, so URLs survive redeploys. */
+  /** Pins the API id on emulators (MiniStack's `ms-custom-id` tag, LocalStack's `_custom_id_`), so URLs survive redeploys. */
   customApiId?: string;
 }
 
@@ -44,7 +44,10 @@ export class HttpApi extends Construct {
         maxAge: Duration.hours(1),
       },
     });
-    if (props.customApiId) Tags.of(this.api).add('ms-custom-id', props.customApiId);
+    if (props.customApiId) {
+      Tags.of(this.api).add('ms-custom-id', props.customApiId);
+      Tags.of(this.api).add('_custom_id_', props.customApiId);
+    }
 
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.ONE_MONTH, encryptionKey: props.logsKey, removalPolicy: RemovalPolicy.DESTROY });
     const stage = new apigw.HttpStage(this, 'DefaultStage', {

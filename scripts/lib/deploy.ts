@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { type Emulator, LOCAL_API_ID, executeApiUrl } from '../../localstack/emulator.js';
 import { STACK_NAME, type StackOutputs, readStackOutputs } from './stack.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -94,13 +95,15 @@ export interface DeployResult {
  * Synthesizes the real CDK app and deploys it to the emulator the environment points at,
  * unless the very same template is already deployed there.
  */
-export async function deployLocalStack(env: NodeJS.ProcessEnv, log: (line: string) => void = console.log): Promise<DeployResult> {
+export async function deployLocalStack(env: NodeJS.ProcessEnv, emulator: Emulator, log: (line: string) => void = console.log): Promise<DeployResult> {
   const started = Date.now();
   const cdk = path.join(ROOT, 'node_modules', '.bin', 'cdk');
-  await run(cdk, ['synth', '--quiet', '-c', 'env=local', '--output', CLOUD_ASSEMBLY], env, 300_000);
+  // Credentials files handed out name the API where this emulator serves it.
+  const publicApiUrl = executeApiUrl(emulator, LOCAL_API_ID);
+  await run(cdk, ['synth', '--quiet', '-c', 'env=local', '-c', `publicApiUrl=${publicApiUrl}`, '--output', CLOUD_ASSEMBLY], env, 300_000);
   const hash = assemblyHash();
   if ((await deployedTemplateHash()) === hash && (await stackExists())) {
-    return { outputs: await readStackOutputs(), deployed: false, seconds: (Date.now() - started) / 1000 };
+    return { outputs: await readStackOutputs(STACK_NAME, emulator), deployed: false, seconds: (Date.now() - started) / 1000 };
   }
   if (!(await isBootstrapped())) {
     log('Bootstrapping CDK on the emulator …');
@@ -109,5 +112,5 @@ export async function deployLocalStack(env: NodeJS.ProcessEnv, log: (line: strin
   log('Deploying the Flashline stack to the emulator …');
   await run(cdk, ['deploy', STACK_NAME, '--app', CLOUD_ASSEMBLY, '--require-approval', 'never', '--progress', 'events'], env, 600_000);
   await new SSMClient({}).send(new PutParameterCommand({ Name: DEPLOYED_TEMPLATE_PARAMETER, Value: hash, Type: 'String', Overwrite: true }));
-  return { outputs: await readStackOutputs(), deployed: true, seconds: (Date.now() - started) / 1000 };
+  return { outputs: await readStackOutputs(STACK_NAME, emulator), deployed: true, seconds: (Date.now() - started) / 1000 };
 }

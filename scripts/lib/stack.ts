@@ -1,4 +1,5 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { type Emulator, detectEmulator, executeApiUrl, forcedEmulatorKind } from '../../localstack/emulator.js';
 
 export const STACK_NAME = 'Flashline';
 
@@ -12,11 +13,21 @@ export interface StackOutputs {
   ticketKeyId: string;
 }
 
+/** The emulator AWS_ENDPOINT_URL names, if it names one (undefined on AWS). */
+async function ambientEmulator(): Promise<Emulator | undefined> {
+  const endpoint = process.env.AWS_ENDPOINT_URL;
+  if (!endpoint) return undefined;
+  const found = await detectEmulator(endpoint);
+  const forced = forcedEmulatorKind(process.env);
+  return found && forced ? { ...found, kind: forced } : found;
+}
+
 /**
- * Reads the deployed stack's outputs with the ambient AWS configuration. Against a local
- * emulator (AWS_ENDPOINT_URL set) the API is served under the emulator's execute-api path.
+ * Reads the deployed stack's outputs with the ambient AWS configuration. On an emulator the API
+ * is served where that emulator serves it (scripts/lib/deploy.ts passes the same URL to the
+ * stack for the credentials files it hands out).
  */
-export async function readStackOutputs(stackName = STACK_NAME): Promise<StackOutputs> {
+export async function readStackOutputs(stackName = STACK_NAME, emulator?: Emulator): Promise<StackOutputs> {
   const cfn = new CloudFormationClient({});
   const { Stacks } = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
   const outputs = Object.fromEntries((Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue ?? '']));
@@ -26,9 +37,9 @@ export async function readStackOutputs(stackName = STACK_NAME): Promise<StackOut
     return value;
   };
   const apiId = need('ApiId');
-  const endpoint = process.env.AWS_ENDPOINT_URL;
+  const servedBy = emulator ?? (await ambientEmulator());
   return {
-    apiUrl: endpoint ? `${endpoint.replace(/\/$/, '')}/_aws/execute-api/${apiId}/` : need('ApiUrl'),
+    apiUrl: servedBy ? executeApiUrl(servedBy, apiId) : need('ApiUrl'),
     apiId,
     tableName: need('TableName'),
     eventsTableName: need('EventsTableName'),
