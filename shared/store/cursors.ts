@@ -52,8 +52,11 @@ export class HmacCursorCodec implements CursorCodec {
     if (cursor.length > MAX_CURSOR_LENGTH) throw invalidCursor(`is longer than ${MAX_CURSOR_LENGTH} characters`);
     const match = SHAPE.exec(cursor);
     if (!match) throw invalidCursor();
-    const position = Buffer.from(match[1] as string, 'base64url').toString('utf8');
+    const positionBytes = Buffer.from(match[1] as string, 'base64url');
     const presented = Buffer.from(match[2] as string, 'base64url');
+    // Only the one canonical spelling: base64's last character carries spare bits a tamperer could flip unnoticed.
+    if (positionBytes.toString('base64url') !== match[1] || presented.toString('base64url') !== match[2]) throw invalidCursor();
+    const position = positionBytes.toString('utf8');
     const expected = await this.mac(list, position);
     if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) throw invalidCursor();
     return position;
