@@ -11,6 +11,7 @@
  *   programmer         ACCT#{acct}            PRG#{prg}     gsi1: ACCT#{acct}#FAC#{fac} / PRG#{prg}
  *   image              ACCT#{acct}            IMG#{img}
  *   job                ACCT#{acct}            JOB#{job}     gsi2: ACCT#{acct}#FAC#{fac} / JOB#{job}
+ *     (sparse: the gsi2 keys are removed by the write that deletes the job; programmers never read deleted jobs)
  *     its reservation ledger: one attribute rsv_{epoch seconds}_{units}_{authorization id} per
  *     reservation whose authorization is not yet recorded, holding its first serial index;
  *     runStartIndex: the serial index the current run started at

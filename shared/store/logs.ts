@@ -115,7 +115,7 @@ export async function appendLogLines(
  * they were sharded (read as one more shard, so nothing stored before needs moving; TTL empties
  * it within LOG_RETENTION_DAYS).
  */
-export async function listLogLines(db: Db, accountId: string, jobId: string, query: FeedQuery): Promise<FeedPage<LogLineView>> {
+export async function listLogLines(db: Db, accountId: string, jobId: string, query: FeedQuery, now = Date.now()): Promise<FeedPage<LogLineView>> {
   const partition = (pk: string): FeedSource => ({ table: db.events, partitionKey: 'pk', partitionValue: pk, sortKey: 'sk', startKey: (sk) => ({ pk, sk }) });
   const legacy = keys.jobLogsPartition(accountId, jobId);
   const shards = Array.from({ length: LOG_SHARDS }, (_, shard) => partition(keys.jobLogsShard(accountId, jobId, shard)));
@@ -128,5 +128,5 @@ export async function listLogLines(db: Db, accountId: string, jobId: string, que
     // Lines stored before arrival order existed were keyed by their device time: theirs is the best guess.
     receivedAt: (item.receivedAt as string | undefined) ?? (item.at as string),
     sequence: item.sk as string,
-  }));
+  }), now);
 }
