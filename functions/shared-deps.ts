@@ -1,5 +1,6 @@
 import { requireEnv } from '../shared/config.js';
 import { createDocumentClient, createKmsClient } from '../shared/store/clients.js';
+import { NO_CURSORS } from '../shared/store/cursors.js';
 import type { Db } from '../shared/store/db.js';
 import { ImageUrls } from '../shared/store/image-objects.js';
 import { KmsJwsSigner } from '../shared/store/signer.js';
@@ -15,6 +16,8 @@ export const db: Db = {
   doc: createDocumentClient(),
   table: requireEnv('TABLE_NAME'),
   events: requireEnv('EVENTS_TABLE_NAME'),
+  // The device function never pages; the management function's deps.ts gives its db the cursor key.
+  cursors: NO_CURSORS,
 };
 
 const kms = createKmsClient();

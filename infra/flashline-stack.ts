@@ -79,7 +79,7 @@ export class FlashlineStack extends Stack {
       reservedConcurrency: reserved('ManagementApi'),
       entry: 'functions/management-api/index.ts',
       description: 'Account-side API: keys, factories, programmers, images, jobs, audit',
-      environment: apiEnvironment,
+      environment: { ...apiEnvironment, CURSOR_KEY_SECRET_ARN: store.cursorKey.secretArn },
     });
     // Transactions with Delete items (factories, programmers), factory lists (the entity table's
     // indexes) and the audit, logs and results feeds (partitions of the events table, no index).
@@ -93,6 +93,8 @@ export class FlashlineStack extends Stack {
     store.grantSign(store.bindingKey, management);
     store.grantPublicKeys(management, store.bindingKey, store.ticketKey);
     store.grantImageUpload(management);
+    // Every paged list is a management route: only this function signs and checks cursors.
+    store.grantCursorKey(management);
 
     const device = new ProjectFunction(this, 'DeviceApi', {
       ...functionDefaults,

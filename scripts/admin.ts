@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import { createAccount } from '../shared/store/accounts.js';
 import { createDocumentClient } from '../shared/store/clients.js';
+import { NO_CURSORS } from '../shared/store/cursors.js';
 import { migrateToV11 } from '../shared/store/migrations.js';
 import { adminEnvironmentHere } from './lib/admin-env.js';
 import { quietSdkNodeVersionWarning } from './lib/sdk-warning.js';
@@ -28,7 +29,7 @@ program
     // Before any SDK client exists: they read region, endpoint and credentials from the environment.
     Object.assign(process.env, adminEnvironmentHere(ROOT).env);
     const outputs = await readStackOutputs(options.stack);
-    const db = { doc: createDocumentClient(), table: outputs.tableName, events: outputs.eventsTableName };
+    const db = { doc: createDocumentClient(), table: outputs.tableName, events: outputs.eventsTableName, cursors: NO_CURSORS };
     const { account, admin } = await createAccount(db, name);
     const credentials = { endpoint: outputs.apiUrl, accountId: account.accountId, keyId: admin.apiKey.keyId, token: admin.token, role: 'admin' };
     process.stdout.write(`${JSON.stringify(credentials, null, 2)}\n`);
@@ -42,7 +43,7 @@ program
     quietSdkNodeVersionWarning();
     Object.assign(process.env, adminEnvironmentHere(ROOT).env);
     const outputs = await readStackOutputs(options.stack);
-    const report = await migrateToV11({ doc: createDocumentClient(), table: outputs.tableName, events: outputs.eventsTableName });
+    const report = await migrateToV11({ doc: createDocumentClient(), table: outputs.tableName, events: outputs.eventsTableName, cursors: NO_CURSORS });
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   });
 

@@ -4,10 +4,11 @@ import { bearerToken } from '../../shared/domain/tokens.js';
 import { logger } from '../../shared/http/logger.js';
 import { type AuthorizerContext, principalToContext } from '../../shared/http/principal.js';
 import { createDocumentClient } from '../../shared/store/clients.js';
+import { NO_CURSORS } from '../../shared/store/cursors.js';
 import type { Db } from '../../shared/store/db.js';
 import { authenticate } from './authenticate.js';
 
-const db: Db = { doc: createDocumentClient(), table: requireEnv('TABLE_NAME'), events: '' };
+const db: Db = { doc: createDocumentClient(), table: requireEnv('TABLE_NAME'), events: '', cursors: NO_CURSORS };
 
 /**
  * HTTP API REQUEST authorizer (simple responses, cached per Authorization header).

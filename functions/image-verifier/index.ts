@@ -2,12 +2,13 @@ import type { S3Event } from 'aws-lambda';
 import { requireEnv } from '../../shared/config.js';
 import { logger } from '../../shared/http/logger.js';
 import { createDocumentClient, createS3Client } from '../../shared/store/clients.js';
+import { NO_CURSORS } from '../../shared/store/cursors.js';
 import type { Db } from '../../shared/store/db.js';
 import { ImageObjects } from '../../shared/store/image-objects.js';
 import { noteVerificationFailure, verifyUpload } from '../../shared/store/images.js';
 import { keys } from '../../shared/store/keys.js';
 
-const db: Db = { doc: createDocumentClient(), table: requireEnv('TABLE_NAME'), events: requireEnv('EVENTS_TABLE_NAME') };
+const db: Db = { doc: createDocumentClient(), table: requireEnv('TABLE_NAME'), events: requireEnv('EVENTS_TABLE_NAME'), cursors: NO_CURSORS };
 const objects = new ImageObjects(createS3Client(), requireEnv('IMAGES_BUCKET'));
 
 /**

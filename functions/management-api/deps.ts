@@ -1,8 +1,15 @@
 import { requireEnv } from '../../shared/config.js';
 import { createS3Client } from '../../shared/store/clients.js';
+import { secretsManagerCursorKey } from '../../shared/store/cursor-secret.js';
+import { HmacCursorCodec } from '../../shared/store/cursors.js';
+import type { Db } from '../../shared/store/db.js';
 import { ImageObjects } from '../../shared/store/image-objects.js';
+import { db as sharedDb } from '../shared-deps.js';
 
 export * from '../shared-deps.js';
 
 /** Only the management function deletes images (a deleted job's), so only it carries an S3 client. */
 export const objects = new ImageObjects(createS3Client(), requireEnv('IMAGES_BUCKET'));
+
+/** Only the management function pages, so only it reads the cursor key (lazily, on the first cursor). */
+export const db: Db = { ...sharedDb, cursors: new HmacCursorCodec(secretsManagerCursorKey(requireEnv('CURSOR_KEY_SECRET_ARN'))) };

@@ -3,7 +3,9 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { NagSuppressions } from 'cdk-nag';
 import { AccessLogBucket } from './access-log-bucket.js';
 
 export interface DataStoreProps {
@@ -77,6 +79,8 @@ export class DataStore extends Construct {
   readonly eventsTable: dynamodb.TableV2;
   readonly imagesBucket: s3.Bucket;
   readonly accessLogsBucket: s3.Bucket;
+  /** Signs list cursors (store/cursors.ts): a generated value no person ever needs to see. */
+  readonly cursorKey: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props: DataStoreProps) {
     super(scope, id);
@@ -146,6 +150,21 @@ export class DataStore extends Construct {
       ],
     });
 
+    this.cursorKey = new secretsmanager.Secret(this, 'CursorKey', {
+      description: 'Flashline: HMAC key that signs list cursors (opaque positions handed to API clients)',
+      encryptionKey: this.dataKey,
+      // 64 characters of [A-Za-z0-9]: ~380 bits, more than HMAC-SHA256 can use.
+      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+      removalPolicy: props.removalPolicy,
+    });
+    NagSuppressions.addResourceSuppressions(this.cursorKey, [
+      {
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'Rotating the cursor key would only invalidate the cursors clients hold (they start their list again, 400 invalid_request); nothing else depends on it. Replace it by hand if it ever leaks.',
+      },
+    ]);
+
     this.accessLogsBucket = new AccessLogBucket(this, 'AccessLogs', { removalPolicy: props.removalPolicy, logsOf: 'the images bucket' });
 
     this.imagesBucket = new s3.Bucket(this, 'Images', {
@@ -201,6 +220,12 @@ export class DataStore extends Construct {
       new iam.PolicyStatement({ sid: 'SignOnlyByItsRole', principals: [grantee.grantPrincipal], actions: ['kms:Sign'], resources: ['*'] }),
     );
     this.allow(grantee, ['kms:Sign'], [key.keyArn]);
+  }
+
+  /** Reading the cursor key (the data key decrypts it; functions that page already hold Decrypt). */
+  grantCursorKey(grantee: iam.IGrantable): void {
+    this.allow(grantee, ['secretsmanager:GetSecretValue'], [this.cursorKey.secretArn]);
+    this.allow(grantee, ['kms:Decrypt'], [this.dataKey.keyArn]);
   }
 
   /** Public halves, for the JWKS and for verifying bindings; the key policies delegate this to IAM. */

@@ -1,6 +1,7 @@
 // A namespace import in every contract module: esbuild then bundles only the zod the console
 // uses, whereas `import { z }` keeps all of zod's locales (~350 kB; test/unit/console-bundle.test.ts).
 import * as z from 'zod';
+import { MAX_CURSOR_LENGTH } from '../domain/cursors.js';
 import { FEED_SETTLE_SECONDS } from '../domain/feed.js';
 
 /** Ids are opaque to clients; we still bound them so garbage never reaches a key. */
@@ -8,9 +9,20 @@ export const Id = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'must be a
 export const Timestamp = z.iso.datetime({ offset: true }).meta({ description: 'ISO-8601 timestamp' });
 export const Name = z.string().trim().min(1).max(200);
 
+/**
+ * Opaque to clients: the server signs it for the list (and account) it came from, so a cursor
+ * that was altered, cut short, or taken from another list or account is refused with
+ * `400 invalid_request` naming `cursor`.
+ */
+const Cursor = z
+  .string()
+  .min(1)
+  .max(MAX_CURSOR_LENGTH)
+  .meta({ description: `Opaque: a \`nextCursor\` this same list returned (at most ${MAX_CURSOR_LENGTH} characters). Any other value, or one from another list or account, is refused with 400 \`invalid_request\`.` });
+
 export const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: z.string().min(1).max(2048).optional(),
+  cursor: Cursor.optional(),
 });
 
 export function listOf<T extends z.ZodType>(item: T) {
@@ -37,7 +49,9 @@ export function feedOf<T extends z.ZodType>(item: T) {
 /** `since` and `cursor` of an arrival-ordered feed. */
 export const FeedQuery = ListQuery.extend({
   since: Timestamp.optional().meta({ description: 'Only items that ARRIVED at or after this time (inclusive; the cloud\'s clock). Ignored with `cursor`.' }),
-  cursor: z.string().min(1).max(2048).optional().meta({ description: 'A `nextCursor` or `followCursor` of this feed; it takes precedence over `since`.' }),
+  cursor: Cursor.optional().meta({
+    description: `Opaque: a \`nextCursor\` or \`followCursor\` this same feed returned (at most ${MAX_CURSOR_LENGTH} characters); it takes precedence over \`since\`. Any other value, or one from another feed or account, is refused with 400 \`invalid_request\`.`,
+  }),
 });
 
 export const EmptyBody = z

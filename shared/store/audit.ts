@@ -1,7 +1,8 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { newId } from '../domain/ids.js';
-import { type Db, decodeCursor, encodeCursor } from './db.js';
-import { type FeedQuery, feedPosition, readFeed } from './feed.js';
+import { invalidCursor } from './cursors.js';
+import type { Db } from './db.js';
+import { type FeedQuery, isFeedCursor, readFeed } from './feed.js';
 import { keys } from './keys.js';
 
 /** Audit records are kept for 400 days, then DynamoDB's TTL removes them. */
@@ -50,6 +51,9 @@ export function auditItem(db: Db, entry: AuditEntry, at: string) {
   };
 }
 
+/** An audit record's sort key (keys.audit): its time, then its id. */
+const AUDIT_SORT_KEY = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z#[A-Za-z0-9_-]{1,64}$/;
+
 /**
  * Newest first for browsing; oldest first, in arrival order, from `since` or from a feed cursor
  * (feed.ts): the way to follow the trail. Records are stamped by the writing container's clock
@@ -57,10 +61,11 @@ export function auditItem(db: Db, entry: AuditEntry, at: string) {
  */
 export async function listAudit(db: Db, accountId: string, options: FeedQuery): Promise<{ items: AuditRecord[]; nextCursor: string | null; followCursor?: string }> {
   const pk = keys.auditPartition(accountId);
-  if (options.since || feedPosition(options.cursor) !== undefined) {
+  if ((options.since && options.cursor === undefined) || (await isFeedCursor(db, pk, options.cursor))) {
     return readFeed(db, { table: db.events, partitionKey: 'pk', partitionValue: pk, sortKey: 'sk', startKey: (sk) => ({ pk, sk }) }, options, toAuditRecord);
   }
-  const start = decodeCursor(options.cursor, '');
+  const start = await db.cursors.open(pk, options.cursor);
+  if (start !== undefined && !AUDIT_SORT_KEY.test(start)) throw invalidCursor();
   const output = await db.doc.send(
     new QueryCommand({
       TableName: db.events,
@@ -71,7 +76,8 @@ export async function listAudit(db: Db, accountId: string, options: FeedQuery): 
       ...(start && { ExclusiveStartKey: { pk, sk: start } }),
     }),
   );
-  return { items: (output.Items ?? []).map(toAuditRecord), nextCursor: encodeCursor(output.LastEvaluatedKey) };
+  const last = output.LastEvaluatedKey?.sk;
+  return { items: (output.Items ?? []).map(toAuditRecord), nextCursor: typeof last === 'string' ? await db.cursors.seal(pk, last) : null };
 }
 
 function toAuditRecord(item: Record<string, unknown>): AuditRecord {

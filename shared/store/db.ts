@@ -1,27 +1,13 @@
 import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ValidationError } from '../domain/errors.js';
+import type { CursorCodec } from './cursors.js';
 import { UnprocessedItemsError, withFaultRetry } from './faults.js';
 
-/** The DynamoDB side of the store: one client, the entity table and the events table. */
+/** The DynamoDB side of the store: one client, the entity table and the events table, and the codec of list cursors. */
 export interface Db {
   doc: DynamoDBDocumentClient;
   table: string;
   events: string;
-}
-
-/** Cursors carry only the sort key of the last item; the partition always comes from the caller's own account. */
-export function encodeCursor(lastKey: Record<string, unknown> | undefined, field = 'sk'): string | null {
-  const value = lastKey?.[field];
-  return typeof value === 'string' ? Buffer.from(value, 'utf8').toString('base64url') : null;
-}
-
-export function decodeCursor(cursor: string | undefined, expectedPrefix: string): string | undefined {
-  if (cursor === undefined) return undefined;
-  const value = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!value.startsWith(expectedPrefix)) {
-    throw new ValidationError([{ path: 'query.cursor', message: 'is not a cursor of this list' }]);
-  }
-  return value;
+  cursors: CursorCodec;
 }
 
 export function isConditionFailure(error: unknown): boolean {

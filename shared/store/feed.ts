@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { ValidationError } from '../domain/errors.js';
 import { FEED_SETTLE_SECONDS } from '../domain/feed.js';
+import { invalidCursor } from './cursors.js';
 import type { Db } from './db.js';
 
 /**
@@ -79,24 +79,46 @@ export interface FeedPage<T> {
   followCursor: string;
 }
 
-export function encodeFeedCursor(position: string): string {
-  return Buffer.from(`${FEED_MARK}${position}`, 'utf8').toString('base64url');
+/** Sort keys of feeds: an ISO-8601 arrival time (or, for old log lines, a device time), then `#…` (store/keys.ts). */
+const FEED_SORT_KEY = /^(?:[+-]\d{6}|\d{4})-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z(?:#[A-Za-z0-9_#-]{1,120})?$/;
+/** Within-item positions: `{sort key}~{n}` is after the first n entries of that item (a report holds at most 500). */
+const WITHIN_ITEM = '~';
+const MAX_ENTRIES_PER_ITEM = 1000;
+
+interface Position {
+  sortKey: string;
+  skip: number;
 }
 
-/** The position a feed cursor names, or undefined when `cursor` is not a feed cursor at all. */
-export function feedPosition(cursor: string | undefined): string | undefined {
-  if (cursor === undefined) return undefined;
-  const value = Buffer.from(cursor, 'base64url').toString('utf8');
-  return value.startsWith(FEED_MARK) && value.length > 1 ? value.slice(1) : undefined;
+/** A feed cursor for `position` (a sort key, or a bare time at the horizon) of the feed `list`. */
+function sealFeedCursor(db: Db, list: string, position: string): Promise<string> {
+  return db.cursors.seal(list, `${FEED_MARK}${position}`);
 }
 
-function requireFeedPosition(cursor: string): string {
-  const position = feedPosition(cursor);
-  if (position === undefined) throw new ValidationError([{ path: 'query.cursor', message: 'is not a cursor of this list' }]);
-  return position;
+/**
+ * Whether `cursor` is a feed cursor of `list` (the audit trail serves two kinds on one
+ * partition); a cursor that is not one of `list`'s at all is refused.
+ */
+export async function isFeedCursor(db: Db, list: string, cursor: string | undefined): Promise<boolean> {
+  return (await db.cursors.open(list, cursor))?.startsWith(FEED_MARK) ?? false;
+}
+
+/** The position a feed cursor of `list` names: signed for that list, and in range. */
+async function openFeedCursor(db: Db, list: string, cursor: string | undefined): Promise<Position | undefined> {
+  const value = await db.cursors.open(list, cursor);
+  if (value === undefined) return undefined;
+  if (!value.startsWith(FEED_MARK)) throw invalidCursor();
+  const position = value.slice(FEED_MARK.length);
+  const at = position.lastIndexOf(WITHIN_ITEM);
+  const sortKey = at < 0 ? position : position.slice(0, at);
+  const skip = at < 0 ? 0 : Number(position.slice(at + 1));
+  if (!FEED_SORT_KEY.test(sortKey) || !Number.isSafeInteger(skip) || skip < 0 || skip > MAX_ENTRIES_PER_ITEM || (at >= 0 && skip < 1)) throw invalidCursor();
+  return { sortKey, skip };
 }
 
 export interface FeedSource {
+  /** The list its cursors belong to (by default its partition): a cursor of another list is refused. */
+  list?: string;
   table: string;
   indexName?: string;
   partitionKey: string;
@@ -106,23 +128,42 @@ export interface FeedSource {
   startKey: (position: string) => Record<string, unknown>;
 }
 
+/** Where a read of a feed starts, from its cursor or `since`, and how its cursors are sealed. */
+async function feedStart(db: Db, list: string, query: FeedQuery, now: number) {
+  const seal = (at: string) => sealFeedCursor(db, list, at);
+  const horizon = new Date(now - FEED_SETTLE_MS).toISOString();
+  const position = await openFeedCursor(db, list, query.cursor);
+  const since = position === undefined && query.since ? new Date(query.since).toISOString() : undefined;
+  const floor = position?.sortKey ?? since;
+  // A position this reader's clock has not reached yet (a cursor from a container whose clock is
+  // slightly ahead, or a `since` in the future): nothing there is settled yet.
+  const unsettled = floor !== undefined && floor > horizon ? { items: [], nextCursor: null, followCursor: await seal(floor) } : undefined;
+  return { seal, horizon, position, since, unsettled };
+}
+
+/** One query of a feed partition up to the horizon: from `from` (inclusive) or after `startKey`. */
+async function queryFeed(db: Db, source: FeedSource, range: { horizon: string; from?: string; startKey?: Record<string, unknown>; limit: number }) {
+  const { from, horizon } = range;
+  return db.doc.send(
+    new QueryCommand({
+      TableName: source.table,
+      IndexName: source.indexName,
+      // `<=` keeps a position equal to the horizon inside the key condition; no key equals a bare time.
+      KeyConditionExpression: from !== undefined ? '#pk = :pk AND #sk BETWEEN :from AND :horizon' : '#pk = :pk AND #sk <= :horizon',
+      ExpressionAttributeNames: { '#pk': source.partitionKey, '#sk': source.sortKey },
+      ExpressionAttributeValues: { ':pk': source.partitionValue, ':horizon': horizon, ...(from !== undefined && { ':from': from }) },
+      Limit: range.limit,
+      ...(range.startKey && { ExclusiveStartKey: range.startKey }),
+    }),
+  );
+}
+
 /**
  * One page of a feed, oldest first: after the cursor's position, else from `since` (inclusive,
  * compared with the arrival time), else from the start; never past the settled horizon.
  */
 export async function readFeed<T>(db: Db, source: FeedSource, query: FeedQuery, toView: (item: Record<string, unknown>) => T, now = Date.now()): Promise<FeedPage<T>> {
   return readExpandedFeed(db, source, query, (item) => [toView(item)], now);
-}
-
-/** Within-item positions: `{sort key}~{n}` is after the first n entries of that item. */
-const WITHIN_ITEM = '~';
-
-function parsePosition(position: string): { sortKey: string; skip: number } {
-  const at = position.lastIndexOf(WITHIN_ITEM);
-  if (at < 0) return { sortKey: position, skip: 0 };
-  const skip = Number(position.slice(at + 1));
-  if (!Number.isSafeInteger(skip) || skip < 1) throw new ValidationError([{ path: 'query.cursor', message: 'is not a cursor of this list' }]);
-  return { sortKey: position.slice(0, at), skip };
 }
 
 /**
@@ -137,33 +178,22 @@ export async function readExpandedFeed<T>(
   expand: (item: Record<string, unknown>) => T[],
   now = Date.now(),
 ): Promise<FeedPage<T>> {
-  const horizon = new Date(now - FEED_SETTLE_MS).toISOString();
-  const position = query.cursor === undefined ? undefined : parsePosition(requireFeedPosition(query.cursor));
-  const since = position === undefined && query.since ? new Date(query.since).toISOString() : undefined;
-  const floor = position?.sortKey ?? since;
-  // A position this reader's clock has not reached yet (a cursor from a container whose clock is
-  // slightly ahead, or a `since` in the future): nothing there is settled yet.
-  if (floor !== undefined && floor > horizon) return { items: [], nextCursor: null, followCursor: encodeFeedCursor(floor) };
+  const { seal, horizon, position, since, unsettled } = await feedStart(db, source.list ?? source.partitionValue, query, now);
+  if (unsettled) return unsettled;
   // Inside an item: read from that item itself (inclusive) and skip what was handed out.
   const from = since ?? (position && position.skip > 0 ? position.sortKey : undefined);
-  const output = await db.doc.send(
-    new QueryCommand({
-      TableName: source.table,
-      IndexName: source.indexName,
-      // `<=` keeps a position equal to the horizon inside the key condition; no key equals a bare time.
-      KeyConditionExpression: from !== undefined ? '#pk = :pk AND #sk BETWEEN :from AND :horizon' : '#pk = :pk AND #sk <= :horizon',
-      ExpressionAttributeNames: { '#pk': source.partitionKey, '#sk': source.sortKey },
-      ExpressionAttributeValues: { ':pk': source.partitionValue, ':horizon': horizon, ...(from !== undefined && { ':from': from }) },
-      Limit: query.limit,
-      ...(position !== undefined && position.skip === 0 && { ExclusiveStartKey: source.startKey(position.sortKey) }),
-    }),
-  );
+  const output = await queryFeed(db, source, {
+    horizon,
+    from,
+    limit: query.limit,
+    ...(position !== undefined && position.skip === 0 && { startKey: source.startKey(position.sortKey) }),
+  });
   const items: T[] = [];
   let consumed: string | undefined;
   for (const stored of output.Items ?? []) {
     const sortKey = stored[source.sortKey] as string;
     if (items.length === query.limit && consumed !== undefined) {
-      const cursor = encodeFeedCursor(consumed);
+      const cursor = await seal(consumed);
       return { items, nextCursor: cursor, followCursor: cursor };
     }
     const entries = expand(stored).slice(position && sortKey === position.sortKey ? position.skip : 0);
@@ -172,7 +202,7 @@ export async function readExpandedFeed<T>(
       // The page is full inside this item: the next one starts at its next entry.
       items.push(...entries.slice(0, room));
       const skipped = position && sortKey === position.sortKey ? position.skip : 0;
-      const cursor = encodeFeedCursor(`${sortKey}${WITHIN_ITEM}${skipped + room}`);
+      const cursor = await seal(`${sortKey}${WITHIN_ITEM}${skipped + room}`);
       return { items, nextCursor: cursor, followCursor: cursor };
     }
     items.push(...entries);
@@ -180,9 +210,70 @@ export async function readExpandedFeed<T>(
   }
   const last = output.LastEvaluatedKey?.[source.sortKey];
   if (typeof last === 'string') {
-    const cursor = encodeFeedCursor(last);
+    const cursor = await seal(last);
     return { items, nextCursor: cursor, followCursor: cursor };
   }
   // Read to the horizon: everything below it has been handed out.
-  return { items, nextCursor: null, followCursor: encodeFeedCursor(horizon) };
+  return { items, nextCursor: null, followCursor: await seal(horizon) };
+}
+
+/** A feed spread over several partitions (a job's log shards): `list` names it for its cursors. */
+export interface MergedFeedSource {
+  list: string;
+  partitions: FeedSource[];
+}
+
+/**
+ * One page of a feed whose items are spread over several partitions, merged by sort key:
+ * exactly the page one partition holding them all would give. Sort keys are unique across the
+ * partitions (time, writer, counter), so one position is a cursor for all of them: each
+ * partition is read after it. Each starts with a small share of the page; a partition that runs
+ * dry before the page is full is read on for just what the page still lacks, so a page costs
+ * about `limit` items plus a few per partition, however the items are spread.
+ */
+export async function readMergedFeed<T>(db: Db, feed: MergedFeedSource, query: FeedQuery, toView: (item: Record<string, unknown>) => T, now = Date.now()): Promise<FeedPage<T>> {
+  const { seal, horizon, position, since, unsettled } = await feedStart(db, feed.list, query, now);
+  if (position && position.skip > 0) throw invalidCursor();
+  if (unsettled) return unsettled;
+
+  const share = Math.min(query.limit, Math.ceil(query.limit / feed.partitions.length) + 1);
+  const streams = feed.partitions.map((source) => ({
+    source,
+    buffer: [] as Record<string, unknown>[],
+    // undefined: not read yet; null: read to the horizon; else where to go on.
+    next: undefined as Record<string, unknown> | null | undefined,
+  }));
+  const fill = async (stream: (typeof streams)[number], limit: number) => {
+    const { source } = stream;
+    const startKey = stream.next ?? (position ? source.startKey(position.sortKey) : undefined);
+    const output = await queryFeed(db, source, { horizon, from: since, limit, ...(startKey && { startKey }) });
+    stream.buffer.push(...(output.Items ?? []));
+    stream.next = output.LastEvaluatedKey ?? null;
+  };
+  const pending = (stream: (typeof streams)[number]) => stream.buffer.length === 0 && stream.next !== null;
+
+  await Promise.all(streams.map((stream) => fill(stream, share)));
+  const items: T[] = [];
+  let last: string | undefined;
+  for (;;) {
+    if (items.length === query.limit) {
+      if (!streams.some((stream) => stream.buffer.length > 0 || stream.next !== null)) break;
+      const cursor = await seal(last as string);
+      return { items, nextCursor: cursor, followCursor: cursor };
+    }
+    // A partition with nothing buffered but more to read is read first: its next item may come first.
+    const dry = streams.filter(pending);
+    if (dry.length > 0) await Promise.all(dry.map((stream) => fill(stream, query.limit - items.length)));
+    let first: (typeof streams)[number] | undefined;
+    for (const stream of streams) {
+      const head = stream.buffer[0];
+      if (head && (!first || (head[stream.source.sortKey] as string) < (first.buffer[0]![first.source.sortKey] as string))) first = stream;
+    }
+    if (!first) break;
+    const item = first.buffer.shift()!;
+    items.push(toView(item));
+    last = item[first.source.sortKey] as string;
+  }
+  // Every partition read to the horizon: everything below it has been handed out.
+  return { items, nextCursor: null, followCursor: await seal(horizon) };
 }

@@ -104,7 +104,9 @@ export async function getJob(db: Db, accountId: string, jobId: string): Promise<
 /**
  * Jobs of the account or of one factory. Status is derived (completed, expired), so it is
  * filtered while the page is filled (pages.ts): pages are full but for the last. Deleted jobs
- * are listed only when asked for by status.
+ * are listed only when asked for by status; they have left the factory index (transitionJob),
+ * so a factory's deleted jobs are read from the account's jobs, in the same id order and with
+ * the same cursors as the factory's list.
  */
 export async function listJobs(db: Db, accountId: string, query: PageRequest & { factoryId?: string; status?: JobStatus }): Promise<Page<JobView>> {
   const now = new Date();
@@ -113,6 +115,11 @@ export async function listJobs(db: Db, accountId: string, query: PageRequest & {
   if (query.factoryId) {
     const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.factory(accountId, query.factoryId) }));
     if (!Item) throw new NotFoundError('Factory');
+    if (query.status === 'deleted') {
+      const factoryId = query.factoryId;
+      const listedAs = keys.factoryIndex(accountId, factoryId);
+      return accountPage(db, accountId, SK_PREFIX.job, query, toView, (job) => keep(job) && job.factoryId === factoryId, listedAs);
+    }
     return factoryPage(db, accountId, query.factoryId, SK_PREFIX.job, query, toView, keep);
   }
   return accountPage(db, accountId, SK_PREFIX.job, query, toView, keep);
@@ -142,7 +149,10 @@ export async function transitionJob(
       UpdateExpression: restart
         ? // Reservations still in the ledger from before (lower serial indexes) count in no run any more.
           'SET #status = :next, #run = #run + :one, authorized = :zero, succeeded = :zero, failed = :zero, #returned = :zero, runStartIndex = nextSerialIndex, updatedAt = :at'
-        : 'SET #status = :next, updatedAt = :at',
+        : action === 'delete'
+          ? // Out of the factory index for good (deleted is final): programmers' job lists never read it again.
+            'SET #status = :next, updatedAt = :at REMOVE gsi2pk, gsi2sk'
+          : 'SET #status = :next, updatedAt = :at',
       ConditionExpression: '#status = :current AND #run = :run',
       ExpressionAttributeNames: { '#status': 'status', '#run': 'run', ...(restart && { '#returned': 'returned' }) },
       ExpressionAttributeValues: {
@@ -184,7 +194,13 @@ export interface DeviceJobView extends JobView {
   delivery: 'direct' | 'cloud';
 }
 
-/** The jobs a programmer of this factory may work on now: active, with their image metadata. */
+/**
+ * The jobs a programmer of this factory may work on now: active, with their image metadata.
+ * The factory index (gsi2) holds the factory's jobs that are not deleted: active and paused ones,
+ * and those completed or expired, which stay because both are derived and can end (a release
+ * gives units back, a restart begins a new run) and because nothing writes the job at the
+ * moment it expires. Deleted jobs, final, leave it in the deleting write.
+ */
 export async function listActiveFactoryJobs(db: Db, accountId: string, factoryId: string): Promise<DeviceJobView[]> {
   const gsi2pk = keys.factoryIndex(accountId, factoryId);
   const now = new Date();

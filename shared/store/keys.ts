@@ -11,6 +11,7 @@
  *   programmer         ACCT#{acct}            PRG#{prg}     gsi1: ACCT#{acct}#FAC#{fac} / PRG#{prg}
  *   image              ACCT#{acct}            IMG#{img}
  *   job                ACCT#{acct}            JOB#{job}     gsi2: ACCT#{acct}#FAC#{fac} / JOB#{job}
+ *     (sparse: the gsi2 keys are removed by the write that deletes the job; programmers never read deleted jobs)
  *     its reservation ledger: one attribute rsv_{epoch seconds}_{units}_{authorization id} per
  *     reservation whose authorization is not yet recorded, holding its first serial index;
  *     runStartIndex: the serial index the current run started at
@@ -20,7 +21,8 @@
  * Events table (`pk`, `sk`, GSI `gsi1`, TTL on `expiresAt`):
  *   audit record       ACCT#{acct}#AUDIT      {iso time}#{id}
  *   result batch       ACCT#{acct}#JOB#{job}#RESULTS  {received at}#{writer}#{counter}   (one report's new results, compressed)
- *   log line           ACCT#{acct}#JOB#{job}#LOG     {received at}#{writer}#{counter}
+ *   log line           ACCT#{acct}#JOB#{job}#LOG#{shard}  {received at}#{writer}#{counter}   (shard 0…LOG_SHARDS−1, by chunk: logs.ts)
+ *   legacy log line    ACCT#{acct}#JOB#{job}#LOG     (lines stored before the shards; still read, and the feed's name for its cursors)
  *   log request chunk  ACCT#{acct}#JOB#{job}#LOGREQ  {hash of request + chunk}   (retry marker)
  * The audit, result-batch and log sort keys start with the server's arrival time (fixed-width
  * ISO-8601 UTC, then `#`): feeds read them in arrival order and their cursors are positions in
@@ -72,9 +74,11 @@ export const keys = {
   jobResultsPartition: (accountId: string, jobId: string) => `ACCT#${accountId}#JOB#${jobId}#RESULTS`,
   /** `sequence` comes from feed.ts's arrivalKey: `{received at}#{writer}#{counter}`. */
   resultBatch: (accountId: string, jobId: string, sequence: string): Key => ({ pk: `ACCT#${accountId}#JOB#${jobId}#RESULTS`, sk: sequence }),
+  /** Where log lines were kept before they were sharded; the log's list identity for its cursors. */
   jobLogsPartition: (accountId: string, jobId: string) => `ACCT#${accountId}#JOB#${jobId}#LOG`,
+  jobLogsShard: (accountId: string, jobId: string, shard: number) => `ACCT#${accountId}#JOB#${jobId}#LOG#${shard}`,
   /** `sequence` comes from feed.ts's arrivalKey: `{received at}#{writer}#{counter}`. */
-  logLine: (accountId: string, jobId: string, sequence: string): Key => ({ pk: `ACCT#${accountId}#JOB#${jobId}#LOG`, sk: sequence }),
+  logLine: (accountId: string, jobId: string, shard: number, sequence: string): Key => ({ pk: `ACCT#${accountId}#JOB#${jobId}#LOG#${shard}`, sk: sequence }),
   logRequest: (accountId: string, jobId: string, chunkHash: string): Key => ({ pk: `ACCT#${accountId}#JOB#${jobId}#LOGREQ`, sk: chunkHash }),
   /**
    * The job-item attribute that records one reservation until its authorization is recorded (see

@@ -8,14 +8,18 @@ import { encodeResultBatch } from './result-batches.js';
 
 /**
  * Brings data written before v1.1 into the v1.1 layout, so nothing recorded before is lost from
- * the API: job items gain the keys-only factory index (`gsi2`), and results stored one item per
- * unit (`ACCT#…#AUTH#… / RES#{serial}`) become result batches in their job's feed, at their
- * original arrival time, with the authorizations' reported-unit bits. Idempotent: a second run
- * changes nothing (batch keys are derived from what they hold, every write is conditioned).
- * Run it once per deployment after updating the stack: `npm run admin -- migrate`.
+ * the API: job items that are not deleted gain the keys-only factory index (`gsi2`) and deleted
+ * ones leave it (it holds only jobs a programmer may still be shown), and results stored one
+ * item per unit (`ACCT#…#AUTH#… / RES#{serial}`) become result batches in their job's feed, at
+ * their original arrival time, with the authorizations' reported-unit bits. Log lines need no
+ * move: the partition they were kept in before sharding is read as one more shard (logs.ts).
+ * Idempotent: a second run changes nothing (batch keys are derived from what they hold, every
+ * write is conditioned). Run it once per deployment after updating the stack:
+ * `npm run admin -- migrate`.
  */
 export interface MigrationReport {
   jobsIndexed: number;
+  deletedJobsUnindexed: number;
   legacyResults: number;
   resultBatchesWritten: number;
   authorizationsMarked: number;
@@ -34,26 +38,43 @@ async function* scan(db: Db, table: string, filter: string, names: Record<string
   } while (startKey);
 }
 
-async function indexJobs(db: Db): Promise<number> {
-  let indexed = 0;
-  for await (const job of scan(db, db.table, '#type = :job AND attribute_exists(gsi1pk) AND attribute_not_exists(gsi2pk)', { '#type': 'type' }, { ':job': 'job' })) {
+/** One conditioned update per scanned item; an item someone changed meanwhile (its condition fails) is left as it is. */
+async function updateEach(db: Db, items: AsyncIterable<Record<string, unknown>>, update: { UpdateExpression: string; ConditionExpression: string; ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Record<string, unknown> }): Promise<number> {
+  let updated = 0;
+  for await (const item of items) {
     try {
-      await withFaultRetry(() =>
-        db.doc.send(
-          new UpdateCommand({
-            TableName: db.table,
-            Key: { pk: job.pk, sk: job.sk },
-            UpdateExpression: 'SET gsi2pk = gsi1pk, gsi2sk = gsi1sk REMOVE gsi1pk, gsi1sk',
-            ConditionExpression: 'attribute_exists(gsi1pk) AND attribute_not_exists(gsi2pk)',
-          }),
-        ),
-      );
-      indexed += 1;
+      await withFaultRetry(() => db.doc.send(new UpdateCommand({ TableName: db.table, Key: { pk: item.pk, sk: item.sk }, ...update })));
+      updated += 1;
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
     }
   }
-  return indexed;
+  return updated;
+}
+
+const DELETED = { names: { '#type': 'type', '#status': 'status' }, values: { ':job': 'job', ':deleted': 'deleted' } };
+const STATUS_VALUES = { ExpressionAttributeNames: { '#status': 'status' }, ExpressionAttributeValues: { ':deleted': 'deleted' } };
+
+/** v1 jobs, in the all-attribute index: the live ones move to the keys-only one, deleted ones leave both. */
+async function indexJobs(db: Db, report: MigrationReport): Promise<void> {
+  const v1 = (filter: string) => scan(db, db.table, `#type = :job AND attribute_exists(gsi1pk) AND attribute_not_exists(gsi2pk) AND ${filter}`, DELETED.names, DELETED.values);
+  const condition = 'attribute_exists(gsi1pk) AND attribute_not_exists(gsi2pk)';
+  report.jobsIndexed += await updateEach(db, v1('#status <> :deleted'), {
+    UpdateExpression: 'SET gsi2pk = gsi1pk, gsi2sk = gsi1sk REMOVE gsi1pk, gsi1sk',
+    ConditionExpression: `${condition} AND #status <> :deleted`,
+    ...STATUS_VALUES,
+  });
+  report.deletedJobsUnindexed += await updateEach(db, v1('#status = :deleted'), {
+    UpdateExpression: 'REMOVE gsi1pk, gsi1sk',
+    ConditionExpression: `${condition} AND #status = :deleted`,
+    ...STATUS_VALUES,
+  });
+  // Jobs deleted before deleting took them out of the factory index.
+  report.deletedJobsUnindexed += await updateEach(db, scan(db, db.table, '#type = :job AND attribute_exists(gsi2pk) AND #status = :deleted', DELETED.names, DELETED.values), {
+    UpdateExpression: 'REMOVE gsi2pk, gsi2sk',
+    ConditionExpression: 'attribute_exists(gsi2pk) AND #status = :deleted',
+    ...STATUS_VALUES,
+  });
 }
 
 interface LegacyReport {
@@ -155,7 +176,8 @@ async function migrateResults(db: Db, report: MigrationReport): Promise<void> {
 }
 
 export async function migrateToV11(db: Db): Promise<MigrationReport> {
-  const report: MigrationReport = { jobsIndexed: await indexJobs(db), legacyResults: 0, resultBatchesWritten: 0, authorizationsMarked: 0 };
+  const report: MigrationReport = { jobsIndexed: 0, deletedJobsUnindexed: 0, legacyResults: 0, resultBatchesWritten: 0, authorizationsMarked: 0 };
+  await indexJobs(db, report);
   await migrateResults(db, report);
   return report;
 }

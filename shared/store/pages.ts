@@ -1,5 +1,6 @@
 import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { type Db, decodeCursor, encodeCursor, getItems } from './db.js';
+import { invalidCursor } from './cursors.js';
+import { type Db, getItems } from './db.js';
 import { SK_PREFIX, keys } from './keys.js';
 
 export interface Page<T> {
@@ -23,11 +24,46 @@ type ToView<T> = (item: Record<string, unknown>) => T;
 export const MAX_EXAMINED_PER_PAGE = 1000;
 const FILTER_READ = 100;
 
-/** One page of an account's entities of one kind (a sort-key prefix), in id order. */
-export async function accountPage<T>(db: Db, accountId: string, prefix: string, page: PageRequest, toView: ToView<T>, keep?: (view: T) => boolean): Promise<Page<T>> {
+/** The entity ids that follow a kind's prefix in a sort key (the contract's `Id`). */
+const ENTITY_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * Which list a cursor belongs to: the partition it reads and the kind. A cursor signed for one
+ * list is refused by every other (store/cursors.ts), and its position must name an entity of
+ * that kind.
+ */
+function entityList(partition: string, prefix: string) {
+  const list = `${partition}|${prefix}`;
+  return {
+    seal: (db: Db, position: string) => db.cursors.seal(list, position),
+    open: async (db: Db, cursor: string | undefined) => {
+      const position = await db.cursors.open(list, cursor);
+      if (position !== undefined && !(position.startsWith(prefix) && ENTITY_ID.test(position.slice(prefix.length)))) throw invalidCursor();
+      return position;
+    },
+  };
+}
+
+type EntityList = ReturnType<typeof entityList>;
+
+/**
+ * One page of an account's entities of one kind (a sort-key prefix), in id order. `listedAs`
+ * names the list its cursors belong to when it is not the account's own (a factory's list read
+ * from the account partition).
+ */
+export async function accountPage<T>(
+  db: Db,
+  accountId: string,
+  prefix: string,
+  page: PageRequest,
+  toView: ToView<T>,
+  keep?: (view: T) => boolean,
+  listedAs = keys.accountPartition(accountId),
+): Promise<Page<T>> {
   const pk = keys.accountPartition(accountId);
   const input = { TableName: db.table, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)', ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix } };
-  return filledPage(db, input, 'sk', (sk) => ({ pk, sk }), decodeCursor(page.cursor, prefix), page.limit, toView, keep);
+  const list = entityList(listedAs, prefix);
+  return filledPage(db, list, input, 'sk', (sk) => ({ pk, sk }), await list.open(db, page.cursor), page.limit, toView, keep);
 }
 
 /** A factory index: `gsi1` projects whole items (programmers), `gsi2` only keys (jobs, whose items change all the time). */
@@ -63,7 +99,8 @@ export async function factoryPage<T>(
   };
   const startKey = (sk: string) => ({ [`${index}pk`]: indexPk, [`${index}sk`]: sk, pk: keys.accountPartition(accountId), sk });
   const hydrate = index === 'gsi2' ? (rows: Record<string, unknown>[]) => itemsOf(db, rows) : undefined;
-  return filledPage(db, input, `${index}sk`, startKey, decodeCursor(page.cursor, prefix), page.limit, toView, keep, hydrate);
+  const list = entityList(indexPk, prefix);
+  return filledPage(db, list, input, `${index}sk`, startKey, await list.open(db, page.cursor), page.limit, toView, keep, hydrate);
 }
 
 /** The items behind keys-only index rows, in their order; one deleted meanwhile is left out. */
@@ -78,6 +115,7 @@ export async function itemsOf(db: Db, rows: Record<string, unknown>[]): Promise<
  */
 async function filledPage<T>(
   db: Db,
+  list: EntityList,
   input: Omit<QueryCommandInput, 'Limit' | 'ExclusiveStartKey'>,
   sortField: 'sk' | `${FactoryIndex}sk`,
   startKey: (sortValue: string) => Record<string, unknown>,
@@ -105,12 +143,12 @@ async function filledPage<T>(
       items.push(view);
       if (items.length === limit) {
         const more = index < read.length - 1 || output.LastEvaluatedKey !== undefined;
-        return { items, nextCursor: more ? encodeCursor({ [sortField]: position }, sortField) : null };
+        return { items, nextCursor: more ? await list.seal(db, position) : null };
       }
     }
     if (!output.LastEvaluatedKey) return { items, nextCursor: null };
     // Over budget (or a 1 MB read that stopped early without a filter): a short page that says where to go on.
-    if (!keep || examined >= MAX_EXAMINED_PER_PAGE) return { items, nextCursor: encodeCursor(output.LastEvaluatedKey, sortField) };
     position = output.LastEvaluatedKey[sortField] as string;
+    if (!keep || examined >= MAX_EXAMINED_PER_PAGE) return { items, nextCursor: await list.seal(db, position) };
   }
 }

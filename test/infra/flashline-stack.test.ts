@@ -112,6 +112,7 @@ describe('FlashlineStack template', () => {
         'kms:GetPublicKey',
         's3:PutObject',
         's3:DeleteObject',
+        'secretsmanager:GetSecretValue',
       ],
       DeviceApi: [...BASE, ...['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem'].map((a) => `dynamodb:${a}`), ...DATA_KEY_WRITE, 'kms:Sign', 'kms:GetPublicKey', 's3:GetObject'],
       ImageVerifier: [

@@ -5,6 +5,7 @@ import { createAccount } from '../../shared/store/accounts.js';
 import { authorizeUnits } from '../../shared/store/authorizations.js';
 import { createDocumentClient, createKmsClient, createS3Client } from '../../shared/store/clients.js';
 import type { Db } from '../../shared/store/db.js';
+import { ephemeralCursorCodec } from '../../shared/store/cursors.js';
 import { createFactory } from '../../shared/store/factories.js';
 import { ImageObjects } from '../../shared/store/image-objects.js';
 import { registerImage } from '../../shared/store/images.js';
@@ -29,7 +30,7 @@ describe('atomic writes on the emulator', () => {
 
   beforeAll(async () => {
     Object.assign(process.env, EMULATOR_AWS_ENV);
-    db = { doc: createDocumentClient(), table: inject('tableName'), events: inject('eventsTableName') };
+    db = { doc: createDocumentClient(), table: inject('tableName'), events: inject('eventsTableName'), cursors: ephemeralCursorCodec() };
     signer = new KmsJwsSigner(createKmsClient(), inject('signingKeyId'));
     objects = new ImageObjects(createS3Client(), inject('imagesBucketName'));
     ({ account: { accountId, defaultFactoryId: factoryId } } = await createAccount(db, `Atomicity ${randomUUID()}`));

@@ -6,6 +6,7 @@ import { createAccount } from '../../shared/store/accounts.js';
 import { getAuthorizationRecord, releaseAuthorization } from '../../shared/store/authorizations.js';
 import { createDocumentClient, createKmsClient, createS3Client } from '../../shared/store/clients.js';
 import type { Db } from '../../shared/store/db.js';
+import { ephemeralCursorCodec } from '../../shared/store/cursors.js';
 import { ImageObjects } from '../../shared/store/image-objects.js';
 import { registerImage } from '../../shared/store/images.js';
 import { getJob, listJobs } from '../../shared/store/jobs.js';
@@ -31,7 +32,7 @@ describe('migrating data written before v1.1', () => {
 
   beforeAll(async () => {
     Object.assign(process.env, EMULATOR_AWS_ENV);
-    db = { doc: createDocumentClient(), table: inject('tableName'), events: inject('eventsTableName') };
+    db = { doc: createDocumentClient(), table: inject('tableName'), events: inject('eventsTableName'), cursors: ephemeralCursorCodec() };
     const signer = new KmsJwsSigner(createKmsClient(), inject('signingKeyId'));
     ({ account: { accountId, defaultFactoryId: factoryId } } = await createAccount(db, `Migration ${randomUUID()}`));
     programmerId = (await provisionProgrammer(db, accountId, { name: 'P', hardwareSerial: randomUUID() }, 'test')).programmer.programmerId;

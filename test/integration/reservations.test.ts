@@ -6,6 +6,7 @@ import { createAccount } from '../../shared/store/accounts.js';
 import { authorizationIdFor, authorizeUnits, getAuthorizationRecord, releaseAuthorization } from '../../shared/store/authorizations.js';
 import { createDocumentClient, createKmsClient, createS3Client } from '../../shared/store/clients.js';
 import type { Db } from '../../shared/store/db.js';
+import { ephemeralCursorCodec } from '../../shared/store/cursors.js';
 import { ImageObjects } from '../../shared/store/image-objects.js';
 import { registerImage } from '../../shared/store/images.js';
 import { getJob } from '../../shared/store/jobs.js';
@@ -48,7 +49,7 @@ describe('reservations, crashes and leases on the emulator', () => {
 
   beforeAll(async () => {
     Object.assign(process.env, EMULATOR_AWS_ENV);
-    db = { doc: createDocumentClient(), table: inject('tableName'), events: inject('eventsTableName') };
+    db = { doc: createDocumentClient(), table: inject('tableName'), events: inject('eventsTableName'), cursors: ephemeralCursorCodec() };
     signer = new KmsJwsSigner(createKmsClient(), inject('signingKeyId'));
     ({ account: { accountId, defaultFactoryId: factoryId } } = await createAccount(db, `Reservations ${randomUUID()}`));
     programmerId = (await provisionProgrammer(db, accountId, { name: 'P', hardwareSerial: randomUUID() }, 'test')).programmer.programmerId;

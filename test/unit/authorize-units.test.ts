@@ -5,10 +5,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type TicketSigner, authorizationIdFor, authorizeUnits, recoverStaleReservations } from '../../shared/store/authorizations.js';
 import type { Db } from '../../shared/store/db.js';
+import { ephemeralCursorCodec } from '../../shared/store/cursors.js';
 import { keys } from '../../shared/store/keys.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
-const db: Db = { doc: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), table: 'entities', events: 'events' };
+const db: Db = { doc: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), table: 'entities', events: 'events', cursors: ephemeralCursorCodec() };
 const input = { accountId: 'acc_1', programmerId: 'prg_1', jobId: 'job_1', units: 3, nonce: 'nonce-0001' };
 const authorizationId = authorizationIdFor('acc_1', 'prg_1', 'nonce-0001');
 const now = new Date('2026-11-27T10:00:00.000Z');

@@ -5,10 +5,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AppError } from '../../shared/domain/errors.js';
 import { revokeApiKey } from '../../shared/store/accounts.js';
 import type { Db } from '../../shared/store/db.js';
+import { ephemeralCursorCodec } from '../../shared/store/cursors.js';
 import { createFactory, deleteFactory, renameFactory } from '../../shared/store/factories.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
-const db: Db = { doc: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), table: 'entities', events: 'events' };
+const db: Db = { doc: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), table: 'entities', events: 'events', cursors: ephemeralCursorCodec() };
 
 /** What DynamoDB answers when items of a transaction fail: one reason per item, in order. */
 function cancelled(...codes: string[]): TransactionCanceledException {

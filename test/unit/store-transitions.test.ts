@@ -3,11 +3,12 @@ import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-s
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Db } from '../../shared/store/db.js';
+import { ephemeralCursorCodec } from '../../shared/store/cursors.js';
 import { transitionJob } from '../../shared/store/jobs.js';
 import { keys } from '../../shared/store/keys.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
-const db: Db = { doc: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), table: 'entities', events: 'events' };
+const db: Db = { doc: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), table: 'entities', events: 'events', cursors: ephemeralCursorCodec() };
 const job = {
   ...keys.job('acc_1', 'job_1'),
   jobId: 'job_1',

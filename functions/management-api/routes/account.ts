@@ -2,7 +2,7 @@ import * as contract from '../../../shared/contract/index.js';
 import { type RouteRequest, implement } from '../../../shared/http/handler.js';
 import { actorOf } from '../../../shared/http/principal.js';
 import * as accounts from '../../../shared/store/accounts.js';
-import { db } from '../../shared-deps.js';
+import { db } from '../deps.js';
 
 function credentialsFile(request: RouteRequest<contract.RouteContract>, keyId: string, token: string, role: contract.CredentialsFileType['role']) {
   return { endpoint: request.baseUrl, accountId: request.principal!.accountId, keyId, token, role };

@@ -2,7 +2,7 @@ import * as contract from '../../../shared/contract/index.js';
 import { implement } from '../../../shared/http/handler.js';
 import { actorOf } from '../../../shared/http/principal.js';
 import * as factories from '../../../shared/store/factories.js';
-import { db } from '../../shared-deps.js';
+import { db } from '../deps.js';
 
 export const factoryRoutes = [
   implement(contract.listFactories, async ({ principal, query }) => factories.listFactories(db, principal.accountId, query)),

@@ -2,7 +2,7 @@ import * as contract from '../../../shared/contract/index.js';
 import { implement } from '../../../shared/http/handler.js';
 import { actorOf } from '../../../shared/http/principal.js';
 import * as programmers from '../../../shared/store/programmers.js';
-import { db } from '../../shared-deps.js';
+import { db } from '../deps.js';
 
 export const programmerRoutes = [
   implement(contract.provisionProgrammer, async ({ principal, body, baseUrl }) => {
