@@ -21,13 +21,15 @@ export type RateLimitScope = 'deviceAccount' | 'programmer' | 'managementAccount
 export type RateLimits = Record<RateLimitScope, RateLimit>;
 
 /**
- * Defaults (README "Fair throttling"). A programmer asks about once per batch it programs; a
- * gang programmer's 24 channels sharing one credential stay well under 20/s. An account's
- * device side is 10 such programmers flat out; people and scripts get 50/s.
+ * Defaults (README "Fair throttling"). A programmer asks about once per batch it programs, a
+ * gang programmer's channels a few times a second; 50/s is above what one programmer asking
+ * back to back reaches (about 37/s on the reference machine), so only a broken or hostile
+ * device meets it. An account's programmers share 100/s (the capacity model's busiest
+ * account), people and scripts 50/s. The platform operator sets an account's own limits.
  */
 export const DEFAULT_RATE_LIMITS: RateLimits = {
-  programmer: { ratePerSecond: 20, burst: 40 },
-  deviceAccount: { ratePerSecond: 200, burst: 400 },
+  programmer: { ratePerSecond: 50, burst: 100 },
+  deviceAccount: { ratePerSecond: 100, burst: 200 },
   managementAccount: { ratePerSecond: 50, burst: 100 },
 };
 

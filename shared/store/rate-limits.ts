@@ -109,7 +109,7 @@ export class RateLimiter {
     let limit = local.limit ?? this.limits[ref.scope];
     let attempt = leaseAttempt(limit, chunkSize(limit), this.now(), local.knownArrivalMs);
     for (let round = 0; round < LEASE_ATTEMPTS; round += 1) {
-      const outcome = await this.tryLease(ref.key, attempt);
+      const outcome = await this.tryLease(ref.key, attempt, local.limit);
       local.knownArrivalMs = outcome.item?.arrivalMs;
       local.limit = operatorLimit(outcome.item);
       if (outcome.granted) {
@@ -130,18 +130,26 @@ export class RateLimiter {
     local.throttledUntilMs = this.now() + emissionIntervalMs(limit);
   }
 
-  private async tryLease(key: Key, attempt: LeaseAttempt): Promise<{ granted: boolean; item?: BucketItem }> {
+  /**
+   * One conditional UpdateItem. It is also conditioned on the limit the container assumed (the
+   * operator's, or none): after the operator changes an account's limit, the next lease of each
+   * container fails once, learns the new limit from the item and leases by it, so no container
+   * spends a chunk sized by the old limit.
+   */
+  private async tryLease(key: Key, attempt: LeaseAttempt, assumedOperatorLimit: RateLimit | undefined): Promise<{ granted: boolean; item?: BucketItem }> {
+    const limitCondition = assumedOperatorLimit ? 'limitRatePerSecond = :assumedRate AND limitBurst = :assumedBurst' : 'attribute_not_exists(limitRatePerSecond)';
+    const limitValues = assumedOperatorLimit ? { ':assumedRate': assumedOperatorLimit.ratePerSecond, ':assumedBurst': assumedOperatorLimit.burst } : {};
     const update =
       attempt.form === 'restart'
         ? {
             UpdateExpression: 'SET arrivalMs = :newArrival',
-            ConditionExpression: 'attribute_not_exists(arrivalMs) OR arrivalMs <= :now',
-            ExpressionAttributeValues: { ':newArrival': attempt.newArrivalMs, ':now': attempt.nowMs },
+            ConditionExpression: `(attribute_not_exists(arrivalMs) OR arrivalMs <= :now) AND ${limitCondition}`,
+            ExpressionAttributeValues: { ':newArrival': attempt.newArrivalMs, ':now': attempt.nowMs, ...limitValues },
           }
         : {
             UpdateExpression: 'SET arrivalMs = arrivalMs + :increment',
-            ConditionExpression: 'arrivalMs > :now AND arrivalMs <= :latest',
-            ExpressionAttributeValues: { ':increment': attempt.incrementMs, ':now': attempt.nowMs, ':latest': attempt.latestArrivalMs },
+            ConditionExpression: `arrivalMs > :now AND arrivalMs <= :latest AND ${limitCondition}`,
+            ExpressionAttributeValues: { ':increment': attempt.incrementMs, ':now': attempt.nowMs, ':latest': attempt.latestArrivalMs, ...limitValues },
           };
     try {
       const output = await withFaultRetry(() =>
@@ -174,7 +182,8 @@ function operatorLimit(item: BucketItem | undefined): RateLimit | undefined {
 /**
  * The platform operator's limit for one account's device or management side (`npm run admin --
  * set-rate-limit`); undefined puts the deployment's default back. Containers learn it from the
- * bucket item on their next lease, so it takes effect within one chunk per container.
+ * bucket item on their next lease (their leases are conditioned on the limit they assume), so it
+ * governs every chunk leased after the change; chunks already leased are spent within a second.
  */
 export async function setAccountRateLimit(db: Db, accountId: string, scope: 'deviceAccount' | 'managementAccount', limit: RateLimit | undefined): Promise<void> {
   await db.doc.send(

@@ -95,15 +95,15 @@ describe('rate-limit leases on the emulator', () => {
     await setAccountRateLimit(db, caller.accountId, 'managementAccount', { ratePerSecond: 2, burst: 3 });
     let clock = 1_800_000_300_000;
     const limiter = new RateLimiter(db, limits, () => clock);
-    // The first lease uses the default chunk; from then on the operator's burst of 3 governs.
+    // The first lease assumed the default, failed on the operator's limit and leased by it.
     const first = await admitted(limiter, caller, limits.managementAccount.burst);
-    expect(first.admitted).toBeLessThanOrEqual(chunkSize(limits.managementAccount) + 3);
+    expect(first.admitted).toBe(3);
     clock += 10_000;
     const later = await admitted(limiter, caller, 20);
     expect(later.admitted).toBe(3);
     await setAccountRateLimit(db, caller.accountId, 'managementAccount', undefined);
     clock += 60_000;
-    // One lease of the operator's chunk (1) learns that the limit is gone; the default serves the rest.
+    // The next lease assumed the operator's limit, failed, and leased by the default again.
     const back = await admitted(limiter, caller, 20);
     expect(back.admitted).toBe(20);
   });
