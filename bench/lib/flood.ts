@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { summarize } from '../../cli/simulate/stats.js';
 import { EMULATOR_PORT } from '../../localstack/ministack.js';
-import { FlashlineApiError } from '../../shared/contract/client.js';
+import { FlashlineApiError, FlashlineClient } from '../../shared/contract/client.js';
 import * as contract from '../../shared/contract/index.js';
 import { type RateLimit, chunkSize } from '../../shared/domain/rate-limits.js';
 import { type Line, directJob, measuring, setAccountRateLimit } from './fixtures.js';
@@ -27,6 +27,8 @@ const FLOOD_LEAD_SECONDS = 3;
 export const FLOOD_ACCOUNT_LIMIT: RateLimit = { ratePerSecond: 20, burst: 40 };
 /** Requests of the flood in flight at once before the bench stops sending (counted as not sent). */
 const MAX_IN_FLIGHT = 400;
+/** A flood request unanswered this long is given up (counted as `0 timeout`): the emulator can stall under a flood. */
+const FLOOD_REQUEST_TIMEOUT_MS = 10_000;
 
 const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -187,7 +189,12 @@ function startFlood(url: string, token: string, body: () => string) {
       }
       sent += 1;
       const t0 = performance.now();
-      const request = fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body() })
+      const request = fetch(url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body(),
+        signal: AbortSignal.timeout(FLOOD_REQUEST_TIMEOUT_MS),
+      })
         .then(async (response) => {
           const text = await response.text();
           const code = response.status >= 400 ? ((JSON.parse(text) as { error?: { code?: string } }).error?.code ?? '') : '';
@@ -195,7 +202,8 @@ function startFlood(url: string, token: string, body: () => string) {
           statuses[key] = (statuses[key] ?? 0) + 1;
         })
         .catch((error: Error) => {
-          statuses[`0 ${error.message}`] = (statuses[`0 ${error.message}`] ?? 0) + 1;
+          const key = error.name === 'TimeoutError' ? '0 timeout' : `0 ${error.message}`;
+          statuses[key] = (statuses[key] ?? 0) + 1;
         })
         .finally(() => {
           latencies.push(performance.now() - t0);
@@ -222,14 +230,20 @@ export async function runFlood(victim: Line, flooder: Line, log: (line: string) 
   const flooderAccountId = (await flooder.admin.call(contract.getAccount)).account.accountId;
   await setAccountRateLimit(flooderAccountId, 'device', FLOOD_ACCOUNT_LIMIT);
 
-  const victimClient = measuring(victim.programmers[0]!);
+  const victimClient = FlashlineClient.fromCredentials(victim.programmers[0]!, { retry: { retries: 0 }, timeoutMs: FLOOD_REQUEST_TIMEOUT_MS });
   const authorize = () => victimClient.call(contract.authorizeProgramming, { body: { jobId: victimJob, units: 1, nonce: `victim-${randomUUID()}` } });
   for (let i = 0; i < 5; i += 1) await authorize();
 
   const victimUnloaded = await victimPhase(authorize, PHASE_SECONDS);
   log(`flood: victim unloaded p50 ${victimUnloaded.p50} ms, p95 ${victimUnloaded.p95} ms (${victimUnloaded.requests} authorizations); cpu ${JSON.stringify(victimUnloaded.cpu)}`);
 
+  // The flooding token's authorizer answer is cached before the flood, as it is after the first
+  // second of any real flood: otherwise every request of the first burst invokes the authorizer
+  // at once, and the emulator starts one authorizer worker per request (measured: 80 workers,
+  // 5 s timeouts, the emulator stalled).
   const credentials = flooder.programmers[0]!;
+  const flooderClient = measuring(credentials);
+  for (let i = 0; i < 3; i += 1) await flooderClient.call(contract.authorizeProgramming, { body: { jobId: floodJob, units: 1, nonce: `warm-${randomUUID()}` } });
   const flood = startFlood(new URL('v1/device/authorizations', credentials.endpoint.endsWith('/') ? credentials.endpoint : `${credentials.endpoint}/`).toString(), credentials.token, () =>
     JSON.stringify({ jobId: floodJob, units: 1, nonce: `flood-${randomUUID()}` }),
   );
