@@ -12,10 +12,11 @@ import { ensureLocalStack } from '../scripts/lib/local-stack.js';
 import * as contract from '../shared/contract/index.js';
 import { type BundleReport, measureBundle, renderBundle } from './lib/bundle.js';
 import { type CapacityResult, capacityModel, renderCapacity } from './lib/capacity.js';
-import { updateCapacityDoc } from './lib/capacity-doc.js';
+import { updateCapacityDoc, updateFloodDoc } from './lib/capacity-doc.js';
 import { type CostModelResult, forStorage, renderCostModel, runCostModel } from './lib/cost-model.js';
 import { readDeployedApi } from './lib/deployed.js';
 import { createAccount, createLine, measuring } from './lib/fixtures.js';
+import { type FloodResult, renderFlood, runFlood } from './lib/flood.js';
 import { SWEEP_CALLERS, type SweepResult, renderSweep, runSweep } from './lib/sweep.js';
 
 /**
@@ -49,10 +50,10 @@ async function main(): Promise<void> {
 }
 
 /**
- * `npm run bench -- --only=sweep,cost,bundle`: just those sections; they replace their own
+ * `npm run bench -- --only=sweep,cost,bundle,flood`: just those sections; they replace their own
  * sections of latest.json (`rerun` names which, when and at which commit), the others stay.
  */
-const PARTIAL_SECTIONS = ['sweep', 'cost', 'bundle'] as const;
+const PARTIAL_SECTIONS = ['sweep', 'cost', 'bundle', 'flood'] as const;
 const only = process.argv
   .find((arg) => arg.startsWith('--only='))
   ?.slice('--only='.length)
@@ -77,6 +78,10 @@ async function runPartial(sections: string[], adminCredentials: contract.Credent
     replaced.capacity = capacityModel(cost, deployedApi);
     out.push(renderCostModel(cost), renderCapacity(replaced.capacity as CapacityResult));
   }
+  if (sections.includes('flood')) {
+    replaced.flood = await measureFlood(log);
+    out.push(renderFlood(replaced.flood as FloodResult));
+  }
   if (sections.includes('bundle')) {
     replaced.bundle = await measureBundle('device-api', deployedApi.device.environment);
     out.push(renderBundle(replaced.bundle as BundleReport));
@@ -85,6 +90,7 @@ async function runPartial(sections: string[], adminCredentials: contract.Credent
   const rerun = { at: new Date().toISOString(), commit: gitCommit(), sections: Object.keys(replaced) };
   writeFileSync(RESULTS_FILE, `${JSON.stringify({ ...previous, ...replaced, rerun }, null, 2)}\n`);
   if (replaced.capacity) updateCapacityDoc(replaced.capacity as CapacityResult, rerun.commit);
+  if (replaced.flood) updateFloodDoc(replaced.flood as FloodResult, rerun.commit);
   process.stdout.write(`${out.join('\n\n')}\n\n${Object.keys(replaced).join(', ')} replaced in ${path.relative(process.cwd(), RESULTS_FILE)}\n`);
 }
 
@@ -219,6 +225,9 @@ async function runBenchmarks(freshLambdas: boolean, deployed: boolean, startedEm
   const bundle = await measureBundle('device-api', deployedApi.device.environment);
   log(renderBundle(bundle));
 
+  // Fairness: another account's authorizations while one account floods at 200 requests/s.
+  const flood = await measureFlood(log);
+
   const results = {
     at: new Date().toISOString(),
     commit: gitCommit(),
@@ -251,12 +260,21 @@ async function runBenchmarks(freshLambdas: boolean, deployed: boolean, startedEm
     costModel: forStorage(costModel),
     capacity,
     bundle,
+    flood,
   };
   mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
   writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
   updateCapacityDoc(capacity, results.commit);
+  updateFloodDoc(flood, results.commit);
   process.stdout.write(renderReport(results));
   process.stdout.write(`\nWritten to ${path.relative(process.cwd(), RESULTS_FILE)}\n`);
+}
+
+/** Two accounts of their own: the victim's programmer and the flooding account's. */
+async function measureFlood(log: (line: string) => void): Promise<FloodResult> {
+  const victim = await createLine(await createAccount(`Bench victim ${new Date().toISOString()}`), 1, 'Victim');
+  const flooder = await createLine(await createAccount(`Bench flooder ${new Date().toISOString()}`), 1, 'Flooder');
+  return runFlood(victim, flooder, log);
 }
 
 function gitCommit(): string | null {
@@ -284,6 +302,7 @@ type Results = {
   costModel: CostModelResult;
   capacity: CapacityResult;
   bundle: BundleReport;
+  flood: FloodResult;
 };
 
 function renderReport(r: Results): string {
@@ -320,6 +339,8 @@ function renderReport(r: Results): string {
     renderCapacity(r.capacity),
     '',
     renderBundle(r.bundle),
+    '',
+    renderFlood(r.flood),
   ].join('\n');
 }
 

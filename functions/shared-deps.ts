@@ -1,8 +1,10 @@
 import { requireEnv } from '../shared/config.js';
 import { createDocumentClient, createKmsClient } from '../shared/store/clients.js';
 import { NO_CURSORS } from '../shared/store/cursors.js';
+import { parseRateLimits } from '../shared/domain/rate-limits.js';
 import type { Db } from '../shared/store/db.js';
 import { ImageUrls } from '../shared/store/image-objects.js';
+import { RateLimiter } from '../shared/store/rate-limits.js';
 import { KmsJwsSigner } from '../shared/store/signer.js';
 import { SessionTicketSigner } from '../shared/store/ticket-signer.js';
 
@@ -32,3 +34,10 @@ export const ticketKey = new KmsJwsSigner(kms, requireEnv('TICKET_KEY_ID'));
 export const tickets = new SessionTicketSigner(ticketKey);
 
 export const imageUrls = new ImageUrls(requireEnv('IMAGES_BUCKET'));
+
+/**
+ * Per-account and per-programmer token buckets, leased in chunks (store/rate-limits.ts). The
+ * stack hands the deployment's limits over as RATE_LIMITS (CDK context `rateLimits`); unset
+ * means the defaults of shared/domain/rate-limits.ts.
+ */
+export const rateLimiter = new RateLimiter(db, parseRateLimits(process.env.RATE_LIMITS));

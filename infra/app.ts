@@ -1,6 +1,7 @@
 import { App, Aspects, RemovalPolicy } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { LOCAL_API_ID, executeApiUrl, forcedEmulatorKind } from '../localstack/emulator.js';
+import { parseRateLimits } from '../shared/domain/rate-limits.js';
 import { FlashlineStack } from './flashline-stack.js';
 
 /**
@@ -15,6 +16,9 @@ import { FlashlineStack } from './flashline-stack.js';
  *   consoleDomain=console.example.com consoleCertificateArn=arn:aws:acm:us-east-1:…
  *                       serve the console on that name with TLS 1.2 at least (the default
  *                       *.cloudfront.net certificate cannot refuse older TLS)
+ *   rateLimits='{"programmer":{"ratePerSecond":20,"burst":40},"deviceAccount":…,"managementAccount":…}'
+ *                       per-programmer and per-account token buckets (README "Fair throttling");
+ *                       scopes left out keep their defaults
  */
 const app = new App();
 const env = app.node.tryGetContext('env') ?? 'prod';
@@ -43,8 +47,15 @@ new FlashlineStack(app, 'Flashline', {
     (emulatorEndpoint ? executeApiUrl({ kind: forcedEmulatorKind(process.env) ?? 'ministack', endpoint: emulatorEndpoint }, LOCAL_API_ID) : undefined),
   reserveConcurrency: app.node.tryGetContext('reservedConcurrency') !== 'off',
   consoleDomain: consoleDomainContext(),
+  rateLimits: parseRateLimits(rateLimitsContext()),
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });
+
+/** `-c rateLimits='{…}'` arrives as a string; in cdk.json it may be an object. A bad value fails the synth. */
+function rateLimitsContext(): string | undefined {
+  const value: unknown = app.node.tryGetContext('rateLimits');
+  return value === undefined ? undefined : typeof value === 'string' ? value : JSON.stringify(value);
+}
 
 function consoleDomainContext(): { name: string; certificateArn: string } | undefined {
   const name: unknown = app.node.tryGetContext('consoleDomain');

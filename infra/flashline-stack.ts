@@ -5,6 +5,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
+import { DEFAULT_RATE_LIMITS, type RateLimits } from '../shared/domain/rate-limits.js';
 import { ConsoleSite } from './constructs/console-site.js';
 import { DataStore } from './constructs/data-store.js';
 import { HttpApi } from './constructs/http-api.js';
@@ -32,6 +33,8 @@ export interface FlashlineStackProps extends StackProps {
   reserveConcurrency?: boolean;
   /** A custom console domain with its ACM certificate (us-east-1): TLS 1.2 minimum for viewers. */
   consoleDomain?: { name: string; certificateArn: string };
+  /** Per-programmer and per-account token buckets of the API functions (default DEFAULT_RATE_LIMITS). */
+  rateLimits?: RateLimits;
 }
 
 /** Concurrency set aside per function: 360 of the default 1,000, leaving 640 unreserved. */
@@ -72,6 +75,9 @@ export class FlashlineStack extends Stack {
       SIGNING_KEY_ID: store.bindingKey.keyId,
       TICKET_KEY_ID: store.ticketKey.keyId,
       IMAGES_BUCKET: store.imagesBucket.bucketName,
+      // Read once per container (functions/shared-deps.ts); leases write the bucket items with
+      // UpdateItem, which both API functions hold already.
+      RATE_LIMITS: JSON.stringify(props.rateLimits ?? DEFAULT_RATE_LIMITS),
     };
 
     const management = new ProjectFunction(this, 'ManagementApi', {

@@ -4,6 +4,8 @@ import { createAccount } from '../shared/store/accounts.js';
 import { createDocumentClient } from '../shared/store/clients.js';
 import { NO_CURSORS } from '../shared/store/cursors.js';
 import { migrateToV11 } from '../shared/store/migrations.js';
+import { setAccountRateLimit } from '../shared/store/rate-limits.js';
+import { type RateLimit, validRateLimit } from '../shared/domain/rate-limits.js';
 import { adminEnvironmentHere } from './lib/admin-env.js';
 import { quietSdkNodeVersionWarning } from './lib/sdk-warning.js';
 import { readStackOutputs } from './lib/stack.js';
@@ -45,6 +47,32 @@ program
     const outputs = await readStackOutputs(options.stack);
     const report = await migrateToV11({ doc: createDocumentClient(), table: outputs.tableName, events: outputs.eventsTableName, cursors: NO_CURSORS });
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  });
+
+program
+  .command('set-rate-limit')
+  .description("Set one account's rate limit for its programmers (device) or its keys (management), or --default to go back to the deployment's; containers take it up within one lease")
+  .requiredOption('--account <accountId>', 'the account')
+  .requiredOption('--routes <device|management>', 'which side of the API')
+  .option('--rate <perSecond>', 'sustained requests a second')
+  .option('--burst <requests>', 'requests at once after a quiet spell')
+  .option('--default', "remove the account's own limit")
+  .option('--stack <name>', 'CloudFormation stack name', 'Flashline')
+  .action(async (options: { account: string; routes: string; rate?: string; burst?: string; default?: boolean; stack: string }) => {
+    if (options.routes !== 'device' && options.routes !== 'management') program.error('--routes must be device or management', { exitCode: 2 });
+    if (Boolean(options.default) === (options.rate !== undefined || options.burst !== undefined)) program.error('give --rate and --burst, or --default', { exitCode: 2 });
+    let limit: RateLimit | undefined;
+    try {
+      limit = options.default ? undefined : validRateLimit({ ratePerSecond: Number(options.rate), burst: Number(options.burst) }, 'limit');
+    } catch (error) {
+      program.error((error as Error).message.replace('limit.ratePerSecond', '--rate').replace('limit.burst', '--burst'), { exitCode: 2 });
+    }
+    quietSdkNodeVersionWarning();
+    Object.assign(process.env, adminEnvironmentHere(ROOT).env);
+    const outputs = await readStackOutputs(options.stack);
+    const db = { doc: createDocumentClient(), table: outputs.tableName, events: outputs.eventsTableName, cursors: NO_CURSORS };
+    await setAccountRateLimit(db, options.account, options.routes === 'device' ? 'deviceAccount' : 'managementAccount', limit);
+    process.stdout.write(`${JSON.stringify({ accountId: options.account, routes: options.routes, limit: limit ?? 'deployment default' })}\n`);
   });
 
 program.parseAsync().catch((error: Error) => {

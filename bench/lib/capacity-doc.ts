@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ROOT } from '../../scripts/lib/deploy.js';
 import type { CapacityResult } from './capacity.js';
+import { type FloodResult, renderFlood } from './flood.js';
 
 /**
  * The measured tables of docs/capacity.md, written by `npm run bench` between two markers from
@@ -33,10 +34,22 @@ export function renderCapacityTables(capacity: CapacityResult, commit: string | 
 
 /** Rewrites the measured section of docs/capacity.md; a document without the markers is left alone. */
 export function updateCapacityDoc(capacity: CapacityResult, commit: string | null): boolean {
+  return replaceBetween(START, END, renderCapacityTables(capacity, commit));
+}
+
+const FLOOD_START = '<!-- flood:start (written by npm run bench) -->';
+const FLOOD_END = '<!-- flood:end -->';
+
+/** The flood step's figures, in their own marked section. */
+export function updateFloodDoc(flood: FloodResult, commit: string | null): boolean {
+  return replaceBetween(FLOOD_START, FLOOD_END, `Measured at commit \`${commit ?? 'uncommitted'}\`:\n\n\`\`\`\n${renderFlood(flood)}\n\`\`\``);
+}
+
+function replaceBetween(startMarker: string, endMarker: string, content: string): boolean {
   const doc = readFileSync(CAPACITY_DOC, 'utf8');
-  const start = doc.indexOf(START);
-  const end = doc.indexOf(END);
+  const start = doc.indexOf(startMarker);
+  const end = doc.indexOf(endMarker);
   if (start < 0 || end < start) return false;
-  writeFileSync(CAPACITY_DOC, `${doc.slice(0, start + START.length)}\n${renderCapacityTables(capacity, commit)}\n${doc.slice(end)}`);
+  writeFileSync(CAPACITY_DOC, `${doc.slice(0, start + startMarker.length)}\n${content}\n${doc.slice(end)}`);
   return true;
 }

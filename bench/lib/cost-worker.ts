@@ -51,6 +51,8 @@ export interface CostRun {
   initAws: MeterSnapshot;
   aws: MeterSnapshot;
   apiRequests: number;
+  /** Requests the rate limits refused (429) and the worker sent again after Retry-After. */
+  throttledRetries: number;
   device: InvocationStats;
   authorizer: InvocationStats;
   jobCounters?: unknown;
@@ -133,6 +135,7 @@ async function main(): Promise<void> {
     return answer.context;
   };
 
+  let throttledRetries = 0;
   const call = async <T>(token: string, method: string, path: string, body: unknown): Promise<T> => {
     const routeKey = `${method} ${path}`;
     const principal = await principalFor(token, routeKey);
@@ -165,6 +168,13 @@ async function main(): Promise<void> {
     deviceDurations.push(performance.now() - started);
     deviceRoutes[routeKey] = (deviceRoutes[routeKey] ?? 0) + 1;
     const status = response.statusCode ?? 200;
+    // The programmer's rate limit refused it: back off as the typed client does (Retry-After)
+    // and send the same request again. The refusal is metered like any request; its retry too.
+    if (status === 429 && response.headers?.['retry-after']) {
+      throttledRetries += 1;
+      await new Promise((resolve) => setTimeout(resolve, Number(response.headers?.['retry-after']) * 1000));
+      return call<T>(token, method, path, body);
+    }
     if (status >= 300) throw new Error(`${routeKey} answered ${status}: ${String(response.body)}`);
     return JSON.parse(String(response.body)) as T;
   };
@@ -208,6 +218,7 @@ async function main(): Promise<void> {
     initAws,
     aws: meter.snapshot(),
     apiRequests,
+    throttledRetries,
     device: stats(deviceDurations, deviceRoutes),
     authorizer: stats(authorizerDurations, authorizerRoutes),
   };

@@ -12,6 +12,15 @@ export async function createAccount(name: string): Promise<contract.CredentialsF
   return JSON.parse(stdout);
 }
 
+/** The platform operator's `npm run admin -- set-rate-limit` for one account's device or management routes. */
+export async function setAccountRateLimit(accountId: string, routes: 'device' | 'management', limit: { ratePerSecond: number; burst: number }): Promise<void> {
+  await promisify(execFile)(
+    path.join(ROOT, 'node_modules', '.bin', 'tsx'),
+    ['scripts/admin.ts', 'set-rate-limit', '--account', accountId, '--routes', routes, '--rate', String(limit.ratePerSecond), '--burst', String(limit.burst)],
+    { cwd: ROOT, env: process.env },
+  );
+}
+
 /** Measurement clients never retry: a retried request would hide a failure inside a latency. */
 export const measuring = (credentials: contract.CredentialsFileType) => FlashlineClient.fromCredentials(credentials, { retry: { retries: 0 } });
 

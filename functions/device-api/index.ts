@@ -1,5 +1,6 @@
 import { createHttpHandler } from '../../shared/http/handler.js';
+import { rateLimiter } from '../shared-deps.js';
 import { deviceRoutes } from './routes/index.js';
 
 /** The programmers' hot path: jobs, download URLs, authorizations, results, logs. */
-export const handler = createHttpHandler(deviceRoutes);
+export const handler = createHttpHandler(deviceRoutes, { rateLimiter });

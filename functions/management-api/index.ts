@@ -1,5 +1,6 @@
 import { requireEnv } from '../../shared/config.js';
 import { createHttpHandler } from '../../shared/http/handler.js';
+import { rateLimiter } from './deps.js';
 import { accountRoutes } from './routes/account.js';
 import { auditRoutes } from './routes/audit.js';
 import { factoryRoutes } from './routes/factories.js';
@@ -13,4 +14,5 @@ export const handler = createHttpHandler([...accountRoutes, ...factoryRoutes, ..
   // Credentials files and the OpenAPI `servers` name this URL. It comes from the stack, never
   // from the request's Host/X-Forwarded-Host, which any caller can set.
   publicBaseUrl: requireEnv('PUBLIC_API_URL'),
+  rateLimiter,
 });

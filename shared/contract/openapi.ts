@@ -9,8 +9,13 @@ const GENERIC_ERRORS: Record<number, string> = {
   403: 'forbidden: the role does not allow this',
   404: 'not_found: also for every object of another account',
   413: 'payload_too_large',
-  429: 'throttled',
+  429: 'throttled: a rate limit of the account or programmer (device and management routes count apart) was exceeded, or the cloud is busy; nothing was done. Retry after the Retry-After header (seconds), also in details.retryAfterSeconds',
 };
+
+/** Every 429 says when to come back; the typed client waits at least that long before its retry. */
+const RETRY_AFTER_HEADER = {
+  'Retry-After': { description: 'Seconds to wait before retrying (an integer, at least 1)', schema: { type: 'integer', minimum: 1 } },
+} as const;
 
 /** The OpenAPI 3.1 document of the whole API, generated from the zod schemas of the contract. */
 export function buildOpenApiDocument(serverUrl?: string): Record<string, unknown> {
@@ -18,7 +23,7 @@ export function buildOpenApiDocument(serverUrl?: string): Record<string, unknown
   registry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
 
   for (const route of allRoutes) {
-    const responses: Record<string, { description: string; content?: Record<string, { schema: z.ZodType }> }> = {
+    const responses: Record<string, { description: string; headers?: typeof RETRY_AFTER_HEADER; content?: Record<string, { schema: z.ZodType }> }> = {
       [route.successStatus]:
         route.successStatus === 204
           ? { description: 'Done, no content' }
@@ -26,7 +31,11 @@ export function buildOpenApiDocument(serverUrl?: string): Record<string, unknown
     };
     const statuses = route.access.kind === 'public' ? [400, 429] : [400, 401, 403, 404, 413, 429];
     for (const status of statuses) {
-      responses[status] = { description: GENERIC_ERRORS[status] ?? 'Error', content: { 'application/json': { schema: ErrorBody } } };
+      responses[status] = {
+        description: GENERIC_ERRORS[status] ?? 'Error',
+        ...(status === 429 && { headers: RETRY_AFTER_HEADER }),
+        content: { 'application/json': { schema: ErrorBody } },
+      };
     }
     if (route.errors?.length) {
       responses[409] = {

@@ -164,6 +164,12 @@ export interface HttpHandlerOptions {
    * wiring mistake and fails loudly rather than falling back to the caller's headers.
    */
   publicBaseUrl?: string;
+  /**
+   * The per-account and per-programmer rate limits (store/rate-limits.ts): called with the
+   * caller of every protected route before anything else of the request touches DynamoDB;
+   * throws `ThrottledError` (429) when a limit is exceeded.
+   */
+  rateLimiter?: { admit(principal: Principal): Promise<void> };
 }
 
 function configuredBaseUrl(options: HttpHandlerOptions): string {
@@ -173,7 +179,7 @@ function configuredBaseUrl(options: HttpHandlerOptions): string {
 
 /**
  * The one middy chain every API function uses: header normalizer → route match → authorization
- * → JSON body → zod validation → route function → error mapping (last).
+ * → rate limits → JSON body → zod validation → route function → error mapping (last).
  */
 export function createHttpHandler(routes: BoundRoute[], options: HttpHandlerOptions = {}) {
   const compiled = routes.map(compile);
@@ -183,6 +189,7 @@ export function createHttpHandler(routes: BoundRoute[], options: HttpHandlerOpti
     const { bound, rawParams } = matchRoute(compiled, method, event.requestContext.http.path);
     const { contract } = bound;
     const principal = authorize(contract, event);
+    if (principal && options.rateLimiter) await options.rateLimiter.admit(principal);
     const rawBody = readBody(contract, event);
 
     const issues: ValidationIssue[] = [];

@@ -16,6 +16,9 @@
  *     reservation whose authorization is not yet recorded, holding its first serial index;
  *     runStartIndex: the serial index the current run started at
  *   session key crt    SESSIONKEY#{kid}       CERTIFICATE   (the `crt` of tickets a container signed; public)
+ *   rate-limit bucket  ACCT#{acct}#RATE#DEVICE | #RATE#MANAGEMENT | #RATE#PRG#{prg}   BUCKET
+ *     (GCRA arrival time `arrivalMs`; the platform operator's `limitRatePerSecond`/`limitBurst`
+ *     for the account's own buckets; each bucket its own partition, so a flood heats no neighbour)
  *   authorization      ACCT#{acct}#AUTH#{id}  AUTH          (id derived from programmer + nonce; written once, then only released)
  *   its reported units ACCT#{acct}#AUTH#{id}  REPORTED      (a bit per granted unit; moved by every report, frozen by the release)
  * Events table (`pk`, `sk`, GSI `gsi1`, TTL on `expiresAt`):
@@ -90,6 +93,10 @@ export const keys = {
     const match = /^rsv_(\d+)_(\d+)_(auth_[0-9a-f]+)$/.exec(name);
     return match ? { reservedAtSeconds: Number(match[1]), units: Number(match[2]), authorizationId: match[3] as string } : undefined;
   },
+  rateBucket: (accountId: string, bucket: { scope: 'deviceAccount' | 'managementAccount' } | { scope: 'programmer'; programmerId: string }): Key => ({
+    pk: `ACCT#${accountId}#RATE#${bucket.scope === 'programmer' ? `PRG#${bucket.programmerId}` : bucket.scope === 'deviceAccount' ? 'DEVICE' : 'MANAGEMENT'}`,
+    sk: 'BUCKET',
+  }),
   /** A session key's certificate (public, no account's data): written once per key, read to give a stored ticket back whole. */
   sessionKeyCertificate: (kid: string): Key => ({ pk: `SESSIONKEY#${kid}`, sk: 'CERTIFICATE' }),
   imageObject: (accountId: string, imageId: string) => `accounts/${accountId}/images/${imageId}`,

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { EmptyBody, Id, ListQuery, Name } from '../../shared/contract/common.js';
 import { type AccountRole, defineRoute } from '../../shared/contract/route.js';
-import { ConflictError } from '../../shared/domain/errors.js';
+import { ConflictError, ThrottledError } from '../../shared/domain/errors.js';
 import { type HttpEvent, WithStatus, createHttpHandler, implement } from '../../shared/http/handler.js';
 import { logger } from '../../shared/http/logger.js';
 import type { Principal } from '../../shared/http/principal.js';
@@ -474,5 +474,51 @@ describe('the HTTP handler chain', () => {
       expect(response.body).not.toContain('evil.example');
       expect(seen).toHaveLength(0);
     });
+  });
+});
+
+describe('the rate limits in the chain', () => {
+  const admitted: Principal[] = [];
+  let refuse = false;
+  const rateLimiter = {
+    admit: async (principal: Principal) => {
+      admitted.push(principal);
+      if (refuse) throw new ThrottledError(3, 'Rate limit of this programmer exceeded');
+    },
+  };
+  const limited = createHttpHandler([implement(deviceRoute, record as never), implement(publicRoute, async () => ({ public: true }))], { rateLimiter, publicBaseUrl: 'https://api.example.com/' });
+  const call = async (path: string, auth: Record<string, unknown> | null) => {
+    const response = (await limited(event('GET', path, { auth }), context)) as APIGatewayProxyStructuredResultV2;
+    return { status: response.statusCode, headers: response.headers ?? {}, body: JSON.parse(response.body ?? 'null') };
+  };
+
+  beforeEach(() => {
+    seen.length = 0;
+    admitted.length = 0;
+    refuse = false;
+    vi.spyOn(logger, 'info').mockImplementation(() => undefined);
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it('counts every authenticated request against its caller before the route runs', async () => {
+    expect((await call('/v1/device/things', programmer)).status).toBe(200);
+    expect(admitted).toEqual([programmer]);
+    expect(seen).toHaveLength(1);
+  });
+
+  it('answers 429 throttled with Retry-After and details.retryAfterSeconds, and the route never runs', async () => {
+    refuse = true;
+    const response = await call('/v1/device/things', programmer);
+    expect(response.status).toBe(429);
+    expect(response.headers['retry-after']).toBe('3');
+    expect(response.body).toEqual({ error: { code: 'throttled', message: 'Rate limit of this programmer exceeded', details: { retryAfterSeconds: 3 } } });
+    expect(seen).toHaveLength(0);
+  });
+
+  it('refuses the unauthenticated and the wrong audience before counting them, and never counts public routes', async () => {
+    expect((await call('/v1/device/things', null)).status).toBe(401);
+    expect((await call('/v1/device/things', account('admin'))).status).toBe(403);
+    expect((await call('/v1/public.json', null)).status).toBe(200);
+    expect(admitted).toEqual([]);
   });
 });

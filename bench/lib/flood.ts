@@ -1,0 +1,280 @@
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import { summarize } from '../../cli/simulate/stats.js';
+import { EMULATOR_PORT } from '../../localstack/ministack.js';
+import { FlashlineApiError, FlashlineClient } from '../../shared/contract/client.js';
+import * as contract from '../../shared/contract/index.js';
+import { type RateLimit, chunkSize } from '../../shared/domain/rate-limits.js';
+import { type Line, directJob, measuring, setAccountRateLimit } from './fixtures.js';
+
+/**
+ * Fairness under a flood: another account's authorization latency, unloaded and then while one
+ * account sends 200 requests/s (open loop: a request every 5 ms whatever the answers, as a
+ * broken device or a script would), in the same run. The flooding account has its own device
+ * limit, set by the platform operator's command, so most of its flood is refused with 429;
+ * what is measured is whether the refused part still costs others their latency.
+ *
+ * The machine is shared (2 cores, the emulator one Python process): CPU is accounted from /proc
+ * per phase — the emulator, its Lambda workers, this process and everything else — so a ratio
+ * above 2 can be traced to what was busy.
+ */
+export const FLOOD_RATE_PER_SECOND = 200;
+export const PHASE_SECONDS = 15;
+/** The flood runs this long before the victim's measured phase: the emulator starts its workers. */
+const FLOOD_LEAD_SECONDS = 3;
+/** The flooding account's own device limit (the operator's), well below its flood. */
+export const FLOOD_ACCOUNT_LIMIT: RateLimit = { ratePerSecond: 20, burst: 40 };
+/** Requests of the flood in flight at once before the bench stops sending (counted as not sent). */
+const MAX_IN_FLIGHT = 400;
+/** A flood request unanswered this long is given up (counted as `0 timeout`): the emulator can stall under a flood. */
+const FLOOD_REQUEST_TIMEOUT_MS = 10_000;
+
+const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface CpuShare {
+  /** Cores busy on average over the phase (1.0 = one core all the time). */
+  emulator: number;
+  lambdaWorkers: number;
+  bench: number;
+  /** The whole machine, from /proc/stat; minus the three above: other engineers' work. */
+  machine: number;
+  others: number;
+}
+
+export interface VictimPhase {
+  requests: number;
+  ok: number;
+  non2xx: Record<string, number>;
+  p50: number;
+  p95: number;
+  p99: number;
+  cpu: CpuShare;
+}
+
+export interface FloodResult {
+  floodRatePerSecond: number;
+  phaseSeconds: number;
+  floodAccountLimit: RateLimit & { chunk: number };
+  victimUnloaded: VictimPhase;
+  victimUnderFlood: VictimPhase;
+  /** Victim p95 under flood ÷ unloaded: the acceptance criterion is ≤ 2. */
+  p95Ratio: number;
+  holds: boolean;
+  flood: {
+    sent: number;
+    notSent: number;
+    sentPerSecond: number;
+    /** Status (and code) → count: 201 granted, 429 throttled, anything else. */
+    statuses: Record<string, number>;
+    p50: number;
+    p95: number;
+  };
+}
+
+/** Finds the emulator's process: the one listening on its port. */
+function emulatorPid(): number | undefined {
+  try {
+    const out = execFileSync('ss', ['-ltnpH', `sport = :${EMULATOR_PORT}`], { encoding: 'utf8' });
+    const match = /pid=(\d+)/.exec(out);
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** utime + stime (+ children reaped) in clock ticks, and the parent pid, of one process. */
+function processTicks(pid: number): { ticks: number; ppid: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is field 3 (state): ppid is field 4, utime..cstime fields 14..17.
+    return { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]) };
+  } catch {
+    return undefined;
+  }
+}
+
+interface CpuSnapshot {
+  at: number;
+  emulator: number;
+  workers: number;
+  bench: number;
+  machineBusy: number;
+}
+
+const CLOCK_TICKS = 100;
+
+function snapshot(): CpuSnapshot {
+  const pid = emulatorPid();
+  const all = readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map((name) => ({ pid: Number(name), stat: processTicks(Number(name)) }));
+  const children = new Map<number, number[]>();
+  for (const { pid: child, stat } of all) if (stat) children.set(stat.ppid, [...(children.get(stat.ppid) ?? []), child]);
+  // The emulator's Lambda workers are its descendants.
+  const descendants: number[] = [];
+  const queue = pid ? [...(children.get(pid) ?? [])] : [];
+  while (queue.length) {
+    const next = queue.shift() as number;
+    descendants.push(next);
+    queue.push(...(children.get(next) ?? []));
+  }
+  const ticksOf = (p: number) => all.find((entry) => entry.pid === p)?.stat?.ticks ?? 0;
+  const emulatorTicks = pid ? (processTicks(pid)?.ticks ?? 0) : 0;
+  const cpuLine = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
+  const busy = cpuLine.slice(0, 8).reduce((sum, v, i) => (i === 3 || i === 4 ? sum : sum + v), 0);
+  const usage = process.cpuUsage();
+  return {
+    at: performance.now(),
+    emulator: emulatorTicks,
+    workers: descendants.reduce((sum, p) => sum + ticksOf(p), 0),
+    bench: (usage.user + usage.system) / 1e6,
+    machineBusy: busy,
+  };
+}
+
+/** Workers that exit during a phase take their ticks with them (their parent reaps them into its own cutime): the emulator's figure then holds them. */
+function cpuBetween(start: CpuSnapshot, end: CpuSnapshot): CpuShare {
+  const seconds = (end.at - start.at) / 1000;
+  const cores = (ticks: number) => round(ticks / CLOCK_TICKS / seconds, 2);
+  const emulator = cores(end.emulator - start.emulator);
+  const lambdaWorkers = cores(Math.max(0, end.workers - start.workers));
+  const bench = round((end.bench - start.bench) / seconds, 2);
+  const machine = cores(end.machineBusy - start.machineBusy);
+  return { emulator, lambdaWorkers, bench, machine, others: round(Math.max(0, machine - emulator - lambdaWorkers - bench), 2) };
+}
+
+async function victimPhase(authorize: () => Promise<unknown>, seconds: number): Promise<VictimPhase> {
+  const latencies: number[] = [];
+  const non2xx: Record<string, number> = {};
+  let ok = 0;
+  const before = snapshot();
+  const deadline = performance.now() + seconds * 1000;
+  while (performance.now() < deadline) {
+    const t0 = performance.now();
+    try {
+      await authorize();
+      ok += 1;
+    } catch (error) {
+      const key = error instanceof FlashlineApiError ? `${error.status} ${error.code}` : `0 ${(error as Error).message}`;
+      non2xx[key] = (non2xx[key] ?? 0) + 1;
+    }
+    latencies.push(performance.now() - t0);
+  }
+  const cpu = cpuBetween(before, snapshot());
+  const summary = summarize(latencies);
+  return { requests: latencies.length, ok, non2xx, p50: summary.p50, p95: summary.p95, p99: summary.p99, cpu };
+}
+
+/** Open loop: request i leaves at start + i × interval, answered or not; fetch directly (no client validation), keep-alive. */
+function startFlood(url: string, token: string, body: () => string) {
+  const statuses: Record<string, number> = {};
+  const latencies: number[] = [];
+  const inFlight = new Set<Promise<void>>();
+  let sent = 0;
+  let notSent = 0;
+  let stopped = false;
+  const started = performance.now();
+  const intervalMs = 1000 / FLOOD_RATE_PER_SECOND;
+  const loop = (async () => {
+    for (let i = 0; !stopped; i += 1) {
+      const wait = started + i * intervalMs - performance.now();
+      if (wait > 0) await sleep(wait);
+      if (inFlight.size >= MAX_IN_FLIGHT) {
+        notSent += 1;
+        continue;
+      }
+      sent += 1;
+      const t0 = performance.now();
+      const request = fetch(url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body(),
+        signal: AbortSignal.timeout(FLOOD_REQUEST_TIMEOUT_MS),
+      })
+        .then(async (response) => {
+          const text = await response.text();
+          const code = response.status >= 400 ? ((JSON.parse(text) as { error?: { code?: string } }).error?.code ?? '') : '';
+          const key = `${response.status}${code ? ` ${code}` : ''}`;
+          statuses[key] = (statuses[key] ?? 0) + 1;
+        })
+        .catch((error: Error) => {
+          const key = error.name === 'TimeoutError' ? '0 timeout' : `0 ${error.message}`;
+          statuses[key] = (statuses[key] ?? 0) + 1;
+        })
+        .finally(() => {
+          latencies.push(performance.now() - t0);
+          inFlight.delete(request);
+        });
+      inFlight.add(request);
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      await Promise.all(inFlight);
+      const seconds = (performance.now() - started) / 1000;
+      const summary = summarize(latencies);
+      return { sent, notSent, sentPerSecond: round(sent / seconds), statuses, p50: summary.p50, p95: summary.p95 };
+    },
+  };
+}
+
+export async function runFlood(victim: Line, flooder: Line, log: (line: string) => void): Promise<FloodResult> {
+  const victimJob = await directJob(victim, 'bench flood victim', 10_000_000);
+  const floodJob = await directJob(flooder, 'bench flood', 10_000_000);
+  const flooderAccountId = (await flooder.admin.call(contract.getAccount)).account.accountId;
+  await setAccountRateLimit(flooderAccountId, 'device', FLOOD_ACCOUNT_LIMIT);
+
+  const victimClient = FlashlineClient.fromCredentials(victim.programmers[0]!, { retry: { retries: 0 }, timeoutMs: FLOOD_REQUEST_TIMEOUT_MS });
+  const authorize = () => victimClient.call(contract.authorizeProgramming, { body: { jobId: victimJob, units: 1, nonce: `victim-${randomUUID()}` } });
+  for (let i = 0; i < 5; i += 1) await authorize();
+
+  const victimUnloaded = await victimPhase(authorize, PHASE_SECONDS);
+  log(`flood: victim unloaded p50 ${victimUnloaded.p50} ms, p95 ${victimUnloaded.p95} ms (${victimUnloaded.requests} authorizations); cpu ${JSON.stringify(victimUnloaded.cpu)}`);
+
+  // The flooding token's authorizer answer is cached before the flood, as it is after the first
+  // second of any real flood: otherwise every request of the first burst invokes the authorizer
+  // at once, and the emulator starts one authorizer worker per request (measured: 80 workers,
+  // 5 s timeouts, the emulator stalled).
+  const credentials = flooder.programmers[0]!;
+  const flooderClient = measuring(credentials);
+  for (let i = 0; i < 3; i += 1) await flooderClient.call(contract.authorizeProgramming, { body: { jobId: floodJob, units: 1, nonce: `warm-${randomUUID()}` } });
+  const flood = startFlood(new URL('v1/device/authorizations', credentials.endpoint.endsWith('/') ? credentials.endpoint : `${credentials.endpoint}/`).toString(), credentials.token, () =>
+    JSON.stringify({ jobId: floodJob, units: 1, nonce: `flood-${randomUUID()}` }),
+  );
+  await sleep(FLOOD_LEAD_SECONDS * 1000);
+  const victimUnderFlood = await victimPhase(authorize, PHASE_SECONDS);
+  const floodOutcome = await flood.stop();
+  log(`flood: victim under flood p50 ${victimUnderFlood.p50} ms, p95 ${victimUnderFlood.p95} ms (${victimUnderFlood.requests}); flood ${floodOutcome.sentPerSecond}/s sent, ${JSON.stringify(floodOutcome.statuses)}; cpu ${JSON.stringify(victimUnderFlood.cpu)}`);
+
+  const p95Ratio = round(victimUnderFlood.p95 / victimUnloaded.p95, 2);
+  return {
+    floodRatePerSecond: FLOOD_RATE_PER_SECOND,
+    phaseSeconds: PHASE_SECONDS,
+    floodAccountLimit: { ...FLOOD_ACCOUNT_LIMIT, chunk: chunkSize(FLOOD_ACCOUNT_LIMIT) },
+    victimUnloaded,
+    victimUnderFlood,
+    p95Ratio,
+    holds: p95Ratio <= 2,
+    flood: floodOutcome,
+  };
+}
+
+export function renderFlood(result: FloodResult): string {
+  const { victimUnloaded: u, victimUnderFlood: f, flood } = result;
+  const cpu = (c: CpuShare) => `emulator ${c.emulator}, Lambda workers ${c.lambdaWorkers}, bench ${c.bench}, others ${c.others} (machine ${c.machine} of 2)`;
+  return [
+    `Flood: one account sends ${result.floodRatePerSecond} authorizations/s (open loop; its device limit ${result.floodAccountLimit.ratePerSecond}/s, burst ${result.floodAccountLimit.burst}); another account's programmer authorizes back to back, ${result.phaseSeconds} s a phase:`,
+    `  victim unloaded:    p50 ${u.p50} ms, p95 ${u.p95} ms, p99 ${u.p99} ms (${u.requests} authorizations, ${u.requests - u.ok} failed)`,
+    `  victim under flood: p50 ${f.p50} ms, p95 ${f.p95} ms, p99 ${f.p99} ms (${f.requests} authorizations, ${f.requests - f.ok} failed)`,
+    `  p95 ratio ${result.p95Ratio} (criterion ≤ 2: ${result.holds ? 'holds' : 'DOES NOT HOLD'})`,
+    `  flood: ${flood.sent} sent (${flood.sentPerSecond}/s, ${flood.notSent} not sent: ${MAX_IN_FLIGHT} in flight), answers ${Object.entries(flood.statuses).map(([k, v]) => `${v}× ${k}`).join(', ')}; p50 ${flood.p50} ms, p95 ${flood.p95} ms`,
+    `  cores busy unloaded:    ${cpu(u.cpu)}`,
+    `  cores busy under flood: ${cpu(f.cpu)}`,
+  ].join('\n');
+}

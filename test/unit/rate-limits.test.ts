@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_RATE_LIMITS,
+  LEASE_LIFETIME_MS,
+  type LeaseAttempt,
+  type RateLimit,
+  afterRefusal,
+  availableTokens,
+  chunkSize,
+  decideLocally,
+  emptyLocalBucket,
+  leaseAttempt,
+  parseRateLimits,
+  retryAfterSeconds,
+} from '../../shared/domain/rate-limits.js';
+
+const limit: RateLimit = { ratePerSecond: 20, burst: 40 };
+
+/** The conditional UpdateItem of store/rate-limits.ts, applied to an in-memory item: what DynamoDB decides. */
+function applyLease(item: { arrivalMs?: number }, attempt: LeaseAttempt): boolean {
+  if (attempt.form === 'restart') {
+    if (item.arrivalMs !== undefined && item.arrivalMs > attempt.nowMs) return false;
+    item.arrivalMs = attempt.newArrivalMs;
+    return true;
+  }
+  if (item.arrivalMs === undefined || item.arrivalMs <= attempt.nowMs || item.arrivalMs > attempt.latestArrivalMs) return false;
+  item.arrivalMs += attempt.incrementMs;
+  return true;
+}
+
+/** One container's lease as the store runs it: guess a form, then follow `afterRefusal`. Returns tokens granted. */
+function lease(item: { arrivalMs?: number }, nowMs: number, known: number | undefined): { tokens: number; throttledUntilMs?: number } {
+  let attempt = leaseAttempt(limit, chunkSize(limit), nowMs, known);
+  for (let round = 0; round < 3; round += 1) {
+    if (applyLease(item, attempt)) return { tokens: attempt.tokens };
+    const next = afterRefusal(limit, chunkSize(limit), item.arrivalMs, nowMs);
+    if ('throttledUntilMs' in next) return { tokens: 0, throttledUntilMs: next.throttledUntilMs };
+    attempt = next.retry;
+  }
+  return { tokens: 0 };
+}
+
+describe('rate-limit buckets (GCRA, leased in chunks)', () => {
+  it('leases a quarter second of the rate at once, at least 1 and at most the burst', () => {
+    expect(chunkSize({ ratePerSecond: 20, burst: 40 })).toBe(5);
+    expect(chunkSize({ ratePerSecond: 200, burst: 400 })).toBe(50);
+    expect(chunkSize({ ratePerSecond: 1, burst: 1 })).toBe(1);
+    expect(chunkSize({ ratePerSecond: 1000, burst: 10 })).toBe(10);
+  });
+
+  it('restarts an idle bucket from now and advances a busy one within the tolerance', () => {
+    expect(leaseAttempt(limit, 5, 10_000, undefined)).toEqual({ form: 'restart', tokens: 5, nowMs: 10_000, newArrivalMs: 10_250 });
+    expect(leaseAttempt(limit, 5, 10_000, 9_000)).toMatchObject({ form: 'restart', newArrivalMs: 10_250 });
+    // 40 tokens of 50 ms: the arrival time may run 2 s ahead; taking 5 needs it at most 1.75 s ahead.
+    expect(leaseAttempt(limit, 5, 10_000, 10_500)).toEqual({ form: 'advance', tokens: 5, nowMs: 10_000, incrementMs: 250, latestArrivalMs: 11_750 });
+  });
+
+  it('counts the tokens a stored arrival time leaves', () => {
+    expect(availableTokens(limit, undefined, 0)).toBe(40);
+    expect(availableTokens(limit, 500, 1_000)).toBe(40);
+    expect(availableTokens(limit, 3_000, 1_000)).toBe(0);
+    expect(availableTokens(limit, 2_900, 1_000)).toBe(2);
+  });
+
+  it('after a refusal takes what is left, or waits until a whole chunk is there', () => {
+    expect(afterRefusal(limit, 5, 2_900, 1_000)).toEqual({ retry: { form: 'advance', tokens: 2, nowMs: 1_000, incrementMs: 100, latestArrivalMs: 2_900 } });
+    // Full: a chunk of 5 is there when the arrival time is 5 intervals inside the 2 s tolerance.
+    expect(afterRefusal(limit, 5, 3_000, 1_000)).toEqual({ throttledUntilMs: 1_250 });
+    // A lost race on an idle bucket: someone restarted it; try again for the whole chunk.
+    expect(afterRefusal(limit, 5, 1_100, 1_000)).toMatchObject({ retry: { form: 'advance', tokens: 5 } });
+  });
+
+  it('lets a burst through at once, then only the rate, whatever the number of containers', () => {
+    const item: { arrivalMs?: number } = {};
+    const containers = Array.from({ length: 7 }, () => ({ known: undefined as number | undefined, blockedUntil: 0 }));
+    const grantedAt: number[] = [];
+    // Every container asks every 10 ms for 10 s: far more than 20/s.
+    for (let now = 0; now < 10_000; now += 10) {
+      for (const container of containers) {
+        if (now < container.blockedUntil) continue;
+        const outcome = lease(item, now, container.known);
+        container.known = item.arrivalMs;
+        if (outcome.throttledUntilMs !== undefined) container.blockedUntil = outcome.throttledUntilMs;
+        for (let i = 0; i < outcome.tokens; i += 1) grantedAt.push(now);
+      }
+    }
+    // Over the whole run: the burst plus the rate, and no token less than a flood can use.
+    expect(grantedAt.length).toBeLessThanOrEqual(40 + 20 * 10);
+    expect(grantedAt.length).toBeGreaterThanOrEqual(40 + 20 * 10 - chunkSize(limit));
+    // Over any 1 s window after the burst: at most the rate plus one chunk.
+    for (let start = 3_000; start < 9_000; start += 100) {
+      const inWindow = grantedAt.filter((at) => at >= start && at < start + 1_000).length;
+      expect(inWindow).toBeLessThanOrEqual(20 + chunkSize(limit));
+    }
+  });
+
+  it('serves leased tokens from memory until they run out or their lease ends, and refuses while throttled', () => {
+    const bucket = emptyLocalBucket();
+    expect(decideLocally(bucket, 0)).toEqual({ kind: 'lease' });
+    bucket.tokens = 2;
+    bucket.leaseExpiresAtMs = LEASE_LIFETIME_MS;
+    expect(decideLocally(bucket, 10)).toEqual({ kind: 'take' });
+    expect(decideLocally(bucket, LEASE_LIFETIME_MS)).toEqual({ kind: 'lease' });
+    bucket.throttledUntilMs = 2_000;
+    expect(decideLocally(bucket, 1_500)).toEqual({ kind: 'throttled', untilMs: 2_000 });
+    expect(decideLocally(bucket, 2_000)).toEqual({ kind: 'lease' });
+  });
+
+  it('says Retry-After in whole seconds, at least one', () => {
+    expect(retryAfterSeconds(1_050, 1_000)).toBe(1);
+    expect(retryAfterSeconds(3_001, 1_000)).toBe(3);
+    expect(retryAfterSeconds(900, 1_000)).toBe(1);
+  });
+
+  it("reads a deployment's limits: defaults for what is left out, an error for anything malformed", () => {
+    expect(parseRateLimits(undefined)).toEqual(DEFAULT_RATE_LIMITS);
+    expect(parseRateLimits('{"programmer":{"ratePerSecond":5,"burst":10}}')).toEqual({ ...DEFAULT_RATE_LIMITS, programmer: { ratePerSecond: 5, burst: 10 } });
+    expect(() => parseRateLimits('{"programer":{"ratePerSecond":5,"burst":10}}')).toThrow(/unknown scope programer/);
+    expect(() => parseRateLimits('{"programmer":{"ratePerSecond":0,"burst":10}}')).toThrow(/ratePerSecond/);
+    expect(() => parseRateLimits('{"deviceAccount":{"ratePerSecond":5}}')).toThrow(/burst/);
+    expect(() => parseRateLimits('not json')).toThrow();
+  });
+});
