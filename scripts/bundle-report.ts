@@ -32,6 +32,8 @@ export const PLACEHOLDER_ENVIRONMENT: Record<string, string> = {
   SIGNING_KEY_ID: '00000000-0000-0000-0000-000000000000',
   TICKET_KEY_ID: '00000000-0000-0000-0000-000000000001',
   IMAGES_BUCKET: 'images',
+  PUBLIC_API_URL: 'https://api.example.com/',
+  CURSOR_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:cursor-key',
 };
 
 /** The placeholders plus the function's own NODE_OPTIONS, as ProjectFunction deploys it. */
