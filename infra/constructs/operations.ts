@@ -70,14 +70,15 @@ export class Operations extends Construct {
     const sum = (expression: string, usingMetrics: Record<string, cloudwatch.IMetric>, label: string, period = FIVE_MINUTES) =>
       new cloudwatch.MathExpression({ expression, usingMetrics, label, period });
 
-    const requests = api.metricCount({ period: MINUTE, label: 'Requests' });
+    // Sum: the Count metric's SampleCount is its number of datapoints.
+    const requests = api.metricCount({ period: MINUTE, label: 'Requests', statistic: 'Sum' });
     const clientErrors = api.metricClientError({ period: MINUTE, label: '4xx' });
     const serverErrors = api.metricServerError({ period: MINUTE, label: '5xx' });
     const lambdaThrottles = Object.fromEntries(Object.entries(functions).map(([name, fn]) => [`${name}Throttles`, fn.metricThrottles({ period: FIVE_MINUTES })]));
     const throttledAnswers = bothApis(METRIC.throttles);
     const kmsErrors = bothApis(METRIC.kmsErrors);
 
-    const serverErrorRate = sum('IF(requests > 0, 100 * errors / requests, 0)', { requests: api.metricCount({ period: FIVE_MINUTES }), errors: api.metricServerError({ period: FIVE_MINUTES }) }, '5xx rate (%)');
+    const serverErrorRate = sum('IF(requests > 0, 100 * errors / requests, 0)', { requests: api.metricCount({ period: FIVE_MINUTES, statistic: 'Sum' }), errors: api.metricServerError({ period: FIVE_MINUTES }) }, '5xx rate (%)');
     const throttles = sum(
       `${Object.keys(lambdaThrottles).map((key) => `FILL(${key}, 0)`).join(' + ')} + FILL(deviceThrottled, 0) + FILL(managementThrottled, 0)`,
       { ...lambdaThrottles, deviceThrottled: throttledAnswers.device.with({ period: FIVE_MINUTES }), managementThrottled: throttledAnswers.management.with({ period: FIVE_MINUTES }) },
