@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { daemonAddress, recordAwsCall, sampledTraceContext, subsegmentOf } from '../../shared/aws-lean/xray.js';
 import { formatToken, hashSecret, newSecret } from '../../shared/domain/tokens.js';
 import { METRIC, METRICS_NAMESPACE } from '../../shared/observability/metric-names.js';
@@ -51,11 +51,18 @@ function captureStdout(): { lines: () => Record<string, any>[]; raw: () => strin
 const emfLines = (lines: Record<string, any>[]) => lines.filter((line) => line._aws?.CloudWatchMetrics);
 
 describe('logs and metrics of a request', () => {
+  let authorizer: typeof import('../../functions/authorizer/index.js').handler;
+  let device: typeof import('../../functions/device-api/index.js').handler;
+  // Importing the entries builds their SDK clients: slow on a busy machine, so outside the tests' own timeout.
+  beforeAll(async () => {
+    ({ handler: authorizer } = await import('../../functions/authorizer/index.js'));
+    ({ handler: device } = await import('../../functions/device-api/index.js'));
+  }, 60_000);
   beforeEach(() => ddb.reset());
   afterEach(() => vi.restoreAllMocks());
 
   it('never logs the bearer token the authorizer resolves, and tags its line with the request, account and programmer', async () => {
-    const { handler } = await import('../../functions/authorizer/index.js');
+    const handler = authorizer;
     ddb.on(GetCommand).resolves({ Item: { secretHash: hashSecret(secret), status: 'active', programmerId: 'prg_1' } });
     const out = captureStdout();
     const event = {
@@ -73,7 +80,7 @@ describe('logs and metrics of a request', () => {
   });
 
   it('counts a refused token without logging it', async () => {
-    const { handler } = await import('../../functions/authorizer/index.js');
+    const handler = authorizer;
     ddb.on(GetCommand).resolves({});
     const out = captureStdout();
     const event = { type: 'REQUEST', routeKey: 'ANY /v1/{proxy+}', headers: { authorization: `Bearer ${token}` }, requestContext: { requestId: 'api-req-2' } };
@@ -84,7 +91,7 @@ describe('logs and metrics of a request', () => {
   });
 
   it('logs an API request with its ids but not its Authorization header, and counts the refusal by code', async () => {
-    const { handler } = await import('../../functions/device-api/index.js');
+    const handler = device;
     const out = captureStdout();
     const event = {
       version: '2.0',
@@ -109,7 +116,7 @@ describe('logs and metrics of a request', () => {
   });
 
   it('does not lend one request’s account to the next request of a warm container', async () => {
-    const { handler } = await import('../../functions/device-api/index.js');
+    const handler = device;
     const out = captureStdout();
     const base = { version: '2.0', headers: {}, isBase64Encoded: false };
     const first = { ...base, requestContext: { requestId: 'a', http: { method: 'GET', path: '/v1/device/x' }, authorizer: { lambda: { kind: 'programmer', accountId: 'acc_1', programmerId: 'prg_1', credentialId: 'prg_1' } } } };
