@@ -2,7 +2,7 @@ import { App, Aspects, RemovalPolicy } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { LOCAL_API_ID, executeApiUrl, forcedEmulatorKind } from '../localstack/emulator.js';
 import { parseRateLimits } from '../shared/domain/rate-limits.js';
-import { FlashlineStack } from './flashline-stack.js';
+import { createFlashlineStacks } from './stacks.js';
 
 /**
  * Context (`-c key=value` or cdk.json):
@@ -19,25 +19,23 @@ import { FlashlineStack } from './flashline-stack.js';
  *   rateLimits='{"programmer":{"ratePerSecond":20,"burst":40},"deviceAccount":…,"managementAccount":…}'
  *                       per-programmer and per-account token buckets (README "Fair throttling");
  *                       scopes left out keep their defaults
+ *   alarmEmails=a@x,b@y  subscribers of the alarm topic (each confirms by email)
+ *
+ * Two stacks (infra/stack-names.ts): `Flashline` (stateful: data, keys; termination protection
+ * in production) and `FlashlineApi` (stateless: functions, API, alarms). `cdk deploy --all`.
  */
 const app = new App();
 const env = app.node.tryGetContext('env') ?? 'prod';
 // The console of `npm start` (4580) and the one the browser tests serve (4581).
 const LOCAL_CONSOLE_ORIGINS = 'http://127.0.0.1:4580,http://localhost:4580,http://127.0.0.1:4581';
-const corsContext: unknown = app.node.tryGetContext('corsOrigins') ?? (env === 'local' ? LOCAL_CONSOLE_ORIGINS : undefined);
-const corsOrigins =
-  corsContext === undefined
-    ? undefined
-    : String(corsContext)
-        .split(',')
-        .map((origin) => origin.trim())
-        .filter(Boolean);
+const corsOrigins = listContext('corsOrigins') ?? (env === 'local' ? LOCAL_CONSOLE_ORIGINS.split(',') : undefined);
 
 const emulatorEndpoint = env === 'local' ? process.env.AWS_ENDPOINT_URL : undefined;
 
-new FlashlineStack(app, 'Flashline', {
-  description: 'Flashline: cloud-connected production flash programming',
+createFlashlineStacks(app, {
   removalPolicy: env === 'local' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+  // Throw-away local stacks must stay deletable.
+  terminationProtection: env !== 'local',
   corsOrigins,
   // The emulator cannot run BucketDeployment's custom resource; locally `npm start` serves the console.
   console: env !== 'local',
@@ -48,8 +46,21 @@ new FlashlineStack(app, 'Flashline', {
   reserveConcurrency: app.node.tryGetContext('reservedConcurrency') !== 'off',
   consoleDomain: consoleDomainContext(),
   rateLimits: parseRateLimits(rateLimitsContext()),
+  alarmEmails: listContext('alarmEmails'),
+  // MiniStack's CloudFormation cannot create alarms on metric math: the local stack has the others.
+  metricMathAlarms: env !== 'local',
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });
+
+/** A comma-separated context value as a list; undefined when not given. */
+function listContext(key: string): string[] | undefined {
+  const value: unknown = app.node.tryGetContext(key);
+  if (value === undefined) return undefined;
+  return String(value)
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
 
 /** `-c rateLimits='{…}'` arrives as a string; in cdk.json it may be an object. A bad value fails the synth. */
 function rateLimitsContext(): string | undefined {

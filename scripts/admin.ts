@@ -8,7 +8,7 @@ import { setAccountRateLimit } from '../shared/store/rate-limits.js';
 import { type RateLimit, validRateLimit } from '../shared/domain/rate-limits.js';
 import { adminEnvironmentHere } from './lib/admin-env.js';
 import { quietSdkNodeVersionWarning } from './lib/sdk-warning.js';
-import { readStackOutputs } from './lib/stack.js';
+import { API_STACK_NAME, STACK_NAME, readStackOutputs } from './lib/stack.js';
 
 /**
  * Platform-operator commands. They talk to the deployed stack with the ambient AWS credentials
@@ -23,14 +23,15 @@ program
   .command('create-account')
   .description('Create an account with its default factory and a first admin key; prints the credentials file JSON')
   .requiredOption('--name <name>', 'account name')
-  .option('--stack <name>', 'CloudFormation stack name', 'Flashline')
-  .action(async (options: { name: string; stack: string }) => {
+  .option('--stack <name>', 'the stateful CloudFormation stack', STACK_NAME)
+  .option('--api-stack <name>', 'the stateless CloudFormation stack', API_STACK_NAME)
+  .action(async (options: { name: string; stack: string; apiStack: string }) => {
     const name = options.name.trim();
     if (!name || name.length > 200) program.error('--name must be 1–200 characters', { exitCode: 2 });
     quietSdkNodeVersionWarning();
     // Before any SDK client exists: they read region, endpoint and credentials from the environment.
     Object.assign(process.env, adminEnvironmentHere(ROOT).env);
-    const outputs = await readStackOutputs(options.stack);
+    const outputs = await readStackOutputs(options.stack, options.apiStack);
     const db = { doc: createDocumentClient(), table: outputs.tableName, events: outputs.eventsTableName, cursors: NO_CURSORS };
     const { account, admin } = await createAccount(db, name);
     const credentials = { endpoint: outputs.apiUrl, accountId: account.accountId, keyId: admin.apiKey.keyId, token: admin.token, role: 'admin' };
@@ -40,11 +41,12 @@ program
 program
   .command('migrate')
   .description('Bring data written before v1.1 into its layout (job index, results stored per report); idempotent, run once after updating the stack')
-  .option('--stack <name>', 'CloudFormation stack name', 'Flashline')
-  .action(async (options: { stack: string }) => {
+  .option('--stack <name>', 'the stateful CloudFormation stack', STACK_NAME)
+  .option('--api-stack <name>', 'the stateless CloudFormation stack', API_STACK_NAME)
+  .action(async (options: { stack: string; apiStack: string }) => {
     quietSdkNodeVersionWarning();
     Object.assign(process.env, adminEnvironmentHere(ROOT).env);
-    const outputs = await readStackOutputs(options.stack);
+    const outputs = await readStackOutputs(options.stack, options.apiStack);
     const report = await migrateToV11({ doc: createDocumentClient(), table: outputs.tableName, events: outputs.eventsTableName, cursors: NO_CURSORS });
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   });

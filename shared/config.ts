@@ -1,9 +1,41 @@
 /**
+ * Every environment variable a Flashline function reads, named once: the stack sets them by
+ * these names (infra/), the functions read them by these names, so a rename is one edit and a
+ * typo is a type error on either side. A new variable goes here first.
+ */
+export const ENV = {
+  /** The entity table (accounts, factories, programmers, images, jobs, authorizations). */
+  TABLE_NAME: 'TABLE_NAME',
+  /** The events table (audit, logs, result batches). */
+  EVENTS_TABLE_NAME: 'EVENTS_TABLE_NAME',
+  IMAGES_BUCKET: 'IMAGES_BUCKET',
+  /** KMS key id of the binding root key (signs image bindings). */
+  SIGNING_KEY_ID: 'SIGNING_KEY_ID',
+  /** KMS key id of the ticket root key (certifies the device function's session keys). */
+  TICKET_KEY_ID: 'TICKET_KEY_ID',
+  /** The API's base URL as clients reach it (management function only). */
+  PUBLIC_API_URL: 'PUBLIC_API_URL',
+  /** Secrets Manager ARN of the key that signs list cursors (management function only). */
+  CURSOR_KEY_SECRET_ARN: 'CURSOR_KEY_SECRET_ARN',
+  /** The token buckets' limits as JSON (both API functions; shared/domain/rate-limits.ts). */
+  RATE_LIMITS: 'RATE_LIMITS',
+  /** Powertools: the `service` of every log line and metric (the function's construct id). */
+  POWERTOOLS_SERVICE_NAME: 'POWERTOOLS_SERVICE_NAME',
+  POWERTOOLS_LOG_LEVEL: 'POWERTOOLS_LOG_LEVEL',
+  NODE_OPTIONS: 'NODE_OPTIONS',
+} as const;
+
+export type EnvName = keyof typeof ENV;
+
+/** What the stack hands a function: only named variables. */
+export type FunctionEnvironment = Partial<Record<EnvName, string>>;
+
+/**
  * Configuration is read once, at module load, through a throwing accessor: a missing variable
  * fails the cold start loudly instead of the thousandth request quietly.
  */
-export function requireEnv(name: string): string {
-  const value = process.env[name];
+export function requireEnv(name: EnvName): string {
+  const value = process.env[ENV[name]];
   if (value === undefined || value === '') {
     throw new Error(`Missing required environment variable ${name}`);
   }

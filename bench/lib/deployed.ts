@@ -1,6 +1,6 @@
 import { ApiGatewayV2Client, GetAuthorizersCommand } from '@aws-sdk/client-apigatewayv2';
 import { CloudFormationClient, DescribeStackResourcesCommand } from '@aws-sdk/client-cloudformation';
-import { STACK_NAME } from '../../scripts/lib/stack.js';
+import { API_STACK_NAME } from '../../scripts/lib/stack.js';
 
 /** A deployed function as the emulator runs it: its resolved environment and configured memory. */
 export interface DeployedFunction {
@@ -27,12 +27,12 @@ export interface DeployedApi {
 export async function readDeployedApi(apiId: string): Promise<DeployedApi> {
   const endpoint = process.env.AWS_ENDPOINT_URL;
   if (!endpoint || !/^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(endpoint)) throw new Error('The bench only runs against a local emulator (AWS_ENDPOINT_URL on 127.0.0.1)');
-  const { StackResources } = await new CloudFormationClient({}).send(new DescribeStackResourcesCommand({ StackName: STACK_NAME }));
+  const { StackResources } = await new CloudFormationClient({}).send(new DescribeStackResourcesCommand({ StackName: API_STACK_NAME }));
   const functionOf = async (logicalPrefix: string): Promise<DeployedFunction> => {
     const resource = (StackResources ?? []).find(
       (r) => r.ResourceType === 'AWS::Lambda::Function' && new RegExp(`^${logicalPrefix}[0-9A-F]{8}$`).test(r.LogicalResourceId ?? ''),
     );
-    if (!resource?.PhysicalResourceId) throw new Error(`Stack ${STACK_NAME} has no function ${logicalPrefix}`);
+    if (!resource?.PhysicalResourceId) throw new Error(`Stack ${API_STACK_NAME} has no function ${logicalPrefix}`);
     const response = await fetch(`${endpoint.replace(/\/$/, '')}/2015-03-31/functions/${encodeURIComponent(resource.PhysicalResourceId)}/configuration`);
     if (!response.ok) throw new Error(`GetFunctionConfiguration ${resource.PhysicalResourceId} answered ${response.status}`);
     const config = (await response.json()) as { MemorySize?: number; Architectures?: string[]; Environment?: { Variables?: Record<string, string> } };

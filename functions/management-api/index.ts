@@ -1,5 +1,6 @@
 import { requireEnv } from '../../shared/config.js';
 import { createHttpHandler } from '../../shared/http/handler.js';
+import { observedHttpHandler } from '../../shared/observability/observe.js';
 import { rateLimiter } from './deps.js';
 import { accountRoutes } from './routes/account.js';
 import { auditRoutes } from './routes/audit.js';
@@ -10,9 +11,11 @@ import { metaRoutes } from './routes/meta.js';
 import { programmerRoutes } from './routes/programmers.js';
 
 /** Everything people and their tools do (account keys), plus the public JWKS and OpenAPI routes. */
-export const handler = createHttpHandler([...accountRoutes, ...factoryRoutes, ...programmerRoutes, ...imageRoutes, ...jobRoutes, ...auditRoutes, ...metaRoutes], {
-  // Credentials files and the OpenAPI `servers` name this URL. It comes from the stack, never
-  // from the request's Host/X-Forwarded-Host, which any caller can set.
-  publicBaseUrl: requireEnv('PUBLIC_API_URL'),
-  rateLimiter,
-});
+export const handler = observedHttpHandler(
+  createHttpHandler([...accountRoutes, ...factoryRoutes, ...programmerRoutes, ...imageRoutes, ...jobRoutes, ...auditRoutes, ...metaRoutes], {
+    // Credentials files and the OpenAPI `servers` name this URL. It comes from the stack, never
+    // from the request's Host/X-Forwarded-Host, which any caller can set.
+    publicBaseUrl: requireEnv('PUBLIC_API_URL'),
+    rateLimiter,
+  }),
+);

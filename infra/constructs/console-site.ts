@@ -126,9 +126,13 @@ export class ConsoleSite extends Construct {
     this.url = `${this.origin}/`;
   }
 
-  /** Uploads the console, built at synth time, with a config.json pointing at `apiUrl`. */
-  deploy(apiUrl: string): s3deploy.BucketDeployment {
-    const deployment = new s3deploy.BucketDeployment(this, 'Deploy', {
+  /**
+   * Uploads the console, built at synth time, with a config.json pointing at `apiUrl`. The
+   * deployment lives in `scope` (the stateless stack, where the API is): the bucket and CDN stay
+   * in the stateful stack, whose images bucket allows the console's origin.
+   */
+  deploy(scope: Construct, apiUrl: string): s3deploy.BucketDeployment {
+    const deployment = new s3deploy.BucketDeployment(scope, 'ConsoleDeploy', {
       sources: [consoleBuild(), s3deploy.Source.jsonData('config.json', { apiUrl })],
       destinationBucket: this.bucket,
       // index.html and config.json keep their names across builds; assets are content-hashed.
@@ -137,7 +141,7 @@ export class ConsoleSite extends Construct {
       prune: true,
       memoryLimit: 512,
     });
-    suppressBucketDeploymentFindings(Stack.of(this));
+    suppressBucketDeploymentFindings(Stack.of(scope));
     return deployment;
   }
 }

@@ -74,7 +74,7 @@ export class DataStore extends Construct {
   readonly ticketKey: kms.Key;
   /** Encrypts the functions' and the API's CloudWatch log groups (they hold account and programmer ids). */
   readonly logsKey: kms.Key;
-  private readonly signerOf = new Map<kms.Key, iam.IGrantable>();
+  private readonly signerOf = new Map<kms.Key, string>();
   readonly table: dynamodb.TableV2;
   readonly eventsTable: dynamodb.TableV2;
   readonly imagesBucket: s3.Bucket;
@@ -208,17 +208,29 @@ export class DataStore extends Construct {
   }
 
   /**
-   * Makes `grantee` the one signer of `key`: its key policy names the role for kms:Sign (the
-   * account is not trusted for Sign, so no IAM policy elsewhere can add a signer), and the
-   * role's own policy says the same. A second signer for one key is a programming error.
+   * Makes the role `roleArn` the one signer of `key` in the key policy: the account is trusted
+   * for kms:Sign only on behalf of that role (a condition on the caller's ARN), so no IAM policy
+   * elsewhere can add a signer. The role lives in the stateless stack, deployed after this one,
+   * so it is named here rather than referenced (infra/stack-names.ts). Its own policy still has
+   * to allow the call (`grantSign`). A second signer for one key is a programming error.
    */
-  grantSign(key: kms.Key, grantee: iam.IGrantable): void {
+  allowSigner(key: kms.Key, roleArn: string): void {
     const signer = this.signerOf.get(key);
-    if (signer) throw new Error(`${key.node.path} already has its signer ${signer.grantPrincipal}`);
-    this.signerOf.set(key, grantee);
+    if (signer) throw new Error(`${key.node.path} already has its signer ${signer}`);
+    this.signerOf.set(key, roleArn);
     key.addToResourcePolicy(
-      new iam.PolicyStatement({ sid: 'SignOnlyByItsRole', principals: [grantee.grantPrincipal], actions: ['kms:Sign'], resources: ['*'] }),
+      new iam.PolicyStatement({
+        sid: 'SignOnlyByItsRole',
+        principals: [new iam.AccountRootPrincipal()],
+        actions: ['kms:Sign'],
+        resources: ['*'],
+        conditions: { ArnEquals: { 'aws:PrincipalArn': roleArn } },
+      }),
     );
+  }
+
+  /** The signer's side of `allowSigner`: its role may call kms:Sign on the key. */
+  grantSign(key: kms.Key, grantee: iam.IGrantable): void {
     this.allow(grantee, ['kms:Sign'], [key.keyArn]);
   }
 

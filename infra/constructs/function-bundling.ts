@@ -42,6 +42,8 @@ export const LEAN_AWS_ALIAS: Record<string, string> = {
   '@aws-sdk/lib-dynamodb': './shared/aws-lean/dynamodb.ts',
   '@aws-sdk/client-dynamodb': './shared/aws-lean/dynamodb.ts',
   '@aws-sdk/client-kms': './shared/aws-lean/kms.ts',
+  // Powertools Tracer (aws-xray-sdk-core: +134 kB, +54 ms init) → the lean clients trace themselves.
+  '@aws-lambda-powertools/tracer': './shared/aws-lean/tracer.ts',
 };
 
 /**

@@ -8,6 +8,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
+import { ENV, type FunctionEnvironment } from '../../shared/config.js';
 import { FUNCTION_BUNDLING, bundlingAlias, runtimeNodeOptions } from './function-bundling.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -16,7 +17,8 @@ export interface ProjectFunctionProps {
   /** Entry file relative to the repository root, e.g. `functions/device-api/index.ts`. */
   entry: string;
   description: string;
-  environment?: Record<string, string>;
+  /** Only variables named in shared/config.ts (ENV). */
+  environment?: FunctionEnvironment;
   memorySize?: number;
   timeout?: Duration;
   logRetention?: logs.RetentionDays;
@@ -28,6 +30,11 @@ export interface ProjectFunctionProps {
    * every caller out). Undefined: shares the unreserved pool.
    */
   reservedConcurrency?: number;
+  /**
+   * A fixed role name, for a role another stack must name before it exists (a signing key's
+   * policy, infra/stack-names.ts). Default: generated.
+   */
+  roleName?: string;
 }
 
 /**
@@ -47,6 +54,7 @@ export class ProjectFunction extends NodejsFunction {
     const role = new iam.Role(scope, `${id}Role`, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Execution role of ${id}: only the grants its code needs`,
+      roleName: props.roleName,
     });
     const { alias: _alias, format: _esm, ...bundling } = FUNCTION_BUNDLING;
     super(scope, id, {
@@ -65,9 +73,9 @@ export class ProjectFunction extends NodejsFunction {
       projectRoot: ROOT,
       depsLockFilePath: path.join(ROOT, 'package-lock.json'),
       environment: {
-        ...(runtimeNodeOptions(props.entry) && { NODE_OPTIONS: runtimeNodeOptions(props.entry) }),
-        POWERTOOLS_SERVICE_NAME: id,
-        POWERTOOLS_LOG_LEVEL: 'INFO',
+        ...(runtimeNodeOptions(props.entry) && { [ENV.NODE_OPTIONS]: runtimeNodeOptions(props.entry) }),
+        [ENV.POWERTOOLS_SERVICE_NAME]: id,
+        [ENV.POWERTOOLS_LOG_LEVEL]: 'INFO',
         ...props.environment,
       },
       bundling: {

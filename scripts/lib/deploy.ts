@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { type Emulator, LOCAL_API_ID, executeApiUrl } from '../../localstack/emulator.js';
-import { STACK_NAME, type StackOutputs, readStackOutputs } from './stack.js';
+import { API_STACK_NAME, STACK_NAME, type StackOutputs, readStackOutputs } from './stack.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 // Per emulator port, so that several emulators (one per developer task) can serve one work tree.
@@ -38,14 +38,16 @@ export function run(command: string, args: string[], env: NodeJS.ProcessEnv, tim
   });
 }
 
-async function stackExists(): Promise<boolean> {
+async function stackExists(stackName: string): Promise<boolean> {
   try {
-    const { Stacks } = await new CloudFormationClient({}).send(new DescribeStacksCommand({ StackName: STACK_NAME }));
+    const { Stacks } = await new CloudFormationClient({}).send(new DescribeStacksCommand({ StackName: stackName }));
     return Boolean(Stacks?.[0]?.StackStatus?.endsWith('_COMPLETE') && !Stacks[0].StackStatus.startsWith('DELETE'));
   } catch {
     return false;
   }
 }
+
+const bothStacksExist = async () => (await Promise.all([STACK_NAME, API_STACK_NAME].map(stackExists))).every(Boolean);
 
 async function isBootstrapped(): Promise<boolean> {
   try {
@@ -82,8 +84,8 @@ function assemblyHash(): string {
   return hash.digest('hex');
 }
 
-/** The synthesized template of the stack last deployed (or checked) against this emulator. */
-export const STACK_TEMPLATE = path.join(CLOUD_ASSEMBLY, `${STACK_NAME}.template.json`);
+/** The synthesized template of the stateless stack (the API's) last deployed (or checked) against this emulator. */
+export const STACK_TEMPLATE = path.join(CLOUD_ASSEMBLY, `${API_STACK_NAME}.template.json`);
 
 export interface DeployResult {
   outputs: StackOutputs;
@@ -102,15 +104,16 @@ export async function deployLocalStack(env: NodeJS.ProcessEnv, emulator: Emulato
   const publicApiUrl = executeApiUrl(emulator, LOCAL_API_ID);
   await run(cdk, ['synth', '--quiet', '-c', 'env=local', '-c', `publicApiUrl=${publicApiUrl}`, '--output', CLOUD_ASSEMBLY], env, 300_000);
   const hash = assemblyHash();
-  if ((await deployedTemplateHash()) === hash && (await stackExists())) {
-    return { outputs: await readStackOutputs(STACK_NAME, emulator), deployed: false, seconds: (Date.now() - started) / 1000 };
+  if ((await deployedTemplateHash()) === hash && (await bothStacksExist())) {
+    return { outputs: await readStackOutputs(STACK_NAME, API_STACK_NAME, emulator), deployed: false, seconds: (Date.now() - started) / 1000 };
   }
   if (!(await isBootstrapped())) {
     log('Bootstrapping CDK on the emulator …');
     await run(cdk, ['bootstrap', `aws://${env.CDK_DEFAULT_ACCOUNT}/${env.CDK_DEFAULT_REGION}`, '--app', CLOUD_ASSEMBLY], env, 300_000);
   }
-  log('Deploying the Flashline stack to the emulator …');
-  await run(cdk, ['deploy', STACK_NAME, '--app', CLOUD_ASSEMBLY, '--require-approval', 'never', '--progress', 'events'], env, 600_000);
+  log(`Deploying the Flashline stacks (${STACK_NAME}, ${API_STACK_NAME}) to the emulator …`);
+  // Both, stateful first (the stateless one imports its exports); the hash covers both templates.
+  await run(cdk, ['deploy', STACK_NAME, API_STACK_NAME, '--app', CLOUD_ASSEMBLY, '--require-approval', 'never', '--progress', 'events'], env, 600_000);
   await new SSMClient({}).send(new PutParameterCommand({ Name: DEPLOYED_TEMPLATE_PARAMETER, Value: hash, Type: 'String', Overwrite: true }));
-  return { outputs: await readStackOutputs(STACK_NAME, emulator), deployed: true, seconds: (Date.now() - started) / 1000 };
+  return { outputs: await readStackOutputs(STACK_NAME, API_STACK_NAME, emulator), deployed: true, seconds: (Date.now() - started) / 1000 };
 }

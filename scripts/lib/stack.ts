@@ -1,7 +1,11 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { type Emulator, detectEmulator, executeApiUrl, forcedEmulatorKind } from '../../localstack/emulator.js';
+import { STACK_NAMES } from '../../infra/stack-names.js';
 
-export const STACK_NAME = 'Flashline';
+/** The stateful stack (tables, bucket, keys): `--stack` of the admin commands names this one. */
+export const STACK_NAME = STACK_NAMES.stateful;
+/** The stateless stack (functions, API, alarms). */
+export const API_STACK_NAME = STACK_NAMES.stateless;
 
 export interface StackOutputs {
   apiUrl: string;
@@ -22,29 +26,34 @@ async function ambientEmulator(): Promise<Emulator | undefined> {
   return found && forced ? { ...found, kind: forced } : found;
 }
 
-/**
- * Reads the deployed stack's outputs with the ambient AWS configuration. On an emulator the API
- * is served where that emulator serves it (scripts/lib/deploy.ts passes the same URL to the
- * stack for the credentials files it hands out).
- */
-export async function readStackOutputs(stackName = STACK_NAME, emulator?: Emulator): Promise<StackOutputs> {
-  const cfn = new CloudFormationClient({});
+async function outputsOf(cfn: CloudFormationClient, stackName: string): Promise<Record<string, string>> {
   const { Stacks } = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
-  const outputs = Object.fromEntries((Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue ?? '']));
-  const need = (key: string) => {
+  return Object.fromEntries((Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue ?? '']));
+}
+
+/**
+ * Reads the deployed stacks' outputs with the ambient AWS configuration: the data from the
+ * stateful stack (`stackName`), the API from the stateless one. On an emulator the API is
+ * served where that emulator serves it (scripts/lib/deploy.ts passes the same URL to the stack
+ * for the credentials files it hands out).
+ */
+export async function readStackOutputs(stackName: string = STACK_NAME, apiStackName: string = API_STACK_NAME, emulator?: Emulator): Promise<StackOutputs> {
+  const cfn = new CloudFormationClient({});
+  const [data, api] = await Promise.all([outputsOf(cfn, stackName), outputsOf(cfn, apiStackName)]);
+  const need = (outputs: Record<string, string>, name: string, key: string) => {
     const value = outputs[key];
-    if (!value) throw new Error(`Stack ${stackName} has no output ${key}; is it deployed?`);
+    if (!value) throw new Error(`Stack ${name} has no output ${key}; is it deployed?`);
     return value;
   };
-  const apiId = need('ApiId');
+  const apiId = need(api, apiStackName, 'ApiId');
   const servedBy = emulator ?? (await ambientEmulator());
   return {
-    apiUrl: servedBy ? executeApiUrl(servedBy, apiId) : need('ApiUrl'),
+    apiUrl: servedBy ? executeApiUrl(servedBy, apiId) : need(api, apiStackName, 'ApiUrl'),
     apiId,
-    tableName: need('TableName'),
-    eventsTableName: need('EventsTableName'),
-    imagesBucketName: need('ImagesBucketName'),
-    signingKeyId: need('SigningKeyId'),
-    ticketKeyId: need('TicketKeyId'),
+    tableName: need(data, stackName, 'TableName'),
+    eventsTableName: need(data, stackName, 'EventsTableName'),
+    imagesBucketName: need(data, stackName, 'ImagesBucketName'),
+    signingKeyId: need(data, stackName, 'SigningKeyId'),
+    ticketKeyId: need(data, stackName, 'TicketKeyId'),
   };
 }

@@ -8,6 +8,7 @@ import { DEFAULT_RETRY_DELAY_BASE, MAXIMUM_RETRY_DELAY, THROTTLING_RETRY_DELAY_B
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { RetriesExhaustedError, backoffDelayMs, retry } from '../retry.js';
+import { recordAwsCall } from './xray.js';
 
 /**
  * The AWS JSON protocol (awsJson1_0 for DynamoDB, awsJson1_1 for KMS) as the device function
@@ -146,11 +147,15 @@ function serviceError(response: RawResponse, parsed: Record<string, unknown>, me
   return error;
 }
 
+/** The service names X-Ray shows for the SDK's clients. */
+const TRACE_NAMES: Record<string, string> = { dynamodb: 'DynamoDB', kms: 'KMS' };
+
 export class JsonProtocolClient {
   private readonly signer: SignatureV4;
   private readonly url: URL;
   private readonly maxAttempts: number;
   private readonly contentType: string;
+  private readonly region: string;
 
   constructor(
     private readonly service: JsonService,
@@ -158,6 +163,7 @@ export class JsonProtocolClient {
   ) {
     const region = config.region ?? process.env.AWS_REGION;
     if (!region) throw new Error(`Missing AWS_REGION for the ${service.signingName} client`);
+    this.region = region;
     this.url = resolveEndpoint(service.signingName, region, config.endpoint);
     this.maxAttempts = Math.max(1, config.maxAttempts ?? 3);
     this.contentType = `application/x-amz-json-${service.jsonVersion}`;
@@ -175,6 +181,36 @@ export class JsonProtocolClient {
    * would (DynamoDB's binary attributes). Resolves with the parsed body and its `$metadata`.
    */
   async call(operation: string, body: string, reviver?: JsonReviver): Promise<Record<string, unknown> & { $metadata: ResponseMetadata }> {
+    const startedAt = Date.now();
+    try {
+      const result = await this.callWithRetries(operation, body, reviver);
+      this.trace(operation, body, startedAt, result.$metadata);
+      return result;
+    } catch (error) {
+      const failure = error as Error & { $metadata?: ResponseMetadata };
+      this.trace(operation, body, startedAt, failure.$metadata ?? { attempts: 1, totalRetryDelay: 0 }, failure);
+      throw error;
+    }
+  }
+
+  /** The X-Ray subsegment of one operation (xray.ts): what the X-Ray SDK would record for the SDK's client. */
+  private trace(operation: string, body: string, startedAt: number, metadata: ResponseMetadata, error?: Error): void {
+    recordAwsCall({
+      service: TRACE_NAMES[this.service.signingName] ?? this.service.signingName,
+      operation,
+      region: this.region,
+      startedAt,
+      endedAt: Date.now(),
+      httpStatus: metadata.httpStatusCode,
+      requestId: metadata.requestId,
+      retries: Math.max(0, (metadata.attempts ?? 1) - 1),
+      tableName: /"TableName":"([^"]+)"/.exec(body)?.[1],
+      error: error?.name,
+      throttled: error ? isThrottlingError(error as never) : undefined,
+    });
+  }
+
+  private async callWithRetries(operation: string, body: string, reviver?: JsonReviver): Promise<Record<string, unknown> & { $metadata: ResponseMetadata }> {
     const invocationId = randomUUID();
     let totalRetryDelay = 0;
     let currentAttempt = 1;

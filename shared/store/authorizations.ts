@@ -611,10 +611,21 @@ const MAX_RELEASE_PASSES = 16;
  * and a result arriving after it finds the authorization released.
  */
 export async function releaseAuthorization(db: Db, accountId: string, programmerId: string, authorizationId: string, now = new Date()): Promise<ReleaseView> {
+  return (await releaseAuthorizationOnce(db, accountId, programmerId, authorizationId, now)).release;
+}
+
+/** The same, saying whether this call released it (`first`) or found it released: the units returned count once. */
+export async function releaseAuthorizationOnce(
+  db: Db,
+  accountId: string,
+  programmerId: string,
+  authorizationId: string,
+  now = new Date(),
+): Promise<{ release: ReleaseView; first: boolean }> {
   let record = await getAuthorizationRecord(db, accountId, programmerId, authorizationId);
   // Each lost pass means a report of this authorization was recorded meanwhile: bounded by the reports in flight.
   for (let pass = 1; pass <= MAX_RELEASE_PASSES; pass += 1) {
-    if (record.state === 'released' && record.release) return record.release;
+    if (record.state === 'released' && record.release) return { release: record.release, first: false };
     const reported = await readReportedState(db, accountId, record);
     const outcome = releaseOutcome(record.serials, reported.set);
     const release: ReleaseView = { authorizationId, units: record.units, reported: outcome.reported, returned: outcome.returned };
@@ -645,7 +656,7 @@ export async function releaseAuthorization(db: Db, accountId: string, programmer
     for (;;) {
       try {
         await withFaultRetry(() => db.doc.send(new TransactWriteCommand({ TransactItems: [authorizationUpdate, freeze, ...(countInRun ? [jobUpdate] : [])] })));
-        return release;
+        return { release, first: true };
       } catch (error) {
         const failed = cancelledConditions(error);
         if (!failed) throw error;

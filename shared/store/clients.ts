@@ -2,10 +2,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { tracer } from '../observability/tracer.js';
 
 /**
  * SDK clients, one of each per container. Endpoints come from the standard AWS configuration
- * (AWS_ENDPOINT_URL and friends), so the same code talks to AWS or to a local emulator.
+ * (AWS_ENDPOINT_URL and friends), so the same code talks to AWS or to a local emulator. Each is
+ * captured by the Tracer (X-Ray subsegments; a no-op outside Lambda).
  */
 export function createDocumentClient(): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(observed(new DynamoDBClient({ maxAttempts: 4 })), {
@@ -53,5 +55,5 @@ export function observeNewClients(next: ((client: ObservedClient) => void) | und
 
 function observed<T extends ObservedClient>(client: T): T {
   observer?.(client);
-  return client;
+  return tracer.captureAWSv3Client(client);
 }

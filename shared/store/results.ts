@@ -71,6 +71,13 @@ const MAX_PASSES = 16;
  * in: after a restart, late results are kept but count in no run. After a release, a result for
  * a unit that went back to the job is refused (`409 authorization_released`).
  */
+/** What a report changed: `failed` of the `recorded` were failures (the job's `failed` counter grew by it). */
+export interface RecordedResults {
+  recorded: number;
+  duplicates: number;
+  failed: number;
+}
+
 export async function recordResults(
   db: Db,
   accountId: string,
@@ -78,14 +85,14 @@ export async function recordResults(
   results: ResultInput[],
   reported?: ReportedState,
   now = new Date(),
-): Promise<{ recorded: number; duplicates: number }> {
+): Promise<RecordedResults> {
   const reread = () => readReportedState(db, accountId, authorization);
   const expiresAt = Math.floor(now.getTime() / 1000) + RESULT_RETENTION_DAYS * 86_400;
   let countInRun = true;
   let state = reported ?? (await reread());
   for (let pass = 1; pass <= MAX_PASSES; pass += 1) {
     const plan = planReport(authorization.authorizationId, authorization.serials, state.set, results, state.released);
-    if (plan.fresh.length === 0) return { recorded: 0, duplicates: plan.duplicates };
+    if (plan.fresh.length === 0) return { recorded: 0, duplicates: plan.duplicates, failed: 0 };
     const succeeded = plan.fresh.filter(({ result }) => result.status === 'success').length;
     const bits = state.set.with(plan.fresh.map(({ offset }) => offset)).toBytes();
     const reportedUpdate = reportedUnitsWrite(db, accountId, authorization.authorizationId, state, 'bits = :bits', { ':bits': bits });
@@ -123,7 +130,7 @@ export async function recordResults(
         await db.doc.send(new TransactWriteCommand({ TransactItems: [batch, reportedUpdate, ...(countInRun ? [counter] : [])] }));
         checkWriteLatency(started, 'results');
       });
-      return { recorded: plan.fresh.length, duplicates: plan.duplicates };
+      return { recorded: plan.fresh.length, duplicates: plan.duplicates, failed: plan.fresh.length - succeeded };
     } catch (error) {
       const failed = cancelledConditions(error);
       if (!failed?.some(Boolean)) throw error;
@@ -140,7 +147,7 @@ export async function recordResults(
  * A programmer's report: the programmer (still there and active), its authorization and what
  * was reported for it are read in one strongly consistent round trip, then recorded.
  */
-export async function reportResults(db: Db, accountId: string, programmerId: string, authorizationId: string, results: ResultInput[]): Promise<{ recorded: number; duplicates: number }> {
+export async function reportResults(db: Db, accountId: string, programmerId: string, authorizationId: string, results: ResultInput[]): Promise<RecordedResults> {
   const [programmerItem, authorizationItem, reportedItem] = await getItems(
     db,
     db.table,

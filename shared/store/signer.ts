@@ -1,6 +1,8 @@
 import { createPublicKey, createVerify } from 'node:crypto';
 import { GetPublicKeyCommand, type KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { derToJoseSignature, signingInput } from '../domain/jws.js';
+import { METRIC } from '../observability/metric-names.js';
+import { count } from '../observability/metrics.js';
 
 export interface PublicJwk {
   kty: 'EC';
@@ -28,8 +30,8 @@ export class KmsJwsSigner {
   async sign(typ: string, payload: Record<string, unknown>): Promise<string> {
     const kid = await this.kid();
     const input = signingInput({ alg: 'ES256', kid, typ }, payload);
-    const { Signature } = await this.kms.send(
-      new SignCommand({ KeyId: this.keyId, Message: Buffer.from(input, 'utf8'), MessageType: 'RAW', SigningAlgorithm: 'ECDSA_SHA_256' }),
+    const { Signature } = await countingKmsErrors(
+      this.kms.send(new SignCommand({ KeyId: this.keyId, Message: Buffer.from(input, 'utf8'), MessageType: 'RAW', SigningAlgorithm: 'ECDSA_SHA_256' })),
     );
     if (!Signature) throw new Error('KMS returned no signature');
     return `${input}.${derToJoseSignature(Signature).toString('base64url')}`;
@@ -78,11 +80,21 @@ export class KmsJwsSigner {
   }
 
   private async loadJwk(): Promise<PublicJwk> {
-    const { PublicKey, KeyId } = await this.kms.send(new GetPublicKeyCommand({ KeyId: this.keyId }));
+    const { PublicKey, KeyId } = await countingKmsErrors(this.kms.send(new GetPublicKeyCommand({ KeyId: this.keyId })));
     if (!PublicKey) throw new Error('KMS returned no public key');
     const jwk = createPublicKey({ key: Buffer.from(PublicKey), format: 'der', type: 'spki' }).export({ format: 'jwk' });
     const kid = kidOf(KeyId ?? this.keyId);
     return { kty: 'EC', crv: 'P-256', x: String(jwk.x), y: String(jwk.y), kid, alg: 'ES256', use: 'sig' };
+  }
+}
+
+/** A failed KMS call (after the client's retries) is a metric of its own: a disabled key or a throttle stops signing. */
+async function countingKmsErrors<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    count(METRIC.kmsErrors);
+    throw error;
   }
 }
 

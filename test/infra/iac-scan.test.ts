@@ -1,19 +1,15 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { App, RemovalPolicy } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FlashlineStack } from '../../infra/flashline-stack.js';
 import { type CfnLintMatch, type CheckovReport, SCAN_DIR, cfnLint, checkov, ensureScanTools } from '../../scripts/iac-scan.js';
+import { synthFlashline } from './synth.js';
 
 /**
  * checkov and cfn-lint on the template `cdk deploy` produces for AWS (console included, the same
  * feature flags as cdk.json). Every checkov failure must be waived with a reason in
  * infra/scan/checkov-waivers.json, and every waiver must still match a failure.
  */
-const ROOT = path.resolve(import.meta.dirname, '../..');
-
 interface Waiver {
   check: string;
   resources: string[];
@@ -30,15 +26,21 @@ describe('IaC scanning of the synthesized template', () => {
 
   beforeAll(async () => {
     const bin = ensureScanTools();
-    const { context } = JSON.parse(readFileSync(path.join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
-    // No asset bundling (functions, console build): the scanners read the template only.
-    const app = new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } });
-    const stack = new FlashlineStack(app, 'Flashline', { removalPolicy: RemovalPolicy.RETAIN, console: true, env: { account: '123456789012', region: 'eu-central-1' } });
+    // No asset bundling (functions, console build): the scanners read the templates only.
+    const { dataTemplate, apiTemplate } = synthFlashline({ console: true, bundle: false });
     dir = mkdtempSync(path.join(tmpdir(), 'flashline-scan-'));
-    const templateFile = path.join(dir, 'Flashline.template.json');
-    writeFileSync(templateFile, JSON.stringify(Template.fromStack(stack).toJSON(), null, 1));
-    // Both at once: together they take about as long as checkov alone.
-    [report, lint] = await Promise.all([checkov(bin, templateFile), cfnLint(bin, templateFile)]);
+    const files = [
+      ['Flashline', dataTemplate],
+      ['FlashlineApi', apiTemplate],
+    ].map(([name, template]) => {
+      const file = path.join(dir, `${name as string}.template.json`);
+      writeFileSync(file, JSON.stringify((template as typeof dataTemplate).toJSON(), null, 1));
+      return file;
+    });
+    // Both scanners at once: together they take about as long as checkov alone.
+    const [reports, lints] = await Promise.all([Promise.all(files.map((file) => checkov(bin, file))), Promise.all(files.map((file) => cfnLint(bin, file)))]);
+    report = { passed: reports.reduce((total, r) => total + r.passed, 0), failed: reports.flatMap((r) => r.failed) };
+    lint = lints.flat();
     console.log(`checkov: ${report.passed} passed, ${report.failed.length} failed, all of them waived below; cfn-lint: ${lint.filter((m) => m.level === 'Error').length} errors, ${lint.filter((m) => m.level === 'Warning').length} warnings`);
   });
   afterAll(() => {

@@ -103,7 +103,7 @@ describe('migrating data written before v1.1', () => {
 
     // The old results count as reported: a repeat is a duplicate, the release returns only the fourth unit.
     const record = await getAuthorizationRecord(db, accountId, programmerId, authorizationId);
-    await expect(recordResults(db, accountId, record, [{ serial: 'SN-00000002', status: 'success' }])).resolves.toEqual({ recorded: 0, duplicates: 1 });
+    await expect(recordResults(db, accountId, record, [{ serial: 'SN-00000002', status: 'success' }])).resolves.toEqual({ recorded: 0, duplicates: 1, failed: 0 });
     await expect(releaseAuthorization(db, accountId, programmerId, authorizationId)).resolves.toMatchObject({ reported: 3, returned: 1 });
     expect((await getJob(db, accountId, jobId)).counters).toMatchObject({ authorized: 3, succeeded: 2, failed: 1, returned: 1 });
 

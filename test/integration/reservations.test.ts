@@ -151,7 +151,7 @@ describe('reservations, crashes and leases on the emulator', () => {
       code: 'authorization_released',
     });
     // A retry of a result that was in before the release is still a harmless duplicate.
-    await expect(recordResults(db, accountId, released, [reported[1]!])).resolves.toEqual({ recorded: 0, duplicates: 1 });
+    await expect(recordResults(db, accountId, released, [reported[1]!])).resolves.toEqual({ recorded: 0, duplicates: 1, failed: 0 });
     expect((await getJob(db, accountId, jobId)).counters).toMatchObject({ authorized: 4, succeeded: 3 });
   });
 

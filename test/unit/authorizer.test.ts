@@ -5,11 +5,13 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vite
 import { formatToken, hashSecret, newSecret } from '../../shared/domain/tokens.js';
 import { logger } from '../../shared/http/logger.js';
 import { principalFromContext } from '../../shared/http/principal.js';
+import { lambdaContext } from '../support/lambda-context.js';
 
 process.env.TABLE_NAME = 'entities';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 let handler: typeof import('../../functions/authorizer/index.js').handler;
+const invoke = (request: APIGatewayRequestAuthorizerEventV2) => handler(request, lambdaContext('Authorizer'));
 
 const secret = newSecret();
 const keyToken = formatToken('key', 'acc_1', 'key_1', secret);
@@ -33,7 +35,7 @@ describe('the authorizer', () => {
 
   it('resolves an active API key to an account principal with its role, in one consistent read', async () => {
     ddb.on(GetCommand, { Key: { pk: 'ACCT#acc_1', sk: 'KEY#key_1' } }).resolves({ Item: { secretHash: hashSecret(secret), status: 'active', role: 'author' } });
-    const result = await handler(event(`Bearer ${keyToken}`));
+    const result = await invoke(event(`Bearer ${keyToken}`));
     expect(result.isAuthorized).toBe(true);
     expect(principalFromContext(result.context)).toEqual({ kind: 'account', accountId: 'acc_1', keyId: 'key_1', role: 'author' });
     expect(ddb.commandCalls(GetCommand)).toHaveLength(1);
@@ -42,7 +44,7 @@ describe('the authorizer', () => {
 
   it('resolves a programmer token to a programmer principal', async () => {
     ddb.on(GetCommand, { Key: { pk: 'ACCT#acc_1', sk: 'PRG#prg_1' } }).resolves({ Item: { secretHash: hashSecret(secret), status: 'disabled', programmerId: 'prg_1' } });
-    const result = await handler(event(`Bearer ${programmerToken}`));
+    const result = await invoke(event(`Bearer ${programmerToken}`));
     expect(principalFromContext(result.context)).toEqual({ kind: 'programmer', accountId: 'acc_1', programmerId: 'prg_1', credentialId: 'prg_1' });
   });
 
@@ -53,7 +55,7 @@ describe('the authorizer', () => {
     ['a stored item without a hash', { status: 'active', role: 'admin' }],
   ])('says nobody for %s', async (_what, item) => {
     ddb.on(GetCommand).resolves({ Item: item });
-    const result = await handler(event(`Bearer ${keyToken}`));
+    const result = await invoke(event(`Bearer ${keyToken}`));
     expect(result).toEqual({ isAuthorized: true, context: { kind: 'anonymous' } });
     expect(principalFromContext(result.context)).toBeUndefined();
   });
@@ -61,7 +63,7 @@ describe('the authorizer', () => {
   it.each([undefined, '', 'Bearer', 'Basic abc', 'Bearer flk.acc_1.key_1.short', `Bearer ${keyToken.replace('flk', 'flx')}`])(
     'says nobody, without reading the table, for the header %j',
     async (header) => {
-      const result = await handler(event(header));
+      const result = await invoke(event(header));
       expect(result.context).toEqual({ kind: 'anonymous' });
       expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
     },
@@ -69,7 +71,7 @@ describe('the authorizer', () => {
 
   it('never lets a key token read a programmer item, nor the other way round', async () => {
     ddb.on(GetCommand).resolves({});
-    await handler(event(`Bearer ${formatToken('key', 'acc_1', 'prg_1', secret)}`));
+    await invoke(event(`Bearer ${formatToken('key', 'acc_1', 'prg_1', secret)}`));
     expect(ddb.commandCalls(GetCommand)[0]?.args[0].input.Key).toEqual({ pk: 'ACCT#acc_1', sk: 'KEY#prg_1' });
   });
 });

@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { DeleteObjectCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { S3Event } from 'aws-lambda';
+import type { Context, S3Event } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { lambdaContext } from '../support/lambda-context.js';
 
 process.env.TABLE_NAME = 'entities';
 process.env.EVENTS_TABLE_NAME = 'events';
@@ -12,7 +13,8 @@ process.env.IMAGES_BUCKET = 'images';
 
 const s3 = mockClient(S3Client);
 const ddb = mockClient(DynamoDBDocumentClient);
-let handler: (event: S3Event) => Promise<void>;
+let handler: (event: S3Event, context: Context) => Promise<void>;
+const invoke = (request: S3Event) => handler(request, lambdaContext('ImageVerifier'));
 
 const KEY = 'accounts/acc_1/images/img_1';
 const VERSION = 'v-2';
@@ -64,7 +66,7 @@ describe('image verifier', () => {
 
   it('marks a matching upload available, hashing the version the event names and recording it', async () => {
     table(imageItem());
-    await handler(event(KEY));
+    await invoke(event(KEY));
     expect(s3.commandCalls(GetObjectCommand)[0]?.args[0].input).toEqual({ Bucket: 'images', Key: KEY, VersionId: VERSION });
     const update = verdict();
     expect(update?.Key).toEqual({ pk: 'ACCT#acc_1', sk: 'IMG#img_1' });
@@ -77,7 +79,7 @@ describe('image verifier', () => {
 
   it('rejects an upload whose checksum or size differs, saying why, and deletes that version', async () => {
     table(imageItem({ contentSha256: 'f'.repeat(64), sizeBytes: 3 }));
-    await handler(event(KEY));
+    await invoke(event(KEY));
     const values = verdict()?.ExpressionAttributeValues;
     expect(values?.[':rejected']).toBe('rejected');
     expect(values?.[':reason']).toMatch(/size .* expected 3; SHA-256/);
@@ -89,7 +91,7 @@ describe('image verifier', () => {
     ['registered', true],
   ])('does not hash an object whose image is %s, and deletes it', async (status, deleted) => {
     table(imageItem({ status }));
-    await handler(event(KEY));
+    await invoke(event(KEY));
     expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
     expect(verdict()).toBeUndefined();
     expect(deletes().length > 0).toBe(deleted);
@@ -97,21 +99,21 @@ describe('image verifier', () => {
 
   it('keeps the version an available image was verified with (a repeated event changes nothing)', async () => {
     table(imageItem({ status: 'available', objectVersionId: VERSION }));
-    await handler(event(KEY));
+    await invoke(event(KEY));
     expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
     expect(deletes()).toEqual([]);
   });
 
   it('deletes a second upload over an available image, which makes the verified version current again', async () => {
     table(imageItem({ status: 'available', objectVersionId: 'v-1' }));
-    await handler(event(KEY));
+    await invoke(event(KEY));
     expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
     expect(deletes()).toEqual([{ Bucket: 'images', Key: KEY, VersionId: VERSION }]);
   });
 
   it('deletes the object of an unknown image (orphan) without hashing it', async () => {
     table(undefined);
-    await handler(event(KEY));
+    await invoke(event(KEY));
     expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
     expect(deletes()).toEqual([{ Bucket: 'images', Key: KEY, VersionId: VERSION }]);
     expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
@@ -122,7 +124,7 @@ describe('image verifier', () => {
     ['missing', null],
   ])('deletes an upload whose job is %s, even while the image waits for it', async (_label, job) => {
     table(imageItem(), job);
-    await handler(event(KEY));
+    await invoke(event(KEY));
     expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
     expect(deletes()).toEqual([{ Bucket: 'images', Key: KEY, VersionId: VERSION }]);
     expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
@@ -136,7 +138,7 @@ describe('image verifier', () => {
       return { Item: reads === 1 ? imageItem() : imageItem({ status: 'available', objectVersionId: 'v-1' }) };
     });
     ddb.on(UpdateCommand).rejects(named('ConditionalCheckFailedException'));
-    await handler(event(KEY));
+    await invoke(event(KEY));
     expect(reads).toBe(2);
     expect(deletes()).toEqual([{ Bucket: 'images', Key: KEY, VersionId: VERSION }]);
   });
@@ -144,7 +146,7 @@ describe('image verifier', () => {
   it('leaves the image pending when the version vanished before it could be read', async () => {
     table(imageItem());
     s3.on(GetObjectCommand).rejects(named('NoSuchVersion'));
-    await handler(event(KEY));
+    await invoke(event(KEY));
     expect(verdict()).toBeUndefined();
     expect(deletes()).toEqual([]);
   });
@@ -152,7 +154,7 @@ describe('image verifier', () => {
   it('fails visibly on an unexpected error: the invocation fails (retry, then the DLQ) and the pending image says why', async () => {
     table(imageItem());
     s3.on(GetObjectCommand).rejects(named('KMS.DisabledException'));
-    await expect(handler(event(KEY))).rejects.toThrow('KMS.DisabledException');
+    await expect(invoke(event(KEY))).rejects.toThrow('KMS.DisabledException');
     const note = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
     expect(note?.UpdateExpression).toBe('SET verificationError = :error');
     expect(note?.ConditionExpression).toBe('#status = :pending');
@@ -162,12 +164,12 @@ describe('image verifier', () => {
   it('verifies the other records of an event before failing for the one that failed', async () => {
     table(imageItem());
     const records = { Records: [...event('accounts/acc_1/images/img_9', null).Records, ...event(KEY).Records] } as S3Event;
-    await expect(handler(records)).rejects.toThrow(/No versionId/);
+    await expect(invoke(records)).rejects.toThrow(/No versionId/);
     expect(verdict()?.ExpressionAttributeValues?.[':available']).toBe('available');
   });
 
   it('ignores objects outside the image layout without touching the table', async () => {
-    await handler(event('somewhere/else.bin'));
+    await invoke(event('somewhere/else.bin'));
     expect(s3.commandCalls(GetObjectCommand)).toHaveLength(0);
     expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
     expect(deletes()).toEqual([]);

@@ -5,7 +5,9 @@ import { downloadRefusal } from '../../../shared/domain/jobs.js';
 import { type BoundRoute, WithStatus, implement } from '../../../shared/http/handler.js';
 import { logger } from '../../../shared/http/logger.js';
 import type { Principal } from '../../../shared/http/principal.js';
-import { authorizeUnits, getAuthorizationRecord, releaseAuthorization } from '../../../shared/store/authorizations.js';
+import { METRIC } from '../../../shared/observability/metric-names.js';
+import { count, countAuthorization, countResults } from '../../../shared/observability/metrics.js';
+import { authorizeUnits, getAuthorizationRecord, releaseAuthorizationOnce } from '../../../shared/store/authorizations.js';
 import { loadDeviceContext, notePresence } from '../../../shared/store/device.js';
 import { getImage } from '../../../shared/store/images.js';
 import { listActiveFactoryJobs } from '../../../shared/store/jobs.js';
@@ -67,14 +69,17 @@ export const deviceRoutes: BoundRoute[] = [
       seen(me),
     ]);
     // A retried nonce gets the stored authorization back with 200, never new units.
-    return created ? authorization : new WithStatus(200, authorization);
+    if (!created) return new WithStatus(200, authorization);
+    countAuthorization(authorization.units);
+    return authorization;
   }),
 
   implement(contract.reportResults, async ({ principal, body }) => {
     const me = asProgrammer(principal);
     // A programmer disabled or deprovisioned since it was authorized reports nothing more.
-    const [recorded] = await Promise.all([reportResults(db, me.accountId, me.programmerId, body.authorizationId, body.results), seen(me)]);
-    return recorded;
+    const [{ recorded, duplicates, failed }] = await Promise.all([reportResults(db, me.accountId, me.programmerId, body.authorizationId, body.results), seen(me)]);
+    countResults(recorded, failed);
+    return { recorded, duplicates };
   }),
 
   implement(contract.releaseAuthorization, async ({ principal, params }) => {
@@ -82,7 +87,10 @@ export const deviceRoutes: BoundRoute[] = [
     // A disabled programmer is no longer trusted to say which units it did not program, so it
     // gives nothing back. Checked before the release, never beside it: a release cannot be undone.
     await Promise.all([loadDeviceContext(db, me.accountId, me.programmerId), seen(me)]);
-    return releaseAuthorization(db, me.accountId, me.programmerId, params.authorizationId);
+    const { release, first } = await releaseAuthorizationOnce(db, me.accountId, me.programmerId, params.authorizationId);
+    // A repeated release returns the same body: only the first gives units back.
+    if (first) count(METRIC.unitsReturned, release.returned);
+    return release;
   }),
 
   implement(contract.appendLogs, async ({ principal, body }) => {

@@ -1,22 +1,21 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
+import { ENV, type FunctionEnvironment } from '../shared/config.js';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from '../shared/domain/rate-limits.js';
-import { ConsoleSite } from './constructs/console-site.js';
-import { DataStore } from './constructs/data-store.js';
 import { HttpApi } from './constructs/http-api.js';
+import { Operations } from './constructs/operations.js';
 import { ProjectFunction } from './constructs/project-function.js';
+import { SIGNER_FUNCTIONS, signerRoleName } from './stack-names.js';
+import type { FlashlineDataStack } from './stateful-stack.js';
 
-export interface FlashlineStackProps extends StackProps {
-  removalPolicy: RemovalPolicy;
-  /** Browser origins allowed by CORS; default: the deployed console's CloudFront origin. */
-  corsOrigins?: string[];
-  /** Deploy the web console to S3 + CloudFront (not on emulators: BucketDeployment's custom resource cannot run there). */
-  console?: boolean;
+export interface FlashlineApiStackProps extends StackProps {
+  /** The stateful stack: tables, bucket, keys and queue this stack's functions use. */
+  data: FlashlineDataStack;
   customApiId?: string;
   /**
    * The API's base URL as clients reach it, named in the credentials files and the OpenAPI
@@ -31,10 +30,12 @@ export interface FlashlineStackProps extends StackProps {
    * RESERVED_CONCURRENCY's sum + 100 (new accounts start at 10); `-c reservedConcurrency=off`.
    */
   reserveConcurrency?: boolean;
-  /** A custom console domain with its ACM certificate (us-east-1): TLS 1.2 minimum for viewers. */
-  consoleDomain?: { name: string; certificateArn: string };
   /** Per-programmer and per-account token buckets of the API functions (default DEFAULT_RATE_LIMITS). */
   rateLimits?: RateLimits;
+  /** Alarm subscribers by email (`-c alarmEmails=a@x,b@y`). */
+  alarmEmails?: string[];
+  /** Alarms on metric math; off on the local emulator, which cannot create them (operations.ts). */
+  metricMathAlarms?: boolean;
 }
 
 /** Concurrency set aside per function: 360 of the default 1,000, leaving 640 unreserved. */
@@ -43,19 +44,28 @@ export const RESERVED_CONCURRENCY = { Authorizer: 100, ManagementApi: 50, Device
 /** Seconds API Gateway caches an authorizer answer: the longest a revoked credential keeps working. */
 export const AUTHORIZER_CACHE_TTL_SECONDS = 30;
 
-export class FlashlineStack extends Stack {
-  constructor(scope: Construct, id: string, props: FlashlineStackProps) {
+/**
+ * Everything that can be deleted and recreated from the code: the functions (each with its own
+ * role and log group), the HTTP API, the image verifier's upload trigger, the console upload,
+ * the dashboard and the alarms. It grants its functions exactly what they call on the stateful
+ * stack's resources; nothing in the stateful stack refers back here.
+ *
+ * New functions, routes, alarms, environment variables (named in shared/config.ts first):
+ * here. A new table, bucket, key or secret: the stateful stack, handed in through `data`.
+ */
+export class FlashlineApiStack extends Stack {
+  readonly api: HttpApi;
+  readonly operations: Operations;
+
+  constructor(scope: Construct, id: string, props: FlashlineApiStackProps) {
     super(scope, id, props);
+    const { store } = props.data;
 
-    const consoleSite = props.console ? new ConsoleSite(this, 'Console', { removalPolicy: props.removalPolicy, domain: props.consoleDomain }) : undefined;
-    const corsOrigins = props.corsOrigins ?? (consoleSite ? [consoleSite.origin] : []);
-
-    const store = new DataStore(this, 'Store', { removalPolicy: props.removalPolicy, uploadCorsOrigins: corsOrigins });
     const reserved = (name: keyof typeof RESERVED_CONCURRENCY) => (props.reserveConcurrency === false ? undefined : RESERVED_CONCURRENCY[name]);
     const functionDefaults = { logsKey: store.logsKey };
-    const tables = {
-      TABLE_NAME: store.table.tableName,
-      EVENTS_TABLE_NAME: store.eventsTable.tableName,
+    const tables: FunctionEnvironment = {
+      [ENV.TABLE_NAME]: store.table.tableName,
+      [ENV.EVENTS_TABLE_NAME]: store.eventsTable.tableName,
     };
 
     const authorizer = new ProjectFunction(this, 'Authorizer', {
@@ -63,21 +73,21 @@ export class FlashlineStack extends Stack {
       reservedConcurrency: reserved('Authorizer'),
       entry: 'functions/authorizer/index.ts',
       description: 'Resolves bearer tokens to account keys or programmers',
-      environment: { TABLE_NAME: store.table.tableName },
+      environment: { [ENV.TABLE_NAME]: store.table.tableName },
       memorySize: 256,
       timeout: Duration.seconds(5),
     });
     // getCredential: one GetItem per token (API Gateway caches the answer).
     store.grantTables(authorizer, { table: store.table, items: ['GetItem'] });
 
-    const apiEnvironment = {
+    const apiEnvironment: FunctionEnvironment = {
       ...tables,
-      SIGNING_KEY_ID: store.bindingKey.keyId,
-      TICKET_KEY_ID: store.ticketKey.keyId,
-      IMAGES_BUCKET: store.imagesBucket.bucketName,
+      [ENV.SIGNING_KEY_ID]: store.bindingKey.keyId,
+      [ENV.TICKET_KEY_ID]: store.ticketKey.keyId,
+      [ENV.IMAGES_BUCKET]: store.imagesBucket.bucketName,
       // Read once per container (functions/shared-deps.ts); leases write the bucket items with
       // UpdateItem, which both API functions hold already.
-      RATE_LIMITS: JSON.stringify(props.rateLimits ?? DEFAULT_RATE_LIMITS),
+      [ENV.RATE_LIMITS]: JSON.stringify(props.rateLimits ?? DEFAULT_RATE_LIMITS),
     };
 
     const management = new ProjectFunction(this, 'ManagementApi', {
@@ -85,7 +95,8 @@ export class FlashlineStack extends Stack {
       reservedConcurrency: reserved('ManagementApi'),
       entry: 'functions/management-api/index.ts',
       description: 'Account-side API: keys, factories, programmers, images, jobs, audit',
-      environment: { ...apiEnvironment, CURSOR_KEY_SECRET_ARN: store.cursorKey.secretArn },
+      environment: { ...apiEnvironment, [ENV.CURSOR_KEY_SECRET_ARN]: store.cursorKey.secretArn },
+      roleName: signerRoleName(this.stackName, SIGNER_FUNCTIONS.binding),
     });
     // Transactions with Delete items (factories, programmers), factory lists (the entity table's
     // indexes) and the audit, logs and results feeds (partitions of the events table, no index).
@@ -109,6 +120,7 @@ export class FlashlineStack extends Stack {
       description: 'Programmer API: jobs, downloads, authorizations, results, logs',
       environment: apiEnvironment,
       memorySize: 1024,
+      roleName: signerRoleName(this.stackName, SIGNER_FUNCTIONS.ticket),
     });
     // Entity table: snapshots, reservations, authorizations, reported units, releases, presence; gsi2 lists a factory's jobs.
     // Events table: log lines, result batches and log markers, written only (puts, alone or in transactions).
@@ -127,23 +139,71 @@ export class FlashlineStack extends Stack {
       reservedConcurrency: reserved('ImageVerifier'),
       entry: 'functions/image-verifier/index.ts',
       description: 'Recomputes size and SHA-256 of each uploaded image and marks it available or rejected',
-      environment: { ...tables, IMAGES_BUCKET: store.imagesBucket.bucketName },
+      environment: { ...tables, [ENV.IMAGES_BUCKET]: store.imagesBucket.bucketName },
       timeout: Duration.minutes(5),
       memorySize: 1024,
     });
     // Reads the image and its job, writes the verdict on the image; never creates or deletes items.
     store.grantTables(verifier, { table: store.table, items: ['GetItem', 'UpdateItem'] });
     store.grantUploadVerification(verifier);
-    // S3 invokes the verifier asynchronously: Lambda retries a failed event twice, then parks it
-    // here (with the error) for an operator; the image meanwhile says why it is still pending.
-    const verifierFailures = new sqs.Queue(this, 'ImageVerifierFailures', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+    this.routeUploadsToVerifier(props.data, verifier);
+
+    this.api = new HttpApi(this, 'Http', {
+      authorizerFunction: authorizer,
+      managementFunction: management,
+      deviceFunction: device,
+      authorizerCacheTtl: Duration.seconds(AUTHORIZER_CACHE_TTL_SECONDS),
+      corsOrigins: props.data.corsOrigins,
+      customApiId: props.customApiId,
+      logsKey: store.logsKey,
     });
-    NagSuppressions.addResourceSuppressions(verifierFailures, [{ id: 'AwsSolutions-SQS3', reason: "This queue is the image verifier's dead-letter destination itself." }]);
-    verifier.configureAsyncInvoke({ retryAttempts: 2, onFailure: new SqsDestination(verifierFailures) });
-    store.imagesBucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.LambdaDestination(verifier), { prefix: 'accounts/' });
+    // Set after the API exists: the function then depends on the API's id, never the reverse
+    // (the API's routes depend on the function), so there is no cycle.
+    management.addEnvironment(ENV.PUBLIC_API_URL, props.publicApiUrl ?? this.api.url);
+    props.data.consoleSite?.deploy(this, this.api.url);
+
+    this.operations = new Operations(this, 'Operations', {
+      api: this.api.api,
+      functions: { authorizer, management, device, verifier },
+      deadLetterQueue: props.data.verifierFailures,
+      notificationsKey: props.data.notificationsKey,
+      alarmEmails: props.alarmEmails ?? [],
+      dashboardName: `${this.stackName}-operations`,
+      metricMathAlarms: props.metricMathAlarms,
+    });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.operations.topic.topicArn, description: 'Alarms go here; subscribe pagers or more emails' });
+    new CfnOutput(this, 'DashboardName', { value: this.operations.dashboard.dashboardName });
+
+    NagSuppressions.addStackSuppressions(this, [
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: 'Scoped wildcards only: the GSIs of our own tables, and the objects under accounts/ in our own images bucket. No wildcard actions.',
+        appliesTo: [
+          { regex: '/^Resource::<StoreEntityTable.*\\.Arn>\\/index\\/\\*$/g' },
+          { regex: '/^Resource::<StoreEventsTable.*\\.Arn>\\/index\\/\\*$/g' },
+          { regex: '/^Resource::<StoreImages.*\\.Arn>\\/accounts\\/\\*$/g' },
+          { regex: '/^Resource::.*ExportsOutputFnGetAttStoreEntityTable.*Arn.*\\/index\\/\\*$/g' },
+          { regex: '/^Resource::.*ExportsOutputFnGetAttStoreImages.*Arn.*\\/accounts\\/\\*$/g' },
+        ],
+      },
+    ]);
+  }
+
+  /**
+   * S3 invokes the verifier on every upload under accounts/. The bucket is the stateful stack's,
+   * so it is referenced here by name (CDK then merges this notification into the bucket's
+   * configuration instead of owning all of it, and the stateful stack never names the function).
+   * Lambda retries a failed event twice, then parks it in the stateful stack's dead-letter queue
+   * (referenced by ARN too, so that its key is granted explicitly: SQS needs GenerateDataKey and
+   * Decrypt to encrypt a message, nothing with a wildcard).
+   */
+  private routeUploadsToVerifier(data: FlashlineDataStack, verifier: ProjectFunction): void {
+    const { store } = data;
+    const bucket = s3.Bucket.fromBucketAttributes(this, 'ImagesBucketRef', { bucketArn: store.imagesBucket.bucketArn, bucketName: store.imagesBucket.bucketName });
+    bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.LambdaDestination(verifier), { prefix: 'accounts/' });
+    const failures = sqs.Queue.fromQueueArn(this, 'ImageVerifierFailuresRef', data.verifierFailures.queueArn);
+    verifier.configureAsyncInvoke({ retryAttempts: 2, onFailure: new SqsDestination(failures) });
+    data.notificationsKey.grant(verifier, 'kms:GenerateDataKey', 'kms:Decrypt');
     // aws-cdk-lib installs the notification with its own singleton custom-resource function.
     const notificationsHandler = this.node.children.find((child) => child.node.id.startsWith('BucketNotificationsHandler'));
     if (notificationsHandler) {
@@ -156,38 +216,5 @@ export class FlashlineStack extends Stack {
         true,
       );
     }
-
-    const api = new HttpApi(this, 'Http', {
-      authorizerFunction: authorizer,
-      managementFunction: management,
-      deviceFunction: device,
-      authorizerCacheTtl: Duration.seconds(AUTHORIZER_CACHE_TTL_SECONDS),
-      corsOrigins,
-      customApiId: props.customApiId,
-      logsKey: store.logsKey,
-    });
-    // Set after the API exists: the function then depends on the API's id, never the reverse
-    // (the API's routes depend on the function), so there is no cycle.
-    management.addEnvironment('PUBLIC_API_URL', props.publicApiUrl ?? api.url);
-    if (consoleSite) {
-      consoleSite.deploy(api.url);
-      new CfnOutput(this, 'ConsoleUrl', { value: consoleSite.url, description: 'The Flashline web console' });
-    }
-
-    new CfnOutput(this, 'TableName', { value: store.table.tableName });
-    new CfnOutput(this, 'EventsTableName', { value: store.eventsTable.tableName });
-    new CfnOutput(this, 'ImagesBucketName', { value: store.imagesBucket.bucketName });
-    new CfnOutput(this, 'SigningKeyId', { value: store.bindingKey.keyId });
-    new CfnOutput(this, 'TicketKeyId', { value: store.ticketKey.keyId });
-    new CfnOutput(this, 'ImageVerifierFailuresQueueUrl', { value: verifierFailures.queueUrl, description: 'Upload events the image verifier failed on, after retries' });
-    void api;
-
-    NagSuppressions.addStackSuppressions(this, [
-      {
-        id: 'AwsSolutions-IAM5',
-        reason: 'Scoped wildcards only: the GSIs of our own tables, and the objects under accounts/ in our own images bucket. No wildcard actions.',
-        appliesTo: [{ regex: '/^Resource::<StoreEntityTable.*\\.Arn>\\/index\\/\\*$/g' }, { regex: '/^Resource::<StoreEventsTable.*\\.Arn>\\/index\\/\\*$/g' }, { regex: '/^Resource::<StoreImages.*\\.Arn>\\/accounts\\/\\*$/g' }],
-      },
-    ]);
   }
 }

@@ -1,0 +1,137 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { CloudFormationClient, DescribeStackResourcesCommand } from '@aws-sdk/client-cloudformation';
+import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { EMULATOR_AWS_ENV } from '../../localstack/ministack.js';
+import { API_STACK_NAME } from '../../scripts/lib/stack.js';
+import { METRIC, METRICS_NAMESPACE } from '../../shared/observability/metric-names.js';
+import { call, createAccount, uniqueName } from '../support/api.js';
+
+/**
+ * Issue 10's acceptance on the deployed stack: every function's log line carries the request id
+ * and the account, and the metrics arrive as EMF in the function's own log group, read back here
+ * through CloudWatch Logs as an operator's tools would read them.
+ */
+const aws = {
+  endpoint: EMULATOR_AWS_ENV.AWS_ENDPOINT_URL,
+  region: EMULATOR_AWS_ENV.AWS_REGION,
+  credentials: { accessKeyId: EMULATOR_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: EMULATOR_AWS_ENV.AWS_SECRET_ACCESS_KEY },
+};
+const logs = new CloudWatchLogsClient(aws);
+
+type Line = Record<string, any>;
+
+/** The function's own log group (ProjectFunction creates it), by its logical id in the stateless stack. */
+async function logGroupOf(functionId: string): Promise<string> {
+  const { StackResources } = await new CloudFormationClient(aws).send(new DescribeStackResourcesCommand({ StackName: API_STACK_NAME }));
+  const group = (StackResources ?? []).find((r) => r.ResourceType === 'AWS::Logs::LogGroup' && new RegExp(`^${functionId}Logs[0-9A-F]{8}$`).test(r.LogicalResourceId ?? ''));
+  if (!group?.PhysicalResourceId) throw new Error(`${API_STACK_NAME} has no log group for ${functionId}`);
+  return group.PhysicalResourceId;
+}
+
+async function linesSince(logGroupName: string, startTime: number): Promise<{ lines: Line[]; raw: string[] }> {
+  const raw: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await logs.send(new FilterLogEventsCommand({ logGroupName, startTime, nextToken }));
+    raw.push(...(page.events ?? []).map((event) => event.message ?? ''));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  const lines = raw.flatMap((message) => {
+    try {
+      return [JSON.parse(message) as Line];
+    } catch {
+      return [];
+    }
+  });
+  return { lines, raw };
+}
+
+/** Log delivery is asynchronous: read again until `found` holds, a bounded number of times. */
+async function eventually(logGroupName: string, startTime: number, found: (lines: Line[]) => boolean): Promise<{ lines: Line[]; raw: string[] }> {
+  let read = await linesSince(logGroupName, startTime);
+  for (let attempt = 1; attempt < 20 && !found(read.lines); attempt += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    read = await linesSince(logGroupName, startTime);
+  }
+  return read;
+}
+
+describe('logs and metrics of a deployed run', () => {
+  const startTime = Date.now() - 60_000;
+  let admin: { token: string; accountId: string };
+  let programmer: { token: string; programmerId: string };
+  // Distinctive counts, so this run's metric lines are told apart from other tests' on the same stack.
+  const units = 200 + Math.floor(Math.random() * 700);
+  const failures = 3;
+  const successes = 11;
+  let authorizationId: string;
+
+  beforeAll(async () => {
+    const credentials = await createAccount(uniqueName('Observed'));
+    admin = { token: credentials.token, accountId: credentials.accountId };
+    const factoryId = (await call('POST', 'v1/factories', { token: admin.token, body: { name: 'Observed line' } })).body.factory.factoryId as string;
+    const provisioned = await call('POST', 'v1/programmers', { token: admin.token, body: { name: 'Observed', hardwareSerial: randomUUID(), factoryId } });
+    programmer = { token: provisioned.body.credentials.token, programmerId: provisioned.body.programmer.programmerId };
+    const image = await call('POST', 'v1/images', {
+      token: admin.token,
+      body: { name: uniqueName('Observed'), factoryId, contentSha256: createHash('sha256').update(randomUUID()).digest('hex'), sizeBytes: 100, delivery: 'direct', restrictions: { maxCount: 1000 } },
+    });
+    const jobId = image.body.job.jobId as string;
+    const granted = await call('POST', 'v1/device/authorizations', { token: programmer.token, body: { jobId, units, nonce: randomUUID() } });
+    expect(granted.status).toBe(201);
+    authorizationId = granted.body.authorizationId;
+    const serials = granted.body.serials as string[];
+    const results = [...serials.slice(0, successes).map((serial) => ({ serial, status: 'success' })), ...serials.slice(successes, successes + failures).map((serial) => ({ serial, status: 'failure', errorCode: 'E42' }))];
+    expect((await call('POST', 'v1/device/results', { token: programmer.token, body: { authorizationId, results } })).status).toBe(200);
+    // The same report again: recorded once, counted once.
+    expect((await call('POST', 'v1/device/results', { token: programmer.token, body: { authorizationId, results } })).body).toEqual({ recorded: 0, duplicates: successes + failures });
+    expect((await call('POST', `v1/device/authorizations/${authorizationId}/release`, { token: programmer.token })).status).toBe(200);
+    expect((await call('POST', `v1/device/authorizations/${authorizationId}/release`, { token: programmer.token })).status).toBe(200);
+    expect((await call('GET', 'v1/jobs/job_doesnotexist0000000', { token: admin.token })).status).toBe(404);
+  });
+
+  it('writes the units authorized, succeeded, failed and returned as EMF in the device function’s log group, once each', async () => {
+    const group = await logGroupOf('DeviceApi');
+    const emf = (lines: Line[]) => lines.filter((line) => line._aws?.CloudWatchMetrics?.[0]?.Namespace === METRICS_NAMESPACE);
+    const ours = (lines: Line[]) => emf(lines).filter((line) => line[METRIC.unitsAuthorized] === units);
+    const { lines } = await eventually(group, startTime, (read) => ours(read).length > 0 && emf(read).some((line) => line[METRIC.unitsReturned] === units - successes - failures));
+    expect(ours(lines)).toHaveLength(1);
+    expect(ours(lines)[0]).toMatchObject({ service: 'DeviceApi', [METRIC.authorizations]: 1 });
+    expect(emf(lines).filter((line) => line[METRIC.unitsSucceeded] === successes && line[METRIC.unitsFailed] === failures).length).toBeGreaterThanOrEqual(1);
+    expect(emf(lines).filter((line) => line[METRIC.unitsReturned] === units - successes - failures)).toHaveLength(1);
+    for (const line of emf(lines)) {
+      const dimensions = line._aws.CloudWatchMetrics.flatMap((m: { Dimensions: string[][] }) => m.Dimensions.flat());
+      expect(dimensions.every((name: string) => name === 'service' || name === 'code')).toBe(true);
+    }
+  });
+
+  it('tags every function’s lines with the Lambda request id and the account, and never logs a token', async () => {
+    for (const [functionId, message] of [
+      ['DeviceApi', 'request'],
+      ['Authorizer', 'authorize'],
+      ['ManagementApi', 'request'],
+    ] as const) {
+      const group = await logGroupOf(functionId);
+      const mine = (lines: Line[]) => lines.filter((line) => line.message === message && line.accountId === admin.accountId);
+      const { lines, raw } = await eventually(group, startTime, (read) => mine(read).length > 0);
+      expect(mine(lines).length, functionId).toBeGreaterThan(0);
+      for (const line of mine(lines)) {
+        expect(line.function_request_id, functionId).toMatch(/^[0-9a-f-]{36}$/);
+        expect(line.apiRequestId, functionId).toBeTruthy();
+        expect(line.service, functionId).toBe(functionId);
+      }
+      if (functionId !== 'ManagementApi') expect(mine(lines).some((line) => line.programmerId === programmer.programmerId), functionId).toBe(true);
+      const everything = raw.join('\n');
+      expect(everything, functionId).not.toContain(programmer.token);
+      expect(everything, functionId).not.toContain(admin.token);
+    }
+  });
+
+  it('counts the management API’s refusals by code', async () => {
+    const group = await logGroupOf('ManagementApi');
+    const refusals = (lines: Line[]) => lines.filter((line) => line[METRIC.refusals] !== undefined && typeof line.code === 'string');
+    const { lines } = await eventually(group, startTime, (read) => refusals(read).length > 0);
+    expect(refusals(lines)[0]?._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service', 'code']]);
+  });
+});
