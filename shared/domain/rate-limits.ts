@@ -25,12 +25,13 @@ export type RateLimits = Record<RateLimitScope, RateLimit>;
  * gang programmer's channels a few times a second; 50/s is above what one programmer asking
  * back to back reaches (about 37/s on the reference machine), so only a broken or hostile
  * device meets it. An account's programmers share 100/s (the capacity model's busiest
- * account), people and scripts 50/s. The platform operator sets an account's own limits.
+ * account), people and scripts 50/s with bursts of 300 (a script registering a few hundred
+ * images at once). The platform operator sets an account's own limits.
  */
 export const DEFAULT_RATE_LIMITS: RateLimits = {
   programmer: { ratePerSecond: 50, burst: 100 },
   deviceAccount: { ratePerSecond: 100, burst: 200 },
-  managementAccount: { ratePerSecond: 50, burst: 100 },
+  managementAccount: { ratePerSecond: 50, burst: 300 },
 };
 
 /**

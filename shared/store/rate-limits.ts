@@ -11,7 +11,6 @@ import {
   afterRefusal,
   chunkSize,
   decideLocally,
-  emissionIntervalMs,
   emptyLocalBucket,
   leaseAttempt,
   retryAfterSeconds,
@@ -125,9 +124,8 @@ export class RateLimiter {
       }
       attempt = next.retry;
     }
-    // Lost the race three times in a row: others are taking this bucket's tokens as fast as it
-    // fills; step aside for one interval rather than write again at once.
-    local.throttledUntilMs = this.now() + emissionIntervalMs(limit);
+    // Lost the race three times in a row while tokens were there: no refusal (the caller did
+    // nothing wrong); `take` decides again and leases anew.
   }
 
   /**
