@@ -71,6 +71,33 @@ export function buildUnitData(serials: readonly string[], fields: readonly UnitF
   }));
 }
 
+/** The source indexes unit `unit` (its place in the authorization) holds of a field. */
+export function unitIndexes(field: UnitFieldDefinition, runs: IndexRuns, unit: number): number[] {
+  const per = indexesPerUnit(field);
+  return [...indexesOf(runs)].slice(unit * per, (unit + 1) * per);
+}
+
+/** Indexes as runs of consecutive ones, in order (what a return or a draw stores). */
+export function toRuns(indexes: readonly number[]): IndexRuns {
+  const runs: IndexRuns = [];
+  for (const index of indexes) {
+    const last = runs[runs.length - 1];
+    if (last && last[0] + last[1] === index) last[1] += 1;
+    else runs.push([index, 1]);
+  }
+  return runs;
+}
+
+/** Splits runs after `count` indexes: what a claimer takes, and what it puts back. */
+export function splitRuns(runs: IndexRuns, count: number): [taken: IndexRuns, rest: IndexRuns] {
+  const all = [...indexesOf(runs)];
+  return [toRuns(all.slice(0, count)), toRuns(all.slice(count))];
+}
+
+export function runsLength(runs: IndexRuns): number {
+  return runs.reduce((sum, [, count]) => sum + count, 0);
+}
+
 /** JSON with every object's keys sorted and no spaces: the one byte form `ud` is computed over. */
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;

@@ -54,6 +54,8 @@ export interface AuthorizationRecord extends Omit<AuthorizationView, 'unitData'>
   /** The job's unit fields as granted, and the source indexes each field gave this authorization's units. */
   unitFields: UnitFieldDefinition[];
   unitDraws: IndexRuns[];
+  /** The job's onFailure when granted: with `return`, failed units' values and counts go back. */
+  onFailure: 'consume' | 'return';
 }
 
 /** Signs a ticket's payload (api.md: by a session key certified by the KMS root key, or by the root key itself). */
@@ -187,6 +189,7 @@ function toAuthorizationRecord(item: Record<string, unknown>): AuthorizationReco
     release: item.release as ReleaseView | undefined,
     unitFields: (item.unitFields as UnitFieldDefinition[] | undefined) ?? [],
     unitDraws: (item.unitDraws as IndexRuns[] | undefined) ?? [],
+    onFailure: item.onFailure === 'return' ? 'return' : 'consume',
   };
 }
 
@@ -393,6 +396,7 @@ async function recordGrant(db: Db, input: AuthorizeInput, record: AuthorizationR
             serialFormat: job.serialFormat,
             // Only for jobs with per-unit data: others keep their one-write-unit item.
             ...(record.unitFields.length > 0 && { unitFields: record.unitFields, unitDraws: record.unitDraws }),
+            ...(record.onFailure === 'return' && { onFailure: 'return' }),
             expiresAt: record.expiresAt,
             ...ticketFields,
           },
@@ -445,7 +449,7 @@ async function giveBack(db: Db, accountId: string, jobId: string, entry: LedgerE
 async function drawForReservation(db: Db, input: AuthorizeInput, job: JobRecord, entry: LedgerEntry): Promise<IndexRuns[]> {
   if (job.unitFields.length === 0) return [];
   try {
-    return await drawUnitValues(db, input.accountId, job.unitFields, input.units);
+    return await drawUnitValues(db, input.accountId, job.unitFields, input.units, job.onFailure === 'return' ? { authorizationId: authorizationIdFor(input.accountId, input.programmerId, input.nonce) } : undefined);
   } catch (error) {
     await giveBack(db, input.accountId, job.jobId, entry);
     throw error;
@@ -534,6 +538,7 @@ export async function authorizeUnits(deps: AuthorizeDeps, input: AuthorizeInput,
       firstIndex: reservation.entry.firstIndex,
       unitFields: reserved.unitFields,
       unitDraws,
+      onFailure: reserved.onFailure,
     };
     if (await recordGrant(db, input, record, reservation.entry, reserved, existing)) {
       noteRecordedReservation(input.accountId, reserved.jobId, reservation.entry.name);

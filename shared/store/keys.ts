@@ -18,6 +18,7 @@
  *   serial pool        ACCT#{acct}            POOL#{pool}   (format, start, step, capacity; `issued` moved by one atomic ADD per authorization)
  *   mac block          ACCT#{acct}            MACB#{block}  (first address, count; `issued` as a pool's)
  *   mac registry       ACCT#{acct}            MACREGISTRY   (every block's range, sorted, under a version: blocks never overlap)
+ *   returned values    ACCT#{acct}#SRC#{source}#RETURNS  {authorization}#{field}#{first unit}   (a failed unit's values, onFailure return; deleted by whoever claims them)
  *   session key crt    SESSIONKEY#{kid}       CERTIFICATE   (the `crt` of tickets a container signed; public)
  *   authorization      ACCT#{acct}#AUTH#{id}  AUTH          (id derived from programmer + nonce; written once, then only released)
  *   its reported units ACCT#{acct}#AUTH#{id}  REPORTED      (a bit per granted unit; moved by every report, frozen by the release)
@@ -76,6 +77,12 @@ export const keys = {
   serialPool: (accountId: string, poolId: string): Key => ({ pk: accountPk(accountId), sk: `${SK_PREFIX.serialPool}${poolId}` }),
   macBlock: (accountId: string, blockId: string): Key => ({ pk: accountPk(accountId), sk: `${SK_PREFIX.macBlock}${blockId}` }),
   macRegistry: (accountId: string): Key => ({ pk: accountPk(accountId), sk: 'MACREGISTRY' }),
+  returnedValuesPartition: (accountId: string, sourceId: string) => `ACCT#${accountId}#SRC#${sourceId}#RETURNS`,
+  /** Unique per return: a unit is reported once, so no two returns share their authorization, field and first unit. */
+  returnedValues: (accountId: string, sourceId: string, authorizationId: string, field: number, tag: string): Key => ({
+    pk: `ACCT#${accountId}#SRC#${sourceId}#RETURNS`,
+    sk: `${authorizationId}#${field}#${tag}`,
+  }),
   authorization: (accountId: string, authorizationId: string): Key => ({ pk: `ACCT#${accountId}#AUTH#${authorizationId}`, sk: 'AUTH' }),
   reportedUnits: (accountId: string, authorizationId: string): Key => ({ pk: `ACCT#${accountId}#AUTH#${authorizationId}`, sk: 'REPORTED' }),
   jobResultsPartition: (accountId: string, jobId: string) => `ACCT#${accountId}#JOB#${jobId}#RESULTS`,

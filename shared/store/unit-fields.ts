@@ -1,6 +1,6 @@
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, NotFoundError } from '../domain/errors.js';
-import { type IndexRuns, type UnitFieldDefinition, indexesPerUnit } from '../domain/unit-data.js';
+import { type IndexRuns, type UnitFieldDefinition, indexesPerUnit, runsLength, splitRuns, toRuns, unitIndexes } from '../domain/unit-data.js';
 import { type Db, getItems, isConditionFailure } from './db.js';
 import { withFaultRetry } from './faults.js';
 import { keys } from './keys.js';
@@ -45,16 +45,104 @@ export async function resolveUnitFields(db: Db, accountId: string, fields: reado
  * is a 409 (serials_exhausted / macs_exhausted); values already taken for the fields before it
  * are burned, never handed out twice.
  */
-export async function drawUnitValues(db: Db, accountId: string, fields: readonly UnitFieldDefinition[], units: number): Promise<IndexRuns[]> {
+export async function drawUnitValues(
+  db: Db,
+  accountId: string,
+  fields: readonly UnitFieldDefinition[],
+  units: number,
+  returns?: { authorizationId: string },
+): Promise<IndexRuns[]> {
   const draws: IndexRuns[] = [];
-  for (const field of fields) {
+  for (const [f, field] of fields.entries()) {
     const count = units * indexesPerUnit(field);
+    const claimed = returns ? await claimReturnedValues(db, accountId, field, f, count, returns.authorizationId) : [];
+    const fresh = count - runsLength(claimed);
+    if (fresh === 0) {
+      draws.push(claimed);
+      continue;
+    }
     const key = field.kind === 'serial' ? keys.serialPool(accountId, field.sourceId) : keys.macBlock(accountId, field.sourceId);
     const exhausted = field.kind === 'serial' ? serialsExhausted(field.sourceId) : macsExhausted(field.sourceId);
-    const first = await takeIndexes(db, key, field.capacity, count, exhausted);
-    draws.push([[first, count]]);
+    const first = await takeIndexes(db, key, field.capacity, fresh, exhausted);
+    draws.push([...claimed, [first, fresh]]);
   }
   return draws;
+}
+
+/** Returned items read per claim: enough for any authorization's needs in practice, a bound on one request's reads. */
+const RETURNS_READ = 10;
+
+/**
+ * Values of failed units that went back to the source (onFailure return), taken before any fresh
+ * value. Each returned item is claimed by deleting it under `attribute_exists`: of concurrent
+ * claimers exactly one gets it, so a returned value is handed out again exactly once. What the
+ * claimer does not need goes back as a new item named after its own authorization. Values
+ * claimed by a request that then dies are burned, never handed out twice.
+ */
+async function claimReturnedValues(db: Db, accountId: string, field: UnitFieldDefinition, fieldIndex: number, needed: number, authorizationId: string): Promise<IndexRuns> {
+  const per = indexesPerUnit(field);
+  const { Items = [] } = await withFaultRetry(() =>
+    db.doc.send(
+      new QueryCommand({
+        TableName: db.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': keys.returnedValuesPartition(accountId, field.sourceId) },
+        ConsistentRead: true,
+        Limit: RETURNS_READ,
+      }),
+    ),
+  );
+  const taken: IndexRuns = [];
+  let leftovers = 0;
+  // Only groups of this field's size: another job may take a different number of addresses a unit.
+  for (const item of Items.filter((candidate) => candidate.perUnit === per)) {
+    if (runsLength(taken) >= needed) break;
+    let old: Record<string, unknown> | undefined;
+    try {
+      ({ Attributes: old } = await withFaultRetry(() =>
+        db.doc.send(new DeleteCommand({ TableName: db.table, Key: { pk: item.pk, sk: item.sk }, ConditionExpression: 'attribute_exists(pk)', ReturnValues: 'ALL_OLD' })),
+      ));
+    } catch (error) {
+      if (isConditionFailure(error)) continue; // claimed by someone else first
+      throw error;
+    }
+    const [mine, rest] = splitRuns(old!.runs as IndexRuns, needed - runsLength(taken));
+    taken.push(...mine);
+    if (rest.length > 0) {
+      leftovers += 1;
+      await withFaultRetry(() =>
+        db.doc.send(new PutCommand({ TableName: db.table, Item: { ...keys.returnedValues(accountId, field.sourceId, authorizationId, fieldIndex, `rest${leftovers}`), runs: rest, perUnit: per } })),
+      );
+    }
+  }
+  return taken;
+}
+
+/**
+ * The writes that give failed units' values back to their sources, for the transaction of the
+ * report that records the failures: the report's reported-unit bits make it happen once per
+ * unit, however often the report is retried.
+ */
+export function returnedValuesWrites(
+  db: Db,
+  accountId: string,
+  authorizationId: string,
+  fields: readonly UnitFieldDefinition[],
+  draws: readonly IndexRuns[],
+  failedUnits: readonly number[],
+) {
+  if (failedUnits.length === 0) return [];
+  const firstUnit = Math.min(...failedUnits);
+  return fields.map((field, f) => ({
+    Put: {
+      TableName: db.table,
+      Item: {
+        ...keys.returnedValues(accountId, field.sourceId, authorizationId, f, String(firstUnit)),
+        runs: toRuns(failedUnits.flatMap((unit) => unitIndexes(field, draws[f] ?? [], unit))),
+        perUnit: indexesPerUnit(field),
+      },
+    },
+  }));
 }
 
 /**

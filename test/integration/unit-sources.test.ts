@@ -16,6 +16,7 @@ import { createSerialPool, getSerialPool } from '../../shared/store/serial-pools
 import { KmsJwsSigner } from '../../shared/store/signer.js';
 import { type UnitFieldInput, serialsExhausted, takeIndexes } from '../../shared/store/unit-fields.js';
 import { keys } from '../../shared/store/keys.js';
+import { reportResults } from '../../shared/store/results.js';
 
 const codeOf = (outcome: PromiseSettledResult<unknown>) => (outcome.status === 'rejected' ? (outcome.reason as { code?: string }).code : undefined);
 
@@ -147,5 +148,40 @@ describe('serial pools and MAC blocks on the emulator', () => {
     const foreign = await createSerialPool(db, other.account.accountId, { name: 'Theirs', format: '{n:4}' }, 'test');
     await expect(newJob([{ name: 'sn', source: { serialPool: foreign.serialPoolId } }])).rejects.toMatchObject({ code: 'not_found' });
     await expect(getSerialPool(db, accountId, foreign.serialPoolId)).rejects.toMatchObject({ code: 'not_found' });
+  });
+
+  it('onFailure return: a failed unit\'s count and values go back once, however often the report is retried, and are handed out again exactly once', async () => {
+    const pool = await createSerialPool(db, accountId, { name: 'Returns', format: 'RT{n:05}' }, 'test');
+    const block = await createMacBlock(db, accountId, { name: 'Returns eth', first: `06:${randomUUID().slice(0, 2)}:00:00:00:00`, count: 1000 }, 'admin');
+    const jobId = await newJob([{ name: 'sn', source: { serialPool: pool.serialPoolId } }, { name: 'eth', source: { macBlock: block.macBlockId, perUnit: 2 } }], 100);
+    await updateJob(db, accountId, jobId, { onFailure: 'return' }, 'test');
+    const programmerId = programmers[0] as string;
+    const first = (await authorize(jobId, 10, 0)).authorization;
+    const failures = first.serials.map((serial) => ({ serial, status: 'failure' as const }));
+    // Two overlapping reports, retried: the reported-unit bits let each failure return once.
+    await Promise.all([reportResults(db, accountId, programmerId, first.authorizationId, failures.slice(0, 6)), reportResults(db, accountId, programmerId, first.authorizationId, failures.slice(4))]);
+    await reportResults(db, accountId, programmerId, first.authorizationId, failures);
+    const job = await getJob(db, accountId, jobId);
+    expect(job.counters).toMatchObject({ authorized: 0, failed: 10, returned: 10 });
+
+    const returnedValues = new Set(first.unitData.map((unit) => unit.fields.sn as string));
+    const returnedMacs = new Set(first.unitData.flatMap((unit) => unit.fields.eth as string[]));
+    const handedOut: { sn: string; eth: string[] }[] = [];
+    const collect = (granted: { authorization: { unitData: { fields: Record<string, string | string[]> }[] } }[]) =>
+      granted.forEach((g) => g.authorization.unitData.forEach((unit) => handedOut.push({ sn: unit.fields.sn as string, eth: unit.fields.eth as string[] })));
+    collect(await Promise.all(Array.from({ length: 8 }, (_, i) => authorize(jobId, 1, i))));
+    // Whatever concurrent claimers left (one claim at a time wins, the others drew fresh values) comes next, one by one.
+    for (let i = 0; i < 10 && handedOut.filter((unit) => returnedValues.has(unit.sn)).length < 10; i += 1) collect([await authorize(jobId, 1, i)]);
+
+    const serials = handedOut.map((unit) => unit.sn);
+    expect(new Set(serials).size).toBe(serials.length);
+    expect(serials.filter((sn) => returnedValues.has(sn))).toHaveLength(10);
+    const macs = handedOut.flatMap((unit) => unit.eth);
+    expect(new Set(macs).size).toBe(macs.length);
+    expect(macs.filter((mac) => returnedMacs.has(mac))).toHaveLength(20);
+    // A unit's returned addresses stay a consecutive pair.
+    for (const unit of handedOut) expect(Number.parseInt(unit.eth[1]!.replaceAll(':', ''), 16) - Number.parseInt(unit.eth[0]!.replaceAll(':', ''), 16)).toBe(1);
+    // Every value handed out came from the pool once: what was returned is reused, never drawn twice.
+    expect((await getSerialPool(db, accountId, pool.serialPoolId, true)).issued).toBe(10 + serials.length - 10);
   });
 });
