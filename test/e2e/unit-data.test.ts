@@ -167,4 +167,24 @@ describe('per-unit data: serial pools, MAC blocks, unitData and ud', () => {
     expect(summary.ticketsVerified).toBe(summary.authorizations);
     expect((await call('GET', `v1/serial-pools/${pool.serialPoolId}`, { token: viewer })).body.serialPool.issued).toBe(30);
   });
+
+  it('onFailure return re-issues a failed unit\'s values exactly once', async () => {
+    const pool = (await call('POST', 'v1/serial-pools', { token: author, body: { name: 'Returned', format: 'RE{n:05}' } })).body.serialPool;
+    const job = await register({ unitFields: [{ name: 'sn', source: { serialPool: pool.serialPoolId } }], onFailure: 'return', restrictions: { maxCount: 20 } });
+    const [holder] = programmers as [CredentialsFileType & { programmerId: string }];
+    const first = (await authorizeAsDevice(holder.token, job.jobId, 4, randomUUID())).body;
+    const failed = first.unitData[1] as UnitData;
+    const report = { authorizationId: first.authorizationId, results: first.serials.map((serial: string, i: number) => ({ serial, status: i === 1 ? 'failure' : 'success' })) };
+    expect((await call('POST', 'v1/device/results', { token: holder.token, body: report })).status).toBe(200);
+    // A retried report counts nothing twice and returns nothing twice.
+    expect((await call('POST', 'v1/device/results', { token: holder.token, body: report })).body).toMatchObject({ recorded: 0, duplicates: 4 });
+    expect((await call('GET', `v1/jobs/${job.jobId}`, { token: viewer })).body.job.counters).toMatchObject({ authorized: 3, succeeded: 3, failed: 1, returned: 1, remaining: 17 });
+    const next = (await authorizeAsDevice(holder.token, job.jobId, 3, randomUUID())).body;
+    const values = next.unitData.map((unit: UnitData) => unit.fields.sn);
+    expect(values).toEqual([failed.fields.sn, 'RE00004', 'RE00005']);
+    const later = (await authorizeAsDevice(holder.token, job.jobId, 3, randomUUID())).body;
+    expect(later.unitData.map((unit: UnitData) => unit.fields.sn)).toEqual(['RE00006', 'RE00007', 'RE00008']);
+    expect((await call('GET', `v1/serial-pools/${pool.serialPoolId}`, { token: viewer })).body.serialPool.issued).toBe(9);
+  });
 });
+
