@@ -46,7 +46,7 @@ export default defineConfig({
         resolve: { alias: Object.fromEntries(Object.entries(LEAN_AWS_ALIAS).map(([from, to]) => [from, path.join(ROOT, to)])) },
         test: {
           name: 'integration-lean',
-          include: ['test/integration-lean/**/*.test.ts', 'test/integration/atomicity.test.ts', 'test/integration/reservations.test.ts', 'test/integration/rate-limits.test.ts'],
+          include: ['test/integration-lean/**/*.test.ts', 'test/integration/atomicity.test.ts', 'test/integration/reservations.test.ts', 'test/integration/rate-limits.test.ts', 'test/integration/unit-sources.test.ts'],
           environment: 'node',
           globalSetup: ['test/support/global-setup.ts'],
           testTimeout: 120_000,

@@ -324,6 +324,7 @@ export async function simulate(options: SimulatorOptions): Promise<SimulationSum
           units,
           serials: authorization.serials,
           expiresAt: authorization.expiresAt,
+          unitData: authorization.unitData,
         });
         if (problems.length > 0) throw new Error(`ticket ${authorization.authorizationId} refused: ${problems.join('; ')}`);
         summary.ticketsVerified += 1;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type JSONWebKeySet, type JWTPayload, type JWTVerifyOptions, compactVerify, createLocalJWKSet, decodeProtectedHeader, errors, importJWK, jwtVerify } from 'jose';
 
 export const TICKET_TYPE = 'flashline-ticket+jwt';
@@ -92,6 +93,32 @@ export interface ExpectedTicket {
   units: number;
   serials: readonly string[];
   expiresAt: string;
+  /** The authorization's per-unit data (v1.1): the ticket's `ud` must be its digest. */
+  unitData?: readonly { serial: string; fields: Record<string, string | string[]> }[];
+}
+
+/**
+ * The `ud` a ticket must carry for this unit data (api.md): base64url SHA-256 of its JSON with
+ * object keys sorted and no spaces. Computed here on its own, not with the cloud's code, so the
+ * simulator checks the contract rather than agreeing with itself.
+ */
+export function expectedUnitDataDigest(unitData: readonly unknown[]): string {
+  const sortedKeys = (_key: string, value: unknown) =>
+    value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : value;
+  return createHash('sha256').update(JSON.stringify(unitData, sortedKeys), 'utf8').digest('base64url');
+}
+
+function unitDataProblems(claims: JWTPayload, expected: ExpectedTicket): string[] {
+  const unitData = expected.unitData;
+  if (unitData === undefined) return claims.ud === undefined ? [] : ['the ticket signs unit data the authorization did not carry'];
+  const problems: string[] = [];
+  if (unitData.length !== expected.serials.length || unitData.some((unit, i) => unit.serial !== expected.serials[i])) {
+    problems.push('unitData does not follow the order of serials');
+  }
+  if (claims.ud !== expectedUnitDataDigest(unitData)) problems.push(`ud ${JSON.stringify(claims.ud)} is not the digest of the unitData received`);
+  return problems;
 }
 
 /** Every claim the contract names must say what the authorization said: else do not program. */
@@ -113,6 +140,7 @@ export function ticketClaimProblems(claims: JWTPayload, expected: ExpectedTicket
   }
   if (new Set(expected.serials).size !== expected.serials.length) problems.push('the authorization repeats a serial');
   if (expected.serials.length !== expected.units) problems.push(`${expected.serials.length} serials for ${expected.units} units`);
+  problems.push(...unitDataProblems(claims, expected));
   if (typeof claims.exp !== 'number') problems.push('exp is missing');
   else {
     if (claims.exp * 1000 < now - CLOCK_TOLERANCE_SECONDS * 1000) problems.push('the ticket has expired');

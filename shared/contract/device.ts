@@ -12,6 +12,13 @@ export const Authorization = z
     jobId: Id,
     units: z.number().int(),
     serials: z.array(z.string()),
+    unitData: z
+      .array(z.object({ serial: z.string(), fields: z.record(z.string(), z.union([z.string(), z.array(z.string())])) }))
+      .meta({
+        description:
+          "Per-unit data (v1.1), in the order of `serials`: each unit's value of each of the job's unit fields (a serial pool's value as a string, a MAC field's `perUnit` addresses as an array). " +
+          'The ticket payload carries `ud` = base64url SHA-256 of the canonical JSON of this array (object keys sorted, no spaces), so the signature covers it.',
+      }),
     expiresAt: Timestamp,
     ticket: z.string().meta({
       description:
@@ -85,6 +92,7 @@ export const authorizeProgramming = defineRoute({
     'binding_mismatch',
     'nonce_reused',
     'serials_exhausted',
+    'macs_exhausted',
   ],
   idempotent: true,
 });

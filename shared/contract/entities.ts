@@ -8,6 +8,26 @@ import { Id, Timestamp } from './common.js';
  * cold start: zod builds each schema when its module loads, and those were a fifth of the
  * device function's module init.
  */
+/** Where a unit field's values come from (api.md "Per-unit data"): a serial pool, or a MAC block giving `perUnit` consecutive addresses. */
+export const UnitFieldSource = z.union([
+  z.object({ serialPool: Id }).strict(),
+  z.object({ macBlock: Id, perUnit: z.number().int().min(1).max(16) }).strict(),
+]);
+export const UnitField = z
+  .object({
+    name: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'must start with a letter and hold up to 64 letters, digits, _ or -'),
+    source: UnitFieldSource,
+  })
+  .strict()
+  .meta({ id: 'UnitField' });
+export const MAX_UNIT_FIELDS = 8;
+export const UnitFields = z
+  .array(UnitField)
+  .max(MAX_UNIT_FIELDS)
+  .refine((fields) => new Set(fields.map((field) => field.name)).size === fields.length, { message: 'field names must be unique' });
+/** `consume`: a failed unit's values are spent; `return`: they go back to their sources and are handed out again, once. */
+export const OnFailure = z.enum(['consume', 'return']);
+
 export const JobStatus = z.enum(['active', 'paused', 'completed', 'expired', 'deleted']);
 
 export const Job = z
@@ -25,6 +45,9 @@ export const Job = z
       maxLeaseSeconds: z.number().int(),
     }),
     serials: z.object({ start: z.number().int(), step: z.number().int(), format: z.string(), next: z.string() }),
+    /** Per-unit data (v1.1): every authorization carries `unitData` with a value of each field per unit. */
+    unitFields: z.array(UnitField),
+    onFailure: OnFailure,
     /** Starts at 1; a restart begins a new run (counters restart, serials continue). */
     run: z.number().int(),
     counters: z.object({

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { MAX_LEASE_LIMIT_SECONDS, MIN_LEASE_SECONDS } from '../domain/authorizations.js';
 import { Id, Name, Timestamp } from './common.js';
-import { Delivery, Image, ImageStatus, Job, Sha256Hex, Step, StepKind } from './entities.js';
+import { Delivery, Image, ImageStatus, Job, OnFailure, Sha256Hex, Step, StepKind, UnitFields } from './entities.js';
 import { defineRoute } from './route.js';
 
 export { Delivery, Image, ImageStatus, Sha256Hex, Step, StepKind };
@@ -52,6 +52,9 @@ export const RegisterImageBody = z
     restrictions: Restrictions.optional(),
     serials: SerialsInput.optional(),
     steps: z.array(Step).max(100).optional(),
+    /** Per-unit data (v1.1): fields filled from serial pools or MAC blocks of this account. */
+    unitFields: UnitFields.optional(),
+    onFailure: OnFailure.optional(),
   })
   .strict();
 export type RegisterImageInput = z.infer<typeof RegisterImageBody>;

@@ -6,6 +6,7 @@ import * as images from './images.js';
 import * as jobs from './jobs.js';
 import * as meta from './meta.js';
 import * as programmers from './programmers.js';
+import * as sources from './sources.js';
 import type { RouteContract } from './route.js';
 
 export * from './account.js';
@@ -17,6 +18,7 @@ export * from './images.js';
 export * from './jobs.js';
 export * from './meta.js';
 export * from './programmers.js';
+export * from './sources.js';
 export * from './route.js';
 
 function routesOf(module: Record<string, unknown>): RouteContract[] {
@@ -26,4 +28,4 @@ function routesOf(module: Record<string, unknown>): RouteContract[] {
 }
 
 /** Every route of the public API, in one list: the functions, OpenAPI and the client all read it. */
-export const allRoutes: readonly RouteContract[] = [account, factories, programmers, images, jobs, device, audit, meta].flatMap(routesOf);
+export const allRoutes: readonly RouteContract[] = [account, factories, programmers, images, jobs, sources, device, audit, meta].flatMap(routesOf);

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { FeedQuery, Id, ListQuery, Timestamp, feedOf, listOf } from './common.js';
-import { Job, JobStatus, type JobType } from './entities.js';
+import { Job, JobStatus, type JobType, OnFailure, UnitFields } from './entities.js';
+import { Restrictions } from './images.js';
 import { defineRoute } from './route.js';
 
 export { Job, JobStatus, type JobType };
@@ -59,6 +60,33 @@ export const getJob = defineRoute({
   params: JobParams,
   successStatus: 200,
   response: z.object({ job: Job }),
+  idempotent: true,
+});
+
+export const UpdateJobBody = z
+  .object({
+    restrictions: Restrictions.optional(),
+    unitFields: UnitFields.optional(),
+    onFailure: OnFailure.optional(),
+  })
+  .strict()
+  .refine((body) => Object.keys(body).length > 0, { message: 'give restrictions, unitFields or onFailure' });
+export type UpdateJobInput = z.infer<typeof UpdateJobBody>;
+
+export const updateJob = defineRoute({
+  operationId: 'updateJob',
+  method: 'PATCH',
+  path: '/v1/jobs/{jobId}',
+  summary: 'Change a job: restrictions at any time; unit fields and onFailure only before its first authorization',
+  description:
+    'Restrictions given replace the ones stored, field by field. A `maxCount` below the units already authorized is `409 invalid_transition`. ' +
+    '`unitFields` and `onFailure` may change only while no unit was ever authorized (`409 job_started`). Sources of another account are 404.',
+  access: { kind: 'account', minimumRole: 'author' },
+  params: JobParams,
+  body: UpdateJobBody,
+  successStatus: 200,
+  response: z.object({ job: Job }),
+  errors: ['invalid_transition', 'job_started'],
   idempotent: true,
 });
 

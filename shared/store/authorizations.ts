@@ -6,6 +6,7 @@ import { releaseOutcome } from '../domain/reports.js';
 import { ConflictError, NotFoundError, ThrottledError, UnauthenticatedError } from '../domain/errors.js';
 import { serialRange } from '../domain/jobs.js';
 import { decodeJwsPayload } from '../domain/jws.js';
+import { type IndexRuns, type UnitDataEntry, type UnitFieldDefinition, buildUnitData, unitDataDigest } from '../domain/unit-data.js';
 import { compactText, expandText } from './compression.js';
 import { type Db, cancelledConditions, getItems, isConditionFailure } from './db.js';
 import { withFaultRetry } from './faults.js';
@@ -13,12 +14,15 @@ import { type JobRecord, toJobRecord } from './jobs.js';
 import { keys } from './keys.js';
 import { type ProgrammerView, toProgrammerView } from './programmers.js';
 import { type ReportedState, reportedUnitsWrite, toReportedState } from './results.js';
+import { drawUnitValues } from './unit-fields.js';
 
 export interface AuthorizationView {
   authorizationId: string;
   jobId: string;
   units: number;
   serials: string[];
+  /** Per-unit data in the order of `serials` (v1.1); the ticket's `ud` is its digest. */
+  unitData: UnitDataEntry[];
   expiresAt: string;
   ticket: string;
 }
@@ -37,7 +41,7 @@ export interface ReleaseView {
  */
 export type AuthorizationState = 'pending' | 'granted' | 'released' | 'abandoned';
 
-export interface AuthorizationRecord extends AuthorizationView {
+export interface AuthorizationRecord extends Omit<AuthorizationView, 'unitData'> {
   programmerId: string;
   run: number;
   nonce: string;
@@ -47,6 +51,11 @@ export interface AuthorizationRecord extends AuthorizationView {
   /** For a tombstone: when it was written; a grant replaces exactly the tombstone it read. */
   abandonedAt?: string;
   release?: ReleaseView;
+  /** The job's unit fields as granted, and the source indexes each field gave this authorization's units. */
+  unitFields: UnitFieldDefinition[];
+  unitDraws: IndexRuns[];
+  /** The job's onFailure when granted: with `return`, failed units' values and counts go back. */
+  onFailure: 'consume' | 'return';
 }
 
 /** Signs a ticket's payload (api.md: by a session key certified by the KMS root key, or by the root key itself). */
@@ -178,12 +187,16 @@ function toAuthorizationRecord(item: Record<string, unknown>): AuthorizationReco
     firstIndex: typeof item.firstIndex === 'number' ? item.firstIndex : undefined,
     abandonedAt: item.abandonedAt as string | undefined,
     release: item.release as ReleaseView | undefined,
+    unitFields: (item.unitFields as UnitFieldDefinition[] | undefined) ?? [],
+    unitDraws: (item.unitDraws as IndexRuns[] | undefined) ?? [],
+    onFailure: item.onFailure === 'return' ? 'return' : 'consume',
   };
 }
 
+/** The response body, built the same way for a grant and for a retried nonce, so both are byte for byte the same. */
 export function publicView(record: AuthorizationRecord): AuthorizationView {
   const { authorizationId, jobId, units, serials, expiresAt, ticket } = record;
-  return { authorizationId, jobId, units, serials, expiresAt, ticket };
+  return { authorizationId, jobId, units, serials, unitData: buildUnitData(serials, record.unitFields, record.unitDraws), expiresAt, ticket };
 }
 
 interface Snapshot {
@@ -381,6 +394,9 @@ async function recordGrant(db: Db, input: AuthorizeInput, record: AuthorizationR
             serialStart: job.serialStart,
             serialStep: job.serialStep,
             serialFormat: job.serialFormat,
+            // Only for jobs with per-unit data: others keep their one-write-unit item.
+            ...(record.unitFields.length > 0 && { unitFields: record.unitFields, unitDraws: record.unitDraws }),
+            ...(record.onFailure === 'return' && { onFailure: 'return' }),
             expiresAt: record.expiresAt,
             ...ticketFields,
           },
@@ -421,6 +437,22 @@ async function giveBack(db: Db, accountId: string, jobId: string, entry: LedgerE
   } catch (error) {
     // Given back meanwhile by the stale-reservation sweep; any other failure leaves it to that sweep.
     if (!isConditionFailure(error)) throw error;
+  }
+}
+
+/**
+ * The per-unit values of a reservation: one atomic update per source. When a source cannot fill
+ * it, the job's units go back at once (the request is refused, nothing of it stays counted);
+ * values already taken from other sources are burned. A crash or a twin request after this
+ * point burns values too: a value may be burned, never handed out twice.
+ */
+async function drawForReservation(db: Db, input: AuthorizeInput, job: JobRecord, entry: LedgerEntry): Promise<IndexRuns[]> {
+  if (job.unitFields.length === 0) return [];
+  try {
+    return await drawUnitValues(db, input.accountId, job.unitFields, input.units, job.onFailure === 'return' ? { authorizationId: authorizationIdFor(input.accountId, input.programmerId, input.nonce) } : undefined);
+  } catch (error) {
+    await giveBack(db, input.accountId, job.jobId, entry);
+    throw error;
   }
 }
 
@@ -474,6 +506,8 @@ export async function authorizeUnits(deps: AuthorizeDeps, input: AuthorizeInput,
 
     const reserved = reservation.job;
     const serials = serialRange({ start: reserved.serialStart, step: reserved.serialStep, format: reserved.serialFormat }, reservation.entry.firstIndex, input.units);
+    const unitDraws = await drawForReservation(db, input, reserved, reservation.entry);
+    const unitData = buildUnitData(serials, reserved.unitFields, unitDraws);
     const ticket = await withFaultRetry(() =>
       deps.tickets.signTicket({
         iss: 'flashline',
@@ -483,6 +517,7 @@ export async function authorizeUnits(deps: AuthorizeDeps, input: AuthorizeInput,
         img: reserved.imageId,
         units: input.units,
         serials,
+        ud: unitDataDigest(unitData),
         nonce: input.nonce,
         exp: lease.exp,
         iat: lease.iat,
@@ -501,6 +536,9 @@ export async function authorizeUnits(deps: AuthorizeDeps, input: AuthorizeInput,
       nonce: input.nonce,
       state: 'granted',
       firstIndex: reservation.entry.firstIndex,
+      unitFields: reserved.unitFields,
+      unitDraws,
+      onFailure: reserved.onFailure,
     };
     if (await recordGrant(db, input, record, reservation.entry, reserved, existing)) {
       noteRecordedReservation(input.accountId, reserved.jobId, reservation.entry.name);

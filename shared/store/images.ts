@@ -9,6 +9,7 @@ import { type Db, cancelledConditions, isConditionFailure, nowIso } from './db.j
 import type { ImageObjects, PresignedRequest } from './image-objects.js';
 import { type JobView, toJobRecord, toJobView } from './jobs.js';
 import { keys } from './keys.js';
+import { resolveUnitFields } from './unit-fields.js';
 import type { KmsJwsSigner } from './signer.js';
 
 export type ImageStatus = 'pending_upload' | 'available' | 'rejected' | 'registered';
@@ -87,6 +88,7 @@ export async function registerImage(
   const serialProblems = serialSettingsProblems(serialRule, input.restrictions?.maxCount ?? null);
   if (serialProblems.length > 0) throw new ValidationError(serialProblems);
   const { db, signer, objects } = deps;
+  const unitFields = await resolveUnitFields(db, accountId, input.unitFields ?? []);
   const now = new Date();
   const at = now.toISOString();
   const imageId = newId('img');
@@ -142,6 +144,9 @@ export async function registerImage(
     succeeded: 0,
     failed: 0,
     nextSerialIndex: 0,
+    // Only when given: a job without per-unit data keeps the item (and the authorization's cost) it always had.
+    ...(unitFields.length > 0 && { unitFields }),
+    ...(input.onFailure && { onFailure: input.onFailure }),
     delivery: input.delivery,
     encryptionKeyId: input.encryptionKeyId,
     createdAt: at,
@@ -154,7 +159,7 @@ export async function registerImage(
           factoryCounterUpdate(db, accountId, input.factoryId, 'openJobCount', 1, at),
           { Put: { TableName: db.table, Item: imageItem, ConditionExpression: 'attribute_not_exists(pk)' } },
           { Put: { TableName: db.table, Item: jobItem, ConditionExpression: 'attribute_not_exists(pk)' } },
-          auditItem(db, { accountId, actor, action: 'image.register', targetType: 'image', targetId: imageId, details: { name: input.name, jobId, factoryId: input.factoryId, delivery: input.delivery } }, at),
+          auditItem(db, { accountId, actor, action: 'image.register', targetType: 'image', targetId: imageId, details: { name: input.name, jobId, factoryId: input.factoryId, delivery: input.delivery, ...(input.unitFields && { unitFields: input.unitFields }), ...(input.onFailure && { onFailure: input.onFailure }) } }, at),
         ],
       }),
     );

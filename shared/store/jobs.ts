@@ -1,15 +1,19 @@
 import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { createHash } from 'node:crypto';
 import { DEFAULT_LEASE_SECONDS } from '../domain/authorizations.js';
-import { NotFoundError } from '../domain/errors.js';
-import { type JobAction, type JobState, type JobStatus, applyTransition, effectiveStatus, remainingUnits, serialAt } from '../domain/jobs.js';
+import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { type JobAction, type JobState, type JobStatus, applyTransition, effectiveStatus, remainingUnits, serialAt, serialSettingsProblems } from '../domain/jobs.js';
+import type { UnitFieldDefinition } from '../domain/unit-data.js';
 import { auditItem } from './audit.js';
 import { factoryCounterUpdate } from './factories.js';
-import { type Db, cancelledConditions, getItems } from './db.js';
+import { type Db, cancelledConditions, getItems, isConditionFailure } from './db.js';
 import { withFaultRetry } from './faults.js';
 import { type ImageView, toImageView } from './images.js';
 import { SK_PREFIX, keys } from './keys.js';
 import { type Page, type PageRequest, accountPage, factoryPage, itemsOf } from './pages.js';
+import { type UnitFieldInput, resolveUnitFields, toUnitFieldInput } from './unit-fields.js';
+
+export type OnFailure = 'consume' | 'return';
 
 export interface JobView {
   jobId: string;
@@ -19,6 +23,8 @@ export interface JobView {
   status: JobStatus;
   restrictions: { maxCount: number | null; notBefore: string | null; notAfter: string | null; maxLeaseSeconds: number };
   serials: { start: number; step: number; format: string; next: string };
+  unitFields: UnitFieldInput[];
+  onFailure: OnFailure;
   run: number;
   counters: { authorized: number; succeeded: number; failed: number; returned: number; remaining: number | null };
   createdAt: string;
@@ -43,6 +49,9 @@ export interface JobRecord extends JobState {
   maxLeaseSeconds: number | null;
   delivery: 'direct' | 'cloud';
   encryptionKeyId: string | null;
+  /** Per-unit data: each field's source and what renders its values. */
+  unitFields: UnitFieldDefinition[];
+  onFailure: OnFailure;
   createdAt: string;
   updatedAt: string;
 }
@@ -69,6 +78,8 @@ export function toJobRecord(item: Record<string, unknown>): JobRecord {
     nextSerialIndex: Number(item.nextSerialIndex ?? 0),
     delivery: item.delivery as JobRecord['delivery'],
     encryptionKeyId: (item.encryptionKeyId as string | undefined) ?? null,
+    unitFields: (item.unitFields as UnitFieldDefinition[] | undefined) ?? [],
+    onFailure: (item.onFailure as OnFailure | undefined) ?? 'consume',
     createdAt: item.createdAt as string,
     updatedAt: item.updatedAt as string,
   };
@@ -84,6 +95,8 @@ export function toJobView(job: JobRecord, now = new Date()): JobView {
     status: effectiveStatus(job, now),
     restrictions: { maxCount: job.maxCount, notBefore: job.notBefore, notAfter: job.notAfter, maxLeaseSeconds: job.maxLeaseSeconds ?? DEFAULT_LEASE_SECONDS },
     serials: { ...rule, next: serialAt(rule, job.nextSerialIndex) },
+    unitFields: job.unitFields.map(toUnitFieldInput),
+    onFailure: job.onFailure,
     run: job.run,
     counters: { authorized: job.authorized, succeeded: job.succeeded, failed: job.failed, returned: job.returned, remaining: remainingUnits(job) },
     createdAt: job.createdAt,
@@ -188,6 +201,92 @@ export async function transitionJob(
     : { ...current, status: nextStatus, updatedAt: at };
   return { job: toJobView(record, now), record };
 }
+
+export interface JobUpdate {
+  restrictions?: { maxCount?: number; notBefore?: string; notAfter?: string; maxLeaseSeconds?: number };
+  unitFields?: UnitFieldInput[];
+  onFailure?: OnFailure;
+}
+
+/**
+ * PATCH /v1/jobs/{jobId}: restrictions at any time, unit fields and onFailure only while no unit
+ * was ever authorized. One conditional update with the audit record: `authorized <= maxCount`
+ * keeps the limit from falling below what programmers hold, and `nextSerialIndex = 0` (no unit
+ * ever reserved) keeps the data of granted units tied to the fields they were granted with.
+ */
+export async function updateJob(db: Db, accountId: string, jobId: string, update: JobUpdate, actor: string): Promise<JobView> {
+  const current = await getJobRecord(db, accountId, jobId);
+  if (current.status === 'deleted') throw new ConflictError('invalid_transition', 'Cannot change a job that is deleted', { status: 'deleted' });
+  const changesData = update.unitFields !== undefined || update.onFailure !== undefined;
+  if (changesData && current.nextSerialIndex > 0) throw jobStarted();
+  const restrictions = update.restrictions ?? {};
+  const maxCount = restrictions.maxCount ?? current.maxCount;
+  const notBefore = restrictions.notBefore ?? current.notBefore;
+  const notAfter = restrictions.notAfter ?? current.notAfter;
+  if (notBefore !== null && notAfter !== null && Date.parse(notBefore) >= Date.parse(notAfter)) {
+    throw new ValidationError([{ path: 'restrictions.notAfter', message: 'must be later than notBefore' }]);
+  }
+  if (restrictions.maxCount !== undefined) {
+    const problems = serialSettingsProblems({ start: current.serialStart, step: current.serialStep, format: current.serialFormat }, current.nextSerialIndex + maxCount!);
+    if (problems.length > 0) throw new ValidationError(problems.map((problem) => ({ ...problem, path: 'restrictions.maxCount' })));
+    if (maxCount! < current.authorized) throw limitBelowAuthorized(current.authorized);
+  }
+  const unitFields = update.unitFields && (await resolveUnitFields(db, accountId, update.unitFields));
+  const at = new Date().toISOString();
+  const sets: string[] = ['updatedAt = :at'];
+  const values: Record<string, unknown> = { ':at': at, ':deleted': 'deleted' };
+  const conditions = ['#status <> :deleted'];
+  const set = (attribute: string, value: unknown) => {
+    sets.push(`${attribute} = :${attribute}`);
+    values[`:${attribute}`] = value;
+  };
+  if (restrictions.maxCount !== undefined) {
+    set('maxCount', restrictions.maxCount);
+    conditions.push('authorized <= :maxCount');
+  }
+  if (restrictions.notBefore !== undefined) set('notBefore', restrictions.notBefore);
+  if (restrictions.notAfter !== undefined) set('notAfter', restrictions.notAfter);
+  if (restrictions.maxLeaseSeconds !== undefined) set('maxLeaseSeconds', restrictions.maxLeaseSeconds);
+  if (unitFields) set('unitFields', unitFields);
+  if (update.onFailure) set('onFailure', update.onFailure);
+  if (changesData) {
+    conditions.push('nextSerialIndex = :never');
+    values[':never'] = 0;
+  }
+  try {
+    await withFaultRetry(() =>
+      db.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: db.table,
+                Key: keys.job(accountId, jobId),
+                UpdateExpression: `SET ${sets.join(', ')}`,
+                ConditionExpression: conditions.join(' AND '),
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: values,
+              },
+            },
+            auditItem(db, { accountId, actor, action: 'job.update', targetType: 'job', targetId: jobId, details: { ...update } }, at),
+          ],
+        }),
+      ),
+    );
+  } catch (error) {
+    if (!cancelledConditions(error)?.[0] && !isConditionFailure(error)) throw error;
+    // Programmers moved the job meanwhile: say why against what is there now.
+    const now = await getJobRecord(db, accountId, jobId);
+    if (now.status === 'deleted') throw new ConflictError('invalid_transition', 'Cannot change a job that is deleted', { status: 'deleted' });
+    if (changesData && now.nextSerialIndex > 0) throw jobStarted();
+    throw limitBelowAuthorized(now.authorized);
+  }
+  return getJob(db, accountId, jobId);
+}
+
+const jobStarted = () => new ConflictError('job_started', 'Unit fields and onFailure can change only before the first authorization of the job');
+const limitBelowAuthorized = (authorized: number) =>
+  new ConflictError('invalid_transition', `maxCount cannot go below the ${authorized} unit(s) already authorized`, { authorized });
 
 export interface DeviceJobView extends JobView {
   image: ImageView;

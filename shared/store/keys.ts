@@ -15,6 +15,11 @@
  *     its reservation ledger: one attribute rsv_{epoch seconds}_{units}_{authorization id} per
  *     reservation whose authorization is not yet recorded, holding its first serial index;
  *     runStartIndex: the serial index the current run started at
+ *     unitFields: the sources its units' data comes from, with what renders their values
+ *   serial pool        ACCT#{acct}            POOL#{pool}   (format, start, step, capacity; `issued` moved by one atomic ADD per authorization)
+ *   mac block          ACCT#{acct}            MACB#{block}  (first address, count; `issued` as a pool's)
+ *   mac registry       ACCT#{acct}            MACREGISTRY   (every block's range, sorted, under a version: blocks never overlap)
+ *   returned values    ACCT#{acct}#SRC#{source}#RETURNS  {authorization}#{field}#{first unit}   (a failed unit's values, onFailure return; deleted by whoever claims them)
  *   session key crt    SESSIONKEY#{kid}       CERTIFICATE   (the `crt` of tickets a container signed; public)
  *   rate-limit bucket  ACCT#{acct}#RATE#DEVICE | #RATE#MANAGEMENT | #RATE#PRG#{prg}   BUCKET
  *     (GCRA arrival time `arrivalMs`; the platform operator's `limitRatePerSecond`/`limitBurst`
@@ -46,6 +51,8 @@ export const SK_PREFIX = {
   programmer: 'PRG#',
   image: 'IMG#',
   job: 'JOB#',
+  serialPool: 'POOL#',
+  macBlock: 'MACB#',
 } as const;
 
 const RESERVATION_PREFIX = 'rsv_';
@@ -72,6 +79,15 @@ export const keys = {
   image: (accountId: string, imageId: string): Key => ({ pk: accountPk(accountId), sk: `${SK_PREFIX.image}${imageId}` }),
   job: (accountId: string, jobId: string): Key => ({ pk: accountPk(accountId), sk: `${SK_PREFIX.job}${jobId}` }),
   jobIndexSk: (jobId: string) => `${SK_PREFIX.job}${jobId}`,
+  serialPool: (accountId: string, poolId: string): Key => ({ pk: accountPk(accountId), sk: `${SK_PREFIX.serialPool}${poolId}` }),
+  macBlock: (accountId: string, blockId: string): Key => ({ pk: accountPk(accountId), sk: `${SK_PREFIX.macBlock}${blockId}` }),
+  macRegistry: (accountId: string): Key => ({ pk: accountPk(accountId), sk: 'MACREGISTRY' }),
+  returnedValuesPartition: (accountId: string, sourceId: string) => `ACCT#${accountId}#SRC#${sourceId}#RETURNS`,
+  /** Unique per return: a unit is reported once, so no two returns share their authorization, field and first unit. */
+  returnedValues: (accountId: string, sourceId: string, authorizationId: string, field: number, tag: string): Key => ({
+    pk: `ACCT#${accountId}#SRC#${sourceId}#RETURNS`,
+    sk: `${authorizationId}#${field}#${tag}`,
+  }),
   authorization: (accountId: string, authorizationId: string): Key => ({ pk: `ACCT#${accountId}#AUTH#${authorizationId}`, sk: 'AUTH' }),
   reportedUnits: (accountId: string, authorizationId: string): Key => ({ pk: `ACCT#${accountId}#AUTH#${authorizationId}`, sk: 'REPORTED' }),
   jobResultsPartition: (accountId: string, jobId: string) => `ACCT#${accountId}#JOB#${jobId}#RESULTS`,

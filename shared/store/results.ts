@@ -8,6 +8,7 @@ import { withFaultRetry } from './faults.js';
 import { type FeedPage, type FeedQuery, arrivalKey, arrivalStamp, checkWriteLatency, readExpandedFeed } from './feed.js';
 import { keys } from './keys.js';
 import { decodeResultBatch, encodeResultBatch } from './result-batches.js';
+import { returnedValuesWrites } from './unit-fields.js';
 
 export type { ResultInput } from '../domain/reports.js';
 
@@ -94,16 +95,19 @@ export async function recordResults(
     const plan = planReport(authorization.authorizationId, authorization.serials, state.set, results, state.released);
     if (plan.fresh.length === 0) return { recorded: 0, duplicates: plan.duplicates, failed: 0 };
     const succeeded = plan.fresh.filter(({ result }) => result.status === 'success').length;
+    // onFailure return: a failed unit's count goes back to the job and its values to their sources, in this same transaction.
+    const returnedUnits = authorization.onFailure === 'return' ? plan.fresh.filter(({ result }) => result.status === 'failure').map(({ offset }) => offset) : [];
+    const returns = returnedValuesWrites(db, accountId, authorization.authorizationId, authorization.unitFields, authorization.unitDraws, returnedUnits);
     const bits = state.set.with(plan.fresh.map(({ offset }) => offset)).toBytes();
     const reportedUpdate = reportedUnitsWrite(db, accountId, authorization.authorizationId, state, 'bits = :bits', { ':bits': bits });
     const counter = {
       Update: {
         TableName: db.table,
         Key: keys.job(accountId, authorization.jobId),
-        UpdateExpression: 'ADD succeeded :succeeded, failed :failed',
+        UpdateExpression: returnedUnits.length > 0 ? 'ADD succeeded :succeeded, failed :failed, #returned :returned SET authorized = authorized - :returned' : 'ADD succeeded :succeeded, failed :failed',
         ConditionExpression: '#run = :run',
-        ExpressionAttributeNames: { '#run': 'run' },
-        ExpressionAttributeValues: { ':succeeded': succeeded, ':failed': plan.fresh.length - succeeded, ':run': authorization.run },
+        ExpressionAttributeNames: { '#run': 'run', ...(returnedUnits.length > 0 && { '#returned': 'returned' }) },
+        ExpressionAttributeValues: { ':succeeded': succeeded, ':failed': plan.fresh.length - succeeded, ':run': authorization.run, ...(returnedUnits.length > 0 && { ':returned': returnedUnits.length }) },
       },
     };
     try {
@@ -127,7 +131,7 @@ export async function recordResults(
           },
         };
         const started = Date.now();
-        await db.doc.send(new TransactWriteCommand({ TransactItems: [batch, reportedUpdate, ...(countInRun ? [counter] : [])] }));
+        await db.doc.send(new TransactWriteCommand({ TransactItems: [batch, reportedUpdate, ...(countInRun ? [counter] : []), ...returns] }));
         checkWriteLatency(started, 'results');
       });
       return { recorded: plan.fresh.length, duplicates: plan.duplicates, failed: plan.fresh.length - succeeded };

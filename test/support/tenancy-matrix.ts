@@ -27,6 +27,8 @@ export interface TenantIds {
   authorizationId: string;
   /** Held by A's disabled programmer itself, so its refusal is about being disabled, not about ownership. */
   disabledAuthorizationId: string;
+  serialPoolId: string;
+  macBlockId: string;
 }
 
 /** What one request sends beyond its path; `own` marks a request that names nothing of A (lists, creates). */
@@ -54,6 +56,8 @@ const PARAM_IDS: Record<string, keyof TenantIds> = {
   imageId: 'imageId',
   jobId: 'jobId',
   authorizationId: 'authorizationId',
+  serialPoolId: 'serialPoolId',
+  macBlockId: 'macBlockId',
 };
 
 const directImage = (factoryId: string) => ({ name: 'Tenancy probe', factoryId, contentSha256: 'c'.repeat(64), sizeBytes: 1024, delivery: 'direct' });
@@ -91,6 +95,17 @@ export const ROUTE_FIXTURES: Record<string, Variant[]> = {
   createUploadUrl: [{ params: { imageId: 'cloudImageId' } }],
   listJobs: [{ label: "A's factory", query: (a) => ({ factoryId: a.factoryId }) }, { own: true }],
   getJob: [{}],
+  updateJob: [
+    { label: 'limit', body: () => ({ restrictions: { maxCount: 5 } }) },
+    { label: "fields from A's pool", body: (a) => ({ unitFields: [{ name: 'sn', source: { serialPool: a.serialPoolId } }] }) },
+  ],
+  createSerialPool: [{ body: () => ({ name: 'probe', format: 'P{n:06}' }), own: true }],
+  listSerialPools: [{ own: true }],
+  getSerialPool: [{}],
+  // A random first address: B's own blocks must not overlap each other across runs.
+  createMacBlock: [{ body: () => ({ name: 'probe', first: `02:00:${Array.from({ length: 4 }, () => Math.floor(Math.random() * 256).toString(16).padStart(2, '0')).join(':')}`, count: 1 }), own: true }],
+  listMacBlocks: [{ own: true }],
+  getMacBlock: [{}],
   pauseJob: [{}],
   resumeJob: [{}],
   restartJob: [{}],
@@ -184,6 +199,8 @@ export const SAMPLE_IDS: TenantIds = {
   cloudImageId: 'img_cloud',
   authorizationId: 'aut_sample',
   disabledAuthorizationId: 'aut_disabled',
+  serialPoolId: 'pool_sample',
+  macBlockId: 'mac_sample',
 };
 
 /** Why the matrix cannot cover these routes: missing entries, unfilled path parameters, bodies or queries the contract refuses. */

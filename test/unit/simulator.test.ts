@@ -77,12 +77,16 @@ function fakeDeviceApi(options: FakeOptions) {
       grants.push({ programmerId, serials });
       if (options.pauseAfter !== undefined && grants.length >= options.pauseAfter) job.status = 'paused';
       const exp = Math.floor(Date.now() / 1000) + 600;
-      let claims: Record<string, unknown> = { iss: 'flashline', sub: programmerId, acct: 'acc_1', job: 'job_1', img: 'img_1', units: body.units, serials, nonce: body.nonce, exp, iat: exp - 600, jti: authorizationId };
+      // Sent in the order a server might use; `ud` is over the keys sorted, written out here by hand.
+      const unitData = serials.map((serial, i) => ({ serial, fields: { mac: [`02:00:00:00:00:${String(i).padStart(2, '0')}`], board: `B-${serial}` } }));
+      const sortedJson = `[${serials.map((serial, i) => `{"fields":{"board":"B-${serial}","mac":["02:00:00:00:00:${String(i).padStart(2, '0')}"]},"serial":"${serial}"}`).join(',')}]`;
+      const ud = createHash('sha256').update(sortedJson).digest('base64url');
+      let claims: Record<string, unknown> = { iss: 'flashline', sub: programmerId, acct: 'acc_1', job: 'job_1', img: 'img_1', units: body.units, serials, ud, nonce: body.nonce, exp, iat: exp - 600, jti: authorizationId };
       let key = signingKey;
       const spoiled = options.tamper?.(claims);
       if (spoiled) ({ claims, key = signingKey } = spoiled);
       const ticket = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'flashline-ticket+jwt' }).sign(key);
-      return json(201, { authorizationId, jobId: 'job_1', units: body.units, serials, expiresAt: new Date(exp * 1000).toISOString(), ticket });
+      return json(201, { authorizationId, jobId: 'job_1', units: body.units, serials, unitData, expiresAt: new Date(exp * 1000).toISOString(), ticket });
     }
     if (route === 'POST /v1/device/results') {
       for (const result of body.results) results.push({ programmerId: programmerOf(headers), authorizationId: body.authorizationId, serial: result.serial, status: result.status });
@@ -145,8 +149,12 @@ describe('simulate', () => {
     expect(unitOutcome('x', 'SN-1', 1)).toMatchObject({ status: 'failure', errorCode: expect.any(String) });
   });
 
-  it('never programs on a ticket for someone else, or signed by another key', async () => {
-    for (const tamper of [(claims: Record<string, unknown>) => ({ claims: { ...claims, sub: 'prg_other' } }), (claims: Record<string, unknown>) => ({ claims, key: otherKey })]) {
+  it('never programs on a ticket for someone else, signed by another key, or not signing the unit data it came with', async () => {
+    for (const tamper of [
+      (claims: Record<string, unknown>) => ({ claims: { ...claims, sub: 'prg_other' } }),
+      (claims: Record<string, unknown>) => ({ claims, key: otherKey }),
+      (claims: Record<string, unknown>) => ({ claims: { ...claims, ud: createHash('sha256').update('[]').digest('base64url') } }),
+    ]) {
       const api = fakeDeviceApi({ maxCount: 10, tamper });
       const summary = await simulate({ programmers: [programmer(1)], batch: 5, programMs: 0, fetch: api.fetch });
       expect(summary).toMatchObject({ ok: false, stopReason: 'error', units: 0, ticketsVerified: 0 });

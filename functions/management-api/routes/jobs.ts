@@ -19,6 +19,7 @@ function transition(action: JobAction) {
 export const jobRoutes = [
   implement(contract.listJobs, async ({ principal, query }) => jobs.listJobs(db, principal.accountId, query)),
   implement(contract.getJob, async ({ principal, params }) => ({ job: await jobs.getJob(db, principal.accountId, params.jobId) })),
+  implement(contract.updateJob, async ({ principal, params, body }) => ({ job: await jobs.updateJob(db, principal.accountId, params.jobId, body, actorOf(principal)) })),
   implement(contract.pauseJob, transition('pause')),
   implement(contract.resumeJob, transition('resume')),
   implement(contract.restartJob, transition('restart')),

@@ -1,0 +1,183 @@
+import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConflictError, NotFoundError } from '../domain/errors.js';
+import { type IndexRuns, type UnitFieldDefinition, indexesPerUnit, runsLength, splitRuns, toRuns, unitIndexes } from '../domain/unit-data.js';
+import { type Db, getItems, isConditionFailure } from './db.js';
+import { withFaultRetry } from './faults.js';
+import { keys } from './keys.js';
+
+/** A unit field as a job is given it (POST /v1/images, PATCH /v1/jobs/{jobId}). */
+export interface UnitFieldInput {
+  name: string;
+  source: { serialPool: string } | { macBlock: string; perUnit: number };
+}
+
+/** The public form of a stored field. */
+export function toUnitFieldInput(field: UnitFieldDefinition): UnitFieldInput {
+  return { name: field.name, source: field.kind === 'serial' ? { serialPool: field.sourceId } : { macBlock: field.sourceId, perUnit: field.perUnit } };
+}
+
+function sourceKey(accountId: string, field: UnitFieldInput) {
+  return 'serialPool' in field.source ? keys.serialPool(accountId, field.source.serialPool) : keys.macBlock(accountId, field.source.macBlock);
+}
+
+/**
+ * Each field with what renders its values, read from its source in the caller's own account
+ * (so another account's pool or block is a 404, like any missing one). A source's rendering
+ * settings never change, so the job keeps a copy and an authorization reads nothing more.
+ */
+export async function resolveUnitFields(db: Db, accountId: string, fields: readonly UnitFieldInput[]): Promise<UnitFieldDefinition[]> {
+  if (fields.length === 0) return [];
+  const items = await getItems(db, db.table, fields.map((field) => sourceKey(accountId, field)), true);
+  return fields.map((field, i) => {
+    const item = items[i];
+    if ('serialPool' in field.source) {
+      if (!item) throw new NotFoundError(`Serial pool ${field.source.serialPool}`);
+      return { name: field.name, kind: 'serial', sourceId: field.source.serialPool, format: item.format as string, start: Number(item.start), step: Number(item.step), capacity: Number(item.capacity) };
+    }
+    if (!item) throw new NotFoundError(`MAC block ${field.source.macBlock}`);
+    return { name: field.name, kind: 'mac', sourceId: field.source.macBlock, first: Number(item.first), capacity: Number(item.capacity), perUnit: field.source.perUnit };
+  });
+}
+
+/**
+ * The values of `units` units for every field: one atomic conditional update per source (see
+ * takeIndexes), so jobs sharing a source never share a value. A field that cannot be filled
+ * is a 409 (serials_exhausted / macs_exhausted); values already taken for the fields before it
+ * are burned, never handed out twice.
+ */
+export async function drawUnitValues(
+  db: Db,
+  accountId: string,
+  fields: readonly UnitFieldDefinition[],
+  units: number,
+  returns?: { authorizationId: string },
+): Promise<IndexRuns[]> {
+  const draws: IndexRuns[] = [];
+  for (const [f, field] of fields.entries()) {
+    const count = units * indexesPerUnit(field);
+    const claimed = returns ? await claimReturnedValues(db, accountId, field, f, count, returns.authorizationId) : [];
+    const fresh = count - runsLength(claimed);
+    if (fresh === 0) {
+      draws.push(claimed);
+      continue;
+    }
+    const key = field.kind === 'serial' ? keys.serialPool(accountId, field.sourceId) : keys.macBlock(accountId, field.sourceId);
+    const exhausted = field.kind === 'serial' ? serialsExhausted(field.sourceId) : macsExhausted(field.sourceId);
+    const first = await takeIndexes(db, key, field.capacity, fresh, exhausted);
+    draws.push([...claimed, [first, fresh]]);
+  }
+  return draws;
+}
+
+/** Returned items read per claim: enough for any authorization's needs in practice, a bound on one request's reads. */
+const RETURNS_READ = 10;
+
+/**
+ * Values of failed units that went back to the source (onFailure return), taken before any fresh
+ * value. Each returned item is claimed by deleting it under `attribute_exists`: of concurrent
+ * claimers exactly one gets it, so a returned value is handed out again exactly once. What the
+ * claimer does not need goes back as a new item named after its own authorization. Values
+ * claimed by a request that then dies are burned, never handed out twice.
+ */
+async function claimReturnedValues(db: Db, accountId: string, field: UnitFieldDefinition, fieldIndex: number, needed: number, authorizationId: string): Promise<IndexRuns> {
+  const per = indexesPerUnit(field);
+  const { Items = [] } = await withFaultRetry(() =>
+    db.doc.send(
+      new QueryCommand({
+        TableName: db.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': keys.returnedValuesPartition(accountId, field.sourceId) },
+        ConsistentRead: true,
+        Limit: RETURNS_READ,
+      }),
+    ),
+  );
+  const taken: IndexRuns = [];
+  let leftovers = 0;
+  // Only groups of this field's size: another job may take a different number of addresses a unit.
+  for (const item of Items.filter((candidate) => candidate.perUnit === per)) {
+    if (runsLength(taken) >= needed) break;
+    let old: Record<string, unknown> | undefined;
+    try {
+      ({ Attributes: old } = await withFaultRetry(() =>
+        db.doc.send(new DeleteCommand({ TableName: db.table, Key: { pk: item.pk, sk: item.sk }, ConditionExpression: 'attribute_exists(pk)', ReturnValues: 'ALL_OLD' })),
+      ));
+    } catch (error) {
+      if (isConditionFailure(error)) continue; // claimed by someone else first
+      throw error;
+    }
+    const [mine, rest] = splitRuns(old!.runs as IndexRuns, needed - runsLength(taken));
+    taken.push(...mine);
+    if (rest.length > 0) {
+      leftovers += 1;
+      await withFaultRetry(() =>
+        db.doc.send(new PutCommand({ TableName: db.table, Item: { ...keys.returnedValues(accountId, field.sourceId, authorizationId, fieldIndex, `rest${leftovers}`), runs: rest, perUnit: per } })),
+      );
+    }
+  }
+  return taken;
+}
+
+/**
+ * The writes that give failed units' values back to their sources, for the transaction of the
+ * report that records the failures: the report's reported-unit bits make it happen once per
+ * unit, however often the report is retried.
+ */
+export function returnedValuesWrites(
+  db: Db,
+  accountId: string,
+  authorizationId: string,
+  fields: readonly UnitFieldDefinition[],
+  draws: readonly IndexRuns[],
+  failedUnits: readonly number[],
+) {
+  if (failedUnits.length === 0) return [];
+  const firstUnit = Math.min(...failedUnits);
+  return fields.map((field, f) => ({
+    Put: {
+      TableName: db.table,
+      Item: {
+        ...keys.returnedValues(accountId, field.sourceId, authorizationId, f, String(firstUnit)),
+        runs: toRuns(failedUnits.flatMap((unit) => unitIndexes(field, draws[f] ?? [], unit))),
+        perUnit: indexesPerUnit(field),
+      },
+    },
+  }));
+}
+
+/**
+ * Takes `count` consecutive indexes of a source (a serial pool or a MAC block: both keep
+ * `issued` and `capacity`) in ONE atomic conditional update: DynamoDB serializes concurrent
+ * callers, so two jobs on one pool never get the same index, and none waits for another to
+ * retry. Answers the first index; a source without room is a 409 naming what is left.
+ */
+export async function takeIndexes(db: Db, key: { pk: string; sk: string }, capacity: number, count: number, exhausted: (remaining: number) => ConflictError): Promise<number> {
+  try {
+    const output = await withFaultRetry(() =>
+      db.doc.send(
+        new UpdateCommand({
+          TableName: db.table,
+          Key: key,
+          UpdateExpression: 'ADD issued :count',
+          // A source's capacity never changes, so the caller's copy of it is exact.
+          ConditionExpression: 'attribute_exists(pk) AND issued <= :lastAllowed',
+          ExpressionAttributeValues: { ':count': count, ':lastAllowed': capacity - count },
+          ReturnValues: 'UPDATED_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      ),
+    );
+    return Number(output.Attributes?.issued) - count;
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    const old = (error as { Item?: Record<string, { N?: string }> }).Item;
+    throw exhausted(old?.issued?.N !== undefined ? Math.max(0, capacity - Number(old.issued.N)) : 0);
+  }
+}
+
+export const serialsExhausted = (serialPoolId: string) => (remaining: number) =>
+  new ConflictError('serials_exhausted', remaining === 0 ? 'This serial pool is used up' : `Only ${remaining} value(s) remain in this serial pool`, { serialPoolId, remaining });
+
+export const macsExhausted = (macBlockId: string) => (remaining: number) =>
+  new ConflictError('macs_exhausted', remaining === 0 ? 'This MAC block is used up' : `Only ${remaining} address(es) remain in this MAC block`, { macBlockId, remaining });
+
