@@ -6,11 +6,33 @@ import { FEED_SETTLE_SECONDS } from '../domain/feed.js';
 /** Ids are opaque to clients; we still bound them so garbage never reaches a key. */
 export const Id = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'must be an id');
 export const Timestamp = z.iso.datetime({ offset: true }).meta({ description: 'ISO-8601 timestamp' });
-export const Name = z.string().trim().min(1).max(200);
+/**
+ * What `String.prototype.trim` removes: a string of only these is blank. Spelled out, not `\s`,
+ * because the pattern is also read by OpenAPI tools in other regex dialects (Python's `\s` adds
+ * \x1c-\x1f and \x85 and leaves out \ufeff), and the schema must refuse exactly what trimming empties.
+ */
+const NOT_BLANK = /[^\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]/;
+
+/**
+ * Text that is stored trimmed. The length limit applies to the text as sent and the non-blank
+ * rule is a pattern, so the OpenAPI schema accepts exactly what the server does (a no-break
+ * space alone passes a bare `minLength: 1` but is empty once trimmed).
+ */
+export function trimmedText(maxLength: number) {
+  return z.string().min(1).max(maxLength).regex(NOT_BLANK, 'must not be blank').trim();
+}
+
+export const Name = trimmedText(200);
+
+/**
+ * Cursors are opaque positions the server hands out; no schema can tell a real one from a
+ * made-up string of the same shape, so the description says what the 400 is for.
+ */
+const CURSOR_RULE = 'Opaque: only a value this same list handed out is accepted; any other string is `400 invalid_request` naming `query.cursor`.';
 
 export const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: z.string().min(1).max(2048).optional(),
+  cursor: z.string().min(1).max(2048).optional().meta({ description: `The \`nextCursor\` of the previous page. ${CURSOR_RULE}` }),
 });
 
 export function listOf<T extends z.ZodType>(item: T) {
@@ -37,7 +59,7 @@ export function feedOf<T extends z.ZodType>(item: T) {
 /** `since` and `cursor` of an arrival-ordered feed. */
 export const FeedQuery = ListQuery.extend({
   since: Timestamp.optional().meta({ description: 'Only items that ARRIVED at or after this time (inclusive; the cloud\'s clock). Ignored with `cursor`.' }),
-  cursor: z.string().min(1).max(2048).optional().meta({ description: 'A `nextCursor` or `followCursor` of this feed; it takes precedence over `since`.' }),
+  cursor: z.string().min(1).max(2048).optional().meta({ description: `A \`nextCursor\` or \`followCursor\` of this feed; it takes precedence over \`since\`. ${CURSOR_RULE}` }),
 });
 
 export const EmptyBody = z

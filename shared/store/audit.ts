@@ -57,7 +57,10 @@ export function auditItem(db: Db, entry: AuditEntry, at: string) {
  */
 export async function listAudit(db: Db, accountId: string, options: FeedQuery): Promise<{ items: AuditRecord[]; nextCursor: string | null; followCursor?: string }> {
   const pk = keys.auditPartition(accountId);
-  if (options.since || feedPosition(options.cursor) !== undefined) {
+  // A cursor decides the mode (`since` is ignored with one, as the contract says): a browsing
+  // page's cursor with `since` beside it keeps browsing.
+  const following = options.cursor === undefined ? options.since !== undefined : feedPosition(options.cursor) !== undefined;
+  if (following) {
     return readFeed(db, { table: db.events, partitionKey: 'pk', partitionValue: pk, sortKey: 'sk', startKey: (sk) => ({ pk, sk }) }, options, toAuditRecord);
   }
   const start = decodeCursor(options.cursor, '');
