@@ -111,6 +111,9 @@ export function buildOpenApiDocument(serverUrl?: string): Record<string, unknown
           : { description: 'Success', content: { 'application/json': { schema: route.response } }, ...(linksOf(route) && { links: linksOf(route) }) },
     };
     // Every route reads a body when one is sent (a route without one refuses anything but {}), so any can answer 413.
+    if (route.replayStatus) {
+      responses[route.replayStatus.status] = { description: route.replayStatus.description, content: { 'application/json': { schema: route.response } } };
+    }
     const statuses = route.access.kind === 'public' ? [400, 413, 429] : [400, 401, 403, 404, 413, 429];
     for (const status of statuses) {
       const schema = status === 401 ? z.union([ErrorBody, GatewayUnauthorized]) : ErrorBody;

@@ -7,6 +7,9 @@ Two things the fuzzer cannot know from the OpenAPI document alone:
   ones the server must accept) the cursor is replaced with a real one of that operation,
   collected by the test before the run. Negative cases keep their made-up cursors: they still
   reach the server and must be refused cleanly, never with a 5xx.
+- A result reports a serial its authorization granted (the document says so, and api.md that
+  any other is `400 invalid_request`): positive reports for an authorization this run was
+  granted name its serials, learnt from the authorization responses.
 - Rules between fields that JSON Schema cannot state and the document states in words (a
   job's `notAfter` later than its `notBefore`): positive cases that break one are not sent
   as positive (the server's 400 for them is right); negative cases still are.
@@ -27,17 +30,34 @@ _CURSORS = json.loads(os.environ.get("FLASHLINE_FUZZ_CURSORS", "{}"))
 _TALLY_FILE = os.environ.get("FLASHLINE_FUZZ_TALLY")
 _lock = threading.Lock()
 _tally: Counter = Counter()
+_granted_serials: dict = {}
 
 
 @schemathesis.hook
 def map_case(context, case):
     meta = case.meta
-    if meta is None or not meta.generation.mode.is_positive or not case.query or "cursor" not in case.query:
+    if meta is None or not meta.generation.mode.is_positive:
+        return case
+    if case.operation.path == "/v1/device/results":
+        _with_granted_serials(case)
+    if not case.query or "cursor" not in case.query:
         return case
     real = _CURSORS.get(case.operation.definition.raw.get("operationId", ""))
     if real is not None:
         case.query = {**case.query, "cursor": real}
     return case
+
+
+def _with_granted_serials(case):
+    body = case.body
+    if not isinstance(body, dict) or not isinstance(body.get("results"), list):
+        return
+    with _lock:
+        serials = _granted_serials.get(body.get("authorizationId"))
+    if not serials:
+        return
+    results = [dict(result, serial=serials[i % len(serials)]) if isinstance(result, dict) else result for i, result in enumerate(body["results"])]
+    case.body = {**body, "results": results}
 
 
 def _instant(value):
@@ -71,6 +91,13 @@ def filter_case(context, case):
 @schemathesis.hook
 def after_call(context, case, response):
     key = f"{case.operation.method.upper()} {case.operation.path} {response.status_code}"
+    if case.operation.path == "/v1/device/authorizations" and response.status_code in (200, 201):
+        try:
+            granted = response.json()
+            with _lock:
+                _granted_serials[granted["authorizationId"]] = granted["serials"]
+        except (ValueError, KeyError, TypeError):
+            pass
     with _lock:
         _tally[key] += 1
         if _TALLY_FILE:

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type { CredentialsFileType } from '../../shared/contract/index.js';
 import { call, createAccount, uniqueName } from '../support/api.js';
-import { type FuzzReport, ensureSchemathesis, runSchemathesis } from '../support/schemathesis.js';
+import { type FuzzReport, ensureSchemathesis, runSchemathesis, safeWorkers } from '../support/schemathesis.js';
 
 /**
  * schemathesis against the deployed stack, as a new user would point it at the served
@@ -19,13 +19,7 @@ import { type FuzzReport, ensureSchemathesis, runSchemathesis } from '../support
 const DEVICE_PATHS = '^/v1/device/';
 const SEED = 20261127;
 /** Per operation and phase; with the coverage and stateful phases this makes ~5,000+ requests for the two sides. */
-const MAX_EXAMPLES = 100;
-/**
- * One: with two, Python 3.11's ast.parse (which hypothesis calls to describe its filters) fails
- * now and then with "AST constructor recursion depth mismatch" when two threads parse at once,
- * and the run reports it as an error. The emulator serves one request at a time anyway.
- */
-const WORKERS = 1;
+const MAX_EXAMPLES = 80;
 
 interface Seeded {
   admin: CredentialsFileType;
@@ -123,7 +117,7 @@ describe('conformance: schemathesis on the served OpenAPI document', () => {
     const document = (await call('GET', 'v1/openapi.json')).body;
     operations = operationsOf(document);
     const cursors = await harvestCursors(operations, seeded.admin.token, seeded.ids);
-    const common = { apiUrl: inject('apiUrl'), cursors, maxExamples: MAX_EXAMPLES, seed: SEED, workers: WORKERS };
+    const common = { apiUrl: inject('apiUrl'), cursors, maxExamples: MAX_EXAMPLES, seed: SEED, workers: safeWorkers(bin) };
     // Device side first: the account side may deprovision the programmer it uses.
     device = await runSchemathesis(bin, { ...common, name: 'device', token: seeded.programmer.token, includePathRegex: DEVICE_PATHS });
     account = await runSchemathesis(bin, { ...common, name: 'account', token: seeded.admin.token, excludePathRegex: DEVICE_PATHS });
@@ -131,7 +125,7 @@ describe('conformance: schemathesis on the served OpenAPI document', () => {
       const statuses = Object.entries(report.tally).reduce<Record<string, number>>((sum, [key, n]) => ({ ...sum, [key.slice(-3)]: (sum[key.slice(-3)] ?? 0) + n }), {});
       console.log(`schemathesis ${side}: ${requests(report)} requests over ${testedOperations(report).size} operations, ${report.summary.test_cases.generated} test cases, ${report.summary.failures.length} failures; statuses ${JSON.stringify(statuses)}`);
     }
-  }, 900_000);
+  }, 1_200_000);
 
   it('finds no failure of any check on the device side', () => {
     expect(device.summary.failures, describeFailures(device)).toEqual([]);

@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureVirtualenv } from '../../scripts/lib/python-venv.js';
@@ -13,8 +14,30 @@ import { ensureVirtualenv } from '../../scripts/lib/python-venv.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CONFORMANCE_DIR = path.join(ROOT, 'test', 'conformance');
 
+/**
+ * Python 3.13 or later where the machine has one (on PATH, or installed by pyenv): under 3.11 and
+ * 3.12, ast.parse, which hypothesis calls to describe its filters, now and then fails with
+ * "AST constructor recursion depth mismatch" when two threads parse at once (CPython
+ * gh-106905), so the run then keeps to one worker.
+ */
+function newerPython(): string | undefined {
+  const pyenvRoot = process.env.PYENV_ROOT ?? path.join(homedir(), '.pyenv');
+  const pyenvVersions = existsSync(path.join(pyenvRoot, 'versions')) ? readdirSync(path.join(pyenvRoot, 'versions')).sort().reverse() : [];
+  const candidates = [
+    'python3.14',
+    'python3.13',
+    ...pyenvVersions.filter((v) => /^3\.(1[3-9])(\.\d+)*$/.test(v)).map((v) => path.join(pyenvRoot, 'versions', v, 'bin', 'python3')),
+  ];
+  return candidates.find((candidate) => spawnSync(candidate, ['-c', 'import sys, venv; assert sys.version_info >= (3, 13)'], { stdio: 'ignore' }).status === 0);
+}
+
 export function ensureSchemathesis(log?: (line: string) => void): string {
-  return ensureVirtualenv({ dir: CONFORMANCE_DIR, probe: 'schemathesis', label: 'schemathesis' }, log);
+  return ensureVirtualenv({ dir: CONFORMANCE_DIR, probe: 'schemathesis', label: 'schemathesis', python: newerPython() }, log);
+}
+
+/** Two workers where the virtualenv's Python runs them safely (see newerPython), else one. */
+export function safeWorkers(bin: string): number {
+  return spawnSync(path.join(bin, 'python'), ['-c', 'import sys; assert sys.version_info >= (3, 13)'], { stdio: 'ignore' }).status === 0 ? 2 : 1;
 }
 
 export interface FuzzRun {
@@ -58,6 +81,8 @@ export interface FuzzReport {
 
 export async function runSchemathesis(bin: string, run: FuzzRun): Promise<FuzzReport> {
   const reportDir = path.join(ROOT, 'test-results', 'schemathesis', run.name);
+  // A report left by an earlier run must never stand in for this one.
+  rmSync(reportDir, { recursive: true, force: true });
   mkdirSync(reportDir, { recursive: true });
   const jsonReport = path.join(reportDir, 'report.json');
   const tallyFile = path.join(reportDir, 'tally.json');
