@@ -38,8 +38,6 @@ def map_case(context, case):
     meta = case.meta
     if meta is None or not meta.generation.mode.is_positive:
         return case
-    if case.operation.path == "/v1/device/results":
-        _with_granted_serials(case)
     if not case.query or "cursor" not in case.query:
         return case
     real = _CURSORS.get(case.operation.definition.raw.get("operationId", ""))
@@ -86,6 +84,14 @@ def filter_case(context, case):
     if meta is None or not meta.generation.mode.is_positive:
         return True
     return not _breaks_window_rule(case.body)
+
+
+@schemathesis.hook
+def before_call(context, case, kwargs):
+    # Here, not in map_case: a stateful step gets its authorizationId from a link after map_case ran.
+    meta = case.meta
+    if meta is not None and meta.generation.mode.is_positive and case.operation.path == "/v1/device/results":
+        _with_granted_serials(case)
 
 
 @schemathesis.hook
