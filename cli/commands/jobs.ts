@@ -118,7 +118,7 @@ export function registerJobCommands(program: Command, kit: CommandKit): void {
     ['pause', contract.pauseJob, 'Paused', 'pause a job: programmers stop seeing it and are refused with job_paused'],
     ['resume', contract.resumeJob, 'Resumed', 'resume a paused job'],
     ['restart', contract.restartJob, 'Restarted', 'start a new run: counters restart, history is kept, serial numbers continue'],
-    ['rm', contract.deleteJob, 'Deleted', 'delete a job and its cloud image at once (history is kept); asks first on a terminal'],
+    ['rm', contract.deleteJob, 'Deleted', 'delete a job and its cloud image at once (then listed only with --status deleted); asks first on a terminal'],
   ] as const;
   for (const [verb, route, past, description] of transitions) {
     const command = jobs.command(verb).description(description).argument('<jobId>');

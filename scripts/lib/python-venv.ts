@@ -15,6 +15,8 @@ export interface VirtualenvSpec {
   probe: string;
   /** What is being installed, for the one line printed while pip runs. */
   label: string;
+  /** The interpreter to make the virtualenv with, when the tools want a newer one than `python()` finds. */
+  python?: string;
 }
 
 export function python(): string {
@@ -35,7 +37,7 @@ export function ensureVirtualenv(spec: VirtualenvSpec, log: (line: string) => vo
   if (existsSync(marker) && readFileSync(marker, 'utf8') === wanted && existsSync(path.join(bin, spec.probe))) return bin;
   log(`Installing ${spec.label} into ${path.relative(process.cwd(), venv) || venv} …`);
   if (!existsSync(path.join(bin, 'python'))) {
-    const created = spawnSync(python(), ['-m', 'venv', venv], { stdio: 'inherit' });
+    const created = spawnSync(spec.python ?? python(), ['-m', 'venv', venv], { stdio: 'inherit' });
     if (created.status !== 0) throw new Error('python -m venv failed (on Debian: apt-get install python3-venv)');
   }
   const pip = spawnSync(path.join(bin, 'pip'), ['install', '--quiet', '--disable-pip-version-check', '-r', requirementsFile], { stdio: 'inherit' });

@@ -79,6 +79,6 @@ export const revokeApiKey = defineRoute({
   params: KeyParams,
   successStatus: 200,
   response: z.object({ apiKey: ApiKey }),
-  errors: ['already_revoked'],
+  errors: ['already_revoked', 'key_in_use'],
   idempotent: true,
 });

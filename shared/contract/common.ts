@@ -7,7 +7,23 @@ import { FEED_SETTLE_SECONDS } from '../domain/feed.js';
 /** Ids are opaque to clients; we still bound them so garbage never reaches a key. */
 export const Id = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/, 'must be an id');
 export const Timestamp = z.iso.datetime({ offset: true }).meta({ description: 'ISO-8601 timestamp' });
-export const Name = z.string().trim().min(1).max(200);
+/**
+ * What `String.prototype.trim` removes: a string of only these is blank. Spelled out, not `\s`,
+ * because the pattern is also read by OpenAPI tools in other regex dialects (Python's `\s` adds
+ * \x1c-\x1f and \x85 and leaves out \ufeff), and the schema must refuse exactly what trimming empties.
+ */
+const NOT_BLANK = /[^\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]/;
+
+/**
+ * Text that is stored trimmed. The length limit applies to the text as sent and the non-blank
+ * rule is a pattern, so the OpenAPI schema accepts exactly what the server does (a no-break
+ * space alone passes a bare `minLength: 1` but is empty once trimmed).
+ */
+export function trimmedText(maxLength: number) {
+  return z.string().min(1).max(maxLength).regex(NOT_BLANK, 'must not be blank').trim();
+}
+
+export const Name = trimmedText(200);
 
 /**
  * Opaque to clients: the server signs it for the list (and account) it came from, so a cursor

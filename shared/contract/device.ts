@@ -80,6 +80,7 @@ export const authorizeProgramming = defineRoute({
     })
     .strict(),
   successStatus: 201,
+  replayStatus: { status: 200, description: 'A retry of a nonce this programmer already used: the stored authorization, whatever the job\'s state by now' },
   response: Authorization,
   errors: [
     'job_paused',
@@ -93,6 +94,7 @@ export const authorizeProgramming = defineRoute({
     'nonce_reused',
     'serials_exhausted',
     'macs_exhausted',
+    'lease_too_long',
   ],
   idempotent: true,
 });
@@ -134,7 +136,11 @@ export const reportResults = defineRoute({
         .array(
           z
             .object({
-              serial: z.string().min(1).max(128),
+              serial: z
+                .string()
+                .min(1)
+                .max(128)
+                .meta({ description: 'One of the serials the authorization granted; any other is 400 invalid_request and nothing of the request is recorded' }),
               status: z.enum(['success', 'failure']),
               errorCode: z.string().max(128).optional(),
               durationMs: z.number().int().min(0).max(86_400_000).optional(),

@@ -1,12 +1,12 @@
 import * as z from 'zod';
 import { MAX_LEASE_LIMIT_SECONDS, MIN_LEASE_SECONDS } from '../domain/authorizations.js';
-import { Id, Name, Timestamp } from './common.js';
+import { Id, Name, Timestamp, trimmedText } from './common.js';
 import { Delivery, Image, ImageStatus, Job, OnFailure, Sha256Hex, Step, StepKind, UnitFields } from './entities.js';
 import { defineRoute } from './route.js';
 
 export { Delivery, Image, ImageStatus, Sha256Hex, Step, StepKind };
 
-export const EncryptionKeyId = z.string().trim().min(1).max(128);
+export const EncryptionKeyId = trimmedText(128);
 
 /** 5 GiB: the largest object one presigned S3 PUT can carry. */
 export const MAX_IMAGE_BYTES = 5 * 1024 ** 3;
@@ -23,7 +23,9 @@ export const Restrictions = z
   .refine((r) => !r.notBefore || !r.notAfter || Date.parse(r.notBefore) < Date.parse(r.notAfter), {
     message: 'notAfter must be later than notBefore',
     path: ['notAfter'],
-  });
+  })
+  // JSON Schema cannot compare two fields: the rule is stated for clients instead.
+  .meta({ description: 'With both `notBefore` and `notAfter`, `notAfter` must be later (else 400 invalid_request naming restrictions.notAfter).' });
 
 /** `{n}` is the serial number; `{n:08}` pads it with zeros to 8 digits. */
 export const SerialFormat = z
@@ -56,7 +58,9 @@ export const RegisterImageBody = z
     unitFields: UnitFields.optional(),
     onFailure: OnFailure.optional(),
   })
-  .strict();
+  .strict()
+  // `400 encryption_required` in the schema too: cloud delivery needs the image's encryption key id.
+  .meta({ if: { properties: { delivery: { const: 'cloud' } }, required: ['delivery'] }, then: { required: ['encryptionKeyId'] } });
 export type RegisterImageInput = z.infer<typeof RegisterImageBody>;
 
 export const UploadInstructions = z

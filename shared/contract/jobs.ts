@@ -56,6 +56,7 @@ export const getJob = defineRoute({
   method: 'GET',
   path: '/v1/jobs/{jobId}',
   summary: 'Read a job with its live counters',
+  description: 'A deleted job answers 404 here (and its results and logs too); `GET /v1/jobs?status=deleted` still lists it with its final counters.',
   access: { kind: 'account', minimumRole: 'viewer' },
   params: JobParams,
   successStatus: 200,
@@ -112,7 +113,11 @@ export const deleteJob = defineRoute({
   operationId: 'deleteJob',
   method: 'DELETE',
   path: '/v1/jobs/{jobId}',
-  summary: 'Delete a job and its cloud image; history is kept',
+  summary: 'Delete a job and its cloud image',
+  description:
+    'Programmers are refused it with job_deleted at once. Afterwards the job, its results and its logs answer 404 at their URLs, as after any ' +
+    'DELETE; the job stays listed under `GET /v1/jobs?status=deleted` with its final counters, and its results and log lines stay stored ' +
+    'until their retention ends (they are not served).',
   access: { kind: 'account', minimumRole: 'author' },
   params: JobParams,
   successStatus: 200,

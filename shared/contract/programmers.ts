@@ -1,9 +1,9 @@
 import * as z from 'zod';
 import { CredentialsFile } from './account.js';
-import { Id, ListQuery, Name, Timestamp, listOf } from './common.js';
+import { Id, ListQuery, Name, Timestamp, listOf, trimmedText } from './common.js';
 import { defineRoute } from './route.js';
 
-const EncryptionKeyIds = z.array(z.string().trim().min(1).max(128)).max(64);
+const EncryptionKeyIds = z.array(trimmedText(128)).max(64);
 
 export const Programmer = z
   .object({
@@ -30,7 +30,7 @@ export const provisionProgrammer = defineRoute({
   body: z
     .object({
       name: Name,
-      hardwareSerial: z.string().trim().min(1).max(128),
+      hardwareSerial: trimmedText(128),
       factoryId: Id.optional(),
       encryptionKeyIds: EncryptionKeyIds.optional(),
     })
@@ -79,7 +79,9 @@ export const updateProgrammer = defineRoute({
       encryptionKeyIds: EncryptionKeyIds.optional(),
     })
     .strict()
-    .refine((b) => Object.keys(b).length > 0, { message: 'at least one field is required' }),
+    .refine((b) => Object.keys(b).length > 0, { message: 'at least one field is required' })
+    // The same rule in the OpenAPI schema, so clients (and fuzzers) know `{}` is refused.
+    .meta({ minProperties: 1 }),
   successStatus: 200,
   response: z.object({ programmer: Programmer }),
   idempotent: true,

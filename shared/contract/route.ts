@@ -32,6 +32,8 @@ export interface RouteContract<
   /** A top-level array of the body whose length beyond `max` is a 413, not a 400 (the contract's batch limits). */
   maxBatch?: { field: string; max: number };
   successStatus: 200 | 201 | 204;
+  /** A second success status with the same body (a retried idempotent create answers 200 with what it stored). */
+  replayStatus?: { status: 200; description: string };
   response: TResponse;
   /** Error codes this route may answer with, beyond the generic ones; documented in OpenAPI. */
   errors?: readonly string[];

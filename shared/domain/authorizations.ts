@@ -50,8 +50,11 @@ export interface LeaseWindow {
 export function leaseWindow(job: Pick<JobState, 'notAfter'> & { maxLeaseSeconds: number | null }, requestedSeconds: number | undefined, now: Date): LeaseWindow {
   const ceiling = job.maxLeaseSeconds ?? DEFAULT_LEASE_SECONDS;
   const validSeconds = requestedSeconds ?? Math.min(DEFAULT_LEASE_SECONDS, ceiling);
-  if (validSeconds < MIN_LEASE_SECONDS || validSeconds > ceiling) {
-    throw new ValidationError([{ path: 'validSeconds', message: `must be between ${MIN_LEASE_SECONDS} and ${ceiling} (the job's maxLeaseSeconds)` }]);
+  if (validSeconds < MIN_LEASE_SECONDS) throw new ValidationError([{ path: 'validSeconds', message: `must be at least ${MIN_LEASE_SECONDS}` }]);
+  // Well-formed (the schema's own limit is the largest any job may allow), but more than this
+  // job allows: a conflict with the job's settings, like asking for more units than remain.
+  if (validSeconds > ceiling) {
+    throw new ConflictError('lease_too_long', `validSeconds must be at most ${ceiling}, this job's maxLeaseSeconds`, { maxLeaseSeconds: ceiling });
   }
   const iat = Math.floor(now.getTime() / 1000);
   const jobEnd = job.notAfter === null ? Number.POSITIVE_INFINITY : Math.floor(Date.parse(job.notAfter) / 1000);

@@ -47,8 +47,8 @@ export class ForbiddenError extends AppError {
 
 /** Also used for every object of another account: never reveal that it exists. */
 export class NotFoundError extends AppError {
-  constructor(what: string) {
-    super(404, 'not_found', `${what} not found`);
+  constructor(what: string, message = `${what} not found`) {
+    super(404, 'not_found', message);
   }
 }
 
@@ -68,6 +68,17 @@ export class ThrottledError extends AppError {
     message = 'Too many requests right now; retry with backoff',
   ) {
     super(429, 'throttled', message, { retryAfterSeconds });
+  }
+}
+
+/** A known path asked with a method it does not have; the response's `Allow` header lists those it has (RFC 9110). */
+export class MethodNotAllowedError extends AppError {
+  constructor(
+    method: string,
+    path: string,
+    readonly allowed: readonly string[],
+  ) {
+    super(405, 'method_not_allowed', `${method} is not allowed on ${path}; it allows ${allowed.join(', ')}`, { allowed: [...allowed] });
   }
 }
 

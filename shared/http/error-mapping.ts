@@ -1,5 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { AppError, ThrottledError } from '../domain/errors.js';
+import { AppError, MethodNotAllowedError, ThrottledError } from '../domain/errors.js';
 
 export const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' } as const;
 
@@ -23,6 +23,7 @@ export function errorToResponse(error: unknown): { response: APIGatewayProxyStru
     const body = { error: { code: typed.code, message: typed.message, ...(typed.details && { details: typed.details }) } };
     const response = jsonResponse(typed.status, body);
     if (typed instanceof ThrottledError) response.headers = { ...response.headers, 'retry-after': String(typed.retryAfterSeconds) };
+    if (typed instanceof MethodNotAllowedError) response.headers = { ...response.headers, allow: typed.allowed.join(', ') };
     return { response, unexpected: false };
   }
   return {

@@ -7,6 +7,7 @@ import { ROLE_RANK } from '../contract/route.js';
 import {
   AppError,
   ForbiddenError,
+  MethodNotAllowedError,
   PayloadTooLargeError,
   UnauthenticatedError,
   ValidationError,
@@ -78,19 +79,21 @@ interface MatchedRoute {
 }
 
 function matchRoute(routes: CompiledRoute[], method: string, path: string): MatchedRoute {
-  let pathKnown = false;
+  const allowed: string[] = [];
   for (const route of routes) {
     const match = route.pattern.exec(path);
     if (!match) continue;
-    pathKnown = true;
-    if (route.bound.contract.method !== method) continue;
+    if (route.bound.contract.method !== method) {
+      allowed.push(route.bound.contract.method);
+      continue;
+    }
     const rawParams: Record<string, string> = {};
     route.paramNames.forEach((name, i) => {
       rawParams[name] = decodePathSegment(name, match[i + 1] ?? '');
     });
     return { bound: route.bound, rawParams };
   }
-  if (pathKnown) throw new AppError(405, 'method_not_allowed', `${method} is not allowed on ${path}`);
+  if (allowed.length > 0) throw new MethodNotAllowedError(method, path, allowed);
   throw new AppError(404, 'not_found', `No route for ${method} ${path}`);
 }
 

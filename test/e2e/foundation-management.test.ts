@@ -155,6 +155,11 @@ describe.each(['first', 'second'])('the %s account manages its foundation', () =
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe('already_revoked');
     expect((await api('DELETE', 'v1/api-keys/key_doesnotexist', { token: admin.token })).status).toBe(404);
+    // A key cannot revoke itself (its holder would lock itself out); another admin key can.
+    const itself = await api('DELETE', `v1/api-keys/${admin.keyId}`, { token: admin.token });
+    expect(itself.status).toBe(409);
+    expect(itself.body.error.code).toBe('key_in_use');
+    expect((await api('GET', 'v1/account', { token: admin.token })).status).toBe(200);
     const after = await api('GET', 'v1/api-keys', { token: admin.token });
     expect(after.body.items.find((k: { keyId: string }) => k.keyId === issued.viewer?.keyId)).toMatchObject({ status: 'revoked' });
   });

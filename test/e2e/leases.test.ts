@@ -48,11 +48,11 @@ describe('leases: validity, release, late results', () => {
     expect(Date.parse(long.body.expiresAt) - before).toBeGreaterThan(86_390_000);
 
     const tooLong = await authorize(programmer, { jobId: job.jobId, units: 1, validSeconds: 86_401 });
-    expect(tooLong.status).toBe(400);
-    expect(tooLong.body.error.details.issues[0].path).toBe('validSeconds');
+    expect(tooLong.status).toBe(409);
+    expect(tooLong.body.error).toMatchObject({ code: 'lease_too_long', details: { maxLeaseSeconds: 86_400 } });
     const standardJob = await register();
     const refused = await authorize(programmer, { jobId: standardJob.jobId, units: 1, validSeconds: 601 });
-    expect(refused.status).toBe(400);
+    expect(refused.status).toBe(409);
   });
 
   it('never lets a lease outlive the job', async () => {
@@ -109,8 +109,8 @@ describe('leases: validity, release, late results', () => {
       token: mine.token,
       body: { jobId: job.jobId, authorizationId: theirs.body.authorizationId, lines: [{ at: new Date().toISOString(), level: 'info', message: 'not mine' }] },
     });
-    expect(foreignLine.status).toBe(400);
-    expect(foreignLine.body.error.details.issues[0].path).toBe('authorizationId');
+    expect(foreignLine.status).toBe(404);
+    expect(foreignLine.body.error.code).toBe('not_found');
     const ownLine = await call('POST', 'v1/device/logs', {
       token: mine.token,
       body: { jobId: job.jobId, authorizationId: granted.body.authorizationId, lines: [{ at: new Date().toISOString(), level: 'info', message: 'mine' }] },

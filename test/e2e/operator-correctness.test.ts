@@ -212,7 +212,8 @@ describe('operator-facing correctness', () => {
       const accepted = await onTerminal('y');
       expect(accepted.code, accepted.output).toBe(0);
       expect(accepted.output).toMatch(/Deleted .* \(job_\S+\): deleted/);
-      expect((await call('GET', `v1/jobs/${jobId}`, { token: admin.token })).body.job.status).toBe('deleted');
+      expect((await call('GET', `v1/jobs/${jobId}`, { token: admin.token })).status).toBe(404);
+      expect((await call('GET', 'v1/jobs?status=deleted', { token: admin.token })).body.items.map((j: { jobId: string }) => j.jobId)).toContain(jobId);
     });
   });
 });

@@ -205,6 +205,14 @@ describe('cloud-connected image: publish, distribute, authorize, report, steer',
     // The cloud image went with the job: even a download URL handed out earlier finds nothing.
     expect((await fetch(downloadUrl)).status).toBe(404);
     expect((await call('POST', `v1/device/jobs/${jobId}/download-url`, { token: keyHolder.token })).body.error.code).toBe('job_deleted');
+    // Deleted as HTTP reads a DELETE: the job and its history answer 404 at their URLs; the record stays listed.
+    for (const route of [`v1/jobs/${jobId}`, `v1/jobs/${jobId}/results`, `v1/jobs/${jobId}/logs`]) {
+      const read = await call('GET', route, { token: admin });
+      expect(read.status, route).toBe(404);
+      expect(read.body.error.code).toBe('not_found');
+    }
+    const deletedList = await call('GET', 'v1/jobs?status=deleted', { token: admin });
+    expect(deletedList.body.items).toContainEqual(expect.objectContaining({ jobId, status: 'deleted', counters: expect.objectContaining({ authorized: deleted.body.job.counters.authorized }) }));
 
     const audit = await call('GET', 'v1/audit?limit=100', { token: admin });
     const actions = audit.body.items.map((a: { action: string }) => a.action);

@@ -97,7 +97,7 @@ describe('authorizeUnits: contention-free reservation', () => {
     ddb.on(UpdateCommand, { Key: keys.job('acc_1', 'job_1') }).resolves({ Attributes: jobItem({ notAfter, authorized: 7, nextSerialIndex: 7, [ledger]: 4 }) });
     const { authorization } = await authorizeUnits(deps, { ...input, validSeconds: 3600 }, now).catch((error) => ({ authorization: error }));
     // 3600 s is above the default maxLeaseSeconds: refused before any write.
-    expect(authorization).toMatchObject({ status: 400, details: { issues: [{ path: 'validSeconds' }] } });
+    expect(authorization).toMatchObject({ status: 409, code: 'lease_too_long', details: { maxLeaseSeconds: 600 } });
     expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
 
     const granted = await authorizeUnits(deps, { ...input, validSeconds: 300 }, now);

@@ -21,7 +21,7 @@ describe('authorizationDecision', () => {
 describe('leaseWindow', () => {
   it('defaults to ten minutes and refuses what the job does not allow', () => {
     expect(leaseWindow({ notAfter: null, maxLeaseSeconds: null }, undefined, now)).toEqual({ iat: nowSeconds, exp: nowSeconds + 600, validSeconds: 600 });
-    expect(() => leaseWindow({ notAfter: null, maxLeaseSeconds: null }, 601, now)).toThrow(/validSeconds: must be between 60 and 600/);
+    expect(() => leaseWindow({ notAfter: null, maxLeaseSeconds: null }, 601, now)).toThrow(expect.objectContaining({ status: 409, code: 'lease_too_long', details: { maxLeaseSeconds: 600 } }));
     expect(() => leaseWindow({ notAfter: null, maxLeaseSeconds: null }, 59, now)).toThrow(/validSeconds/);
     expect(leaseWindow({ notAfter: null, maxLeaseSeconds: 86_400 }, 86_400, now).exp).toBe(nowSeconds + 86_400);
   });

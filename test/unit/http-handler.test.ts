@@ -244,10 +244,12 @@ describe('the HTTP handler chain', () => {
       }
     });
 
-    it('answers a known path with another method with a 405 JSON error', async () => {
+    it('answers a known path with another method with a 405 JSON error whose Allow header lists the methods it has', async () => {
       const response = await invoke('PUT', '/v1/things/thing_1');
       expect(response.status).toBe(405);
       expect(response.body.error.code).toBe('method_not_allowed');
+      expect(response.headers.allow).toBe('GET, DELETE');
+      expect(response.body.error.details.allowed).toEqual(['GET', 'DELETE']);
     });
 
     it('escapes the dots of literal paths', async () => {

@@ -67,7 +67,7 @@ function JobsTable({ jobs }: { jobs: Job[] }) {
     <tbody>
       ${jobs.map(
         (job) => html`<tr key=${job.jobId}>
-          <td><a href=${href.job(job.jobId)}>${job.name}</a></td>
+          <td>${job.status === 'deleted' ? job.name : html`<a href=${href.job(job.jobId)}>${job.name}</a>`}</td>
           <td><${StatusBadge} status=${job.status} /></td>
           <td class="number">${formatCount(job.counters.authorized)}</td>
           <td class="number">${formatCount(job.counters.succeeded)}</td>

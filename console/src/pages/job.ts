@@ -58,7 +58,7 @@ const ACTIONS: Record<JobAction, ActionText> = {
   delete: {
     label: 'Delete',
     title: 'Delete this job?',
-    message: (job) => `Programmers are refused "${job.name}" with job_deleted and a cloud-delivered image is deleted. The history is kept. This cannot be undone.`,
+    message: (job) => `Programmers are refused "${job.name}" with job_deleted and a cloud-delivered image is deleted. Its page, results and logs are gone; it stays in the factory's Deleted list with its final counters. This cannot be undone.`,
     confirm: 'Delete job',
     done: 'Job deleted.',
     danger: true,

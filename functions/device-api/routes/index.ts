@@ -1,6 +1,6 @@
 // The device routes' contract only: the index would also build every management schema at cold start.
 import * as contract from '../../../shared/contract/device.js';
-import { ConflictError, ValidationError } from '../../../shared/domain/errors.js';
+import { ConflictError, NotFoundError } from '../../../shared/domain/errors.js';
 import { downloadRefusal } from '../../../shared/domain/jobs.js';
 import { type BoundRoute, WithStatus, implement } from '../../../shared/http/handler.js';
 import { logger } from '../../../shared/http/logger.js';
@@ -100,7 +100,8 @@ export const deviceRoutes: BoundRoute[] = [
       // A line may only name an authorization of this programmer on this job: logs are evidence.
       const authorization = await getAuthorizationRecord(db, me.accountId, me.programmerId, body.authorizationId).catch(() => undefined);
       if (!authorization || authorization.jobId !== body.jobId) {
-        throw new ValidationError([{ path: 'authorizationId', message: 'is not an authorization of this programmer for this job' }]);
+        // Another programmer's is another's object (never reveal it); one of another job does not exist in this one.
+        throw new NotFoundError('Authorization', `Authorization ${body.authorizationId} is not one of this programmer on job ${body.jobId}`);
       }
     }
     const accepted = await appendLogLines(db, me.accountId, body.jobId, { programmerId: me.programmerId, authorizationId: body.authorizationId }, body.lines);

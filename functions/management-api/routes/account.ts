@@ -1,4 +1,5 @@
 import * as contract from '../../../shared/contract/index.js';
+import { ConflictError } from '../../../shared/domain/errors.js';
 import { type RouteRequest, implement } from '../../../shared/http/handler.js';
 import { actorOf } from '../../../shared/http/principal.js';
 import * as accounts from '../../../shared/store/accounts.js';
@@ -23,7 +24,10 @@ export const accountRoutes = [
 
   implement(contract.listApiKeys, async ({ principal, query }) => accounts.listApiKeys(db, principal.accountId, query)),
 
-  implement(contract.revokeApiKey, async ({ principal, params }) => ({
-    apiKey: await accounts.revokeApiKey(db, principal.accountId, params.keyId, actorOf(principal)),
-  })),
+  implement(contract.revokeApiKey, async ({ principal, params }) => {
+    // A key revoking itself would lock its holder out mid-session (and the last admin key, the
+    // account: only the platform operator can issue another). Another admin key can revoke it.
+    if (principal.kind === 'account' && params.keyId === principal.keyId) throw new ConflictError('key_in_use', 'A key cannot revoke itself: revoke it with another admin key');
+    return { apiKey: await accounts.revokeApiKey(db, principal.accountId, params.keyId, actorOf(principal)) };
+  }),
 ];
