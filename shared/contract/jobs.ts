@@ -71,7 +71,9 @@ export const UpdateJobBody = z
     onFailure: OnFailure.optional(),
   })
   .strict()
-  .refine((body) => Object.keys(body).length > 0, { message: 'give restrictions, unitFields or onFailure' });
+  .refine((body) => Object.keys(body).length > 0, { message: 'give restrictions, unitFields or onFailure' })
+  // The refinement in the schema too, so generated clients and fuzzers know `{}` is refused.
+  .meta({ minProperties: 1 });
 export type UpdateJobInput = z.infer<typeof UpdateJobBody>;
 
 export const updateJob = defineRoute({

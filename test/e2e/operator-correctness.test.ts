@@ -125,9 +125,12 @@ describe('operator-facing correctness', () => {
     beforeAll(async () => {
       // Mixed statuses spread over the id order (ids are random): 250 jobs, about a third active.
       const plan = Array.from({ length: 250 }, (_, i) => (['active', 'paused', 'active', 'deleted', 'completed', 'expired', 'paused'] as const)[i % 7]!);
+      // One expiry window for every expired job, fixed before the loop: a window computed per job
+      // from the clock would open after it closed once registering took longer than a minute.
       const past = new Date(Date.now() - 60_000).toISOString();
+      const longAgo = new Date(Date.now() - 120_000).toISOString();
       const make = async (status: (typeof plan)[number], i: number) => {
-        const jobId = await register(`bulk ${i}`, status === 'completed' ? { maxCount: 1 } : status === 'expired' ? { notBefore: new Date(Date.now() - 120_000).toISOString(), notAfter: past } : {});
+        const jobId = await register(`bulk ${i}`, status === 'completed' ? { maxCount: 1 } : status === 'expired' ? { notBefore: longAgo, notAfter: past } : {});
         if (status === 'paused') expect((await call('POST', `v1/jobs/${jobId}/pause`, { token: admin.token })).status).toBe(200);
         if (status === 'deleted') expect((await call('DELETE', `v1/jobs/${jobId}`, { token: admin.token })).status).toBe(200);
         if (status === 'completed') {

@@ -47,7 +47,9 @@ describe('the Lambda bundles', { timeout: 60_000 }, () => {
 
   it.each(functionEntries().map(({ name }) => name))('%s carries no credential provider but the environment', async (name) => {
     const packages = await packagesOf(name);
-    expect(packages).toContain('@aws-sdk/credential-provider-env');
+    // functions/env-credentials.ts reads the environment itself: not even the env provider's package.
+    expect(packages).toContain('functions');
+    expect(packages).not.toContain('@aws-sdk/credential-provider-env');
     for (const unwanted of CREDENTIAL_CHAIN_PACKAGES) expect(packages).not.toContain(unwanted);
   });
 
