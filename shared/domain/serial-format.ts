@@ -42,7 +42,12 @@ export const MAX_FORMATTED_LENGTH = 64;
 export const MAX_FORMAT_LENGTH = 200;
 const MAX_DECIMAL_WIDTH = 16;
 const MAX_HEX_WIDTH = 13;
-const SAFE_LIMIT = BigInt(Number.MAX_SAFE_INTEGER) + 1n;
+/**
+ * The largest capacity a pool may have: a safe integer itself, because the pool item stores it
+ * (the DynamoDB marshaller refuses unsafe numbers: 2^53 made `{n}` a 500), and so is every value
+ * below it.
+ */
+const SAFE_LIMIT = BigInt(Number.MAX_SAFE_INTEGER);
 
 const DIGITS = '0123456789';
 const ALPHANUMERIC = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';

@@ -62,6 +62,10 @@ describe('per-unit data: serial pools, MAC blocks, unitData and ud', () => {
     expect((await call('GET', `v1/serial-pools/${id}`, { token: viewer })).body.serialPool).toEqual(good.body.serialPool);
     expect((await call('GET', 'v1/serial-pools', { token: viewer })).body.items.map((p: { serialPoolId: string }) => p.serialPoolId)).toContain(id);
     expect((await call('POST', 'v1/serial-pools', { token: viewer, body: { name: 'No', format: '{n}' } })).status).toBe(403);
+    // An unpadded decimal's capacity is the largest safe integer; 2^53 once made this a 500 (found by schemathesis).
+    const unbounded = await call('POST', 'v1/serial-pools', { token: author, body: { name: 'Unbounded', format: 'ÖÏh{n}£' } });
+    expect(unbounded.status, JSON.stringify(unbounded.body)).toBe(201);
+    expect(unbounded.body.serialPool.capacity).toBe(Number.MAX_SAFE_INTEGER);
     await feedSettled();
     const audit = await call('GET', 'v1/audit', { token: admin });
     expect(audit.body.items.some((record: { action: string; target: { id: string } }) => record.action === 'serial_pool.create' && record.target.id === id)).toBe(true);

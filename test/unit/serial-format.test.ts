@@ -105,9 +105,9 @@ describe('serial formats: capacity', () => {
     expect(parseSerialFormat('{chars:0-9A-F}{chars:A-Z}-{n:2}{check:mod37-36}').capacity).toBe(16 * 26 * 100);
   });
 
-  it('is 2^53 for an unpadded decimal (numbers beyond lose precision)', () => {
-    expect(parseSerialFormat('{n}').capacity).toBe(2 ** 53);
-    expect(parseSerialFormat('{n}{X:4}').capacity).toBe(2 ** 53);
+  it('is the largest safe integer for an unpadded decimal: beyond it numbers lose precision, and the pool item could not store it', () => {
+    expect(parseSerialFormat('{n}').capacity).toBe(Number.MAX_SAFE_INTEGER);
+    expect(parseSerialFormat('{n}{X:4}').capacity).toBe(Number.MAX_SAFE_INTEGER);
   });
 
   it('counts the indexes a pool can hand out from its start and step', () => {
