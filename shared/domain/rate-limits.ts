@@ -120,10 +120,31 @@ export interface LocalBucket {
   knownArrivalMs?: number;
   /** Learnt from the shared item: the platform operator's limit for this account, if any. */
   limit?: RateLimit;
+  /** When this container spent its latest tokens (at most a chunk's worth): its own demand. */
+  recentTakesMs: number[];
 }
 
 export function emptyLocalBucket(): LocalBucket {
-  return { tokens: 0, leaseExpiresAtMs: 0, throttledUntilMs: 0 };
+  return { tokens: 0, leaseExpiresAtMs: 0, throttledUntilMs: 0, recentTakesMs: [] };
+}
+
+/** Spends one leased token, remembering when (for the size of the next lease). */
+export function spendToken(bucket: LocalBucket, nowMs: number, limit: RateLimit): void {
+  bucket.tokens -= 1;
+  bucket.recentTakesMs.push(nowMs);
+  if (bucket.recentTakesMs.length > chunkSize(limit)) bucket.recentTakesMs.shift();
+}
+
+/**
+ * Tokens to lease now: what this container spent over the last lease lifetime, and one more,
+ * up to a full chunk. A container serving one request a second leases two tokens, not a
+ * quarter second of the whole account's rate: with many containers each leasing a full chunk
+ * and spending a token of it before it expires, the leased-and-dropped tokens would use up the
+ * shared bucket and refuse requests far below the limit.
+ */
+export function leaseSize(limit: RateLimit, bucket: LocalBucket, nowMs: number): number {
+  const recent = bucket.recentTakesMs.filter((at) => nowMs - at < LEASE_LIFETIME_MS).length;
+  return Math.max(1, Math.min(chunkSize(limit), recent + 1));
 }
 
 /** Served from memory (`take`), refused from memory (`throttled`), or a lease is needed. */

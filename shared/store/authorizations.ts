@@ -4,7 +4,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { authorizationDecision, deviceRefusal, isStaleReservation, leaseWindow } from '../domain/authorizations.js';
 import { releaseOutcome } from '../domain/reports.js';
 import { ConflictError, NotFoundError, ThrottledError, UnauthenticatedError } from '../domain/errors.js';
-import { serialRange } from '../domain/jobs.js';
+import { authorizationRefusal, serialRange } from '../domain/jobs.js';
 import { decodeJwsPayload } from '../domain/jws.js';
 import { type IndexRuns, type UnitDataEntry, type UnitFieldDefinition, buildUnitData, unitDataDigest } from '../domain/unit-data.js';
 import { compactText, expandText } from './compression.js';
@@ -304,6 +304,29 @@ function reservedInCurrentRun(jobItem: Record<string, unknown>, entry: LedgerEnt
 type Reservation = { kind: 'reserved'; entry: LedgerEntry; job: JobRecord; item: Record<string, unknown> } | { kind: 'changed'; job: JobRecord | undefined };
 
 /**
+ * The job's settings an authorization is decided on, as the reservation's condition: each must
+ * still be what the decision saw (or still be absent), so a limit, date window, lease ceiling or
+ * image changed between the decision and the write makes the write fail instead of granting on
+ * old settings. Counters are not among them: `authorized` is checked against the limit itself.
+ */
+function decidedOn(job: JobRecord, names: Record<string, string>, values: Record<string, unknown>): string {
+  const settings: [string, string | number | null][] = [
+    ['notBefore', job.notBefore],
+    ['notAfter', job.notAfter],
+    ['maxLeaseSeconds', job.maxLeaseSeconds],
+    ['imageId', job.imageId],
+  ];
+  return settings
+    .map(([attribute, value]) => {
+      names[`#${attribute}`] = attribute;
+      if (value === null) return `attribute_not_exists(#${attribute})`;
+      values[`:${attribute}`] = value;
+      return `#${attribute} = :${attribute}`;
+    })
+    .join(' AND ');
+}
+
+/**
  * The one write that reserves: adds the units to the job's `authorized` under its count limit
  * and moves its serial index, in a single atomic conditional update that DynamoDB serializes
  * (no read-decide-retry loop: concurrent callers never make each other fail). The same write
@@ -318,7 +341,15 @@ async function reserve(db: Db, input: AuthorizeInput, authorizationId: string, j
   removals.forEach((removal, i) => {
     names[`#done${i}`] = removal;
   });
+  const values: Record<string, unknown> = {
+    ':units': input.units,
+    ':at': now.toISOString(),
+    ':active': 'active',
+    ':run': job.run,
+    ...(job.maxCount !== null && { ':max': job.maxCount, ':lastAllowed': job.maxCount - input.units }),
+  };
   const limit = job.maxCount === null ? 'attribute_not_exists(maxCount)' : 'maxCount = :max AND authorized <= :lastAllowed';
+  const settings = decidedOn(job, names, values);
   const output = await withFaultRetry(async () => {
     try {
       return await db.doc.send(
@@ -328,15 +359,9 @@ async function reserve(db: Db, input: AuthorizeInput, authorizationId: string, j
           UpdateExpression: `SET authorized = authorized + :units, nextSerialIndex = nextSerialIndex + :units, updatedAt = :at, #rsv = nextSerialIndex${
             removals.length ? ` REMOVE ${removals.map((_, i) => `#done${i}`).join(', ')}` : ''
           }`,
-          ConditionExpression: `#status = :active AND #run = :run AND attribute_not_exists(#rsv) AND ${limit}`,
+          ConditionExpression: `#status = :active AND #run = :run AND attribute_not_exists(#rsv) AND ${limit} AND ${settings}`,
           ExpressionAttributeNames: names,
-          ExpressionAttributeValues: {
-            ':units': input.units,
-            ':at': now.toISOString(),
-            ':active': 'active',
-            ':run': job.run,
-            ...(job.maxCount !== null && { ':max': job.maxCount, ':lastAllowed': job.maxCount - input.units }),
-          },
+          ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
@@ -348,12 +373,36 @@ async function reserve(db: Db, input: AuthorizeInput, authorizationId: string, j
   });
   if ('conditionFailedItem' in output) {
     const current = output.conditionFailedItem ? unmarshall(output.conditionFailedItem) : await readJobItem(db, input.accountId, job.jobId);
+    if (current) rememberJob(input.accountId, current);
+    else forgetJob(input.accountId, job.jobId);
     return { kind: 'changed', job: current ? toJobRecord(current) : undefined };
   }
   forgetRemovedReservations(input.accountId, job.jobId, removals);
   const item = output.Attributes as Record<string, unknown>;
+  rememberJob(input.accountId, item);
   const entry = ledgerEntries(item, authorizationId).find((candidate) => candidate.name === name)!;
   return { kind: 'reserved', entry, job: toJobRecord(item), item };
+}
+
+/**
+ * Per container: each job as its last reservation (or read) returned it. A later authorization
+ * on the job decides on it and reserves at once, reading the programmer and the nonce beside the
+ * reservation instead of before it: the reservation's condition re-checks every setting the
+ * decision used (status, run, limit, dates, lease ceiling, image), so a stale entry costs one
+ * failed write and a pass on fresh data, never a wrong grant.
+ */
+const knownJobs = new Map<string, JobRecord>();
+const MAX_KNOWN_JOBS = 500;
+
+function rememberJob(accountId: string, item: Record<string, unknown>): void {
+  const key = ledgerKey(accountId, item.jobId as string);
+  knownJobs.delete(key);
+  knownJobs.set(key, toJobRecord(item));
+  if (knownJobs.size > MAX_KNOWN_JOBS) knownJobs.delete(knownJobs.keys().next().value as string);
+}
+
+function forgetJob(accountId: string, jobId: string): void {
+  knownJobs.delete(ledgerKey(accountId, jobId));
 }
 
 async function readJobItem(db: Db, accountId: string, jobId: string): Promise<Record<string, unknown> | undefined> {
@@ -459,49 +508,136 @@ async function drawForReservation(db: Db, input: AuthorizeInput, job: JobRecord,
 /** How many times one request decides anew after a change it could not foresee (a twin request, a restart, a new limit). */
 const MAX_PASSES = 4;
 
+/** A reservation this request holds, with what was read beside or before it. */
+interface Held {
+  kind: 'held';
+  reservation: Extract<Reservation, { kind: 'reserved' }>;
+  existing: AuthorizationRecord | undefined;
+  /** The reservation is an earlier attempt's of this nonce: never given back by this request. */
+  inherited: boolean;
+}
+
+type Attempt = Held | { kind: 'done'; result: { authorization: AuthorizationView; created: boolean } } | { kind: 'again' } | { kind: 'read first' };
+
+/** The programmer and any earlier authorization of this nonce, read beside the reservation. */
+async function readDeviceState(db: Db, input: AuthorizeInput, authorizationId: string): Promise<Pick<Snapshot, 'programmer' | 'existing' | 'existingItem'>> {
+  const [programmer, existing] = await getItems(db, db.table, [keys.programmer(input.accountId, input.programmerId), keys.authorization(input.accountId, authorizationId)], false);
+  return { programmer: programmer && toProgrammerView(programmer), existing: existing && toAuthorizationRecord(existing), existingItem: existing };
+}
+
+/** A retried nonce gets what it was given, whatever the job's state by now. */
+async function alreadyGiven(db: Db, input: AuthorizeInput, existing: AuthorizationRecord | undefined, existingItem: Record<string, unknown> | undefined): Promise<Attempt | undefined> {
+  if (!existing) return undefined;
+  assertSameRequest(existing, input);
+  if (existing.state !== 'granted' && existing.state !== 'released') return undefined;
+  return { kind: 'done', result: { authorization: { ...publicView(existing), ticket: await restoreTicket(db, existingItem!) }, created: false } };
+}
+
+/**
+ * The path of a container that knows the job (from its last reservation on it): decide on what
+ * it knows, then reserve and read the programmer and the nonce at the same time, one round trip
+ * instead of two. The reservation's condition re-checks the job's settings; what only the reads
+ * can tell (a disabled or moved programmer, a retried nonce) is checked when both are back, and a
+ * reservation it refuses is given back at once: such a refusal holds units for milliseconds,
+ * never grants them. Anything the known job would refuse goes the read-first way, so no refusal
+ * is ever decided on remembered data.
+ */
+async function reserveBesideReads(deps: AuthorizeDeps, input: AuthorizeInput, authorizationId: string, known: JobRecord, now: Date): Promise<Attempt> {
+  const { db } = deps;
+  if (authorizationRefusal(known, input.units, now)) return { kind: 'read first' };
+  if (input.binding !== undefined && !(await bindingMatches(deps.bindings, input.binding, input, known))) return { kind: 'read first' };
+  try {
+    leaseWindow(known, input.validSeconds, now);
+  } catch {
+    return { kind: 'read first' };
+  }
+  const [state, reservation] = await Promise.all([readDeviceState(db, input, authorizationId), reserve(db, input, authorizationId, known, now)]);
+  const { programmer, existing, existingItem } = state;
+  const undo = async () => {
+    if (reservation.kind === 'reserved') await giveBack(db, input.accountId, input.jobId, reservation.entry);
+  };
+  try {
+    const given = await alreadyGiven(db, input, existing, existingItem);
+    if (given) {
+      await undo();
+      return given;
+    }
+    if (!programmer) throw new UnauthenticatedError('These programmer credentials are no longer valid');
+    const refusal = reservation.job ? deviceRefusal(programmer, reservation.job) : new NotFoundError('Job');
+    if (refusal) throw refusal;
+  } catch (error) {
+    await undo();
+    throw error;
+  }
+  if (reservation.kind === 'changed') {
+    // The job changed since this container last saw it: decide on what is there now.
+    const changedRefusal = authorizationDecision(programmer, reservation.job!, input.units, now);
+    if (changedRefusal) throw changedRefusal;
+    return { kind: 'again' };
+  }
+  // An earlier attempt of this nonce reserved and died (or a twin is still running): finish that
+  // reservation, and give this one back.
+  const earlier = ledgerEntries(reservation.item, authorizationId).sort((a, b) => a.firstIndex - b.firstIndex)[0]!;
+  if (earlier.name !== reservation.entry.name) {
+    await undo();
+    return { kind: 'held', reservation: { ...reservation, entry: earlier }, existing, inherited: true };
+  }
+  return { kind: 'held', reservation, existing, inherited: false };
+}
+
+/** The path of a container that does not know the job yet (or a pass after a change): read, decide, then reserve. */
+async function decideThenReserve(deps: AuthorizeDeps, input: AuthorizeInput, authorizationId: string, consistent: boolean, now: Date): Promise<Attempt> {
+  const { db } = deps;
+  const { programmer, job, jobItem, existing, existingItem } = await readSnapshot(db, input, authorizationId, consistent);
+  const given = await alreadyGiven(db, input, existing, existingItem);
+  if (given) return given;
+  // A deprovisioned programmer whose token is still cached by the authorizer.
+  if (!programmer) throw new UnauthenticatedError('These programmer credentials are no longer valid');
+  if (!job || !jobItem) throw new NotFoundError('Job');
+  // An earlier attempt of this nonce that reserved and then died (or a twin still running): its
+  // units are counted already, so only the programmer and the job are checked again, not the limit.
+  const earlier = ledgerEntries(jobItem, authorizationId).sort((a, b) => a.firstIndex - b.firstIndex)[0];
+  const refusal = earlier ? deviceRefusal(programmer, job) : authorizationDecision(programmer, job, input.units, now);
+  if (refusal) throw refusal;
+  if (input.binding !== undefined && !(await bindingMatches(deps.bindings, input.binding, input, job))) {
+    throw new ConflictError('binding_mismatch', 'The binding was not issued by this cloud for this job, account and factory');
+  }
+  leaseWindow(job, input.validSeconds, now);
+  if (earlier) return { kind: 'held', reservation: { kind: 'reserved', entry: earlier, job, item: jobItem }, existing, inherited: true };
+  const reservation = await reserve(db, input, authorizationId, job, now);
+  if (reservation.kind === 'changed') {
+    // The job changed since we read it (paused, limit reached, restarted): decide on what is there now.
+    const current = reservation.job;
+    const changedRefusal = current ? authorizationDecision(programmer, current, input.units, now) : new NotFoundError('Job');
+    if (changedRefusal) throw changedRefusal;
+    return { kind: 'again' };
+  }
+  return { kind: 'held', reservation, existing, inherited: false };
+}
+
 /**
  * Permission to program `units` units, in two writes: the reservation (one atomic conditional
  * update of the job, see `reserve`), then the authorization item with its serials, lease and
- * ticket. A crash between them leaves nothing counted that no authorization holds: the job's
- * ledger names the reservation, so a retry of the nonce finishes it, and if no retry comes, a
- * later authorization on the job finds the stale ledger entry and gives its units back
- * (`recoverStaleReservations`). Twin requests for one nonce may both reserve; one grants, and
- * the other gives its reservation back.
+ * ticket. A container that knows the job reads the programmer and the nonce beside the
+ * reservation (`reserveBesideReads`), others read first. A crash between the writes leaves
+ * nothing counted that no authorization holds: the job's ledger names the reservation, so a
+ * retry of the nonce finishes it, and if no retry comes, a later authorization on the job finds
+ * the stale ledger entry and gives its units back (`recoverStaleReservations`). Twin requests
+ * for one nonce may both reserve; one grants, and the other gives its reservation back.
  */
 export async function authorizeUnits(deps: AuthorizeDeps, input: AuthorizeInput, now = new Date()): Promise<{ authorization: AuthorizationView; created: boolean }> {
   const { db } = deps;
   const authorizationId = authorizationIdFor(input.accountId, input.programmerId, input.nonce);
 
   for (let pass = 1; pass <= MAX_PASSES; pass += 1) {
-    const { programmer, job, jobItem, existing, existingItem } = await readSnapshot(db, input, authorizationId, pass > 1);
-    if (existing) {
-      assertSameRequest(existing, input);
-      // A retried nonce gets what it was given, whatever the job's state by now.
-      if (existing.state === 'granted' || existing.state === 'released') {
-        return { authorization: { ...publicView(existing), ticket: await restoreTicket(db, existingItem!) }, created: false };
-      }
-    }
-    // A deprovisioned programmer whose token is still cached by the authorizer.
-    if (!programmer) throw new UnauthenticatedError('These programmer credentials are no longer valid');
-    if (!job || !jobItem) throw new NotFoundError('Job');
-    // An earlier attempt of this nonce that reserved and then died (or a twin still running): its
-    // units are counted already, so only the programmer and the job are checked again, not the limit.
-    const earlier = ledgerEntries(jobItem, authorizationId).sort((a, b) => a.firstIndex - b.firstIndex)[0];
-    const refusal = earlier ? deviceRefusal(programmer, job) : authorizationDecision(programmer, job, input.units, now);
-    if (refusal) throw refusal;
-    if (input.binding !== undefined && !(await bindingMatches(deps.bindings, input.binding, input, job))) {
-      throw new ConflictError('binding_mismatch', 'The binding was not issued by this cloud for this job, account and factory');
-    }
-    const lease = leaseWindow(job, input.validSeconds, now);
-
-    const reservation: Reservation = earlier ? { kind: 'reserved', entry: earlier, job, item: jobItem } : await reserve(db, input, authorizationId, job, now);
-    if (reservation.kind === 'changed') {
-      // The job changed since we read it (paused, limit reached, restarted): decide on what is there now.
-      const current = reservation.job;
-      const changedRefusal = current ? authorizationDecision(programmer, current, input.units, now) : new NotFoundError('Job');
-      if (changedRefusal) throw changedRefusal;
-      continue;
-    }
+    const known = pass === 1 ? knownJobs.get(ledgerKey(input.accountId, input.jobId)) : undefined;
+    let attempt = known ? await reserveBesideReads(deps, input, authorizationId, known, now) : { kind: 'read first' as const };
+    // Passes after a lost race read strongly consistent.
+    if (attempt.kind === 'read first') attempt = await decideThenReserve(deps, input, authorizationId, pass > 1, now);
+    if (attempt.kind === 'done') return attempt.result;
+    if (attempt.kind === 'again' || attempt.kind === 'read first') continue;
+    const { reservation, existing, inherited } = attempt;
+    const lease = leaseWindow(reservation.job, input.validSeconds, now);
     await recoverStaleReservations(db, input.accountId, reservation.item, now, deps.staleAfterMs, reservation.entry.name);
 
     const reserved = reservation.job;
@@ -546,7 +682,7 @@ export async function authorizeUnits(deps: AuthorizeDeps, input: AuthorizeInput,
     }
     // A twin request granted first, or the reservation was given back as stale (the nonce is tried anew).
     const holder = await readAuthorizationItem(db, input.accountId, authorizationId);
-    if ((holder?.state === 'granted' || holder?.state === 'released') && holder.firstIndex !== reservation.entry.firstIndex && !earlier) {
+    if ((holder?.state === 'granted' || holder?.state === 'released') && holder.firstIndex !== reservation.entry.firstIndex && !inherited) {
       await giveBack(db, input.accountId, reserved.jobId, reservation.entry);
     }
   }

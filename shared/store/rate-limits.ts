@@ -12,6 +12,8 @@ import {
   chunkSize,
   decideLocally,
   emptyLocalBucket,
+  leaseSize,
+  spendToken,
   leaseAttempt,
   retryAfterSeconds,
 } from '../domain/rate-limits.js';
@@ -66,47 +68,62 @@ export class RateLimiter {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /**
+   * Decides every bucket of the principal from memory first: a bucket refused from memory
+   * refuses the request before any other bucket is spent (a throttled programmer never drains
+   * its account's budget). Buckets whose chunk is spent are leased at the same time, so a request
+   * waits for one round trip however many of its buckets need one.
+   */
   async admit(principal: RateLimitedCaller): Promise<void> {
-    for (const bucket of bucketsOf(principal)) await this.take(bucket);
-  }
-
-  private async take(ref: BucketRef): Promise<void> {
-    const id = `${ref.key.pk}`;
-    let local = this.local.get(id);
-    if (!local) {
-      local = emptyLocalBucket();
-      this.local.set(id, local);
-    }
+    const buckets = bucketsOf(principal).map((ref) => ({ ref, local: this.localBucket(ref) }));
     // A lease settles the decision for the request that made it; requests of the same container
     // waiting on it may find its tokens spent by others and lease again. Each round grants or
     // throttles, so this ends; the bound only guards against a bug looping forever.
     for (let round = 0; round < MAX_LOCAL_ROUNDS; round += 1) {
-      const decision = decideLocally(local, this.now());
-      if (decision.kind === 'take') {
-        local.tokens -= 1;
-        return;
-      }
-      const limit = local.limit ?? this.limits[ref.scope];
-      if (decision.kind === 'throttled') {
+      const decisions = buckets.map((bucket) => ({ ...bucket, decision: decideLocally(bucket.local, this.now()) }));
+      for (const { ref, local, decision } of decisions) {
+        if (decision.kind !== 'throttled') continue;
+        const limit = local.limit ?? this.limits[ref.scope];
         throw new ThrottledError(
           retryAfterSeconds(decision.untilMs, this.now()),
           `Rate limit of ${ref.subject} exceeded (${limit.ratePerSecond} requests/s, bursts of ${limit.burst}); retry after Retry-After seconds`,
         );
       }
-      let pending = this.inFlight.get(id);
-      if (!pending) {
-        pending = this.lease(ref, local).finally(() => this.inFlight.delete(id));
-        this.inFlight.set(id, pending);
+      const leasing = decisions.filter(({ decision }) => decision.kind === 'lease');
+      if (leasing.length === 0) {
+        for (const { ref, local } of decisions) spendToken(local, this.now(), local.limit ?? this.limits[ref.scope]);
+        return;
       }
-      await pending;
+      await Promise.all(leasing.map(({ ref, local }) => this.sharedLease(ref, local)));
     }
-    throw new ThrottledError(1, `Rate limit of ${ref.subject}: too many requests at once in this container; retry`);
+    throw new ThrottledError(1, 'Rate limit: too many requests at once in this container; retry');
+  }
+
+  private localBucket(ref: BucketRef): LocalBucket {
+    let local = this.local.get(ref.key.pk);
+    if (!local) {
+      local = emptyLocalBucket();
+      this.local.set(ref.key.pk, local);
+    }
+    return local;
+  }
+
+  /** Concurrent requests of one container share the lease in flight for a bucket. */
+  private sharedLease(ref: BucketRef, local: LocalBucket): Promise<void> {
+    const id = ref.key.pk;
+    let pending = this.inFlight.get(id);
+    if (!pending) {
+      pending = this.lease(ref, local).finally(() => this.inFlight.delete(id));
+      this.inFlight.set(id, pending);
+    }
+    return pending;
   }
 
   private async lease(ref: BucketRef, local: LocalBucket): Promise<void> {
     local.tokens = 0;
     let limit = local.limit ?? this.limits[ref.scope];
-    let attempt = leaseAttempt(limit, chunkSize(limit), this.now(), local.knownArrivalMs);
+    const wanted = leaseSize(limit, local, this.now());
+    let attempt = leaseAttempt(limit, wanted, this.now(), local.knownArrivalMs);
     for (let round = 0; round < LEASE_ATTEMPTS; round += 1) {
       const outcome = await this.tryLease(ref.key, attempt, local.limit);
       local.knownArrivalMs = outcome.item?.arrivalMs;
@@ -117,7 +134,7 @@ export class RateLimiter {
         return;
       }
       limit = local.limit ?? this.limits[ref.scope];
-      const next = afterRefusal(limit, chunkSize(limit), outcome.item?.arrivalMs, this.now());
+      const next = afterRefusal(limit, Math.min(wanted, chunkSize(limit)), outcome.item?.arrivalMs, this.now());
       if ('throttledUntilMs' in next) {
         local.throttledUntilMs = next.throttledUntilMs;
         return;

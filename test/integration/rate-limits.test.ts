@@ -91,6 +91,19 @@ describe('rate-limit leases on the emulator', () => {
     expect((await admitted(limiter, neighbour, 10)).admitted).toBe(10);
   });
 
+  it("a programmer refused by its own bucket spends nothing of its account's: the account's other programmers keep it", async () => {
+    const caller = programmer();
+    const { ratePerSecond, burst } = limits.programmer;
+    // The account's device side holds five tokens more than the flooding programmer's burst.
+    await setAccountRateLimit(db, caller.accountId, 'deviceAccount', { ratePerSecond, burst: burst + 5 });
+    const clock = 1_800_000_250_000;
+    const limiter = new RateLimiter(db, limits, () => clock);
+    expect((await admitted(limiter, caller, burst + 100)).admitted).toBe(burst);
+    expect((await admitted(limiter, caller, 100)).admitted).toBe(0);
+    const neighbour = { ...caller, programmerId: 'prg_quiet' };
+    expect((await admitted(limiter, neighbour, 10)).admitted).toBe(5);
+  });
+
   it("takes the platform operator's limit for an account from the bucket item on the next lease", async () => {
     const caller = { kind: 'account' as const, accountId: `acc_rl${randomUUID().slice(0, 8)}` };
     await setAccountRateLimit(db, caller.accountId, 'managementAccount', { ratePerSecond: 2, burst: 3 });

@@ -9,9 +9,9 @@ import type { Db } from '../../shared/store/db.js';
 import { ephemeralCursorCodec } from '../../shared/store/cursors.js';
 import { ImageObjects } from '../../shared/store/image-objects.js';
 import { registerImage } from '../../shared/store/images.js';
-import { getJob } from '../../shared/store/jobs.js';
+import { getJob, updateJob } from '../../shared/store/jobs.js';
 import { keys } from '../../shared/store/keys.js';
-import { provisionProgrammer } from '../../shared/store/programmers.js';
+import { provisionProgrammer, updateProgrammer } from '../../shared/store/programmers.js';
 import { listResults, recordResults } from '../../shared/store/results.js';
 import { KmsJwsSigner } from '../../shared/store/signer.js';
 
@@ -191,5 +191,38 @@ describe('reservations, crashes and leases on the emulator', () => {
     } while (cursor);
     expect(pages.flat()).toEqual(record.serials);
     expect(pages.map((page) => page.length)).toEqual([3, 3, 2]);
+  });
+
+  // A container that knows a job (it reserved on it before) reserves beside reading the
+  // programmer and the nonce: these check that nothing it remembers can grant what the job or
+  // the programmer no longer allows.
+  it('a container that knows the job refuses a programmer disabled since, and gives the reservation back at once', async () => {
+    const jobId = await newJob(10);
+    const other = (await provisionProgrammer(db, accountId, { name: 'Q', hardwareSerial: randomUUID() }, 'test')).programmer.programmerId;
+    await authorizeUnits(deps(), { accountId, programmerId: other, jobId, units: 2, nonce: randomUUID() });
+    await updateProgrammer(db, accountId, other, { status: 'disabled' }, 'test');
+    await expect(authorizeUnits(deps(), { accountId, programmerId: other, jobId, units: 3, nonce: randomUUID() })).rejects.toMatchObject({ code: 'programmer_disabled' });
+    expect((await getJob(db, accountId, jobId)).counters.authorized).toBe(2);
+    expect((await ledgerEntries(jobId)).length).toBeLessThanOrEqual(1);
+    // Its serials were burned, never handed out twice: the next unit follows them.
+    const next = await authorizeUnits(deps(), { accountId, programmerId, jobId, units: 1, nonce: randomUUID() });
+    expect(next.authorization.serials[0]).not.toMatch(/^SN-0000000[12]$/);
+  });
+
+  it('a container that knows the job decides on its limit, dates and lease ceiling as they are now', async () => {
+    const jobId = await newJob(10);
+    await authorizeUnits(deps(), { accountId, programmerId, jobId, units: 4, nonce: randomUUID() });
+    // The limit falls to what is authorized: the remembered limit (10) must not grant.
+    await updateJob(db, accountId, jobId, { restrictions: { maxCount: 4 } }, 'test');
+    await expect(authorizeUnits(deps(), { accountId, programmerId, jobId, units: 1, nonce: randomUUID() })).rejects.toMatchObject({ code: 'job_completed' });
+    // The limit rises and the job ends in two minutes: the lease ends with it, not ten minutes on.
+    const notAfter = new Date(Date.now() + 120_000).toISOString();
+    await updateJob(db, accountId, jobId, { restrictions: { maxCount: 8, notAfter } }, 'test');
+    const { authorization } = await authorizeUnits(deps(), { accountId, programmerId, jobId, units: 1, nonce: randomUUID() });
+    expect(Date.parse(authorization.expiresAt)).toBeLessThanOrEqual(Date.parse(notAfter));
+    // The lease ceiling falls below what the programmer asks for.
+    await updateJob(db, accountId, jobId, { restrictions: { maxLeaseSeconds: 60 } }, 'test');
+    await expect(authorizeUnits(deps(), { accountId, programmerId, jobId, units: 1, nonce: randomUUID(), validSeconds: 90 })).rejects.toMatchObject({ code: 'lease_too_long' });
+    expect((await getJob(db, accountId, jobId)).counters.authorized).toBe(5);
   });
 });

@@ -10,8 +10,10 @@ import {
   decideLocally,
   emptyLocalBucket,
   leaseAttempt,
+  leaseSize,
   parseRateLimits,
   retryAfterSeconds,
+  spendToken,
 } from '../../shared/domain/rate-limits.js';
 
 const limit: RateLimit = { ratePerSecond: 20, burst: 40 };
@@ -119,5 +121,19 @@ describe('rate-limit buckets (GCRA, leased in chunks)', () => {
     expect(() => parseRateLimits('{"programmer":{"ratePerSecond":0,"burst":10}}')).toThrow(/ratePerSecond/);
     expect(() => parseRateLimits('{"deviceAccount":{"ratePerSecond":5}}')).toThrow(/burst/);
     expect(() => parseRateLimits('not json')).toThrow();
+  });
+
+  it("leases by the container's own demand: what it spent over the last lease lifetime and one more, up to a chunk", () => {
+    const bucket = emptyLocalBucket();
+    expect(leaseSize(limit, bucket, 10_000)).toBe(1);
+    bucket.tokens = 3;
+    for (const at of [9_000, 9_500, 9_900]) spendToken(bucket, at, limit);
+    expect(bucket.tokens).toBe(0);
+    // 9,000 is a whole lifetime ago at 10,000: two recent takes, so three tokens.
+    expect(leaseSize(limit, bucket, 9_000 + LEASE_LIFETIME_MS)).toBe(3);
+    // A busy container gets a full chunk, never more; it remembers no more takes than that.
+    for (let i = 0; i < 20; i += 1) spendToken(bucket, 9_950, limit);
+    expect(leaseSize(limit, bucket, 10_000)).toBe(chunkSize(limit));
+    expect(bucket.recentTakesMs.length).toBe(chunkSize(limit));
   });
 });
