@@ -74,6 +74,8 @@ export interface AuthorizeDeps {
   bindings: BindingVerifier;
   /** Tests shorten it; in production a reservation is stale after STALE_RESERVATION_MS. */
   staleAfterMs?: number;
+  /** The container's memory of jobs it reserved on: without it, every authorization reads first. */
+  jobs?: JobMemory;
 }
 
 export interface AuthorizeInput {
@@ -334,7 +336,7 @@ function decidedOn(job: JobRecord, names: Record<string, string>, values: Record
  * index), so a retry of the nonce after a crash finds and finishes it instead of taking a second
  * one, and a reservation whose request died can be found and given back.
  */
-async function reserve(db: Db, input: AuthorizeInput, authorizationId: string, job: JobRecord, now: Date): Promise<Reservation> {
+async function reserve(db: Db, input: AuthorizeInput, authorizationId: string, job: JobRecord, now: Date, memory?: JobMemory): Promise<Reservation> {
   const name = keys.reservationAttribute(Math.floor(now.getTime() / 1000), input.units, authorizationId);
   const removals = takeRecordedReservations(input.accountId, job.jobId).filter((removal) => removal !== name);
   const names: Record<string, string> = { '#status': 'status', '#run': 'run', '#rsv': name };
@@ -373,36 +375,44 @@ async function reserve(db: Db, input: AuthorizeInput, authorizationId: string, j
   });
   if ('conditionFailedItem' in output) {
     const current = output.conditionFailedItem ? unmarshall(output.conditionFailedItem) : await readJobItem(db, input.accountId, job.jobId);
-    if (current) rememberJob(input.accountId, current);
-    else forgetJob(input.accountId, job.jobId);
+    if (current) memory?.remember(input.accountId, current);
+    else memory?.forget(input.accountId, job.jobId);
     return { kind: 'changed', job: current ? toJobRecord(current) : undefined };
   }
   forgetRemovedReservations(input.accountId, job.jobId, removals);
   const item = output.Attributes as Record<string, unknown>;
-  rememberJob(input.accountId, item);
+  memory?.remember(input.accountId, item);
   const entry = ledgerEntries(item, authorizationId).find((candidate) => candidate.name === name)!;
   return { kind: 'reserved', entry, job: toJobRecord(item), item };
 }
 
 /**
- * Per container: each job as its last reservation (or read) returned it. A later authorization
- * on the job decides on it and reserves at once, reading the programmer and the nonce beside the
- * reservation instead of before it: the reservation's condition re-checks every setting the
- * decision used (status, run, limit, dates, lease ceiling, image), so a stale entry costs one
- * failed write and a pass on fresh data, never a wrong grant.
+ * One per container (`AuthorizeDeps.jobs`): each job as its last reservation (or failed
+ * reservation) returned it. A later authorization on the job decides on it and reserves at once,
+ * reading the programmer and the nonce beside the reservation instead of before it: the
+ * reservation's condition re-checks every setting the decision used (status, run, limit, dates,
+ * lease ceiling, image), so a stale entry costs one failed write and a pass on fresh data, never
+ * a wrong grant.
  */
-const knownJobs = new Map<string, JobRecord>();
-const MAX_KNOWN_JOBS = 500;
+export class JobMemory {
+  private readonly jobs = new Map<string, JobRecord>();
 
-function rememberJob(accountId: string, item: Record<string, unknown>): void {
-  const key = ledgerKey(accountId, item.jobId as string);
-  knownJobs.delete(key);
-  knownJobs.set(key, toJobRecord(item));
-  if (knownJobs.size > MAX_KNOWN_JOBS) knownJobs.delete(knownJobs.keys().next().value as string);
-}
+  constructor(private readonly capacity = 500) {}
 
-function forgetJob(accountId: string, jobId: string): void {
-  knownJobs.delete(ledgerKey(accountId, jobId));
+  recall(accountId: string, jobId: string): JobRecord | undefined {
+    return this.jobs.get(ledgerKey(accountId, jobId));
+  }
+
+  remember(accountId: string, item: Record<string, unknown>): void {
+    const key = ledgerKey(accountId, item.jobId as string);
+    this.jobs.delete(key);
+    this.jobs.set(key, toJobRecord(item));
+    if (this.jobs.size > this.capacity) this.jobs.delete(this.jobs.keys().next().value as string);
+  }
+
+  forget(accountId: string, jobId: string): void {
+    this.jobs.delete(ledgerKey(accountId, jobId));
+  }
 }
 
 async function readJobItem(db: Db, accountId: string, jobId: string): Promise<Record<string, unknown> | undefined> {
@@ -551,7 +561,7 @@ async function reserveBesideReads(deps: AuthorizeDeps, input: AuthorizeInput, au
   } catch {
     return { kind: 'read first' };
   }
-  const [state, reservation] = await Promise.all([readDeviceState(db, input, authorizationId), reserve(db, input, authorizationId, known, now)]);
+  const [state, reservation] = await Promise.all([readDeviceState(db, input, authorizationId), reserve(db, input, authorizationId, known, now, deps.jobs)]);
   const { programmer, existing, existingItem } = state;
   const undo = async () => {
     if (reservation.kind === 'reserved') await giveBack(db, input.accountId, input.jobId, reservation.entry);
@@ -604,7 +614,7 @@ async function decideThenReserve(deps: AuthorizeDeps, input: AuthorizeInput, aut
   }
   leaseWindow(job, input.validSeconds, now);
   if (earlier) return { kind: 'held', reservation: { kind: 'reserved', entry: earlier, job, item: jobItem }, existing, inherited: true };
-  const reservation = await reserve(db, input, authorizationId, job, now);
+  const reservation = await reserve(db, input, authorizationId, job, now, deps.jobs);
   if (reservation.kind === 'changed') {
     // The job changed since we read it (paused, limit reached, restarted): decide on what is there now.
     const current = reservation.job;
@@ -630,7 +640,7 @@ export async function authorizeUnits(deps: AuthorizeDeps, input: AuthorizeInput,
   const authorizationId = authorizationIdFor(input.accountId, input.programmerId, input.nonce);
 
   for (let pass = 1; pass <= MAX_PASSES; pass += 1) {
-    const known = pass === 1 ? knownJobs.get(ledgerKey(input.accountId, input.jobId)) : undefined;
+    const known = pass === 1 ? deps.jobs?.recall(input.accountId, input.jobId) : undefined;
     let attempt = known ? await reserveBesideReads(deps, input, authorizationId, known, now) : { kind: 'read first' as const };
     // Passes after a lost race read strongly consistent.
     if (attempt.kind === 'read first') attempt = await decideThenReserve(deps, input, authorizationId, pass > 1, now);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { EMULATOR_AWS_ENV } from '../../localstack/ministack.js';
 import { createAccount } from '../../shared/store/accounts.js';
-import { authorizeUnits } from '../../shared/store/authorizations.js';
+import { JobMemory, authorizeUnits } from '../../shared/store/authorizations.js';
 import { createDocumentClient, createKmsClient, createS3Client } from '../../shared/store/clients.js';
 import type { Db } from '../../shared/store/db.js';
 import { ephemeralCursorCodec } from '../../shared/store/cursors.js';
@@ -21,6 +21,8 @@ import { getAuthorizationRecord } from '../../shared/store/authorizations.js';
  * not from luck in scheduling.
  */
 describe('atomic writes on the emulator', () => {
+  // One container's memory of jobs, as the device function has: most authorizations reserve beside their reads.
+  const jobs = new JobMemory();
   let db: Db;
   let signer: KmsJwsSigner;
   let objects: ImageObjects;
@@ -53,7 +55,7 @@ describe('atomic writes on the emulator', () => {
     const jobId = await newJob(25);
     const outcomes = await Promise.allSettled(
       Array.from({ length: 36 }, (_, i) =>
-        authorizeUnits({ db, tickets: signer, bindings: signer }, { accountId, programmerId: programmers[i % programmers.length] as string, jobId, units: (i % 3) + 1, nonce: randomUUID() }),
+        authorizeUnits({ db, tickets: signer, bindings: signer, jobs }, { accountId, programmerId: programmers[i % programmers.length] as string, jobId, units: (i % 3) + 1, nonce: randomUUID() }),
       ),
     );
     const granted = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value.authorization] : []));
@@ -72,7 +74,7 @@ describe('atomic writes on the emulator', () => {
     const jobId = await newJob(100);
     const nonce = randomUUID();
     const [programmerId] = programmers as [string];
-    const outcomes = await Promise.all(Array.from({ length: 5 }, () => authorizeUnits({ db, tickets: signer, bindings: signer }, { accountId, programmerId, jobId, units: 4, nonce })));
+    const outcomes = await Promise.all(Array.from({ length: 5 }, () => authorizeUnits({ db, tickets: signer, bindings: signer, jobs }, { accountId, programmerId, jobId, units: 4, nonce })));
     expect(new Set(outcomes.map((o) => o.authorization.authorizationId)).size).toBe(1);
     expect(new Set(outcomes.map((o) => o.authorization.serials.join())).size).toBe(1);
     expect(outcomes.filter((o) => o.created)).toHaveLength(1);
@@ -82,7 +84,7 @@ describe('atomic writes on the emulator', () => {
   it('counts results once however many concurrent retries report them', async () => {
     const jobId = await newJob();
     const [programmerId] = programmers as [string];
-    const { authorization } = await authorizeUnits({ db, tickets: signer, bindings: signer }, { accountId, programmerId, jobId, units: 150, nonce: randomUUID() });
+    const { authorization } = await authorizeUnits({ db, tickets: signer, bindings: signer, jobs }, { accountId, programmerId, jobId, units: 150, nonce: randomUUID() });
     const record = await getAuthorizationRecord(db, accountId, programmerId, authorization.authorizationId);
     const results = record.serials.map((serial, i) => ({ serial, status: i % 10 === 0 ? ('failure' as const) : ('success' as const) }));
     const reports = await Promise.all(Array.from({ length: 3 }, () => recordResults(db, accountId, record, results)));

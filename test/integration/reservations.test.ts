@@ -3,7 +3,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { EMULATOR_AWS_ENV } from '../../localstack/ministack.js';
 import { createAccount } from '../../shared/store/accounts.js';
-import { authorizationIdFor, authorizeUnits, getAuthorizationRecord, releaseAuthorization } from '../../shared/store/authorizations.js';
+import { JobMemory, authorizationIdFor, authorizeUnits, getAuthorizationRecord, releaseAuthorization } from '../../shared/store/authorizations.js';
 import { createDocumentClient, createKmsClient, createS3Client } from '../../shared/store/clients.js';
 import type { Db } from '../../shared/store/db.js';
 import { ephemeralCursorCodec } from '../../shared/store/cursors.js';
@@ -45,7 +45,9 @@ describe('reservations, crashes and leases on the emulator', () => {
   let accountId: string;
   let factoryId: string;
   let programmerId: string;
-  const deps = () => ({ db, tickets: signer, bindings: signer });
+  // One container's memory of jobs: after a job's first authorization, it reserves beside its reads.
+  const jobs = new JobMemory();
+  const deps = () => ({ db, tickets: signer, bindings: signer, jobs });
 
   beforeAll(async () => {
     Object.assign(process.env, EMULATOR_AWS_ENV);

@@ -4,7 +4,7 @@ import { EMULATOR_AWS_ENV } from '../../localstack/ministack.js';
 import { decodeJwsPayload } from '../../shared/domain/jws.js';
 import { unitDataDigest } from '../../shared/domain/unit-data.js';
 import { createAccount } from '../../shared/store/accounts.js';
-import { authorizeUnits } from '../../shared/store/authorizations.js';
+import { JobMemory, authorizeUnits } from '../../shared/store/authorizations.js';
 import { createDocumentClient, createKmsClient, createS3Client } from '../../shared/store/clients.js';
 import type { Db } from '../../shared/store/db.js';
 import { NO_CURSORS } from '../../shared/store/cursors.js';
@@ -26,6 +26,8 @@ const codeOf = (outcome: PromiseSettledResult<unknown>) => (outcome.status === '
  * callers: every value goes to one unit at most, whatever the interleaving.
  */
 describe('serial pools and MAC blocks on the emulator', () => {
+  // One container's memory of jobs, as the device function has: most authorizations reserve beside their reads.
+  const jobs = new JobMemory();
   let db: Db;
   let signer: KmsJwsSigner;
   let objects: ImageObjects;
@@ -54,7 +56,7 @@ describe('serial pools and MAC blocks on the emulator', () => {
       )
     ).job.jobId;
   const authorize = (jobId: string, units: number, i = 0, nonce = randomUUID()) =>
-    authorizeUnits({ db, tickets: signer, bindings: signer }, { accountId, programmerId: programmers[i % programmers.length] as string, jobId, units, nonce });
+    authorizeUnits({ db, tickets: signer, bindings: signer, jobs }, { accountId, programmerId: programmers[i % programmers.length] as string, jobId, units, nonce });
 
   it('hands disjoint index runs to concurrent takers of one pool, and refuses past its capacity', async () => {
     const pool = await createSerialPool(db, accountId, { name: 'Direct', format: '{n:2}' }, 'test');

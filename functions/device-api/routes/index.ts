@@ -7,7 +7,7 @@ import { logger } from '../../../shared/http/logger.js';
 import type { Principal } from '../../../shared/http/principal.js';
 import { METRIC } from '../../../shared/observability/metric-names.js';
 import { count, countAuthorization, countResults } from '../../../shared/observability/metrics.js';
-import { authorizeUnits, getAuthorizationRecord, releaseAuthorizationOnce } from '../../../shared/store/authorizations.js';
+import { JobMemory, authorizeUnits, getAuthorizationRecord, releaseAuthorizationOnce } from '../../../shared/store/authorizations.js';
 import { loadDeviceContext, notePresence } from '../../../shared/store/device.js';
 import { getImage } from '../../../shared/store/images.js';
 import { listActiveFactoryJobs } from '../../../shared/store/jobs.js';
@@ -15,8 +15,12 @@ import { appendLogLines } from '../../../shared/store/logs.js';
 import { reportResults } from '../../../shared/store/results.js';
 import { db, imageUrls, signer, tickets } from '../../shared-deps.js';
 
-/** Tickets are signed by this container's certified session key; the binding key verifies bindings programmers present. */
-const ticketDeps = { db, tickets, bindings: signer };
+/**
+ * Tickets are signed by this container's certified session key; the binding key verifies
+ * bindings programmers present; jobs this container reserved on are remembered, so their next
+ * authorization reserves beside its reads.
+ */
+const ticketDeps = { db, tickets, bindings: signer, jobs: new JobMemory() };
 
 type ProgrammerPrincipal = Extract<Principal, { kind: 'programmer' }>;
 
