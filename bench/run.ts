@@ -99,6 +99,9 @@ async function runFlavours(chosen: ApiFlavour[]): Promise<void> {
       const measured = await measureSections(sections, await createAccount(`Bench ${flavour} ${new Date().toISOString()}`), stack.outputs.apiId, flavour);
       byFlavour[flavour] = { apiUrl: stack.outputs.apiUrl, ...measured.replaced };
       out.push(`== ${flavour} ==`, ...measured.out);
+      // Shown as it comes: a later flavour that fails must not take this one's figures with it.
+      process.stdout.write(`${measured.out.join('\n\n')}\n\n`);
+      log(`flavour ${flavour}: ${JSON.stringify(measured.replaced)}`);
     }
   } finally {
     if (startedEmulator) stopEmulator();
