@@ -17,7 +17,11 @@ import { type CostModelResult, forStorage, renderCostModel, runCostModel } from 
 import { readDeployedApi } from './lib/deployed.js';
 import { createAccount, createLine, measuring } from './lib/fixtures.js';
 import { type FloodResult, renderFlood, runFlood } from './lib/flood.js';
+import { type RefusalsResult, measureRefusals, renderRefusals } from './lib/refusals.js';
 import { SWEEP_CALLERS, type SweepResult, renderSweep, runSweep } from './lib/sweep.js';
+import { type ApiFlavour, parseApiFlavour } from '../infra/api-flavour.js';
+import { costByFlavour } from './lib/flavour-cost.js';
+import { PRICES_FILE, type Prices } from './lib/cost-model.js';
 
 /**
  * `npm run bench`: latency and throughput of the deployed stack on the local emulator, printed
@@ -41,6 +45,7 @@ async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; value: T 
 }
 
 async function main(): Promise<void> {
+  if (flavours) return runFlavours(flavours);
   const stack = await ensureLocalStack({ persist: false, log });
   try {
     await runBenchmarks(stack.deployed || stack.startedEmulator, stack.deployed, stack.startedEmulator, stack.outputs.apiId);
@@ -53,24 +58,83 @@ async function main(): Promise<void> {
  * `npm run bench -- --only=sweep,cost,bundle,flood`: just those sections; they replace their own
  * sections of latest.json (`rerun` names which, when and at which commit), the others stay.
  */
-const PARTIAL_SECTIONS = ['sweep', 'cost', 'bundle', 'flood'] as const;
-const only = process.argv
-  .find((arg) => arg.startsWith('--only='))
-  ?.slice('--only='.length)
-  .split(',')
-  .filter(Boolean);
+const PARTIAL_SECTIONS = ['sweep', 'cost', 'bundle', 'flood', 'refusals'] as const;
+const listArgument = (name: string) =>
+  process.argv
+    .find((arg) => arg.startsWith(`--${name}=`))
+    ?.slice(`--${name}=`.length)
+    .split(',')
+    .filter(Boolean);
+const only = listArgument('only');
+/** `--flavours=http,rest`: the `--only` steps (default sweep, refusals) on each API Gateway flavour in turn, in one run. */
+const flavours = listArgument('flavours')?.map(parseApiFlavour);
+/** `--callers=1,4`: a shorter sweep (default SWEEP_CALLERS). */
+const sweepCallers = listArgument('callers')?.map(Number) ?? SWEEP_CALLERS;
 
 async function runPartial(sections: string[], adminCredentials: contract.CredentialsFileType, apiId: string): Promise<void> {
+  const { replaced, out } = await measureSections(sections, adminCredentials, apiId);
+  const previous = existsSync(RESULTS_FILE) ? (JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) as Record<string, unknown>) : {};
+  const rerun = { at: new Date().toISOString(), commit: gitCommit(), sections: Object.keys(replaced) };
+  writeFileSync(RESULTS_FILE, `${JSON.stringify({ ...previous, ...replaced, rerun }, null, 2)}\n`);
+  if (replaced.capacity) updateCapacityDoc(replaced.capacity as CapacityResult, rerun.commit);
+  if (replaced.flood) updateFloodDoc(replaced.flood as FloodResult, rerun.commit);
+  process.stdout.write(`${out.join('\n\n')}\n\n${Object.keys(replaced).join(', ')} replaced in ${path.relative(process.cwd(), RESULTS_FILE)}\n`);
+}
+
+/**
+ * Each flavour deployed in turn on the same emulator (the stateless stack is replaced, the data
+ * stays), the same steps on each, the results side by side in latest.json's `apiFlavours`.
+ */
+async function runFlavours(chosen: ApiFlavour[]): Promise<void> {
+  const sections = only ?? ['sweep', 'refusals'];
+  const byFlavour: Record<string, Record<string, unknown>> = {};
+  const out: string[] = [];
+  let startedEmulator = false;
+  try {
+    for (const flavour of chosen) {
+      process.env.FLASHLINE_API_FLAVOUR = flavour;
+      log(`flavour ${flavour}: deploying …`);
+      const stack = await ensureLocalStack({ persist: false, log });
+      startedEmulator ||= stack.startedEmulator;
+      const measured = await measureSections(sections, await createAccount(`Bench ${flavour} ${new Date().toISOString()}`), stack.outputs.apiId, flavour);
+      byFlavour[flavour] = { apiUrl: stack.outputs.apiUrl, ...measured.replaced };
+      out.push(`== ${flavour} ==`, ...measured.out);
+      // Shown as it comes: a later flavour that fails must not take this one's figures with it.
+      process.stdout.write(`${measured.out.join('\n\n')}\n\n`);
+      log(`flavour ${flavour}: ${JSON.stringify(measured.replaced)}`);
+    }
+  } finally {
+    if (startedEmulator) stopEmulator();
+  }
+  const previous = existsSync(RESULTS_FILE) ? (JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) as Record<string, unknown>) : {};
+  const prices = JSON.parse(readFileSync(PRICES_FILE, 'utf8')) as Prices;
+  const cost = previous.costModel ? costByFlavour(previous.costModel as CostModelResult, prices) : undefined;
+  const apiFlavours = { at: new Date().toISOString(), commit: gitCommit(), sections, sweepCallers, ...byFlavour, costPerMillionUnits: cost };
+  writeFileSync(RESULTS_FILE, `${JSON.stringify({ ...previous, apiFlavours }, null, 2)}\n`);
+  if (cost) out.push(`Cost per million units (API Gateway requests counted by the cost step × list price):\n${cost.map((c) => `  ${c.flavour} batch ${c.batch}: ${c.apiGatewayRequestsPerThousandUnits} requests/1,000 units, API Gateway $${c.apiGatewayPerMillionUnits}, total $${c.totalPerMillionUnits}`).join('\n')}`);
+  process.stdout.write(`${out.join('\n\n')}\n\napiFlavours written to ${path.relative(process.cwd(), RESULTS_FILE)}\n`);
+}
+
+async function measureSections(
+  sections: string[],
+  adminCredentials: contract.CredentialsFileType,
+  apiId: string,
+  flavour?: ApiFlavour,
+): Promise<{ replaced: Record<string, unknown>; out: string[] }> {
   const unknown = sections.filter((s) => !(PARTIAL_SECTIONS as readonly string[]).includes(s));
   if (unknown.length) throw new Error(`--only takes ${PARTIAL_SECTIONS.join(', ')}; not ${unknown.join(', ')}`);
   const deployedApi = await readDeployedApi(apiId);
   const needsLine = sections.includes('sweep') || sections.includes('cost');
-  const line = needsLine ? await createLine(adminCredentials, sections.includes('sweep') ? Math.max(...SWEEP_CALLERS) : 1, 'Sweep') : undefined;
+  const line = needsLine ? await createLine(adminCredentials, sections.includes('sweep') ? Math.max(...sweepCallers) : 1, 'Sweep') : undefined;
   const out: string[] = [];
   const replaced: Record<string, unknown> = {};
   if (sections.includes('sweep')) {
-    replaced.sweep = await runSweep(line!, log);
+    replaced.sweep = await runSweep(line!, log, sweepCallers);
     out.push(renderSweep(replaced.sweep as SweepResult));
+  }
+  if (sections.includes('refusals')) {
+    replaced.refusals = await measureRefusals(adminCredentials);
+    out.push(renderRefusals(flavour ?? 'deployed', replaced.refusals as RefusalsResult));
   }
   if (sections.includes('cost')) {
     const cost = await runCostModel(line!, deployedApi, log);
@@ -86,12 +150,7 @@ async function runPartial(sections: string[], adminCredentials: contract.Credent
     replaced.bundle = await measureBundle('device-api', deployedApi.device.environment);
     out.push(renderBundle(replaced.bundle as BundleReport));
   }
-  const previous = existsSync(RESULTS_FILE) ? (JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) as Record<string, unknown>) : {};
-  const rerun = { at: new Date().toISOString(), commit: gitCommit(), sections: Object.keys(replaced) };
-  writeFileSync(RESULTS_FILE, `${JSON.stringify({ ...previous, ...replaced, rerun }, null, 2)}\n`);
-  if (replaced.capacity) updateCapacityDoc(replaced.capacity as CapacityResult, rerun.commit);
-  if (replaced.flood) updateFloodDoc(replaced.flood as FloodResult, rerun.commit);
-  process.stdout.write(`${out.join('\n\n')}\n\n${Object.keys(replaced).join(', ')} replaced in ${path.relative(process.cwd(), RESULTS_FILE)}\n`);
+  return { replaced, out };
 }
 
 async function runBenchmarks(freshLambdas: boolean, deployed: boolean, startedEmulator: boolean, apiId: string): Promise<void> {

@@ -1,11 +1,14 @@
 import { App, Aspects, RemovalPolicy } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { LOCAL_API_ID, executeApiUrl, forcedEmulatorKind } from '../localstack/emulator.js';
+import { parseApiFlavour, stageSegmentOf } from './api-flavour.js';
 import { parseRateLimits } from '../shared/domain/rate-limits.js';
 import { createFlashlineStacks } from './stacks.js';
 
 /**
  * Context (`-c key=value` or cdk.json):
+ *   apiFlavour=http|rest  the API Gateway in front of the functions (default http: cheaper and
+ *                       faster, docs/api-gateway.md; rest adds gateway responses, WAF, usage plans)
  *   env=local|prod      local: throw-away resources (DESTROY) and a pinned API id for emulators
  *   corsOrigins=a,b     browser origins of the console (default: the local console when local,
  *                       else the CloudFront origin of the console this stack deploys)
@@ -30,6 +33,7 @@ const env = app.node.tryGetContext('env') ?? 'prod';
 const LOCAL_CONSOLE_ORIGINS = 'http://127.0.0.1:4580,http://localhost:4580,http://127.0.0.1:4581';
 const corsOrigins = listContext('corsOrigins') ?? (env === 'local' ? LOCAL_CONSOLE_ORIGINS.split(',') : undefined);
 
+const apiFlavour = parseApiFlavour(app.node.tryGetContext('apiFlavour'));
 const emulatorEndpoint = env === 'local' ? process.env.AWS_ENDPOINT_URL : undefined;
 
 createFlashlineStacks(app, {
@@ -40,9 +44,10 @@ createFlashlineStacks(app, {
   // The emulator cannot run BucketDeployment's custom resource; locally `npm start` serves the console.
   console: env !== 'local',
   customApiId: env === 'local' ? LOCAL_API_ID : undefined,
+  apiFlavour,
   publicApiUrl:
     (app.node.tryGetContext('publicApiUrl') as string | undefined) ??
-    (emulatorEndpoint ? executeApiUrl({ kind: forcedEmulatorKind(process.env) ?? 'ministack', endpoint: emulatorEndpoint }, LOCAL_API_ID) : undefined),
+    (emulatorEndpoint ? executeApiUrl({ kind: forcedEmulatorKind(process.env) ?? 'ministack', endpoint: emulatorEndpoint }, LOCAL_API_ID, stageSegmentOf(apiFlavour)) : undefined),
   reserveConcurrency: app.node.tryGetContext('reservedConcurrency') !== 'off',
   consoleDomain: consoleDomainContext(),
   rateLimits: parseRateLimits(rateLimitsContext()),

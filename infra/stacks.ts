@@ -1,4 +1,5 @@
 import type { App, Environment, RemovalPolicy } from 'aws-cdk-lib';
+import type { ApiFlavour } from './api-flavour.js';
 import type { RateLimits } from '../shared/domain/rate-limits.js';
 import { STACK_NAMES } from './stack-names.js';
 import { FlashlineApiStack } from './stateless-stack.js';
@@ -12,6 +13,7 @@ export interface FlashlineProps {
   console?: boolean;
   consoleDomain?: { name: string; certificateArn: string };
   customApiId?: string;
+  apiFlavour?: ApiFlavour;
   publicApiUrl?: string;
   reserveConcurrency?: boolean;
   alarmEmails?: string[];
@@ -37,6 +39,7 @@ export function createFlashlineStacks(app: App, props: FlashlineProps): { data: 
     description: 'Flashline: cloud-connected production flash programming (functions, API, dashboard, alarms)',
     data,
     customApiId: props.customApiId,
+    apiFlavour: props.apiFlavour,
     publicApiUrl: props.publicApiUrl,
     reserveConcurrency: props.reserveConcurrency,
     alarmEmails: props.alarmEmails,

@@ -7,9 +7,11 @@ import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { ENV, type FunctionEnvironment } from '../shared/config.js';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from '../shared/domain/rate-limits.js';
-import { HttpApi } from './constructs/http-api.js';
+import { type ApiFlavour, DEFAULT_API_FLAVOUR } from './api-flavour.js';
+import { HttpApi, type PublicApi } from './constructs/http-api.js';
 import { Operations } from './constructs/operations.js';
 import { ProjectFunction } from './constructs/project-function.js';
+import { RestApi } from './constructs/rest-api.js';
 import { SIGNER_FUNCTIONS, signerRoleName } from './stack-names.js';
 import type { FlashlineDataStack } from './stateful-stack.js';
 
@@ -17,6 +19,8 @@ export interface FlashlineApiStackProps extends StackProps {
   /** The stateful stack: tables, bucket, keys and queue this stack's functions use. */
   data: FlashlineDataStack;
   customApiId?: string;
+  /** HTTP API or REST API in front of the functions (`-c apiFlavour=http|rest`; docs/api-gateway.md). */
+  apiFlavour?: ApiFlavour;
   /**
    * The API's base URL as clients reach it, named in the credentials files and the OpenAPI
    * document the API hands out. Default: the API's own execute-api URL. Set it for a custom
@@ -54,7 +58,7 @@ export const AUTHORIZER_CACHE_TTL_SECONDS = 30;
  * here. A new table, bucket, key or secret: the stateful stack, handed in through `data`.
  */
 export class FlashlineApiStack extends Stack {
-  readonly api: HttpApi;
+  readonly api: PublicApi;
   readonly operations: Operations;
 
   constructor(scope: Construct, id: string, props: FlashlineApiStackProps) {
@@ -148,7 +152,8 @@ export class FlashlineApiStack extends Stack {
     store.grantUploadVerification(verifier);
     this.routeUploadsToVerifier(props.data, verifier);
 
-    this.api = new HttpApi(this, 'Http', {
+    const rest = (props.apiFlavour ?? DEFAULT_API_FLAVOUR) === 'rest';
+    this.api = new (rest ? RestApi : HttpApi)(this, rest ? 'Rest' : 'Http', {
       authorizerFunction: authorizer,
       managementFunction: management,
       deviceFunction: device,
@@ -163,7 +168,7 @@ export class FlashlineApiStack extends Stack {
     props.data.consoleSite?.deploy(this, this.api.url);
 
     this.operations = new Operations(this, 'Operations', {
-      api: this.api.api,
+      api: this.api.metrics,
       functions: { authorizer, management, device, verifier },
       deadLetterQueue: props.data.verifierFailures,
       notificationsKey: props.data.notificationsKey,

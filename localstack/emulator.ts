@@ -72,17 +72,19 @@ export async function detectEmulator(endpoint: string, fetchImpl: Fetch = fetch)
 }
 
 /**
- * Where the emulator serves an HTTP API's `$default` stage. MiniStack: under its
- * `/_aws/execute-api/{apiId}/` path. LocalStack: the host-based form its documentation
- * recommends, `{apiId}.execute-api.localhost.localstack.cloud:{port}` (a public DNS name for
- * 127.0.0.1; `$default` has no stage segment).
+ * Where the emulator serves an API: an HTTP API's `$default` stage (no stage segment), or a
+ * REST API's `stage`. MiniStack: under its `/_aws/execute-api/{apiId}/` path. LocalStack: the
+ * host-based form its documentation recommends, `{apiId}.execute-api.localhost.localstack.cloud:{port}`
+ * (a public DNS name for 127.0.0.1).
  */
-export function executeApiUrl(emulator: Pick<Emulator, 'kind' | 'endpoint'>, apiId: string): string {
+export function executeApiUrl(emulator: Pick<Emulator, 'kind' | 'endpoint'>, apiId: string, stage?: string): string {
   const base = trimEndpoint(emulator.endpoint);
-  if (emulator.kind === 'ministack') return `${base}/_aws/execute-api/${apiId}/`;
+  // A REST API's stage is a path segment; the HTTP API's `$default` has none.
+  const stagePath = stage ? `${stage}/` : '';
+  if (emulator.kind === 'ministack') return `${base}/_aws/execute-api/${apiId}/${stagePath}`;
   const url = new URL(base);
   const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-  return `${url.protocol}//${apiId}.execute-api.localhost.localstack.cloud:${port}/`;
+  return `${url.protocol}//${apiId}.execute-api.localhost.localstack.cloud:${port}/${stagePath}`;
 }
 
 export interface EmulatorWorkarounds {

@@ -15,7 +15,7 @@ export interface Prices {
   sources: Record<string, string>;
   dynamodb: { writeRequestUnitPerMillion: number; readRequestUnitPerMillion: number };
   kms: { symmetricRequestsPer10k: number; asymmetricEccRequestsPer10k: number; asymmetricCommands: string[] };
-  apiGateway: { httpApiRequestsPerMillion: number };
+  apiGateway: { httpApiRequestsPerMillion: number; restApiRequestsPerMillion: number };
   lambda: { requestsPerMillion: number; gbSecond: Record<string, number> };
   s3: { getRequestsPer1000: number };
   cloudwatchLogs: { ingestionPerGb: number };

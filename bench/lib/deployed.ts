@@ -44,10 +44,23 @@ export async function readDeployedApi(apiId: string): Promise<DeployedApi> {
       environment: config.Environment?.Variables ?? {},
     };
   };
-  const { Items } = await new ApiGatewayV2Client({}).send(new GetAuthorizersCommand({ ApiId: apiId }));
   return {
     device: await functionOf('DeviceApi'),
     authorizer: await functionOf('Authorizer'),
-    authorizerTtlSeconds: Items?.[0]?.AuthorizerResultTtlInSeconds ?? 0,
+    authorizerTtlSeconds: await authorizerTtlSeconds(endpoint, apiId),
   };
+}
+
+/** The authorizer cache TTL of either flavour: an HTTP API's (v2 SDK), else a REST API's (the emulator's unsigned v1 REST API, as for Lambda above). */
+async function authorizerTtlSeconds(endpoint: string, apiId: string): Promise<number> {
+  try {
+    const { Items } = await new ApiGatewayV2Client({}).send(new GetAuthorizersCommand({ ApiId: apiId }));
+    return Items?.[0]?.AuthorizerResultTtlInSeconds ?? 0;
+  } catch (error) {
+    if ((error as Error).name !== 'NotFoundException') throw error;
+  }
+  const response = await fetch(`${endpoint.replace(/\/$/, '')}/restapis/${encodeURIComponent(apiId)}/authorizers`);
+  if (!response.ok) throw new Error(`GetAuthorizers of REST API ${apiId} answered ${response.status}`);
+  const { item } = (await response.json()) as { item?: { authorizerResultTtlInSeconds?: number }[] };
+  return item?.[0]?.authorizerResultTtlInSeconds ?? 0;
 }

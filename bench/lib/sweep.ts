@@ -90,15 +90,15 @@ async function phase(clients: FlashlineClient[], seconds: number, request: (clie
   return { requests: latencies.length, ok, non2xx, perSecond: round(ok / elapsed), p50: summary.p50, p95: summary.p95, p99: summary.p99 };
 }
 
-export async function runSweep(line: Line, log: (line: string) => void): Promise<SweepResult> {
-  const most = Math.max(...SWEEP_CALLERS);
+export async function runSweep(line: Line, log: (line: string) => void, callerSteps: number[] = SWEEP_CALLERS): Promise<SweepResult> {
+  const most = Math.max(...callerSteps);
   if (line.programmers.length < most) throw new Error(`the sweep needs ${most} programmers`);
   // A limit far above what the sweep can use: the job never completes under it.
   const jobId = await directJob(line, 'bench sweep', 10_000_000);
   const authorize = (client: FlashlineClient) => client.call(contract.authorizeProgramming, { body: { jobId, units: 1, nonce: `sweep-${randomUUID()}` } });
   const noop = (client: FlashlineClient) => client.call(contract.getSigningKeys);
   const steps: SweepStep[] = [];
-  for (const callers of SWEEP_CALLERS) {
+  for (const callers of callerSteps) {
     const clients = line.programmers.slice(0, callers).map(measuring);
     await warmUp(clients, authorize);
     const authorizeResult = await phase(clients, STEP_SECONDS, authorize);

@@ -1,4 +1,10 @@
-import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult, Context } from 'aws-lambda';
+import type {
+  APIGatewayAuthorizerResult,
+  APIGatewayRequestAuthorizerEvent,
+  APIGatewayRequestAuthorizerEventV2,
+  APIGatewaySimpleAuthorizerWithContextResult,
+  Context,
+} from 'aws-lambda';
 import { requireEnv } from '../../shared/config.js';
 import { bearerToken } from '../../shared/domain/tokens.js';
 import { logger } from '../../shared/http/logger.js';
@@ -13,22 +19,41 @@ import { authenticate } from './authenticate.js';
 
 const db: Db = { doc: createDocumentClient(), table: requireEnv('TABLE_NAME'), events: '', cursors: NO_CURSORS };
 
+/** HTTP API (payload 2.0, simple responses) or REST API (REQUEST authorizer, IAM policy responses). */
+type AuthorizerEvent = APIGatewayRequestAuthorizerEventV2 | APIGatewayRequestAuthorizerEvent;
+type AuthorizerResult = APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext> | APIGatewayAuthorizerResult;
+
 /**
- * HTTP API REQUEST authorizer (simple responses, cached per Authorization header).
+ * The REQUEST authorizer of either API flavour, cached per Authorization header.
  *
- * It lets every request through and says who the caller is, or that nobody is: HTTP APIs can
- * only answer a denial with a bare 403, while the contract wants `401 unauthenticated` in our
+ * It lets every request through and says who the caller is, or that nobody is: API Gateway can
+ * only answer a denial with its own 403, while the contract wants `401 unauthenticated` in our
  * error body. The functions refuse any protected route without a principal. The token itself
  * is never logged: only the ids it resolved to.
  */
 export const handler = observed(
-  async (event: APIGatewayRequestAuthorizerEventV2, _context: Context): Promise<APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext>> => {
-    const token = bearerToken(event.headers?.authorization ?? event.headers?.Authorization ?? event.identitySource?.[0]);
+  async (event: AuthorizerEvent, _context: Context): Promise<AuthorizerResult> => {
+    const token = bearerToken(event.headers?.authorization ?? event.headers?.Authorization ?? ('identitySource' in event ? event.identitySource?.[0] : undefined));
     const principal = token ? await authenticate(db, token) : undefined;
     if (token && !principal) count(METRIC.tokensRefused);
     if (principal) logger.appendKeys({ accountId: principal.accountId, ...(principal.kind === 'programmer' ? { programmerId: principal.programmerId } : { keyId: principal.keyId }) });
-    logger.info('authorize', { routeKey: event.routeKey, authenticated: Boolean(principal), kind: principal?.kind });
-    return { isAuthorized: true, context: principal ? principalToContext(principal) : { kind: 'anonymous' } };
+    logger.info('authorize', { routeKey: 'methodArn' in event ? event.methodArn : event.routeKey, authenticated: Boolean(principal), kind: principal?.kind });
+    const context = principal ? principalToContext(principal) : { kind: 'anonymous' };
+    return 'methodArn' in event ? allowEveryMethod(event.methodArn, context) : { isAuthorized: true, context };
   },
   (event) => ({ apiRequestId: event.requestContext?.requestId }),
 );
+
+/**
+ * A REST API caches the policy per Authorization header and applies it to whatever method the
+ * same caller calls next, so it allows the whole stage (`…/{apiId}/{stage}/*`), not the one
+ * method that asked: the functions decide per route.
+ */
+function allowEveryMethod(methodArn: string, context: AuthorizerContext): APIGatewayAuthorizerResult {
+  const [apiArn, stage] = methodArn.split('/');
+  return {
+    principalId: context.accountId ?? 'anonymous',
+    policyDocument: { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: `${apiArn}/${stage}/*` }] },
+    context,
+  };
+}

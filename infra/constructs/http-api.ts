@@ -1,5 +1,4 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
-import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -8,6 +7,15 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
+import { apiAccessLogFormat } from './api-access-log.js';
+
+/** What the stack and the dashboard need of either API flavour (http-api.ts, rest-api.ts). */
+export interface PublicApi {
+  readonly url: string;
+  readonly apiId: string;
+  /** API Gateway's request count, 4xx, 5xx and latency metrics, whichever namespace dimensions the flavour uses. */
+  readonly metrics: Pick<apigw.IHttpApi, 'metricCount' | 'metricClientError' | 'metricServerError' | 'metricLatency'>;
+}
 
 export interface HttpApiProps {
   authorizerFunction: lambda.IFunction;
@@ -27,9 +35,11 @@ export interface HttpApiProps {
  * functions route precisely from the shared contract. Public routes (JWKS, OpenAPI) and the
  * JSON 404 for unknown paths skip the authorizer.
  */
-export class HttpApi extends Construct {
+export class HttpApi extends Construct implements PublicApi {
   readonly api: apigw.HttpApi;
   readonly url: string;
+  readonly apiId: string;
+  readonly metrics: PublicApi['metrics'];
 
   constructor(scope: Construct, id: string, props: HttpApiProps) {
     super(scope, id);
@@ -44,6 +54,8 @@ export class HttpApi extends Construct {
         maxAge: Duration.hours(1),
       },
     });
+    this.apiId = this.api.apiId;
+    this.metrics = this.api;
     if (props.customApiId) {
       Tags.of(this.api).add('ms-custom-id', props.customApiId);
       Tags.of(this.api).add('_custom_id_', props.customApiId);
@@ -57,18 +69,7 @@ export class HttpApi extends Construct {
       throttle: { rateLimit: 500, burstLimit: 1000 },
       accessLogSettings: {
         destination: new apigw.LogGroupLogDestination(accessLogs),
-        format: AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: '$context.requestId',
-            ip: '$context.identity.sourceIp',
-            method: '$context.httpMethod',
-            path: '$context.path',
-            status: '$context.status',
-            latencyMs: '$context.responseLatency',
-            integrationError: '$context.integrationErrorMessage',
-            authorizerError: '$context.authorizer.error',
-          }),
-        ),
+        format: apiAccessLogFormat(),
       },
     });
     this.url = stage.url;

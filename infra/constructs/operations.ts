@@ -1,5 +1,4 @@
 import { Duration } from 'aws-cdk-lib';
-import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -8,10 +7,12 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { PublicApi } from './http-api.js';
 import { METRIC, METRICS_NAMESPACE, type MetricName } from '../../shared/observability/metric-names.js';
 
 export interface OperationsProps {
-  api: apigw.IHttpApi;
+  /** Either flavour's request, error and latency metrics (http-api.ts, rest-api.ts). */
+  api: PublicApi['metrics'];
   functions: { authorizer: lambda.IFunction; management: lambda.IFunction; device: lambda.IFunction; verifier: lambda.IFunction };
   /** The image verifier's on-failure destination. */
   deadLetterQueue: sqs.IQueue;

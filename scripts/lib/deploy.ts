@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { parseApiFlavour, stageSegmentOf } from '../../infra/api-flavour.js';
 import { type Emulator, LOCAL_API_ID, executeApiUrl } from '../../localstack/emulator.js';
 import { API_STACK_NAME, STACK_NAME, type StackOutputs, readStackOutputs } from './stack.js';
 
@@ -101,8 +102,10 @@ export async function deployLocalStack(env: NodeJS.ProcessEnv, emulator: Emulato
   const started = Date.now();
   const cdk = path.join(ROOT, 'node_modules', '.bin', 'cdk');
   // Credentials files handed out name the API where this emulator serves it.
-  const publicApiUrl = executeApiUrl(emulator, LOCAL_API_ID);
-  await run(cdk, ['synth', '--quiet', '-c', 'env=local', '-c', `publicApiUrl=${publicApiUrl}`, '--output', CLOUD_ASSEMBLY], env, 300_000);
+  const apiFlavour = parseApiFlavour(env.FLASHLINE_API_FLAVOUR);
+  const publicApiUrl = executeApiUrl(emulator, LOCAL_API_ID, stageSegmentOf(apiFlavour));
+  const synth = ['synth', '--quiet', '-c', 'env=local', '-c', `apiFlavour=${apiFlavour}`, '-c', `publicApiUrl=${publicApiUrl}`, '--output', CLOUD_ASSEMBLY];
+  await run(cdk, synth, env, 300_000);
   const hash = assemblyHash();
   if ((await deployedTemplateHash()) === hash && (await bothStacksExist())) {
     return { outputs: await readStackOutputs(STACK_NAME, API_STACK_NAME, emulator), deployed: false, seconds: (Date.now() - started) / 1000 };

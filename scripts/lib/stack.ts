@@ -48,7 +48,8 @@ export async function readStackOutputs(stackName: string = STACK_NAME, apiStackN
   const apiId = need(api, apiStackName, 'ApiId');
   const servedBy = emulator ?? (await ambientEmulator());
   return {
-    apiUrl: servedBy ? executeApiUrl(servedBy, apiId) : need(api, apiStackName, 'ApiUrl'),
+    // Only the REST flavour has a stage segment (ApiStage); the HTTP API serves `$default`.
+    apiUrl: servedBy ? executeApiUrl(servedBy, apiId, api.ApiStage || undefined) : need(api, apiStackName, 'ApiUrl'),
     apiId,
     tableName: need(data, stackName, 'TableName'),
     eventsTableName: need(data, stackName, 'EventsTableName'),

@@ -16,6 +16,7 @@ export interface RouteContract<
   TQuery extends AnyObject = AnyObject,
   TBody extends z.ZodType = z.ZodType,
   TResponse extends z.ZodType = z.ZodType,
+  TAccess extends Access = Access,
 > {
   operationId: string;
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
@@ -23,7 +24,8 @@ export interface RouteContract<
   summary: string;
   /** What a client must know beyond the summary (paging, ordering); goes into the OpenAPI description. */
   description?: string;
-  access: Access;
+  /** Kept as the literal the route declares: it types the principal its function receives. */
+  access: TAccess;
   params?: TParams;
   query?: TQuery;
   body?: TBody;
@@ -46,7 +48,8 @@ export function defineRoute<
   TQuery extends AnyObject,
   TBody extends z.ZodType,
   TResponse extends z.ZodType,
->(route: RouteContract<TParams, TQuery, TBody, TResponse>): RouteContract<TParams, TQuery, TBody, TResponse> {
+  TAccess extends Access,
+>(route: RouteContract<TParams, TQuery, TBody, TResponse, TAccess>): RouteContract<TParams, TQuery, TBody, TResponse, TAccess> {
   return route;
 }
 

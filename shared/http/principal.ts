@@ -1,9 +1,15 @@
-import type { AccountRole } from '../contract/route.js';
+import type { Access, AccountRole } from '../contract/route.js';
 
 /** Who is calling, as established by the authorizer. Every store call is scoped by `accountId`. */
 export type Principal =
   | { kind: 'account'; accountId: string; keyId: string; role: AccountRole }
   | { kind: 'programmer'; accountId: string; programmerId: string; credentialId: string };
+
+export type AccountPrincipal = Extract<Principal, { kind: 'account' }>;
+export type ProgrammerPrincipal = Extract<Principal, { kind: 'programmer' }>;
+
+/** The caller a route of this access kind is handed once the chain has checked it. */
+export type PrincipalFor<A extends Access> = A extends { kind: 'public' } ? undefined : A extends { kind: 'programmer' } ? ProgrammerPrincipal : AccountPrincipal;
 
 /** The flat string map an API Gateway simple-response authorizer hands to the integration. */
 export type AuthorizerContext = Record<string, string>;

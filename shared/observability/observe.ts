@@ -1,4 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { type HttpEvent, viewOf } from '../http/http-event.js';
 import { logger } from '../http/logger.js';
 import { METRIC } from './metric-names.js';
 import { count, countRefusal, publishMetrics } from './metrics.js';
@@ -25,13 +26,11 @@ export function observed<E, R>(handler: (event: E, context: Context) => Promise<
   };
 }
 
-type HttpEvent = { requestContext: { requestId?: string; authorizer?: { lambda?: Record<string, unknown> } } };
-
 /** The authorizer's context names the caller (principal.ts); the API Gateway request id ties the access log to the function's lines. */
 export function httpCorrelationKeys(event: HttpEvent): CorrelationKeys {
-  const caller = event.requestContext.authorizer?.lambda ?? {};
-  const id = (key: string) => (typeof caller[key] === 'string' ? (caller[key] as string) : undefined);
-  return { apiRequestId: event.requestContext.requestId, accountId: id('accountId'), programmerId: id('programmerId'), keyId: id('keyId') };
+  const { callerContext = {}, apiRequestId } = viewOf(event);
+  const id = (key: string) => (typeof callerContext[key] === 'string' ? (callerContext[key] as string) : undefined);
+  return { apiRequestId, accountId: id('accountId'), programmerId: id('programmerId'), keyId: id('keyId') };
 }
 
 /**

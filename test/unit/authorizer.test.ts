@@ -1,5 +1,5 @@
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
+import type { APIGatewayRequestAuthorizerEvent, APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { formatToken, hashSecret, newSecret } from '../../shared/domain/tokens.js';
@@ -11,7 +11,18 @@ process.env.TABLE_NAME = 'entities';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 let handler: typeof import('../../functions/authorizer/index.js').handler;
-const invoke = (request: APIGatewayRequestAuthorizerEventV2) => handler(request, lambdaContext('Authorizer'));
+/** The HTTP API's event gets a simple response. */
+const invoke = async (request: APIGatewayRequestAuthorizerEventV2) => {
+  const result = await handler(request, lambdaContext('Authorizer'));
+  if (!('isAuthorized' in result)) throw new Error('an HTTP API authorizer event got an IAM policy');
+  return result;
+};
+/** The REST API's event gets an IAM policy. */
+const invokeRest = async (request: APIGatewayRequestAuthorizerEvent) => {
+  const result = await handler(request, lambdaContext('Authorizer'));
+  if (!('policyDocument' in result)) throw new Error('a REST API authorizer event got a simple response');
+  return result;
+};
 
 const secret = newSecret();
 const keyToken = formatToken('key', 'acc_1', 'key_1', secret);
@@ -73,5 +84,27 @@ describe('the authorizer', () => {
     ddb.on(GetCommand).resolves({});
     await invoke(event(`Bearer ${formatToken('key', 'acc_1', 'prg_1', secret)}`));
     expect(ddb.commandCalls(GetCommand)[0]?.args[0].input.Key).toEqual({ pk: 'ACCT#acc_1', sk: 'KEY#prg_1' });
+  });
+
+  describe('the authorizer behind a REST API', () => {
+    const methodArn = 'arn:aws:execute-api:eu-west-1:123456789012:abc123/api/POST/v1/device/authorizations';
+    const restEvent = (authorization: string | undefined) =>
+      ({ type: 'REQUEST', methodArn, headers: authorization === undefined ? {} : { Authorization: authorization }, requestContext: { requestId: 'r-1' } }) as unknown as APIGatewayRequestAuthorizerEvent;
+
+    it('answers with a policy allowing the whole stage (it is cached per header) and the principal as context', async () => {
+      ddb.on(GetCommand, { Key: { pk: 'ACCT#acc_1', sk: 'PRG#prg_1' } }).resolves({ Item: { secretHash: hashSecret(secret), status: 'active', programmerId: 'prg_1' } });
+      const result = await invokeRest(restEvent(`Bearer ${programmerToken}`));
+      expect(result.policyDocument.Statement).toEqual([{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: 'arn:aws:execute-api:eu-west-1:123456789012:abc123/api/*' }]);
+      expect(result.principalId).toBe('acc_1');
+      expect(principalFromContext(result.context ?? undefined)).toEqual({ kind: 'programmer', accountId: 'acc_1', programmerId: 'prg_1', credentialId: 'prg_1' });
+    });
+
+    it('lets an unknown token through as nobody: the function answers 401 in the contract error body', async () => {
+      ddb.on(GetCommand).resolves({});
+      const result = await invokeRest(restEvent(`Bearer ${keyToken}`));
+      expect(result.policyDocument.Statement[0]).toMatchObject({ Effect: 'Allow' });
+      expect(result.context).toEqual({ kind: 'anonymous' });
+      expect(principalFromContext(result.context ?? undefined)).toBeUndefined();
+    });
   });
 });

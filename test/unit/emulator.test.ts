@@ -59,6 +59,11 @@ describe('executeApiUrl', () => {
     expect(executeApiUrl({ kind: 'localstack', endpoint: 'http://localhost:4566' }, 'flashline')).toBe('http://flashline.execute-api.localhost.localstack.cloud:4566/');
     expect(executeApiUrl({ kind: 'localstack', endpoint: 'https://localstack.internal' }, 'abc123')).toBe('https://abc123.execute-api.localhost.localstack.cloud:443/');
   });
+
+  it('adds the REST API’s stage as a path segment on either emulator', () => {
+    expect(executeApiUrl({ kind: 'ministack', endpoint: 'http://127.0.0.1:4573' }, 'flashline', 'api')).toBe('http://127.0.0.1:4573/_aws/execute-api/flashline/api/');
+    expect(executeApiUrl({ kind: 'localstack', endpoint: 'http://localhost:4566' }, 'flashline', 'api')).toBe('http://flashline.execute-api.localhost.localstack.cloud:4566/api/');
+  });
 });
 
 describe('emulatorEndpointFrom and workaroundsFor', () => {

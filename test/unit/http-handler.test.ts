@@ -1,12 +1,13 @@
 import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import { z } from 'zod';
 import { EmptyBody, Id, ListQuery, Name } from '../../shared/contract/common.js';
 import { type AccountRole, defineRoute } from '../../shared/contract/route.js';
 import { ConflictError, ThrottledError } from '../../shared/domain/errors.js';
-import { type HttpEvent, WithStatus, createHttpHandler, implement } from '../../shared/http/handler.js';
+import { type HttpEvent, type RouteRequest, WithStatus, createHttpHandler, implement } from '../../shared/http/handler.js';
+import type { RestApiEvent } from '../../shared/http/http-event.js';
 import { logger } from '../../shared/http/logger.js';
-import type { Principal } from '../../shared/http/principal.js';
+import type { AccountPrincipal, Principal, ProgrammerPrincipal } from '../../shared/http/principal.js';
 
 /**
  * The middy chain with routes of its own: every rule of the contract that is the chain's
@@ -522,5 +523,97 @@ describe('the rate limits in the chain', () => {
     expect((await call('/v1/device/things', account('admin'))).status).toBe(403);
     expect((await call('/v1/public.json', null)).status).toBe(200);
     expect(admitted).toEqual([]);
+  });
+});
+
+/** A REST API (v1) Lambda proxy event: the authorizer's context flat beside API Gateway's own keys. */
+function restEvent(method: string, path: string, options: EventOptions = {}): RestApiEvent {
+  const auth = options.auth === undefined ? account('admin') : options.auth;
+  return {
+    resource: '/{proxy+}',
+    path,
+    httpMethod: method,
+    headers: { Host: 'api.example.com', ...options.headers },
+    multiValueHeaders: {},
+    queryStringParameters: options.query ?? null,
+    multiValueQueryStringParameters: null,
+    pathParameters: { proxy: path.slice(1) },
+    stageVariables: null,
+    body: options.body ?? null,
+    isBase64Encoded: options.isBase64Encoded ?? false,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'api',
+      httpMethod: method,
+      identity: {} as RestApiEvent['requestContext']['identity'],
+      path: `/prod${path}`,
+      protocol: 'HTTP/1.1',
+      requestId: 'rest-req-1',
+      requestTimeEpoch: 0,
+      resourceId: 'res',
+      resourcePath: '/{proxy+}',
+      stage: 'prod',
+      authorizer: auth === null ? null : { ...auth, principalId: 'caller', integrationLatency: 12 },
+    },
+  };
+}
+
+describe('the same chain behind a REST API (payload 1.0)', () => {
+  const rest = async (method: string, path: string, options: EventOptions = {}) => {
+    const response = await handler(restEvent(method, path, options), context);
+    return { status: response.statusCode as number, headers: response.headers ?? {}, body: response.body === undefined ? undefined : JSON.parse(response.body) };
+  };
+
+  beforeEach(() => {
+    seen.length = 0;
+    vi.spyOn(logger, 'info').mockImplementation(() => undefined);
+    vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it('routes by httpMethod and the stage-less path, with query, params and the flat authorizer context', async () => {
+    expect((await rest('GET', '/v1/things', { query: { limit: '7' } })).status).toBe(200);
+    expect((await rest('GET', '/v1/things/thing%2D2')).status).toBe(200);
+    expect(seen.map((s) => [s.query, s.params])).toEqual([
+      [{ limit: 7 }, {}],
+      [{}, { thingId: 'thing-2' }],
+    ]);
+    // API Gateway's own keys (principalId, integrationLatency) never reach the route.
+    expect(seen[0]?.principal).toEqual(account('admin'));
+  });
+
+  it('parses plain and base64 bodies and validates them like the HTTP API', async () => {
+    expect((await rest('POST', '/v1/things', { body: Buffer.from('{"name":" Line 1 "}').toString('base64'), isBase64Encoded: true })).status).toBe(201);
+    expect(seen[0]?.body).toEqual({ name: 'Line 1' });
+    const invalid = await rest('POST', '/v1/things', { body: JSON.stringify({ name: '' }) });
+    expect(invalid).toMatchObject({ status: 400, body: { error: { code: 'invalid_request' } } });
+    expect(invalid.body.error.details.issues.map((issue: { path: string }) => issue.path)).toContain('name');
+  });
+
+  it('answers the same refusals: 401 without a context, 403 for the wrong audience or role, 404, 405', async () => {
+    expect((await rest('GET', '/v1/things', { auth: null })).body.error.code).toBe('unauthenticated');
+    expect((await rest('GET', '/v1/device/things', { auth: account('admin') })).body.error.code).toBe('forbidden');
+    expect((await rest('POST', '/v1/things', { auth: account('viewer'), body: '{}' })).status).toBe(403);
+    expect((await rest('GET', '/v1/nothing-here', { auth: null })).status).toBe(404);
+    const wrongMethod = await rest('PUT', '/v1/things/thing_1');
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.allow).toBe('GET, DELETE');
+    expect(seen).toHaveLength(0);
+  });
+
+  it('runs public routes without an authorizer context and answers 204 without a body', async () => {
+    expect(await rest('GET', '/v1/public.json', { auth: null })).toMatchObject({ status: 200, body: { public: true } });
+    expect(await rest('DELETE', '/v1/things/thing_1')).toMatchObject({ status: 204, body: undefined });
+  });
+});
+
+describe('the principal a route receives', () => {
+  it('is typed by the route access kind, so routes need no cast', () => {
+    expectTypeOf<RouteRequest<typeof deviceRoute>['principal']>().toEqualTypeOf<ProgrammerPrincipal>();
+    expectTypeOf<RouteRequest<typeof adminRoute>['principal']>().toEqualTypeOf<AccountPrincipal>();
+    expectTypeOf<RouteRequest<typeof publicRoute>['principal']>().toEqualTypeOf<undefined>();
+    // And at run time it is exactly what the chain checked.
+    implement(deviceRoute, async ({ principal }) => principal.programmerId);
+    implement(viewerRoute, async ({ principal }) => principal.role);
   });
 });

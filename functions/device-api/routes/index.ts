@@ -4,7 +4,7 @@ import { ConflictError, NotFoundError } from '../../../shared/domain/errors.js';
 import { downloadRefusal } from '../../../shared/domain/jobs.js';
 import { type BoundRoute, WithStatus, implement } from '../../../shared/http/handler.js';
 import { logger } from '../../../shared/http/logger.js';
-import type { Principal } from '../../../shared/http/principal.js';
+import type { ProgrammerPrincipal } from '../../../shared/http/principal.js';
 import { METRIC } from '../../../shared/observability/metric-names.js';
 import { count, countAuthorization, countResults } from '../../../shared/observability/metrics.js';
 import { JobMemory, authorizeUnits, getAuthorizationRecord, releaseAuthorizationOnce } from '../../../shared/store/authorizations.js';
@@ -22,8 +22,6 @@ import { db, imageUrls, signer, tickets } from '../../shared-deps.js';
  */
 const ticketDeps = { db, tickets, bindings: signer, jobs: new JobMemory() };
 
-type ProgrammerPrincipal = Extract<Principal, { kind: 'programmer' }>;
-
 /**
  * Every device call also marks the programmer as seen (at most one write a minute). Best
  * effort: a throttled or failed presence write must never fail the programmer's request.
@@ -34,19 +32,13 @@ function seen(principal: ProgrammerPrincipal): Promise<void> {
   });
 }
 
-function asProgrammer(principal: Principal): ProgrammerPrincipal {
-  return principal as ProgrammerPrincipal;
-}
-
 export const deviceRoutes: BoundRoute[] = [
-  implement(contract.listDeviceJobs, async ({ principal }) => {
-    const me = asProgrammer(principal);
+  implement(contract.listDeviceJobs, async ({ principal: me }) => {
     const [{ programmer }] = await Promise.all([loadDeviceContext(db, me.accountId, me.programmerId), seen(me)]);
     return { items: await listActiveFactoryJobs(db, me.accountId, programmer.factoryId), nextCursor: null };
   }),
 
-  implement(contract.createDownloadUrl, async ({ principal, params }) => {
-    const me = asProgrammer(principal);
+  implement(contract.createDownloadUrl, async ({ principal: me, params }) => {
     const [{ programmer, job }] = await Promise.all([loadDeviceContext(db, me.accountId, me.programmerId, params.jobId), seen(me)]);
     const refusal = downloadRefusal(job!, new Date());
     if (refusal) throw refusal;
@@ -66,8 +58,7 @@ export const deviceRoutes: BoundRoute[] = [
     return { url: download.url, expiresAt: download.expiresAt, sha256: image.contentSha256, sizeBytes: image.sizeBytes };
   }),
 
-  implement(contract.authorizeProgramming, async ({ principal, body }) => {
-    const me = asProgrammer(principal);
+  implement(contract.authorizeProgramming, async ({ principal: me, body }) => {
     const [{ authorization, created }] = await Promise.all([
       authorizeUnits(ticketDeps, { accountId: me.accountId, programmerId: me.programmerId, ...body }),
       seen(me),
@@ -78,16 +69,14 @@ export const deviceRoutes: BoundRoute[] = [
     return authorization;
   }),
 
-  implement(contract.reportResults, async ({ principal, body }) => {
-    const me = asProgrammer(principal);
+  implement(contract.reportResults, async ({ principal: me, body }) => {
     // A programmer disabled or deprovisioned since it was authorized reports nothing more.
     const [{ recorded, duplicates, failed }] = await Promise.all([reportResults(db, me.accountId, me.programmerId, body.authorizationId, body.results), seen(me)]);
     countResults(recorded, failed);
     return { recorded, duplicates };
   }),
 
-  implement(contract.releaseAuthorization, async ({ principal, params }) => {
-    const me = asProgrammer(principal);
+  implement(contract.releaseAuthorization, async ({ principal: me, params }) => {
     // A disabled programmer is no longer trusted to say which units it did not program, so it
     // gives nothing back. Checked before the release, never beside it: a release cannot be undone.
     await Promise.all([loadDeviceContext(db, me.accountId, me.programmerId), seen(me)]);
@@ -97,8 +86,7 @@ export const deviceRoutes: BoundRoute[] = [
     return release;
   }),
 
-  implement(contract.appendLogs, async ({ principal, body }) => {
-    const me = asProgrammer(principal);
+  implement(contract.appendLogs, async ({ principal: me, body }) => {
     await Promise.all([loadDeviceContext(db, me.accountId, me.programmerId, body.jobId), seen(me)]);
     if (body.authorizationId !== undefined) {
       // A line may only name an authorization of this programmer on this job: logs are evidence.

@@ -1,12 +1,12 @@
 import * as contract from '../../../shared/contract/index.js';
 import { ConflictError } from '../../../shared/domain/errors.js';
-import { type RouteRequest, implement } from '../../../shared/http/handler.js';
-import { actorOf } from '../../../shared/http/principal.js';
+import { implement } from '../../../shared/http/handler.js';
+import { type AccountPrincipal, actorOf } from '../../../shared/http/principal.js';
 import * as accounts from '../../../shared/store/accounts.js';
 import { db } from '../deps.js';
 
-function credentialsFile(request: RouteRequest<contract.RouteContract>, keyId: string, token: string, role: contract.CredentialsFileType['role']) {
-  return { endpoint: request.baseUrl, accountId: request.principal!.accountId, keyId, token, role };
+function credentialsFile(endpoint: string, principal: AccountPrincipal, keyId: string, token: string, role: contract.CredentialsFileType['role']) {
+  return { endpoint, accountId: principal.accountId, keyId, token, role };
 }
 
 export const accountRoutes = [
@@ -18,7 +18,7 @@ export const accountRoutes = [
     return {
       keyId: issued.apiKey.keyId,
       apiKey: issued.apiKey,
-      credentials: credentialsFile(request as RouteRequest<contract.RouteContract>, issued.apiKey.keyId, issued.token, issued.apiKey.role),
+      credentials: credentialsFile(request.baseUrl, principal, issued.apiKey.keyId, issued.token, issued.apiKey.role),
     };
   }),
 
@@ -27,7 +27,7 @@ export const accountRoutes = [
   implement(contract.revokeApiKey, async ({ principal, params }) => {
     // A key revoking itself would lock its holder out mid-session (and the last admin key, the
     // account: only the platform operator can issue another). Another admin key can revoke it.
-    if (principal.kind === 'account' && params.keyId === principal.keyId) throw new ConflictError('key_in_use', 'A key cannot revoke itself: revoke it with another admin key');
+    if (params.keyId === principal.keyId) throw new ConflictError('key_in_use', 'A key cannot revoke itself: revoke it with another admin key');
     return { apiKey: await accounts.revokeApiKey(db, principal.accountId, params.keyId, actorOf(principal)) };
   }),
 ];
