@@ -208,13 +208,6 @@ export class FlashlineApiStack extends Stack {
           { regex: '/^Resource::.*ExportsOutputFnGetAttStoreImages.*Arn.*\\/accounts\\/\\*$/g' },
         ],
       },
-      {
-        id: 'AwsSolutions-IAM5',
-        reason:
-          "Certificate authorities' KMS keys are created at run time, so no key ARN exists at deploy time: key/* of this account and region, " +
-          'only for keys carrying this deployment\'s CA tag (aws:ResourceTag), and CreateKey only with that tag in the request (aws:RequestTag). No wildcard actions.',
-        appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key\\/\\*$/g' }, 'Resource::*'],
-      },
     ]);
   }
 
@@ -224,20 +217,32 @@ export class FlashlineApiStack extends Stack {
    * when the request tags the new key with that tag (and no tag keys but ours), so the role can
    * never make or take over a key it could not use anyway.
    */
-  private grantCaKeys(grantee: iam.IGrantable, tagValue: string, actions: string[], options: { create?: boolean } = {}): void {
+  private grantCaKeys(grantee: ProjectFunction, tagValue: string, actions: string[], options: { create?: boolean } = {}): void {
     const keyArn = Stack.of(this).formatArn({ service: 'kms', resource: 'key', resourceName: '*' });
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions, resources: [keyArn], conditions: { StringEquals: { [`aws:ResourceTag/${CA_KEY_TAG}`]: tagValue } } }),
-    );
-    if (!options.create) return;
-    const requestTags = {
-      StringEquals: { [`aws:RequestTag/${CA_KEY_TAG}`]: tagValue },
-      'ForAllValues:StringEquals': { 'aws:TagKeys': [CA_KEY_TAG, 'flashline-account', 'flashline-certificate-authority'] },
-    };
-    // CreateKey names no key yet, so its resource is `*`: the request-tag condition is what scopes it.
-    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:CreateKey'], resources: ['*'], conditions: requestTags }));
-    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:TagResource'], resources: [keyArn], conditions: requestTags }));
+    const statements = [new iam.PolicyStatement({ actions, resources: [keyArn], conditions: { StringEquals: { [`aws:ResourceTag/${CA_KEY_TAG}`]: tagValue } } })];
+    if (options.create) {
+      const requestTags = {
+        StringEquals: { [`aws:RequestTag/${CA_KEY_TAG}`]: tagValue },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [CA_KEY_TAG, 'flashline-account', 'flashline-certificate-authority'] },
+      };
+      // CreateKey names no key yet, so its resource is `*`: the request-tag condition is what scopes it.
+      statements.push(new iam.PolicyStatement({ actions: ['kms:CreateKey'], resources: ['*'], conditions: requestTags }));
+      statements.push(new iam.PolicyStatement({ actions: ['kms:TagResource'], resources: [keyArn], conditions: requestTags }));
+    }
+    // A policy of its own, so the wildcard suppression below covers these statements alone.
+    const policy = new iam.Policy(this, `${grantee.node.id}CaKeys`, { statements });
+    grantee.role!.attachInlinePolicy(policy);
+    NagSuppressions.addResourceSuppressions(policy, [
+      {
+        id: 'AwsSolutions-IAM5',
+        reason:
+          "Certificate authorities' KMS keys are created at run time, so no key ARN exists at deploy time: key/* of this account and region, " +
+          "only for keys carrying this deployment's CA tag (aws:ResourceTag), and CreateKey (which names no resource) only with that tag in the request (aws:RequestTag). No wildcard actions.",
+        appliesTo: ['Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*', 'Resource::*'],
+      },
+    ]);
   }
+
 
   /**
    * S3 invokes the verifier on every upload under accounts/. The bucket is the stateful stack's,
