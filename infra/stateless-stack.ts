@@ -238,7 +238,7 @@ export class FlashlineApiStack extends Stack {
         reason:
           "Certificate authorities' KMS keys are created at run time, so no key ARN exists at deploy time: key/* of this account and region, " +
           "only for keys carrying this deployment's CA tag (aws:ResourceTag), and CreateKey (which names no resource) only with that tag in the request (aws:RequestTag). No wildcard actions.",
-        appliesTo: ['Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*', 'Resource::*'],
+        appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:kms:[^:]+:[^:]+:key\\/\\*$/g' }, 'Resource::*'],
       },
     ]);
   }

@@ -73,7 +73,7 @@ describe('device certificates (X.509 through a signer that stands for KMS)', () 
     // The signature of one request over another's content: the self-signature fails.
     const good = await deviceCsr();
     const der = Buffer.from(good.csrPem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
-    der[der.length - 5] ^= 0x01;
+    der.writeUInt8(der.readUInt8(der.length - 5) ^ 0x01, der.length - 5);
     const tampered = `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64')}\n-----END CERTIFICATE REQUEST-----`;
     expect((await issueOf(tampered))[0]?.message).toMatch(/not signed|PKCS#10/);
     const p384 = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-384' }, true, ['sign', 'verify']);
