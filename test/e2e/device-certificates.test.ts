@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CredentialsFileType } from '../../shared/contract/index.js';
+import { simulate } from '../../cli/simulate/simulator.js';
 import { decodeJwsPayload } from '../../shared/domain/jws.js';
 import { call, createAccount, uniqueName } from '../support/api.js';
 import { deviceCsr } from '../support/device-keys.js';
@@ -136,7 +137,7 @@ describe('device certificates and chip UIDs', () => {
 
   it('grants a chip UID to exactly one of 8 programmers presenting it at once', async () => {
     const job = (await register({ uidPolicy: 'unique_per_account' })).body.job;
-    const uid = `E0${randomUUID().replace(/-/g, '').slice(0, 14)}`;
+    const uid = `E0${randomUUID().replace(/-/g, '').slice(0, 14)}`.toUpperCase();
     const responses = await Promise.all(programmers.map((programmer) => authorize(programmer.token, { jobId: job.jobId, units: 1, uids: [uid] })));
     const statuses = responses.map((response) => response.status);
     expect(statuses.filter((status) => status === 201), JSON.stringify(responses.map((r) => r.body))).toHaveLength(1);
@@ -186,5 +187,15 @@ describe('device certificates and chip UIDs', () => {
     const late = await call('PATCH', `v1/jobs/${job.jobId}`, { token: author, body: { uidPolicy: 'none' } });
     expect(late.status).toBe(409);
     expect(late.body.error.code).toBe('job_started');
+  });
+
+  it('runs the simulator on a CA + UID job: it reads fake chips, sends a CSR per unit and verifies every certificate', async () => {
+    const job = (await register({ unitFields: [{ name: 'cert', source: { certificateAuthority: caId } }], uidPolicy: 'unique_per_job', restrictions: { maxCount: 8 } })).body.job;
+    const summary = await simulate({ programmers: programmers.slice(0, 2), jobId: job.jobId, batch: 2, concurrency: 1, programMs: 0, failureRate: 0.25, seed: `certs-${job.jobId}`, sendLogs: false });
+    expect(summary, JSON.stringify(summary.errors)).toMatchObject({ ok: true, units: 8, certificatesVerified: 8 });
+    expect(summary.ticketsVerified).toBe(summary.authorizations);
+    // Every unit reported a UID the cloud accepted: the successful ones are programmed now.
+    const counters = (await call('GET', `v1/jobs/${job.jobId}`, { token: viewer })).body.job.counters;
+    expect(counters.succeeded + counters.failed).toBe(8);
   });
 });
