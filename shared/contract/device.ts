@@ -19,7 +19,7 @@ export const Authorization = z
           "Per-unit data (v1.1), in the order of `serials`: each unit's value of each of the job's unit fields (a serial pool's value as a string, a MAC field's `perUnit` addresses as an array). " +
           'The ticket payload carries `ud` = base64url SHA-256 of the canonical JSON of this array (object keys sorted, no spaces), so the signature covers it.',
       }),
-    uids: z.array(z.string()).optional().meta({ description: "A UID job's chip UIDs (upper-case hex) in the order of `serials`; the ticket payload binds them as `uids`" }),
+    uids: z.array(z.string()).optional().meta({ description: 'Chip UIDs (a UID job), in serial order; the ticket binds them' }),
     expiresAt: Timestamp,
     ticket: z.string().meta({
       description:
@@ -34,7 +34,7 @@ export const Authorization = z
 
 export const MAX_UNITS_PER_AUTHORIZATION = 1000;
 /** A chip UID: 1–64 bytes of hex, any case (stored upper case). */
-export const Uid = z.string().regex(/^(?:[0-9A-Fa-f]{2}){1,64}$/, 'must be 1–64 bytes of hex');
+export const Uid = z.string().regex(/^(?:[0-9A-Fa-f]{2}){1,64}$/);
 export const MAX_RESULTS_PER_REQUEST = 500;
 export const MAX_LOG_LINES_PER_REQUEST = 1000;
 export const MAX_LOG_BYTES_PER_REQUEST = 256 * 1024;
@@ -84,7 +84,7 @@ export const authorizeProgramming = defineRoute({
         .array(Uid)
         .max(MAX_UNITS_PER_AUTHORIZATION)
         .optional()
-        .meta({ description: "Required by a job whose uidPolicy is not none (else 422 invalid_uids): the chips about to be programmed, one per unit, distinct; unit i gets serials[i]" }),
+        .meta({ description: 'One distinct chip UID per unit, for a job with a uidPolicy; unit i gets serials[i]' }),
     })
     .strict(),
   successStatus: 201,
@@ -156,7 +156,7 @@ export const reportResults = defineRoute({
               errorCode: z.string().max(128).optional(),
               durationMs: z.number().int().min(0).max(86_400_000).optional(),
               at: Timestamp.optional(),
-              uid: Uid.optional().meta({ description: 'Required for a UID job: the UID the serial was granted with (else 422 uid_mismatch)' }),
+              uid: Uid.optional().meta({ description: 'A UID job: the UID granted with the serial' }),
             })
             .strict(),
         )

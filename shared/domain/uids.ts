@@ -18,14 +18,12 @@ const uidsIssue = (message: string) => new UnprocessableError('invalid_uids', `u
  */
 export function authorizationUids(policy: UidPolicy, units: number, uids: readonly string[] | undefined): string[] | undefined {
   if (policy === 'none') {
-    if (uids !== undefined) throw uidsIssue('are not taken by this job (its uidPolicy is none)');
+    if (uids) throw uidsIssue('are not taken: uidPolicy is none');
     return undefined;
   }
-  if (uids === undefined) throw uidsIssue(`are required by this job (uidPolicy ${policy}): one per unit`);
-  if (uids.length !== units) throw uidsIssue(`must name one chip per unit: ${units} expected, ${uids.length} given`);
-  const normalized = uids.map(normalizeUid);
-  const repeated = normalized.find((uid, i) => normalized.indexOf(uid) !== i);
-  if (repeated) throw uidsIssue(`must be distinct: ${repeated} is given twice`);
+  const normalized = uids?.map(normalizeUid) ?? [];
+  // One per unit, distinct (a missing list is none of them).
+  if (new Set(normalized).size !== units) throw uidsIssue(`must be ${units} distinct chip UID(s), one per unit (uidPolicy ${policy})`);
   return normalized;
 }
 
@@ -38,7 +36,7 @@ export function checkResultUids(serials: readonly string[], grantedUids: readonl
     const granted = grantedUids?.[serials.indexOf(result.serial)];
     const given = result.uid === undefined ? undefined : normalizeUid(result.uid);
     if (given === granted) return;
-    const message = granted === undefined ? 'is not taken: this authorization carries no UIDs' : `must be ${granted}, the UID serial ${result.serial} was granted with`;
+    const message = granted ? `must be ${granted}, granted with ${result.serial}` : 'is not taken: no UIDs were granted';
     throw new UnprocessableError('uid_mismatch', `results[${i}].uid ${message}`, [{ path: `results[${i}].uid`, message }]);
   });
 }

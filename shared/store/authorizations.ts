@@ -7,7 +7,7 @@ import { ConflictError, NotFoundError, ThrottledError, UnauthenticatedError } fr
 import { serialRange } from '../domain/jobs.js';
 import { decodeJwsPayload } from '../domain/jws.js';
 import { type IndexRuns, type UnitDataEntry, type UnitFieldDefinition, buildUnitData, unitDataDigest } from '../domain/unit-data.js';
-import { authorizationUids } from '../domain/uids.js';
+import { authorizationUids, normalizeUid } from '../domain/uids.js';
 import { compactText, expandText } from './compression.js';
 import { type Db, cancelledConditions, getItems, isConditionFailure } from './db.js';
 import { withFaultRetry } from './faults.js';
@@ -249,7 +249,7 @@ async function bindingMatches(bindings: BindingVerifier, binding: string, input:
 
 /** A nonce names one request: the same nonce with another job or unit count is a client bug, not a retry. */
 function assertSameRequest(existing: AuthorizationRecord, input: AuthorizeInput): void {
-  if (existing.jobId !== input.jobId || existing.units !== input.units || String(existing.uids?.map((uid) => uid.toUpperCase())) !== String(input.uids?.map((uid) => uid.toUpperCase()))) {
+  if (existing.jobId !== input.jobId || existing.units !== input.units || String(existing.uids) !== String(input.uids?.map(normalizeUid))) {
     throw new ConflictError('nonce_reused', 'This nonce was already used for another request; use a new nonce for each authorization', {
       authorizationId: existing.authorizationId,
     });

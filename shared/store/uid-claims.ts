@@ -64,9 +64,9 @@ export async function claimUids(db: Db, scope: UidScope, authorizationId: string
 async function uidTaken(db: Db, scope: UidScope, uid: string): Promise<ConflictError> {
   const { Item } = await withFaultRetry(() => db.doc.send(new GetCommand({ TableName: db.table, Key: claimKey(scope, uid), ConsistentRead: true })));
   if (Item?.state === 'programmed') {
-    return new ConflictError('uid_already_programmed', `The chip ${uid} already has a successfully programmed unit`, { uid, serial: Item.serial });
+    return new ConflictError('uid_already_programmed', `Chip ${uid} is programmed`, { uid, serial: Item.serial });
   }
-  return new ConflictError('uid_in_progress', `The chip ${uid} is held by another live authorization`, { uid });
+  return new ConflictError('uid_in_progress', `Chip ${uid} is held by another authorization`, { uid });
 }
 
 /** Frees claims this authorization holds and has not programmed; others' and programmed ones stay. Best effort: what is left expires with the lease. */
@@ -102,10 +102,10 @@ export async function markUidsProgrammed(db: Db, scope: UidScope, authorizationI
           new UpdateCommand({
             TableName: db.table,
             Key: claimKey(scope, uid),
-            UpdateExpression: 'SET #state = :programmed, serial = :serial, authorizationId = :me, jobId = :job, uid = :uid, programmedAt = :at REMOVE leaseExpiresAt',
+            UpdateExpression: 'SET #state = :programmed, serial = :serial, authorizationId = :me, programmedAt = :at REMOVE leaseExpiresAt',
             ConditionExpression: 'attribute_not_exists(pk) OR authorizationId = :me',
             ExpressionAttributeNames: { '#state': 'state' },
-            ExpressionAttributeValues: { ':programmed': 'programmed', ':serial': serial, ':me': authorizationId, ':job': scope.jobId, ':uid': uid, ':at': now.toISOString() },
+            ExpressionAttributeValues: { ':programmed': 'programmed', ':serial': serial, ':me': authorizationId, ':at': now.toISOString() },
           }),
         ),
       );
