@@ -300,13 +300,14 @@ export async function simulate(options: SimulatorOptions): Promise<SimulationSum
 
   async function runLane(programmer: Programmer, job: DeviceJob, budget: UnitBudget): Promise<void> {
     let cap = batch;
-    const certificateField = job.unitFields.some((field) => 'certificateAuthority' in field.source);
+    // A server before v1.1 sends neither unit fields nor a uidPolicy.
+    const certificateField = (job.unitFields ?? []).some((field) => 'certificateAuthority' in field.source);
     while (!stopped()) {
       const units = budget.take(cap);
       if (units === 0) return;
       const nonce = `sim-${randomUUID()}`;
       // A UID job: the chips in the sockets are read first, and named in the request.
-      const uids = job.uidPolicy === 'none' ? undefined : Array.from({ length: units }, () => readChip(programmer.credentials.programmerId, job.jobId));
+      const uids = (job.uidPolicy ?? 'none') === 'none' ? undefined : Array.from({ length: units }, () => readChip(programmer.credentials.programmerId, job.jobId));
       let authorization: Authorization;
       try {
         authorization = await programmer.client.call(contract.authorizeProgramming, { body: { jobId: job.jobId, units, nonce, binding: options.binding, ...(uids && { uids }) } });

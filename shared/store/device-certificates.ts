@@ -36,7 +36,6 @@ function samePublicKey(a: Uint8Array, b: Uint8Array): boolean {
  * stored one. A second request with another key for the same unit is refused, never re-issued.
  */
 export async function issueDeviceCertificate(db: Db, kms: KMSClient, input: IssueDeviceCertificateInput): Promise<{ certificate: DeviceCertificateView; created: boolean }> {
-  const csr = await checkCsr(input.csr);
   const certificateKey = keys.deviceCertificate(input.accountId, input.authorizationId, input.serial);
   const [programmerItem, authorizationItem, storedItem] = await getItems(
     db,
@@ -54,6 +53,8 @@ export async function issueDeviceCertificate(db: Db, kms: KMSClient, input: Issu
   if (unit < 0) {
     throw new UnprocessableError('serial_not_in_authorization', `Serial ${input.serial} was not granted by this authorization`, [{ path: 'serial', message: 'is not one of the serials this authorization granted' }]);
   }
+  // Read only once the caller is known to hold this unit: another's authorization is a 404 whatever it sends.
+  const csr = await checkCsr(input.csr);
   const stored = storedItem ?? (await issueOnce(db, kms, input, certificateKey, field.sourceId, csr.publicKeySpki, authorization.uids?.[unit]));
   if (!samePublicKey(stored.publicKeySpki as Uint8Array, csr.publicKeySpki)) {
     throw new ConflictError('certificate_already_issued', 'This unit already has a certificate for another key; a unit gets one certificate', { serial: input.serial });
