@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerAccountCommands } from './commands/account.js';
 import { registerAuditCommands } from './commands/audit.js';
+import { registerCertificateAuthorityCommands } from './commands/certificate-authorities.js';
 import { registerFactoryCommands } from './commands/factories.js';
 import { registerImageCommands } from './commands/image.js';
 import { registerJobCommands } from './commands/jobs.js';
@@ -32,6 +33,7 @@ export function buildProgram(io: CliIo, state: RunState): Command {
 
   const kit: CommandKit = { io, action: (handler) => bindAction(io, state, handler) };
   registerAccountCommands(program, kit);
+  registerCertificateAuthorityCommands(program, kit);
   registerKeyCommands(program, kit);
   registerFactoryCommands(program, kit);
   registerProgrammerCommands(program, kit);

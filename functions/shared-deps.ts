@@ -22,7 +22,7 @@ export const db: Db = {
   cursors: NO_CURSORS,
 };
 
-const kms = createKmsClient();
+export const kms = createKmsClient();
 
 /** The binding root key: the management function signs bindings with it, the device function verifies them. */
 export const signer = new KmsJwsSigner(kms, requireEnv('SIGNING_KEY_ID'));

@@ -5,7 +5,8 @@ import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
-import { ENV, type FunctionEnvironment } from '../shared/config.js';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { CA_KEY_TAG, ENV, type FunctionEnvironment } from '../shared/config.js';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from '../shared/domain/rate-limits.js';
 import { type ApiFlavour, DEFAULT_API_FLAVOUR } from './api-flavour.js';
 import { HttpApi, type PublicApi } from './constructs/http-api.js';
@@ -42,8 +43,8 @@ export interface FlashlineApiStackProps extends StackProps {
   metricMathAlarms?: boolean;
 }
 
-/** Concurrency set aside per function: 360 of the default 1,000, leaving 640 unreserved. */
-export const RESERVED_CONCURRENCY = { Authorizer: 100, ManagementApi: 50, DeviceApi: 200, ImageVerifier: 10 } as const;
+/** Concurrency set aside per function: 380 of the default 1,000, leaving 620 unreserved. */
+export const RESERVED_CONCURRENCY = { Authorizer: 100, ManagementApi: 50, DeviceApi: 200, DeviceCertificates: 20, ImageVerifier: 10 } as const;
 
 /** Seconds API Gateway caches an authorizer answer: the longest a revoked credential keeps working. */
 export const AUTHORIZER_CACHE_TTL_SECONDS = 30;
@@ -84,6 +85,9 @@ export class FlashlineApiStack extends Stack {
     // getCredential: one GetItem per token (API Gateway caches the answer).
     store.grantTables(authorizer, { table: store.table, items: ['GetItem'] });
 
+    // Certificate authorities' KMS keys are created at run time (one per CA) and carry this tag:
+    // the functions may create, tag and use only keys that carry it (grantCaKeys below).
+    const caKeyTagValue = props.data.stackName;
     const apiEnvironment: FunctionEnvironment = {
       ...tables,
       [ENV.SIGNING_KEY_ID]: store.bindingKey.keyId,
@@ -99,7 +103,7 @@ export class FlashlineApiStack extends Stack {
       reservedConcurrency: reserved('ManagementApi'),
       entry: 'functions/management-api/index.ts',
       description: 'Account-side API: keys, factories, programmers, images, jobs, audit',
-      environment: { ...apiEnvironment, [ENV.CURSOR_KEY_SECRET_ARN]: store.cursorKey.secretArn },
+      environment: { ...apiEnvironment, [ENV.CURSOR_KEY_SECRET_ARN]: store.cursorKey.secretArn, [ENV.CA_KEY_TAG_VALUE]: caKeyTagValue },
       roleName: signerRoleName(this.stackName, SIGNER_FUNCTIONS.binding),
     });
     // Transactions with Delete items (factories, programmers), factory lists (the entity table's
@@ -138,6 +142,23 @@ export class FlashlineApiStack extends Stack {
     store.grantPublicKeys(device, store.bindingKey);
     store.grantImageRead(device);
 
+    // Creates CA keys, reads their public keys, self-signs the CA certificate, and schedules the
+    // deletion of a key whose CA could not be recorded.
+    this.grantCaKeys(management, caKeyTagValue, ['kms:GetPublicKey', 'kms:Sign', 'kms:ScheduleKeyDeletion'], { create: true });
+
+    const certificates = new ProjectFunction(this, 'DeviceCertificates', {
+      ...functionDefaults,
+      reservedConcurrency: reserved('DeviceCertificates'),
+      entry: 'functions/device-certificates/index.ts',
+      description: "Programmer API: a unit's device certificate from its CSR, signed by its job's CA in KMS",
+      environment: { ...tables, [ENV.RATE_LIMITS]: JSON.stringify(props.rateLimits ?? DEFAULT_RATE_LIMITS) },
+      memorySize: 512,
+    });
+    // Reads programmer, authorization, stored certificate and CA (BatchGet/Get); writes the
+    // certificate once (Put) and the programmer's token buckets (Update). Signs with CA keys only.
+    store.grantTables(certificates, { table: store.table, items: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'] });
+    this.grantCaKeys(certificates, caKeyTagValue, ['kms:Sign']);
+
     const verifier = new ProjectFunction(this, 'ImageVerifier', {
       ...functionDefaults,
       reservedConcurrency: reserved('ImageVerifier'),
@@ -157,6 +178,7 @@ export class FlashlineApiStack extends Stack {
       authorizerFunction: authorizer,
       managementFunction: management,
       deviceFunction: device,
+      deviceCertificatesFunction: certificates,
       authorizerCacheTtl: Duration.seconds(AUTHORIZER_CACHE_TTL_SECONDS),
       corsOrigins: props.data.corsOrigins,
       customApiId: props.customApiId,
@@ -193,6 +215,39 @@ export class FlashlineApiStack extends Stack {
       },
     ]);
   }
+
+  /**
+   * KMS actions on the keys of certificate authorities: keys of this account and region that
+   * carry this deployment's CA tag. With `create`, also CreateKey and TagResource, allowed only
+   * when the request tags the new key with that tag (and no tag keys but ours), so the role can
+   * never make or take over a key it could not use anyway.
+   */
+  private grantCaKeys(grantee: ProjectFunction, tagValue: string, actions: string[], options: { create?: boolean } = {}): void {
+    const keyArn = Stack.of(this).formatArn({ service: 'kms', resource: 'key', resourceName: '*' });
+    const statements = [new iam.PolicyStatement({ actions, resources: [keyArn], conditions: { StringEquals: { [`aws:ResourceTag/${CA_KEY_TAG}`]: tagValue } } })];
+    if (options.create) {
+      const requestTags = {
+        StringEquals: { [`aws:RequestTag/${CA_KEY_TAG}`]: tagValue },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [CA_KEY_TAG, 'flashline-account', 'flashline-certificate-authority'] },
+      };
+      // CreateKey names no key yet, so its resource is `*`: the request-tag condition is what scopes it.
+      statements.push(new iam.PolicyStatement({ actions: ['kms:CreateKey'], resources: ['*'], conditions: requestTags }));
+      statements.push(new iam.PolicyStatement({ actions: ['kms:TagResource'], resources: [keyArn], conditions: requestTags }));
+    }
+    // A policy of its own, so the wildcard suppression below covers these statements alone.
+    const policy = new iam.Policy(this, `${grantee.node.id}CaKeys`, { statements });
+    grantee.role!.attachInlinePolicy(policy);
+    NagSuppressions.addResourceSuppressions(policy, [
+      {
+        id: 'AwsSolutions-IAM5',
+        reason:
+          "Certificate authorities' KMS keys are created at run time, so no key ARN exists at deploy time: key/* of this account and region, " +
+          "only for keys carrying this deployment's CA tag (aws:ResourceTag), and CreateKey (which names no resource) only with that tag in the request (aws:RequestTag). No wildcard actions.",
+        appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:kms:[^:]+:[^:]+:key\\/\\*$/g' }, 'Resource::*'],
+      },
+    ]);
+  }
+
 
   /**
    * S3 invokes the verifier on every upload under accounts/. The bucket is the stateful stack's,

@@ -34,6 +34,7 @@ export const PLACEHOLDER_ENVIRONMENT: Record<string, string> = {
   IMAGES_BUCKET: 'images',
   PUBLIC_API_URL: 'https://api.example.com/',
   CURSOR_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:cursor-key',
+  CA_KEY_TAG_VALUE: 'Flashline',
 };
 
 /** The placeholders plus the function's own NODE_OPTIONS, as ProjectFunction deploys it. */

@@ -19,6 +19,8 @@ export const ENV = {
   CURSOR_KEY_SECRET_ARN: 'CURSOR_KEY_SECRET_ARN',
   /** The token buckets' limits as JSON (both API functions; shared/domain/rate-limits.ts). */
   RATE_LIMITS: 'RATE_LIMITS',
+  /** Value of the CA_KEY_TAG tag on the KMS keys of certificate authorities: the only keys the functions may create, tag and Sign with. */
+  CA_KEY_TAG_VALUE: 'CA_KEY_TAG_VALUE',
   /** Powertools: the `service` of every log line and metric (the function's construct id). */
   POWERTOOLS_SERVICE_NAME: 'POWERTOOLS_SERVICE_NAME',
   POWERTOOLS_LOG_LEVEL: 'POWERTOOLS_LOG_LEVEL',
@@ -41,3 +43,6 @@ export function requireEnv(name: EnvName): string {
   }
   return value;
 }
+
+/** The tag every certificate authority's KMS key carries (value: the deployment's, CA_KEY_TAG_VALUE); IAM conditions name it. */
+export const CA_KEY_TAG = 'flashline-ca';

@@ -7,6 +7,7 @@ import { sleepUnlessAborted } from '../io.js';
 import { unitOutcome } from './prng.js';
 import { type LatencySummary, LatencyRecorder } from './stats.js';
 import { BINDING_TYPE, JwsVerifier, TICKET_TYPE, bindingClaimProblems, ticketClaimProblems } from './tickets.js';
+import { certificateProblems, deviceKeyRequest, fakeChipUid } from './unit-identity.js';
 
 type DeviceJob = ListItemOf<typeof contract.listDeviceJobs>;
 type Authorization = contract.ResponseOf<typeof contract.authorizeProgramming>;
@@ -65,6 +66,8 @@ export interface SimulationSummary {
   /** Units given back by releasing authorizations it stopped using (pause, error, Ctrl-C). */
   returnedUnits: number;
   ticketsVerified: number;
+  /** Device certificates asked for (jobs with a certificate field) whose chain, key, serial and UID checked out. */
+  certificatesVerified: number;
   /** null: no binding was given. */
   bindingVerified: boolean | null;
   imagesVerified: number;
@@ -107,6 +110,13 @@ export async function simulate(options: SimulatorOptions): Promise<SimulationSum
   const concurrency = options.concurrency ?? 1;
   const failureRate = options.failureRate ?? 0;
   const seed = options.seed ?? '1';
+  /** Chips each programmer has read so far: the next fake UID is the next of its sequence. */
+  const chipsRead = new Map<string, number>();
+  const readChip = (programmerId: string, jobId: string) => {
+    const unit = (chipsRead.get(programmerId) ?? 0) + 1;
+    chipsRead.set(programmerId, unit);
+    return fakeChipUid(seed, programmerId, jobId, unit);
+  };
   const programMs = options.programMs ?? 10;
   const note = options.onNote ?? (() => undefined);
   const fetchImpl = options.fetch ?? ((...args: Parameters<typeof fetch>) => globalThis.fetch(...args));
@@ -148,6 +158,7 @@ export async function simulate(options: SimulatorOptions): Promise<SimulationSum
     authorizations: 0,
     returnedUnits: 0,
     ticketsVerified: 0,
+    certificatesVerified: 0,
     bindingVerified: options.binding === undefined ? null : false,
     imagesVerified: 0,
     refusals: {},
@@ -289,13 +300,17 @@ export async function simulate(options: SimulatorOptions): Promise<SimulationSum
 
   async function runLane(programmer: Programmer, job: DeviceJob, budget: UnitBudget): Promise<void> {
     let cap = batch;
+    // A server before v1.1 sends neither unit fields nor a uidPolicy.
+    const certificateField = (job.unitFields ?? []).some((field) => 'certificateAuthority' in field.source);
     while (!stopped()) {
       const units = budget.take(cap);
       if (units === 0) return;
       const nonce = `sim-${randomUUID()}`;
+      // A UID job: the chips in the sockets are read first, and named in the request.
+      const uids = (job.uidPolicy ?? 'none') === 'none' ? undefined : Array.from({ length: units }, () => readChip(programmer.credentials.programmerId, job.jobId));
       let authorization: Authorization;
       try {
-        authorization = await programmer.client.call(contract.authorizeProgramming, { body: { jobId: job.jobId, units, nonce, binding: options.binding } });
+        authorization = await programmer.client.call(contract.authorizeProgramming, { body: { jobId: job.jobId, units, nonce, binding: options.binding, ...(uids && { uids }) } });
       } catch (error) {
         budget.give(units);
         if (!isRefusal(error)) return fail(`${programmer.label} authorization`, error);
@@ -326,6 +341,7 @@ export async function simulate(options: SimulatorOptions): Promise<SimulationSum
           expiresAt: authorization.expiresAt,
           unitData: authorization.unitData,
         });
+        if (uids && JSON.stringify((claims as { uids?: unknown }).uids) !== JSON.stringify(uids)) problems.push('the ticket does not bind the chips read (uids)');
         if (problems.length > 0) throw new Error(`ticket ${authorization.authorizationId} refused: ${problems.join('; ')}`);
         summary.ticketsVerified += 1;
       } catch (error) {
@@ -340,7 +356,19 @@ export async function simulate(options: SimulatorOptions): Promise<SimulationSum
         const unitStarted = performance.now();
         if (programMs > 0) await sleepUnlessAborted(programMs);
         const outcome = unitOutcome(seed, serial, failureRate);
-        results.push({ serial, ...outcome, durationMs: Math.round(performance.now() - unitStarted), at: new Date().toISOString() });
+        const uid = uids?.[authorization.serials.indexOf(serial)];
+        if (certificateField) {
+          try {
+            const device = await deviceKeyRequest(serial);
+            const certificate = await programmer.client.call(contract.issueDeviceCertificate, { body: { authorizationId: authorization.authorizationId, serial, csr: device.csrPem } });
+            const problems = certificateProblems({ ...certificate, publicKeySpki: device.publicKeySpki, serial, uid });
+            if (problems.length > 0) throw new Error(`certificate of ${serial} refused: ${problems.join('; ')}`);
+            summary.certificatesVerified += 1;
+          } catch (error) {
+            return fail(`${programmer.label} certificate`, error);
+          }
+        }
+        results.push({ serial, ...outcome, ...(uid && { uid }), durationMs: Math.round(performance.now() - unitStarted), at: new Date().toISOString() });
       }
       try {
         for (let i = 0; i < results.length; i += contract.MAX_RESULTS_PER_REQUEST) {

@@ -4,7 +4,8 @@ import { secretsManagerCursorKey } from '../../shared/store/cursor-secret.js';
 import { HmacCursorCodec } from '../../shared/store/cursors.js';
 import type { Db } from '../../shared/store/db.js';
 import { ImageObjects } from '../../shared/store/image-objects.js';
-import { db as sharedDb } from '../shared-deps.js';
+import type { CaKeys } from '../../shared/store/certificate-authorities.js';
+import { db as sharedDb, kms as sharedKms } from '../shared-deps.js';
 
 export * from '../shared-deps.js';
 
@@ -13,3 +14,6 @@ export const objects = new ImageObjects(createS3Client(), requireEnv('IMAGES_BUC
 
 /** Only the management function pages, so only it reads the cursor key (lazily, on the first cursor). */
 export const db: Db = { ...sharedDb, cursors: new HmacCursorCodec(secretsManagerCursorKey(requireEnv('CURSOR_KEY_SECRET_ARN'))) };
+
+/** Certificate authorities' keys are created at run time; IAM lets this function create, tag and use only keys carrying the deployment's tag. */
+export const caKeys: CaKeys = { kms: sharedKms, tagValue: requireEnv('CA_KEY_TAG_VALUE') };

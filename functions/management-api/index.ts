@@ -4,6 +4,7 @@ import { observedHttpHandler } from '../../shared/observability/observe.js';
 import { rateLimiter } from './deps.js';
 import { accountRoutes } from './routes/account.js';
 import { auditRoutes } from './routes/audit.js';
+import { certificateRoutes } from './routes/certificates.js';
 import { factoryRoutes } from './routes/factories.js';
 import { imageRoutes } from './routes/images.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -13,7 +14,7 @@ import { sourceRoutes } from './routes/sources.js';
 
 /** Everything people and their tools do (account keys), plus the public JWKS and OpenAPI routes. */
 export const handler = observedHttpHandler(
-  createHttpHandler([...accountRoutes, ...factoryRoutes, ...programmerRoutes, ...imageRoutes, ...jobRoutes, ...sourceRoutes, ...auditRoutes, ...metaRoutes], {
+  createHttpHandler([...accountRoutes, ...factoryRoutes, ...programmerRoutes, ...imageRoutes, ...jobRoutes, ...sourceRoutes, ...certificateRoutes, ...auditRoutes, ...metaRoutes], {
     // Credentials files and the OpenAPI `servers` name this URL. It comes from the stack, never
     // from the request's Host/X-Forwarded-Host, which any caller can set.
     publicBaseUrl: requireEnv('PUBLIC_API_URL'),

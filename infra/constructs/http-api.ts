@@ -21,6 +21,8 @@ export interface HttpApiProps {
   authorizerFunction: lambda.IFunction;
   managementFunction: lambda.IFunction;
   deviceFunction: lambda.IFunction;
+  /** POST /v1/device/certificates: its own function (the X.509 library stays out of the device bundle). */
+  deviceCertificatesFunction: lambda.IFunction;
   /** How long API Gateway caches an authorizer answer per Authorization header (≤ 60 s by contract). */
   authorizerCacheTtl: Duration;
   corsOrigins: string[];
@@ -85,6 +87,9 @@ export class HttpApi extends Construct implements PublicApi {
 
     this.api.addRoutes({ path: '/v1/{proxy+}', methods: [apigw.HttpMethod.ANY], integration: management, authorizer });
     this.api.addRoutes({ path: '/v1/device/{proxy+}', methods: [apigw.HttpMethod.ANY], integration: device, authorizer });
+    // More specific than the catch-all: API Gateway sends this one path and method to its own function.
+    const certificates = new HttpLambdaIntegration('DeviceCertificates', props.deviceCertificatesFunction);
+    this.api.addRoutes({ path: '/v1/device/certificates', methods: [apigw.HttpMethod.POST], integration: certificates, authorizer });
     const publicRoutes = [
       ...this.api.addRoutes({ path: '/v1/signing-keys', methods: [apigw.HttpMethod.GET], integration: management }),
       ...this.api.addRoutes({ path: '/v1/openapi.json', methods: [apigw.HttpMethod.GET], integration: management }),

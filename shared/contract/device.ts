@@ -19,6 +19,7 @@ export const Authorization = z
           "Per-unit data (v1.1), in the order of `serials`: each unit's value of each of the job's unit fields (a serial pool's value as a string, a MAC field's `perUnit` addresses as an array). " +
           'The ticket payload carries `ud` = base64url SHA-256 of the canonical JSON of this array (object keys sorted, no spaces), so the signature covers it.',
       }),
+    uids: z.array(z.string()).optional().meta({ description: 'Chip UIDs (a UID job), in serial order; the ticket binds them' }),
     expiresAt: Timestamp,
     ticket: z.string().meta({
       description:
@@ -32,6 +33,8 @@ export const Authorization = z
   .meta({ id: 'Authorization' });
 
 export const MAX_UNITS_PER_AUTHORIZATION = 1000;
+/** A chip UID: 1–64 bytes of hex, any case (stored upper case). */
+export const Uid = z.string().regex(/^(?:[0-9A-Fa-f]{2}){1,64}$/);
 export const MAX_RESULTS_PER_REQUEST = 500;
 export const MAX_LOG_LINES_PER_REQUEST = 1000;
 export const MAX_LOG_BYTES_PER_REQUEST = 256 * 1024;
@@ -77,6 +80,11 @@ export const authorizeProgramming = defineRoute({
       binding: z.string().max(4096).optional(),
       /** Lease length in seconds (v1.1): 60 up to the job's `restrictions.maxLeaseSeconds`; default 600. `expiresAt` never passes the job's `notAfter`. */
       validSeconds: z.number().int().min(MIN_LEASE_SECONDS).max(MAX_LEASE_LIMIT_SECONDS).optional(),
+      uids: z
+        .array(Uid)
+        .max(MAX_UNITS_PER_AUTHORIZATION)
+        .optional()
+        .meta({ description: 'One distinct chip UID per unit, for a job with a uidPolicy; unit i gets serials[i]' }),
     })
     .strict(),
   successStatus: 201,
@@ -95,7 +103,10 @@ export const authorizeProgramming = defineRoute({
     'serials_exhausted',
     'macs_exhausted',
     'lease_too_long',
+    'uid_already_programmed',
+    'uid_in_progress',
   ],
+  unprocessable: ['invalid_uids'],
   idempotent: true,
 });
 
@@ -145,6 +156,7 @@ export const reportResults = defineRoute({
               errorCode: z.string().max(128).optional(),
               durationMs: z.number().int().min(0).max(86_400_000).optional(),
               at: Timestamp.optional(),
+              uid: Uid.optional().meta({ description: 'A UID job: the UID granted with the serial' }),
             })
             .strict(),
         )
@@ -155,7 +167,8 @@ export const reportResults = defineRoute({
   maxBodyBytes: 256 * 1024,
   maxBatch: { field: 'results', max: MAX_RESULTS_PER_REQUEST },
   successStatus: 200,
-  errors: ['authorization_released', 'programmer_disabled'],
+  errors: ['authorization_released', 'programmer_disabled', 'uid_already_programmed', 'uid_in_progress'],
+  unprocessable: ['uid_mismatch'],
   response: z.object({
     /** Results recorded by this request. */
     recorded: z.number().int(),

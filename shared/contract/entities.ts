@@ -12,6 +12,8 @@ import { Id, Timestamp } from './common.js';
 export const UnitFieldSource = z.union([
   z.object({ serialPool: Id }).strict(),
   z.object({ macBlock: Id, perUnit: z.number().int().min(1).max(16) }).strict(),
+  // A device certificate per unit from this CA of the account (POST /v1/device/certificates); the unit's value names the CA.
+  z.object({ certificateAuthority: Id }).strict(),
 ]);
 export const UnitField = z
   .object({
@@ -27,6 +29,8 @@ export const UnitFields = z
   .refine((fields) => new Set(fields.map((field) => field.name)).size === fields.length, { message: 'field names must be unique' });
 /** `consume`: a failed unit's values are spent; `return`: they go back to their sources and are handed out again, once. */
 export const OnFailure = z.enum(['consume', 'return']);
+/** Chip UIDs: `unique_per_job` / `unique_per_account`: an authorization names one chip UID per unit, and a chip is programmed successfully at most once in that scope. */
+export const UidPolicy = z.enum(['none', 'unique_per_job', 'unique_per_account']);
 
 export const JobStatus = z.enum(['active', 'paused', 'completed', 'expired', 'deleted']);
 
@@ -48,6 +52,7 @@ export const Job = z
     /** Per-unit data (v1.1): every authorization carries `unitData` with a value of each field per unit. */
     unitFields: z.array(UnitField),
     onFailure: OnFailure,
+    uidPolicy: UidPolicy,
     /** Starts at 1; a restart begins a new run (counters restart, serials continue). */
     run: z.number().int(),
     counters: z.object({

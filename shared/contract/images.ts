@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { MAX_LEASE_LIMIT_SECONDS, MIN_LEASE_SECONDS } from '../domain/authorizations.js';
 import { Id, Name, Timestamp, trimmedText } from './common.js';
-import { Delivery, Image, ImageStatus, Job, OnFailure, Sha256Hex, Step, StepKind, UnitFields } from './entities.js';
+import { Delivery, Image, ImageStatus, Job, OnFailure, Sha256Hex, Step, StepKind, UidPolicy, UnitFields } from './entities.js';
 import { defineRoute } from './route.js';
 
 export { Delivery, Image, ImageStatus, Sha256Hex, Step, StepKind };
@@ -57,6 +57,8 @@ export const RegisterImageBody = z
     /** Per-unit data (v1.1): fields filled from serial pools or MAC blocks of this account. */
     unitFields: UnitFields.optional(),
     onFailure: OnFailure.optional(),
+    /** Chip UIDs (v1.1): default none. */
+    uidPolicy: UidPolicy.optional(),
   })
   .strict()
   // `400 encryption_required` in the schema too: cloud delivery needs the image's encryption key id.

@@ -1,5 +1,6 @@
 import * as account from './account.js';
 import * as audit from './audit.js';
+import * as certificates from './certificates.js';
 import * as device from './device.js';
 import * as factories from './factories.js';
 import * as images from './images.js';
@@ -11,6 +12,7 @@ import type { RouteContract } from './route.js';
 
 export * from './account.js';
 export * from './audit.js';
+export * from './certificates.js';
 export * from './device.js';
 export * from './common.js';
 export * from './factories.js';
@@ -28,4 +30,4 @@ function routesOf(module: Record<string, unknown>): RouteContract[] {
 }
 
 /** Every route of the public API, in one list: the functions, OpenAPI and the client all read it. */
-export const allRoutes: readonly RouteContract[] = [account, factories, programmers, images, jobs, sources, device, audit, meta].flatMap(routesOf);
+export const allRoutes: readonly RouteContract[] = [account, factories, programmers, images, jobs, sources, certificates, device, audit, meta].flatMap(routesOf);

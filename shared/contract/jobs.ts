@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { FeedQuery, Id, ListQuery, Timestamp, feedOf, listOf } from './common.js';
-import { Job, JobStatus, type JobType, OnFailure, UnitFields } from './entities.js';
+import { Job, JobStatus, type JobType, OnFailure, UidPolicy, UnitFields } from './entities.js';
 import { Restrictions } from './images.js';
 import { defineRoute } from './route.js';
 
@@ -69,9 +69,10 @@ export const UpdateJobBody = z
     restrictions: Restrictions.optional(),
     unitFields: UnitFields.optional(),
     onFailure: OnFailure.optional(),
+    uidPolicy: UidPolicy.optional(),
   })
   .strict()
-  .refine((body) => Object.keys(body).length > 0, { message: 'give restrictions, unitFields or onFailure' })
+  .refine((body) => Object.keys(body).length > 0, { message: 'give restrictions, unitFields, onFailure or uidPolicy' })
   // The refinement in the schema too, so generated clients and fuzzers know `{}` is refused.
   .meta({ minProperties: 1 });
 export type UpdateJobInput = z.infer<typeof UpdateJobBody>;
@@ -80,10 +81,10 @@ export const updateJob = defineRoute({
   operationId: 'updateJob',
   method: 'PATCH',
   path: '/v1/jobs/{jobId}',
-  summary: 'Change a job: restrictions at any time; unit fields and onFailure only before its first authorization',
+  summary: 'Change a job: restrictions at any time; unit fields, onFailure and uidPolicy only before its first authorization',
   description:
     'Restrictions given replace the ones stored, field by field. A `maxCount` below the units already authorized is `409 invalid_transition`. ' +
-    '`unitFields` and `onFailure` may change only while no unit was ever authorized (`409 job_started`). Sources of another account are 404.',
+    '`unitFields`, `onFailure` and `uidPolicy` may change only while no unit was ever authorized (`409 job_started`). Sources of another account are 404.',
   access: { kind: 'account', minimumRole: 'author' },
   params: JobParams,
   body: UpdateJobBody,

@@ -39,6 +39,8 @@ export interface RouteContract<
   response: TResponse;
   /** Error codes this route may answer with, beyond the generic ones; documented in OpenAPI. */
   errors?: readonly string[];
+  /** 422 codes: the request is well formed but does not fit what it names (a serial its authorization did not grant, a job's UID rule). */
+  unprocessable?: readonly string[];
   /** Safe to retry automatically (reads, and writes the contract makes idempotent). */
   idempotent: boolean;
 }

@@ -33,6 +33,13 @@ export class BadRequestError extends AppError {
   }
 }
 
+/** A 422: the request is well formed but does not fit what it refers to (e.g. a serial its authorization did not grant, a job's UID rule). */
+export class UnprocessableError extends AppError {
+  constructor(code: string, message: string, issues: ValidationIssue[], details?: Record<string, unknown>) {
+    super(422, code, message, { issues, ...details });
+  }
+}
+
 export class UnauthenticatedError extends AppError {
   constructor(message = 'A valid bearer token is required') {
     super(401, 'unauthenticated', message);

@@ -13,6 +13,8 @@ export interface ResultInput {
   errorCode?: string;
   durationMs?: number;
   at?: string;
+  /** The chip's UID, for an authorization of a UID job: the one the serial was granted with. */
+  uid?: string;
 }
 
 /** A result that counts: its unit's place in the grant, and what was reported for it. */

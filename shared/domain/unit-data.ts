@@ -9,7 +9,9 @@ import { parseSerialFormat, poolValueAt, type SerialFormat } from './serial-form
 /** A job's field as the job stores it: the source, and what renders its values (sources never change them). */
 export type UnitFieldDefinition =
   | { name: string; kind: 'serial'; sourceId: string; format: string; start: number; step: number; capacity: number }
-  | { name: string; kind: 'mac'; sourceId: string; first: number; capacity: number; perUnit: number };
+  | { name: string; kind: 'mac'; sourceId: string; first: number; capacity: number; perUnit: number }
+  /** A device certificate from this CA: drawn from no source; the unit's value names the CA it asks (POST /v1/device/certificates). */
+  | { name: string; kind: 'certificate'; sourceId: string };
 
 /** Source indexes given to an authorization, as `[first, count]` runs in the order its units get them. */
 export type IndexRuns = [first: number, count: number][];
@@ -19,9 +21,9 @@ export interface UnitDataEntry {
   fields: Record<string, string | string[]>;
 }
 
-/** How many source indexes one unit takes of a field: one serial, or `perUnit` addresses. */
+/** How many source indexes one unit takes of a field: one serial, `perUnit` addresses, none for a certificate. */
 export function indexesPerUnit(field: UnitFieldDefinition): number {
-  return field.kind === 'mac' ? field.perUnit : 1;
+  return field.kind === 'mac' ? field.perUnit : field.kind === 'certificate' ? 0 : 1;
 }
 
 /** EUI-48 as six upper-case hex pairs joined by colons (00:1B:C5:00:00:2A). */
@@ -60,6 +62,7 @@ export function buildUnitData(serials: readonly string[], fields: readonly UnitF
     if (indexes.length !== serials.length * per) throw new Error(`field ${field.name} was given ${indexes.length} values for ${serials.length} units`);
     return serials.map((_, unit) => {
       const mine = indexes.slice(unit * per, (unit + 1) * per);
+      if (field.kind === 'certificate') return field.sourceId;
       return field.kind === 'serial'
         ? poolValueAt(formatOf(field.format), field.start, field.step, mine[0] as number)
         : mine.map((index) => formatMac(field.first + index));

@@ -7,6 +7,7 @@ import { ConflictError, NotFoundError, ThrottledError, UnauthenticatedError } fr
 import { authorizationRefusal, serialRange } from '../domain/jobs.js';
 import { decodeJwsPayload } from '../domain/jws.js';
 import { type IndexRuns, type UnitDataEntry, type UnitFieldDefinition, buildUnitData, unitDataDigest } from '../domain/unit-data.js';
+import { authorizationUids, normalizeUid } from '../domain/uids.js';
 import { compactText, expandText } from './compression.js';
 import { type Db, cancelledConditions, getItems, isConditionFailure } from './db.js';
 import { withFaultRetry } from './faults.js';
@@ -15,6 +16,7 @@ import { keys } from './keys.js';
 import { type ProgrammerView, toProgrammerView } from './programmers.js';
 import { type ReportedState, reportedUnitsWrite, toReportedState } from './results.js';
 import { drawUnitValues } from './unit-fields.js';
+import { type UidScope, claimUids, releaseUidClaims } from './uid-claims.js';
 
 export interface AuthorizationView {
   authorizationId: string;
@@ -23,6 +25,8 @@ export interface AuthorizationView {
   serials: string[];
   /** Per-unit data in the order of `serials` (v1.1); the ticket's `ud` is its digest. */
   unitData: UnitDataEntry[];
+  /** Chip UIDs of a UID job's units, in the order of `serials` (the ticket binds them). */
+  uids?: string[];
   expiresAt: string;
   ticket: string;
 }
@@ -56,6 +60,8 @@ export interface AuthorizationRecord extends Omit<AuthorizationView, 'unitData'>
   unitDraws: IndexRuns[];
   /** The job's onFailure when granted: with `return`, failed units' values and counts go back. */
   onFailure: 'consume' | 'return';
+  /** The job's uidPolicy when granted, for a UID job: its claims' scope. */
+  uidPolicy?: UidScope['policy'];
 }
 
 /** Signs a ticket's payload (api.md: by a session key certified by the KMS root key, or by the root key itself). */
@@ -86,6 +92,7 @@ export interface AuthorizeInput {
   nonce: string;
   binding?: string;
   validSeconds?: number;
+  uids?: string[];
 }
 
 /** One authorization per (programmer, nonce): its id is derived from them, so a retry finds it. */
@@ -192,13 +199,14 @@ function toAuthorizationRecord(item: Record<string, unknown>): AuthorizationReco
     unitFields: (item.unitFields as UnitFieldDefinition[] | undefined) ?? [],
     unitDraws: (item.unitDraws as IndexRuns[] | undefined) ?? [],
     onFailure: item.onFailure === 'return' ? 'return' : 'consume',
+    ...(Array.isArray(item.uids) && { uids: item.uids as string[], uidPolicy: item.uidPolicy as UidScope['policy'] }),
   };
 }
 
 /** The response body, built the same way for a grant and for a retried nonce, so both are byte for byte the same. */
 export function publicView(record: AuthorizationRecord): AuthorizationView {
-  const { authorizationId, jobId, units, serials, expiresAt, ticket } = record;
-  return { authorizationId, jobId, units, serials, unitData: buildUnitData(serials, record.unitFields, record.unitDraws), expiresAt, ticket };
+  const { authorizationId, jobId, units, serials, uids, expiresAt, ticket } = record;
+  return { authorizationId, jobId, units, serials, unitData: buildUnitData(serials, record.unitFields, record.unitDraws), ...(uids && { uids }), expiresAt, ticket };
 }
 
 interface Snapshot {
@@ -243,7 +251,7 @@ async function bindingMatches(bindings: BindingVerifier, binding: string, input:
 
 /** A nonce names one request: the same nonce with another job or unit count is a client bug, not a retry. */
 function assertSameRequest(existing: AuthorizationRecord, input: AuthorizeInput): void {
-  if (existing.jobId !== input.jobId || existing.units !== input.units) {
+  if (existing.jobId !== input.jobId || existing.units !== input.units || String(existing.uids) !== String(input.uids?.map(normalizeUid))) {
     throw new ConflictError('nonce_reused', 'This nonce was already used for another request; use a new nonce for each authorization', {
       authorizationId: existing.authorizationId,
     });
@@ -456,6 +464,7 @@ async function recordGrant(db: Db, input: AuthorizeInput, record: AuthorizationR
             // Only for jobs with per-unit data: others keep their one-write-unit item.
             ...(record.unitFields.length > 0 && { unitFields: record.unitFields, unitDraws: record.unitDraws }),
             ...(record.onFailure === 'return' && { onFailure: 'return' }),
+            ...(record.uids && { uids: record.uids, uidPolicy: record.uidPolicy }),
             expiresAt: record.expiresAt,
             ...ticketFields,
           },
@@ -554,6 +563,9 @@ async function alreadyGiven(db: Db, input: AuthorizeInput, existing: Authorizati
  */
 async function reserveBesideReads(deps: AuthorizeDeps, input: AuthorizeInput, authorizationId: string, known: JobRecord, now: Date): Promise<Attempt> {
   const { db } = deps;
+  // Chips are claimed before units are reserved, on the read-first way; other jobs take no UIDs.
+  if (known.uidPolicy !== 'none') return { kind: 'read first' };
+  authorizationUids(known.uidPolicy, input.units, input.uids);
   if (authorizationRefusal(known, input.units, now)) return { kind: 'read first' };
   if (input.binding !== undefined && !(await bindingMatches(deps.bindings, input.binding, input, known))) return { kind: 'read first' };
   try {
@@ -596,7 +608,7 @@ async function reserveBesideReads(deps: AuthorizeDeps, input: AuthorizeInput, au
 }
 
 /** The path of a container that does not know the job yet (or a pass after a change): read, decide, then reserve. */
-async function decideThenReserve(deps: AuthorizeDeps, input: AuthorizeInput, authorizationId: string, consistent: boolean, now: Date): Promise<Attempt> {
+async function decideThenReserve(deps: AuthorizeDeps, input: AuthorizeInput, authorizationId: string, consistent: boolean, now: Date, claims: UidClaims): Promise<Attempt> {
   const { db } = deps;
   const { programmer, job, jobItem, existing, existingItem } = await readSnapshot(db, input, authorizationId, consistent);
   const given = await alreadyGiven(db, input, existing, existingItem);
@@ -612,7 +624,15 @@ async function decideThenReserve(deps: AuthorizeDeps, input: AuthorizeInput, aut
   if (input.binding !== undefined && !(await bindingMatches(deps.bindings, input.binding, input, job))) {
     throw new ConflictError('binding_mismatch', 'The binding was not issued by this cloud for this job, account and factory');
   }
-  leaseWindow(job, input.validSeconds, now);
+  const lease = leaseWindow(job, input.validSeconds, now);
+  // Jobs without a UID policy pay nothing here. UID jobs claim their chips before reserving
+  // units: a chip held elsewhere refuses the request with nothing reserved (store/uid-claims.ts).
+  const uids = authorizationUids(job.uidPolicy, input.units, input.uids);
+  if (uids && job.uidPolicy !== 'none' && !claims.scope) {
+    const scope: UidScope = { accountId: input.accountId, jobId: job.jobId, policy: job.uidPolicy };
+    await claimUids(db, scope, authorizationId, uids, lease.exp, now);
+    Object.assign(claims, { scope, uids });
+  }
   if (earlier) return { kind: 'held', reservation: { kind: 'reserved', entry: earlier, job, item: jobItem }, existing, inherited: true };
   const reservation = await reserve(db, input, authorizationId, job, now, deps.jobs);
   if (reservation.kind === 'changed') {
@@ -636,6 +656,30 @@ async function decideThenReserve(deps: AuthorizeDeps, input: AuthorizeInput, aut
  * for one nonce may both reserve; one grants, and the other gives its reservation back.
  */
 export async function authorizeUnits(deps: AuthorizeDeps, input: AuthorizeInput, now = new Date()): Promise<{ authorization: AuthorizationView; created: boolean }> {
+  const claims: UidClaims = {};
+  try {
+    return await authorizeClaimingUids(deps, input, now, claims);
+  } catch (error) {
+    if (claims.scope) await releaseRefusedClaims(deps.db, input, claims.scope, claims.uids!);
+    throw error;
+  }
+}
+
+/** The UIDs a request claimed, so that a refused request frees them at once rather than at its lease's end. */
+interface UidClaims {
+  scope?: UidScope;
+  uids?: string[];
+}
+
+async function releaseRefusedClaims(db: Db, input: AuthorizeInput, scope: UidScope, uids: string[]): Promise<void> {
+  const authorizationId = authorizationIdFor(input.accountId, input.programmerId, input.nonce);
+  // A twin request of the same nonce may have granted with these very claims: then they stay.
+  const holder = await readAuthorizationItem(db, input.accountId, authorizationId).catch(() => undefined);
+  if (holder?.state === 'granted' || holder?.state === 'released') return;
+  await releaseUidClaims(db, scope, authorizationId, uids).catch(() => undefined);
+}
+
+async function authorizeClaimingUids(deps: AuthorizeDeps, input: AuthorizeInput, now: Date, claims: UidClaims): Promise<{ authorization: AuthorizationView; created: boolean }> {
   const { db } = deps;
   const authorizationId = authorizationIdFor(input.accountId, input.programmerId, input.nonce);
 
@@ -643,11 +687,12 @@ export async function authorizeUnits(deps: AuthorizeDeps, input: AuthorizeInput,
     const known = pass === 1 ? deps.jobs?.recall(input.accountId, input.jobId) : undefined;
     let attempt = known ? await reserveBesideReads(deps, input, authorizationId, known, now) : { kind: 'read first' as const };
     // Passes after a lost race read strongly consistent.
-    if (attempt.kind === 'read first') attempt = await decideThenReserve(deps, input, authorizationId, pass > 1, now);
+    if (attempt.kind === 'read first') attempt = await decideThenReserve(deps, input, authorizationId, pass > 1, now, claims);
     if (attempt.kind === 'done') return attempt.result;
     if (attempt.kind === 'again' || attempt.kind === 'read first') continue;
     const { reservation, existing, inherited } = attempt;
     const lease = leaseWindow(reservation.job, input.validSeconds, now);
+    const uids = authorizationUids(reservation.job.uidPolicy, input.units, input.uids);
     await recoverStaleReservations(db, input.accountId, reservation.item, now, deps.staleAfterMs, reservation.entry.name);
 
     const reserved = reservation.job;
@@ -663,6 +708,7 @@ export async function authorizeUnits(deps: AuthorizeDeps, input: AuthorizeInput,
         img: reserved.imageId,
         units: input.units,
         serials,
+        ...(uids && { uids }),
         ud: unitDataDigest(unitData),
         nonce: input.nonce,
         exp: lease.exp,
@@ -685,6 +731,7 @@ export async function authorizeUnits(deps: AuthorizeDeps, input: AuthorizeInput,
       unitFields: reserved.unitFields,
       unitDraws,
       onFailure: reserved.onFailure,
+      ...(uids && claims.scope && { uids, uidPolicy: claims.scope.policy }),
     };
     if (await recordGrant(db, input, record, reservation.entry, reserved, existing)) {
       noteRecordedReservation(input.accountId, reserved.jobId, reservation.entry.name);
@@ -840,6 +887,8 @@ export async function releaseAuthorizationOnce(
     for (;;) {
       try {
         await withFaultRetry(() => db.doc.send(new TransactWriteCommand({ TransactItems: [authorizationUpdate, freeze, ...(countInRun ? [jobUpdate] : [])] })));
+        // Chips of units that were never programmed are free again (programmed claims stay; what a crash leaves here expires with the lease).
+        if (record.uids && record.uidPolicy) await releaseUidClaims(db, { accountId, jobId: record.jobId, policy: record.uidPolicy }, authorizationId, record.uids);
         return { release, first: true };
       } catch (error) {
         const failed = cancelledConditions(error);

@@ -147,6 +147,7 @@ export async function registerImage(
     // Only when given: a job without per-unit data keeps the item (and the authorization's cost) it always had.
     ...(unitFields.length > 0 && { unitFields }),
     ...(input.onFailure && { onFailure: input.onFailure }),
+    ...(input.uidPolicy && input.uidPolicy !== 'none' && { uidPolicy: input.uidPolicy }),
     delivery: input.delivery,
     encryptionKeyId: input.encryptionKeyId,
     createdAt: at,
@@ -159,7 +160,7 @@ export async function registerImage(
           factoryCounterUpdate(db, accountId, input.factoryId, 'openJobCount', 1, at),
           { Put: { TableName: db.table, Item: imageItem, ConditionExpression: 'attribute_not_exists(pk)' } },
           { Put: { TableName: db.table, Item: jobItem, ConditionExpression: 'attribute_not_exists(pk)' } },
-          auditItem(db, { accountId, actor, action: 'image.register', targetType: 'image', targetId: imageId, details: { name: input.name, jobId, factoryId: input.factoryId, delivery: input.delivery, ...(input.unitFields && { unitFields: input.unitFields }), ...(input.onFailure && { onFailure: input.onFailure }) } }, at),
+          auditItem(db, { accountId, actor, action: 'image.register', targetType: 'image', targetId: imageId, details: { name: input.name, jobId, factoryId: input.factoryId, delivery: input.delivery, ...(input.unitFields && { unitFields: input.unitFields }), ...(input.onFailure && { onFailure: input.onFailure }), ...(input.uidPolicy && { uidPolicy: input.uidPolicy }) } }, at),
         ],
       }),
     );

@@ -1,4 +1,5 @@
 import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { UidPolicy } from '../domain/uids.js';
 import { createHash } from 'node:crypto';
 import { DEFAULT_LEASE_SECONDS } from '../domain/authorizations.js';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
@@ -25,6 +26,7 @@ export interface JobView {
   serials: { start: number; step: number; format: string; next: string };
   unitFields: UnitFieldInput[];
   onFailure: OnFailure;
+  uidPolicy: UidPolicy;
   run: number;
   counters: { authorized: number; succeeded: number; failed: number; returned: number; remaining: number | null };
   createdAt: string;
@@ -52,6 +54,8 @@ export interface JobRecord extends JobState {
   /** Per-unit data: each field's source and what renders its values. */
   unitFields: UnitFieldDefinition[];
   onFailure: OnFailure;
+  /** Chip UIDs: absent on the item means `none` (jobs before UIDs, and jobs that never set it). */
+  uidPolicy: UidPolicy;
   createdAt: string;
   updatedAt: string;
 }
@@ -80,6 +84,7 @@ export function toJobRecord(item: Record<string, unknown>): JobRecord {
     encryptionKeyId: (item.encryptionKeyId as string | undefined) ?? null,
     unitFields: (item.unitFields as UnitFieldDefinition[] | undefined) ?? [],
     onFailure: (item.onFailure as OnFailure | undefined) ?? 'consume',
+    uidPolicy: (item.uidPolicy as UidPolicy | undefined) ?? 'none',
     createdAt: item.createdAt as string,
     updatedAt: item.updatedAt as string,
   };
@@ -97,6 +102,7 @@ export function toJobView(job: JobRecord, now = new Date()): JobView {
     serials: { ...rule, next: serialAt(rule, job.nextSerialIndex) },
     unitFields: job.unitFields.map(toUnitFieldInput),
     onFailure: job.onFailure,
+    uidPolicy: job.uidPolicy,
     run: job.run,
     counters: { authorized: job.authorized, succeeded: job.succeeded, failed: job.failed, returned: job.returned, remaining: remainingUnits(job) },
     createdAt: job.createdAt,
@@ -206,6 +212,7 @@ export interface JobUpdate {
   restrictions?: { maxCount?: number; notBefore?: string; notAfter?: string; maxLeaseSeconds?: number };
   unitFields?: UnitFieldInput[];
   onFailure?: OnFailure;
+  uidPolicy?: UidPolicy;
 }
 
 /**
@@ -217,7 +224,7 @@ export interface JobUpdate {
 export async function updateJob(db: Db, accountId: string, jobId: string, update: JobUpdate, actor: string): Promise<JobView> {
   const current = await getJobRecord(db, accountId, jobId);
   if (current.status === 'deleted') throw new ConflictError('invalid_transition', 'Cannot change a job that is deleted', { status: 'deleted' });
-  const changesData = update.unitFields !== undefined || update.onFailure !== undefined;
+  const changesData = update.unitFields !== undefined || update.onFailure !== undefined || update.uidPolicy !== undefined;
   if (changesData && current.nextSerialIndex > 0) throw jobStarted();
   const restrictions = update.restrictions ?? {};
   const maxCount = restrictions.maxCount ?? current.maxCount;
@@ -249,6 +256,7 @@ export async function updateJob(db: Db, accountId: string, jobId: string, update
   if (restrictions.maxLeaseSeconds !== undefined) set('maxLeaseSeconds', restrictions.maxLeaseSeconds);
   if (unitFields) set('unitFields', unitFields);
   if (update.onFailure) set('onFailure', update.onFailure);
+  if (update.uidPolicy) set('uidPolicy', update.uidPolicy);
   if (changesData) {
     conditions.push('nextSerialIndex = :never');
     values[':never'] = 0;
@@ -284,7 +292,7 @@ export async function updateJob(db: Db, accountId: string, jobId: string, update
   return getJob(db, accountId, jobId);
 }
 
-const jobStarted = () => new ConflictError('job_started', 'Unit fields and onFailure can change only before the first authorization of the job');
+const jobStarted = () => new ConflictError('job_started', 'Unit fields, onFailure and uidPolicy can change only before the first authorization of the job');
 const limitBelowAuthorized = (authorized: number) =>
   new ConflictError('invalid_transition', `maxCount cannot go below the ${authorized} unit(s) already authorized`, { authorized });
 

@@ -18,6 +18,9 @@
  *     unitFields: the sources its units' data comes from, with what renders their values
  *   serial pool        ACCT#{acct}            POOL#{pool}   (format, start, step, capacity; `issued` moved by one atomic ADD per authorization)
  *   mac block          ACCT#{acct}            MACB#{block}  (first address, count; `issued` as a pool's)
+ *   certificate auth.  ACCT#{acct}            CA#{ca}       (name, subject, KMS key id, self-signed certificate)
+ *   device certificate ACCT#{acct}#AUTH#{id}  CERT#{serial} (a unit's certificate; written once, a retry reads it back)
+ *   uid claim          ACCT#{acct}#UID#{uid}  JOB#{job} | ACCOUNT   (by the job's uidPolicy scope: claimed at authorization, programmed at a successful result)
  *   mac registry       ACCT#{acct}            MACREGISTRY   (every block's range, sorted, under a version: blocks never overlap)
  *   returned values    ACCT#{acct}#SRC#{source}#RETURNS  {authorization}#{field}#{first unit}   (a failed unit's values, onFailure return; deleted by whoever claims them)
  *   session key crt    SESSIONKEY#{kid}       CERTIFICATE   (the `crt` of tickets a container signed; public)
@@ -53,6 +56,7 @@ export const SK_PREFIX = {
   job: 'JOB#',
   serialPool: 'POOL#',
   macBlock: 'MACB#',
+  certificateAuthority: 'CA#',
 } as const;
 
 const RESERVATION_PREFIX = 'rsv_';
@@ -81,6 +85,14 @@ export const keys = {
   jobIndexSk: (jobId: string) => `${SK_PREFIX.job}${jobId}`,
   serialPool: (accountId: string, poolId: string): Key => ({ pk: accountPk(accountId), sk: `${SK_PREFIX.serialPool}${poolId}` }),
   macBlock: (accountId: string, blockId: string): Key => ({ pk: accountPk(accountId), sk: `${SK_PREFIX.macBlock}${blockId}` }),
+  certificateAuthority: (accountId: string, caId: string): Key => ({ pk: accountPk(accountId), sk: `${SK_PREFIX.certificateAuthority}${caId}` }),
+  /** Beside its authorization: (authorization, serial) names at most one certificate. */
+  deviceCertificate: (accountId: string, authorizationId: string, serial: string): Key => ({ pk: `ACCT#${accountId}#AUTH#${authorizationId}`, sk: `CERT#${serial}` }),
+  /** One partition per chip UID; the sort key is the scope it must be unique in (the job, or the whole account). */
+  uidClaim: (accountId: string, uid: string, scope: { jobId: string } | 'account'): Key => ({
+    pk: `ACCT#${accountId}#UID#${uid}`,
+    sk: scope === 'account' ? 'ACCOUNT' : `JOB#${scope.jobId}`,
+  }),
   macRegistry: (accountId: string): Key => ({ pk: accountPk(accountId), sk: 'MACREGISTRY' }),
   returnedValuesPartition: (accountId: string, sourceId: string) => `ACCT#${accountId}#SRC#${sourceId}#RETURNS`,
   /** Unique per return: a unit is reported once, so no two returns share their authorization, field and first unit. */

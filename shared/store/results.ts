@@ -9,6 +9,8 @@ import { type FeedPage, type FeedQuery, arrivalKey, arrivalStamp, checkWriteLate
 import { keys } from './keys.js';
 import { decodeResultBatch, encodeResultBatch } from './result-batches.js';
 import { returnedValuesWrites } from './unit-fields.js';
+import { checkResultUids } from '../domain/uids.js';
+import { markUidsProgrammed, releaseUidClaims } from './uid-claims.js';
 
 export type { ResultInput } from '../domain/reports.js';
 
@@ -87,6 +89,8 @@ export async function recordResults(
   reported?: ReportedState,
   now = new Date(),
 ): Promise<RecordedResults> {
+  checkResultUids(authorization.serials, authorization.uids, results);
+  const uidScope = authorization.uidPolicy && { accountId, jobId: authorization.jobId, policy: authorization.uidPolicy };
   const reread = () => readReportedState(db, accountId, authorization);
   const expiresAt = Math.floor(now.getTime() / 1000) + RESULT_RETENTION_DAYS * 86_400;
   let countInRun = true;
@@ -98,6 +102,12 @@ export async function recordResults(
     // onFailure return: a failed unit's count goes back to the job and its values to their sources, in this same transaction.
     const returnedUnits = authorization.onFailure === 'return' ? plan.fresh.filter(({ result }) => result.status === 'failure').map(({ offset }) => offset) : [];
     const returns = returnedValuesWrites(db, accountId, authorization.authorizationId, authorization.unitFields, authorization.unitDraws, returnedUnits);
+    // A chip is marked programmed before its success is recorded: a crash between leaves it programmed (the report's retry records it), never free.
+    const uidOf = (offset: number) => authorization.uids![offset]!;
+    if (uidScope) {
+      const programmed = plan.fresh.filter(({ result }) => result.status === 'success').map(({ offset, result }) => ({ uid: uidOf(offset), serial: result.serial }));
+      await markUidsProgrammed(db, uidScope, authorization.authorizationId, programmed, now);
+    }
     const bits = state.set.with(plan.fresh.map(({ offset }) => offset)).toBytes();
     const reportedUpdate = reportedUnitsWrite(db, accountId, authorization.authorizationId, state, 'bits = :bits', { ':bits': bits });
     const counter = {
@@ -134,6 +144,11 @@ export async function recordResults(
         await db.doc.send(new TransactWriteCommand({ TransactItems: [batch, reportedUpdate, ...(countInRun ? [counter] : []), ...returns] }));
         checkWriteLatency(started, 'results');
       });
+      // A failed unit's chip may be programmed again (what a crash leaves here expires with the lease).
+      if (uidScope) {
+        const failedUids = plan.fresh.filter(({ result }) => result.status === 'failure').map(({ offset }) => uidOf(offset));
+        await releaseUidClaims(db, uidScope, authorization.authorizationId, failedUids);
+      }
       return { recorded: plan.fresh.length, duplicates: plan.duplicates, failed: plan.fresh.length - succeeded };
     } catch (error) {
       const failed = cancelledConditions(error);

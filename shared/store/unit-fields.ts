@@ -8,15 +8,17 @@ import { keys } from './keys.js';
 /** A unit field as a job is given it (POST /v1/images, PATCH /v1/jobs/{jobId}). */
 export interface UnitFieldInput {
   name: string;
-  source: { serialPool: string } | { macBlock: string; perUnit: number };
+  source: { serialPool: string } | { macBlock: string; perUnit: number } | { certificateAuthority: string };
 }
 
 /** The public form of a stored field. */
 export function toUnitFieldInput(field: UnitFieldDefinition): UnitFieldInput {
+  if (field.kind === 'certificate') return { name: field.name, source: { certificateAuthority: field.sourceId } };
   return { name: field.name, source: field.kind === 'serial' ? { serialPool: field.sourceId } : { macBlock: field.sourceId, perUnit: field.perUnit } };
 }
 
 function sourceKey(accountId: string, field: UnitFieldInput) {
+  if ('certificateAuthority' in field.source) return keys.certificateAuthority(accountId, field.source.certificateAuthority);
   return 'serialPool' in field.source ? keys.serialPool(accountId, field.source.serialPool) : keys.macBlock(accountId, field.source.macBlock);
 }
 
@@ -30,6 +32,10 @@ export async function resolveUnitFields(db: Db, accountId: string, fields: reado
   const items = await getItems(db, db.table, fields.map((field) => sourceKey(accountId, field)), true);
   return fields.map((field, i) => {
     const item = items[i];
+    if ('certificateAuthority' in field.source) {
+      if (!item) throw new NotFoundError(`Certificate authority ${field.source.certificateAuthority}`);
+      return { name: field.name, kind: 'certificate', sourceId: field.source.certificateAuthority };
+    }
     if ('serialPool' in field.source) {
       if (!item) throw new NotFoundError(`Serial pool ${field.source.serialPool}`);
       return { name: field.name, kind: 'serial', sourceId: field.source.serialPool, format: item.format as string, start: Number(item.start), step: Number(item.step), capacity: Number(item.capacity) };
@@ -54,6 +60,11 @@ export async function drawUnitValues(
 ): Promise<IndexRuns[]> {
   const draws: IndexRuns[] = [];
   for (const [f, field] of fields.entries()) {
+    // A certificate field draws nothing here: the unit asks its CA for a certificate later.
+    if (field.kind === 'certificate') {
+      draws.push([]);
+      continue;
+    }
     const count = units * indexesPerUnit(field);
     const claimed = returns ? await claimReturnedValues(db, accountId, field, f, count, returns.authorizationId) : [];
     const fresh = count - runsLength(claimed);
@@ -133,16 +144,23 @@ export function returnedValuesWrites(
 ) {
   if (failedUnits.length === 0) return [];
   const firstUnit = Math.min(...failedUnits);
-  return fields.map((field, f) => ({
-    Put: {
-      TableName: db.table,
-      Item: {
-        ...keys.returnedValues(accountId, field.sourceId, authorizationId, f, String(firstUnit)),
-        runs: toRuns(failedUnits.flatMap((unit) => unitIndexes(field, draws[f] ?? [], unit))),
-        perUnit: indexesPerUnit(field),
-      },
-    },
-  }));
+  return fields.flatMap((field, f) =>
+    // A certificate field took nothing from a source, so it gives nothing back.
+    field.kind === 'certificate'
+      ? []
+      : [
+          {
+            Put: {
+              TableName: db.table,
+              Item: {
+                ...keys.returnedValues(accountId, field.sourceId, authorizationId, f, String(firstUnit)),
+                runs: toRuns(failedUnits.flatMap((unit) => unitIndexes(field, draws[f] ?? [], unit))),
+                perUnit: indexesPerUnit(field),
+              },
+            },
+          },
+        ],
+  );
 }
 
 /**

@@ -61,6 +61,8 @@ async function setUpAccount(label: string): Promise<Account> {
   expect([key.status, revoked.status, image.status, cloud.status, pool.status, block.status]).toEqual([201, 201, 201, 201, 201, 201]);
   // Revoked before its first use, so no authorizer cache entry can keep it alive.
   expect((await api('DELETE', `v1/api-keys/${revoked.body.keyId}`, { token: admin })).status).toBe(200);
+  const ca = await api('POST', 'v1/certificate-authorities', { token: admin, body: { name: 'Tenant CA', subject: 'CN=Tenant CA' } });
+  expect(ca.status).toBe(201);
   const jobId = image.body.job.jobId;
   const [authorizationId, disabledAuthorizationId] = await Promise.all([authorize(programmer.token, jobId), authorize(disabled.token, jobId)]);
   expect((await api('PATCH', `v1/programmers/${disabled.programmerId}`, { token: admin, body: { status: 'disabled' } })).status).toBe(200);
@@ -79,6 +81,7 @@ async function setUpAccount(label: string): Promise<Account> {
       disabledAuthorizationId,
       serialPoolId: pool.body.serialPool.serialPoolId,
       macBlockId: block.body.macBlock.macBlockId,
+      certificateAuthorityId: ca.body.certificateAuthority.certificateAuthorityId,
     },
     programmerToken: programmer.token,
     disabledProgrammerId: disabled.programmerId,

@@ -12,7 +12,7 @@ import { synthFlashline } from './synth.js';
  * settings are proven here, on the templates (read as one, see synth.ts; stacks.test.ts covers
  * the split itself). Synthesized once for the whole file.
  */
-const OUR_FUNCTIONS = ['Authorizer', 'ManagementApi', 'DeviceApi', 'ImageVerifier'] as const;
+const OUR_FUNCTIONS = ['Authorizer', 'ManagementApi', 'DeviceApi', 'DeviceCertificates', 'ImageVerifier'] as const;
 type FunctionName = (typeof OUR_FUNCTIONS)[number];
 
 interface Statement {
@@ -24,6 +24,8 @@ type Resources = Record<string, { Type: string; Properties?: Record<string, any>
 
 const asList = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 const mentions = (value: unknown, logicalId: string) => JSON.stringify(value).includes(`"${logicalId}"`);
+/** The keys of certificate authorities, created at run time: key/* of the account, scoped by tag in the statement's condition. */
+const isCaKeys = (resource: unknown) => JSON.stringify(resource).includes(':key/*');
 
 describe('Flashline templates (both stacks)', () => {
   let stacks: Stack[];
@@ -107,11 +109,16 @@ describe('Flashline templates (both stacks)', () => {
         ...DATA_KEY_WRITE,
         'kms:Sign',
         'kms:GetPublicKey',
+        // Certificate authorities' keys, created at run time (tag-scoped: see the CA key tests).
+        'kms:CreateKey',
+        'kms:TagResource',
+        'kms:ScheduleKeyDeletion',
         's3:PutObject',
         's3:DeleteObject',
         'secretsmanager:GetSecretValue',
       ],
       DeviceApi: [...BASE, ...['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem'].map((a) => `dynamodb:${a}`), ...DATA_KEY_WRITE, 'kms:Sign', 'kms:GetPublicKey', 's3:GetObject'],
+      DeviceCertificates: [...BASE, ...['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'].map((a) => `dynamodb:${a}`), ...DATA_KEY_WRITE, 'kms:Sign'],
       ImageVerifier: [
         ...BASE,
         'dynamodb:GetItem',
@@ -180,8 +187,10 @@ describe('Flashline templates (both stacks)', () => {
         const roleId = resources[functionId(name)]?.Properties?.Role['Fn::GetAtt'][0] as string;
         const policies = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::IAM::Policy' && asList(r.Properties?.Roles).some((ref: any) => ref?.Ref === roleId));
         const starred = policies.filter(([, r]) => (r.Properties?.PolicyDocument.Statement as Statement[]).some((st) => st.Resource === '*'));
-        expect(starred.map(([id]) => id)).toEqual([expect.stringMatching(new RegExp(`^${name}Tracing`))]);
-        const [, tracing] = starred[0]!;
+        // The management function also creates CA keys: kms:CreateKey names no resource, so it is `*`, alone in a policy of its own.
+        const expected = [...(name === 'ManagementApi' ? [expect.stringMatching(/^ManagementApiCaKeys/)] : []), expect.stringMatching(new RegExp(`^${name}Tracing`))];
+        expect(starred.map(([id]) => id).sort()).toEqual(expected);
+        const tracing = starred.find(([id]) => id.startsWith(`${name}Tracing`))![1];
         expect((tracing.Properties?.PolicyDocument.Statement as Statement[]).flatMap((st) => asList(st.Action)).sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
         // And the function still traces, now switched on outside CDK's `tracing` prop.
         expect(resources[functionId(name)]?.Properties?.TracingConfig).toEqual({ Mode: 'Active' });
@@ -264,11 +273,12 @@ describe('Flashline templates (both stacks)', () => {
 
     it('lets the management role sign with the binding key only, and the device role with the ticket key only', () => {
       expect(resourcesFor('ManagementApi', 'kms:Sign').length).toBeGreaterThan(0);
-      for (const resource of resourcesFor('ManagementApi', 'kms:Sign')) {
+      for (const resource of resourcesFor('ManagementApi', 'kms:Sign').filter((r) => !isCaKeys(r))) {
         expect(mentions(resource, bindingKey())).toBe(true);
         expect(mentions(resource, ticketKey())).toBe(false);
       }
       expect(resourcesFor('DeviceApi', 'kms:Sign').length).toBeGreaterThan(0);
+      expect(resourcesFor('DeviceApi', 'kms:Sign').some(isCaKeys)).toBe(false);
       for (const resource of resourcesFor('DeviceApi', 'kms:Sign')) {
         expect(mentions(resource, ticketKey())).toBe(true);
         expect(mentions(resource, bindingKey())).toBe(false);
@@ -276,6 +286,23 @@ describe('Flashline templates (both stacks)', () => {
       expect(JSON.stringify(allowing(ticketKey(), 'kms:Sign'))).not.toContain('ManagementApi');
       expect(JSON.stringify(allowing(bindingKey(), 'kms:Sign'))).not.toContain('DeviceApi');
       for (const name of ['Authorizer', 'ImageVerifier'] as const) expect(actionsOf(name)).not.toContain('kms:Sign');
+    });
+
+    it("scopes CA key rights to keys tagged with the deployment's CA tag: created (with that tag only) by management, signed with by management and DeviceCertificates", () => {
+      const caStatements = Object.entries(resources)
+        .filter(([id, r]) => r.Type === 'AWS::IAM::Policy' && /CaKeys/.test(id))
+        .flatMap(([id, r]) => (r.Properties?.PolicyDocument.Statement as (Statement & { Condition?: any })[]).map((st) => ({ id, ...st })));
+      expect(new Set(caStatements.map((st) => st.id.replace(/CaKeys.*/, '')))).toEqual(new Set(['ManagementApi', 'DeviceCertificates']));
+      for (const st of caStatements) {
+        if (asList(st.Action).includes('kms:CreateKey') || asList(st.Action).includes('kms:TagResource')) {
+          expect(st.Condition.StringEquals['aws:RequestTag/flashline-ca']).toBeDefined();
+          expect(st.Condition['ForAllValues:StringEquals']['aws:TagKeys']).toContain('flashline-ca');
+        } else {
+          expect(st.Condition.StringEquals['aws:ResourceTag/flashline-ca']).toBeDefined();
+          expect(isCaKeys(st.Resource)).toBe(true);
+        }
+      }
+      expect(caStatements.filter((st) => st.id.startsWith('DeviceCertificates')).flatMap((st) => asList(st.Action))).toEqual(['kms:Sign']);
     });
 
     it('lets the JWKS (management) function read both public keys, and the device function the binding key to verify bindings', () => {
@@ -362,7 +389,7 @@ describe('Flashline templates (both stacks)', () => {
   });
 
   describe('functions', () => {
-    it('deploys only our four functions besides CDK’s own bucket-notification handler', () => {
+    it('deploys only our five functions besides CDK’s own bucket-notification handler', () => {
       const ids = Object.keys(resources).filter((id) => resources[id]?.Type === 'AWS::Lambda::Function');
       const ours = ids.filter((id) => OUR_FUNCTIONS.some((name) => id.startsWith(name)));
       expect(ours).toHaveLength(OUR_FUNCTIONS.length);
@@ -420,7 +447,7 @@ describe('Flashline templates (both stacks)', () => {
       const open = routes.filter((r) => r.AuthorizationType !== 'CUSTOM').map((r) => r.RouteKey);
       expect(open.sort()).toEqual(['$default', 'GET /v1/openapi.json', 'GET /v1/signing-keys']);
       const guarded = routes.filter((r) => r.AuthorizationType === 'CUSTOM').map((r) => r.RouteKey);
-      expect(guarded.sort()).toEqual(['ANY /v1/device/{proxy+}', 'ANY /v1/{proxy+}']);
+      expect(guarded.sort()).toEqual(['ANY /v1/device/{proxy+}', 'ANY /v1/{proxy+}', 'POST /v1/device/certificates']);
     });
 
     it('allows CORS only from the configured origins', () => {

@@ -73,7 +73,7 @@ describe('the stack split', () => {
     const named = new Set<string>(Object.values(ENV));
     const functions = Object.values(apiResources).filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Environment);
     const ours = functions.filter((r) => r.Properties?.Environment.Variables.POWERTOOLS_SERVICE_NAME);
-    expect(ours).toHaveLength(4);
+    expect(ours).toHaveLength(5);
     for (const fn of ours) {
       for (const name of Object.keys(fn.Properties?.Environment.Variables)) expect(named.has(name), name).toBe(true);
     }

@@ -29,6 +29,7 @@ export interface TenantIds {
   disabledAuthorizationId: string;
   serialPoolId: string;
   macBlockId: string;
+  certificateAuthorityId: string;
 }
 
 /** What one request sends beyond its path; `own` marks a request that names nothing of A (lists, creates). */
@@ -58,6 +59,7 @@ const PARAM_IDS: Record<string, keyof TenantIds> = {
   authorizationId: 'authorizationId',
   serialPoolId: 'serialPoolId',
   macBlockId: 'macBlockId',
+  certificateAuthorityId: 'certificateAuthorityId',
 };
 
 const directImage = (factoryId: string) => ({ name: 'Tenancy probe', factoryId, contentSha256: 'c'.repeat(64), sizeBytes: 1024, delivery: 'direct' });
@@ -106,6 +108,11 @@ export const ROUTE_FIXTURES: Record<string, Variant[]> = {
   createMacBlock: [{ body: () => ({ name: 'probe', first: `02:00:${Array.from({ length: 4 }, () => Math.floor(Math.random() * 256).toString(16).padStart(2, '0')).join(':')}`, count: 1 }), own: true }],
   listMacBlocks: [{ own: true }],
   getMacBlock: [{}],
+  createCertificateAuthority: [{ body: () => ({ name: 'probe', subject: 'CN=probe' }), own: true }],
+  listCertificateAuthorities: [{ own: true }],
+  getCertificateAuthority: [{}],
+  // The authorization is looked up before the CSR is read: another's answers 404 whatever the CSR.
+  issueDeviceCertificate: [{ body: (a) => ({ authorizationId: a.authorizationId, serial: 'SN-00000001', csr: 'not read before the authorization' }) }],
   pauseJob: [{}],
   resumeJob: [{}],
   restartJob: [{}],
@@ -201,6 +208,7 @@ export const SAMPLE_IDS: TenantIds = {
   disabledAuthorizationId: 'aut_disabled',
   serialPoolId: 'pool_sample',
   macBlockId: 'mac_sample',
+  certificateAuthorityId: 'ca_sample',
 };
 
 /** Why the matrix cannot cover these routes: missing entries, unfilled path parameters, bodies or queries the contract refuses. */
