@@ -4,7 +4,7 @@ import { secretsManagerCursorKey } from '../../shared/store/cursor-secret.js';
 import { HmacCursorCodec } from '../../shared/store/cursors.js';
 import type { Db } from '../../shared/store/db.js';
 import { ImageObjects } from '../../shared/store/image-objects.js';
-import { db as sharedDb } from '../shared-deps.js';
+import { dataKeys, db as sharedDb, kms } from '../shared-deps.js';
 
 export * from '../shared-deps.js';
 
@@ -13,3 +13,6 @@ export const objects = new ImageObjects(createS3Client(), requireEnv('IMAGES_BUC
 
 /** Only the management function pages, so only it reads the cursor key (lazily, on the first cursor). */
 export const db: Db = { ...sharedDb, cursors: new HmacCursorCodec(secretsManagerCursorKey(requireEnv('CURSOR_KEY_SECRET_ARN'))) };
+
+/** Data lists: accounts' data keys are generated under the deployment's data key (only here). */
+export const dataListDeps = { db, kms, dataKeyId: requireEnv('DATA_KEY_ID'), dataKeys };

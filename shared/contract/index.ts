@@ -7,6 +7,8 @@ import * as jobs from './jobs.js';
 import * as meta from './meta.js';
 import * as programmers from './programmers.js';
 import * as sources from './sources.js';
+import * as dataLists from './data-lists.js';
+import * as units from './units.js';
 import type { RouteContract } from './route.js';
 
 export * from './account.js';
@@ -19,6 +21,8 @@ export * from './jobs.js';
 export * from './meta.js';
 export * from './programmers.js';
 export * from './sources.js';
+export * from './data-lists.js';
+export * from './units.js';
 export * from './route.js';
 
 function routesOf(module: Record<string, unknown>): RouteContract[] {
@@ -28,4 +32,4 @@ function routesOf(module: Record<string, unknown>): RouteContract[] {
 }
 
 /** Every route of the public API, in one list: the functions, OpenAPI and the client all read it. */
-export const allRoutes: readonly RouteContract[] = [account, factories, programmers, images, jobs, sources, device, audit, meta].flatMap(routesOf);
+export const allRoutes: readonly RouteContract[] = [account, factories, programmers, images, jobs, sources, dataLists, units, device, audit, meta].flatMap(routesOf);

@@ -15,6 +15,9 @@ import { keys } from './keys.js';
 import { type ProgrammerView, toProgrammerView } from './programmers.js';
 import { type ReportedState, reportedUnitsWrite, toReportedState } from './results.js';
 import { drawUnitValues } from './unit-fields.js';
+import type { AccountDataKeys } from './account-data-keys.js';
+import { listRowsOf } from './data-list-rows.js';
+import { unitIndexWrites } from './unit-index.js';
 
 export interface AuthorizationView {
   authorizationId: string;
@@ -74,6 +77,8 @@ export interface AuthorizeDeps {
   bindings: BindingVerifier;
   /** Tests shorten it; in production a reservation is stale after STALE_RESERVATION_MS. */
   staleAfterMs?: number;
+  /** Opens data-list rows' secret columns; needed only for jobs with a data-list field. */
+  dataKeys?: AccountDataKeys;
 }
 
 export interface AuthorizeInput {
@@ -194,9 +199,14 @@ function toAuthorizationRecord(item: Record<string, unknown>): AuthorizationReco
 }
 
 /** The response body, built the same way for a grant and for a retried nonce, so both are byte for byte the same. */
-export function publicView(record: AuthorizationRecord): AuthorizationView {
+export function publicView(record: AuthorizationRecord, listRows: readonly (string[][] | undefined)[] = []): AuthorizationView {
   const { authorizationId, jobId, units, serials, expiresAt, ticket } = record;
-  return { authorizationId, jobId, units, serials, unitData: buildUnitData(serials, record.unitFields, record.unitDraws), expiresAt, ticket };
+  return { authorizationId, jobId, units, serials, unitData: buildUnitData(serials, record.unitFields, record.unitDraws, listRows), expiresAt, ticket };
+}
+
+/** The same for a retried nonce: a data-list field's rows are read again (the same rows: they are named by the stored draws). */
+async function storedView(deps: AuthorizeDeps, accountId: string, record: AuthorizationRecord): Promise<AuthorizationView> {
+  return publicView(record, await listRowsOf(deps.db, deps.dataKeys, accountId, record.unitFields, record.unitDraws));
 }
 
 interface Snapshot {
@@ -478,7 +488,8 @@ export async function authorizeUnits(deps: AuthorizeDeps, input: AuthorizeInput,
       assertSameRequest(existing, input);
       // A retried nonce gets what it was given, whatever the job's state by now.
       if (existing.state === 'granted' || existing.state === 'released') {
-        return { authorization: { ...publicView(existing), ticket: await restoreTicket(db, existingItem!) }, created: false };
+        const [view, ticket] = await Promise.all([storedView(deps, input.accountId, existing), restoreTicket(db, existingItem!)]);
+        return { authorization: { ...view, ticket }, created: false };
       }
     }
     // A deprovisioned programmer whose token is still cached by the authorizer.
@@ -507,9 +518,14 @@ export async function authorizeUnits(deps: AuthorizeDeps, input: AuthorizeInput,
     const reserved = reservation.job;
     const serials = serialRange({ start: reserved.serialStart, step: reserved.serialStep, format: reserved.serialFormat }, reservation.entry.firstIndex, input.units);
     const unitDraws = await drawForReservation(db, input, reserved, reservation.entry);
-    const unitData = buildUnitData(serials, reserved.unitFields, unitDraws);
-    const ticket = await withFaultRetry(() =>
-      deps.tickets.signTicket({
+    const listRows = await listRowsOf(db, deps.dataKeys, input.accountId, reserved.unitFields, unitDraws);
+    const unitData = buildUnitData(serials, reserved.unitFields, unitDraws, listRows);
+    // Traceability: one small item per (source, run) of serial pools and MAC blocks, written
+    // beside the signature (no extra latency). Written before the grant: an entry whose
+    // authorization never names these indexes (a crash, a twin) reads as burned, never as another unit's.
+    const [ticket] = await Promise.all([
+      withFaultRetry(() =>
+        deps.tickets.signTicket({
         iss: 'flashline',
         sub: input.programmerId,
         acct: input.accountId,
@@ -522,8 +538,10 @@ export async function authorizeUnits(deps: AuthorizeDeps, input: AuthorizeInput,
         exp: lease.exp,
         iat: lease.iat,
         jti: authorizationId,
-      }),
-    );
+        }),
+      ),
+      unitIndexWrites(db, input.accountId, authorizationId, reserved.jobId, reserved.unitFields, unitDraws),
+    ]);
     const record: AuthorizationRecord = {
       authorizationId,
       jobId: reserved.jobId,
@@ -542,7 +560,7 @@ export async function authorizeUnits(deps: AuthorizeDeps, input: AuthorizeInput,
     };
     if (await recordGrant(db, input, record, reservation.entry, reserved, existing)) {
       noteRecordedReservation(input.accountId, reserved.jobId, reservation.entry.name);
-      return { authorization: publicView(record), created: true };
+      return { authorization: publicView(record, listRows), created: true };
     }
     // A twin request granted first, or the reservation was given back as stale (the nonce is tried anew).
     const holder = await readAuthorizationItem(db, input.accountId, authorizationId);

@@ -19,6 +19,11 @@
  *   serial pool        ACCT#{acct}            POOL#{pool}   (format, start, step, capacity; `issued` moved by one atomic ADD per authorization)
  *   mac block          ACCT#{acct}            MACB#{block}  (first address, count; `issued` as a pool's)
  *   mac registry       ACCT#{acct}            MACREGISTRY   (every block's range, sorted, under a version: blocks never overlap)
+ *   data list          ACCT#{acct}            LIST#{list}   (columns, status, total rows, `issued` as a pool's; never a row value)
+ *   its row chunks     ACCT#{acct}#LIST#{list}#ROWS#{upload}  {chunk:08}   (ROWS_PER_CHUNK rows by index; secret columns sealed)
+ *   account data key   ACCT#{acct}            DATAKEY       (the account's AES-256 key, encrypted by the deployment's data key)
+ *   unit index         ACCT#{acct}#SRC#{source}#UNITS  {first index:016}#{authorization}   (one per authorization and run of a serial pool or MAC block: who got indexes first…first+count−1;
+ *                      a returned value handed out again gets its own item beside the first one)
  *   returned values    ACCT#{acct}#SRC#{source}#RETURNS  {authorization}#{field}#{first unit}   (a failed unit's values, onFailure return; deleted by whoever claims them)
  *   session key crt    SESSIONKEY#{kid}       CERTIFICATE   (the `crt` of tickets a container signed; public)
  *   rate-limit bucket  ACCT#{acct}#RATE#DEVICE | #RATE#MANAGEMENT | #RATE#PRG#{prg}   BUCKET
@@ -38,6 +43,7 @@
  * `{device at}#{line hash}`.
  * S3 (images bucket):
  *   encrypted image    accounts/{acct}/images/{img}
+ *   data list upload   accounts/{acct}/data-lists/{list}/{upload}   (read once by the upload processor, then deleted)
  */
 export interface Key {
   pk: string;
@@ -53,6 +59,7 @@ export const SK_PREFIX = {
   job: 'JOB#',
   serialPool: 'POOL#',
   macBlock: 'MACB#',
+  dataList: 'LIST#',
 } as const;
 
 const RESERVATION_PREFIX = 'rsv_';
@@ -82,6 +89,19 @@ export const keys = {
   serialPool: (accountId: string, poolId: string): Key => ({ pk: accountPk(accountId), sk: `${SK_PREFIX.serialPool}${poolId}` }),
   macBlock: (accountId: string, blockId: string): Key => ({ pk: accountPk(accountId), sk: `${SK_PREFIX.macBlock}${blockId}` }),
   macRegistry: (accountId: string): Key => ({ pk: accountPk(accountId), sk: 'MACREGISTRY' }),
+  dataList: (accountId: string, dataListId: string): Key => ({ pk: accountPk(accountId), sk: `${SK_PREFIX.dataList}${dataListId}` }),
+  dataListChunk: (accountId: string, dataListId: string, uploadId: string, chunk: number): Key => ({
+    pk: `ACCT#${accountId}#LIST#${dataListId}#ROWS#${uploadId}`,
+    sk: String(chunk).padStart(8, '0'),
+  }),
+  accountDataKey: (accountId: string): Key => ({ pk: accountPk(accountId), sk: 'DATAKEY' }),
+  unitIndexPartition: (accountId: string, sourceId: string) => `ACCT#${accountId}#SRC#${sourceId}#UNITS`,
+  /** Fixed-width index first, so sort order is index order and the items at or below an index are one Query. */
+  unitIndex: (accountId: string, sourceId: string, firstIndex: number, authorizationId: string): Key => ({
+    pk: `ACCT#${accountId}#SRC#${sourceId}#UNITS`,
+    sk: `${keys.unitIndexPosition(firstIndex)}#${authorizationId}`,
+  }),
+  unitIndexPosition: (index: number) => String(index).padStart(16, '0'),
   returnedValuesPartition: (accountId: string, sourceId: string) => `ACCT#${accountId}#SRC#${sourceId}#RETURNS`,
   /** Unique per return: a unit is reported once, so no two returns share their authorization, field and first unit. */
   returnedValues: (accountId: string, sourceId: string, authorizationId: string, field: number, tag: string): Key => ({
@@ -116,6 +136,11 @@ export const keys = {
   /** A session key's certificate (public, no account's data): written once per key, read to give a stored ticket back whole. */
   sessionKeyCertificate: (kid: string): Key => ({ pk: `SESSIONKEY#${kid}`, sk: 'CERTIFICATE' }),
   imageObject: (accountId: string, imageId: string) => `accounts/${accountId}/images/${imageId}`,
+  dataListObject: (accountId: string, dataListId: string, uploadId: string) => `accounts/${accountId}/data-lists/${dataListId}/${uploadId}`,
+  parseDataListObject: (objectKey: string): { accountId: string; dataListId: string; uploadId: string } | undefined => {
+    const match = /^accounts\/([A-Za-z0-9_-]+)\/data-lists\/([A-Za-z0-9_-]+)\/([A-Za-z0-9_-]+)$/.exec(objectKey);
+    return match ? { accountId: match[1] as string, dataListId: match[2] as string, uploadId: match[3] as string } : undefined;
+  },
   parseImageObject: (objectKey: string): { accountId: string; imageId: string } | undefined => {
     const match = /^accounts\/([A-Za-z0-9_-]+)\/images\/([A-Za-z0-9_-]+)$/.exec(objectKey);
     return match ? { accountId: match[1] as string, imageId: match[2] as string } : undefined;

@@ -13,10 +13,10 @@ import { getImage } from '../../../shared/store/images.js';
 import { listActiveFactoryJobs } from '../../../shared/store/jobs.js';
 import { appendLogLines } from '../../../shared/store/logs.js';
 import { reportResults } from '../../../shared/store/results.js';
-import { db, imageUrls, signer, tickets } from '../../shared-deps.js';
+import { dataKeys, db, imageUrls, signer, tickets } from '../../shared-deps.js';
 
 /** Tickets are signed by this container's certified session key; the binding key verifies bindings programmers present. */
-const ticketDeps = { db, tickets, bindings: signer };
+const ticketDeps = { db, tickets, bindings: signer, dataKeys };
 
 type ProgrammerPrincipal = Extract<Principal, { kind: 'programmer' }>;
 
