@@ -189,9 +189,9 @@ async function storeRows(deps: Pick<DataListDeps, 'db' | 'dataKeys'>, accountId:
         new UpdateCommand({
           TableName: db.table,
           Key: keys.dataList(accountId, list.dataListId),
-          UpdateExpression: 'SET #status = :ready, total = :total, uploadId = :upload, updatedAt = :at REMOVE rejection, uploadSha256, uploadSizeBytes',
+          UpdateExpression: 'SET #status = :ready, #total = :total, uploadId = :upload, updatedAt = :at REMOVE rejection, uploadSha256, uploadSizeBytes',
           ConditionExpression: expect.pendingUpload ? '#status = :pending AND uploadId = :upload' : '#status <> :ready',
-          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeNames: { '#status': 'status', '#total': 'total' },
           ExpressionAttributeValues: { ':ready': 'ready', ':total': rows.length, ':upload': uploadId, ':at': at, ...(expect.pendingUpload && { ':pending': 'pending_upload' }) },
           ReturnValues: 'ALL_NEW',
         }),
