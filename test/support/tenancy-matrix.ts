@@ -29,6 +29,7 @@ export interface TenantIds {
   disabledAuthorizationId: string;
   serialPoolId: string;
   macBlockId: string;
+  dataListId: string;
 }
 
 /** What one request sends beyond its path; `own` marks a request that names nothing of A (lists, creates). */
@@ -58,6 +59,7 @@ const PARAM_IDS: Record<string, keyof TenantIds> = {
   authorizationId: 'authorizationId',
   serialPoolId: 'serialPoolId',
   macBlockId: 'macBlockId',
+  dataListId: 'dataListId',
 };
 
 const directImage = (factoryId: string) => ({ name: 'Tenancy probe', factoryId, contentSha256: 'c'.repeat(64), sizeBytes: 1024, delivery: 'direct' });
@@ -106,6 +108,14 @@ export const ROUTE_FIXTURES: Record<string, Variant[]> = {
   createMacBlock: [{ body: () => ({ name: 'probe', first: `02:00:${Array.from({ length: 4 }, () => Math.floor(Math.random() * 256).toString(16).padStart(2, '0')).join(':')}`, count: 1 }), own: true }],
   listMacBlocks: [{ own: true }],
   getMacBlock: [{}],
+  createDataList: [{ body: () => ({ name: 'probe', columns: [{ name: 'a', secret: true }] }), own: true }],
+  listDataLists: [{ own: true }],
+  getDataList: [{}],
+  uploadDataListRows: [{ body: () => ({ format: 'jsonl', content: '{"a":"intruder"}' }) }],
+  createDataListUpload: [{ body: () => ({ format: 'csv', sha256: 'a'.repeat(64), sizeBytes: 10 }) }],
+  // Values of A's sources answer B with B's own units only (none).
+  lookupUnits: [{ query: () => ({ serial: 'P000000' }), own: true }],
+  getJobManifest: [{}],
   pauseJob: [{}],
   resumeJob: [{}],
   restartJob: [{}],
@@ -201,6 +211,7 @@ export const SAMPLE_IDS: TenantIds = {
   disabledAuthorizationId: 'aut_disabled',
   serialPoolId: 'pool_sample',
   macBlockId: 'mac_sample',
+  dataListId: 'list_sample',
 };
 
 /** Why the matrix cannot cover these routes: missing entries, unfilled path parameters, bodies or queries the contract refuses. */
