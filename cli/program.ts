@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAccountCommands } from './commands/account.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerCertificateAuthorityCommands } from './commands/certificate-authorities.js';
+import { registerDataListCommands } from './commands/data-lists.js';
 import { registerFactoryCommands } from './commands/factories.js';
 import { registerImageCommands } from './commands/image.js';
 import { registerJobCommands } from './commands/jobs.js';
@@ -39,6 +40,7 @@ export function buildProgram(io: CliIo, state: RunState): Command {
   registerProgrammerCommands(program, kit);
   registerImageCommands(program, kit);
   registerJobCommands(program, kit);
+  registerDataListCommands(program, kit);
   registerAuditCommands(program, kit);
   registerSigningKeyCommands(program, kit);
   registerSimulateCommand(program, kit);

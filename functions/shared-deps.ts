@@ -1,4 +1,5 @@
 import { requireEnv } from '../shared/config.js';
+import { AccountDataKeys } from '../shared/store/account-data-keys.js';
 import { createDocumentClient, createKmsClient } from '../shared/store/clients.js';
 import { NO_CURSORS } from '../shared/store/cursors.js';
 import { parseRateLimits } from '../shared/domain/rate-limits.js';
@@ -32,6 +33,9 @@ export const ticketKey = new KmsJwsSigner(kms, requireEnv('TICKET_KEY_ID'));
 
 /** Signs tickets in memory; KMS is called once per container (and renewal), not per ticket. */
 export const tickets = new SessionTicketSigner(ticketKey);
+
+/** Accounts' data keys (data-list secrets), decrypted once per container and kept in memory. */
+export const dataKeys = new AccountDataKeys(db, kms);
 
 export const imageUrls = new ImageUrls(requireEnv('IMAGES_BUCKET'));
 

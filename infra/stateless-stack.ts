@@ -103,7 +103,7 @@ export class FlashlineApiStack extends Stack {
       reservedConcurrency: reserved('ManagementApi'),
       entry: 'functions/management-api/index.ts',
       description: 'Account-side API: keys, factories, programmers, images, jobs, audit',
-      environment: { ...apiEnvironment, [ENV.CURSOR_KEY_SECRET_ARN]: store.cursorKey.secretArn, [ENV.CA_KEY_TAG_VALUE]: caKeyTagValue },
+      environment: { ...apiEnvironment, [ENV.CURSOR_KEY_SECRET_ARN]: store.cursorKey.secretArn, [ENV.CA_KEY_TAG_VALUE]: caKeyTagValue, [ENV.DATA_KEY_ID]: store.dataKey.keyId },
       roleName: signerRoleName(this.stackName, SIGNER_FUNCTIONS.binding),
     });
     // Transactions with Delete items (factories, programmers), factory lists (the entity table's
@@ -168,8 +168,9 @@ export class FlashlineApiStack extends Stack {
       timeout: Duration.minutes(5),
       memorySize: 1024,
     });
-    // Reads the image and its job, writes the verdict on the image; never creates or deletes items.
-    store.grantTables(verifier, { table: store.table, items: ['GetItem', 'UpdateItem'] });
+    // Reads the image and its job, writes the verdict on the image; creates a data list's row
+    // chunks (PutItem) from its uploaded file. Never deletes items.
+    store.grantTables(verifier, { table: store.table, items: ['GetItem', 'PutItem', 'UpdateItem'] });
     store.grantUploadVerification(verifier);
     this.routeUploadsToVerifier(props.data, verifier);
 

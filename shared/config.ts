@@ -13,6 +13,8 @@ export const ENV = {
   SIGNING_KEY_ID: 'SIGNING_KEY_ID',
   /** KMS key id of the ticket root key (certifies the device function's session keys). */
   TICKET_KEY_ID: 'TICKET_KEY_ID',
+  /** KMS key id of the deployment's data key: accounts' data keys are generated under it (management function only). */
+  DATA_KEY_ID: 'DATA_KEY_ID',
   /** The API's base URL as clients reach it (management function only). */
   PUBLIC_API_URL: 'PUBLIC_API_URL',
   /** Secrets Manager ARN of the key that signs list cursors (management function only). */

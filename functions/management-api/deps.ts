@@ -5,7 +5,7 @@ import { HmacCursorCodec } from '../../shared/store/cursors.js';
 import type { Db } from '../../shared/store/db.js';
 import { ImageObjects } from '../../shared/store/image-objects.js';
 import type { CaKeys } from '../../shared/store/certificate-authorities.js';
-import { db as sharedDb, kms as sharedKms } from '../shared-deps.js';
+import { dataKeys, db as sharedDb, kms as sharedKms } from '../shared-deps.js';
 
 export * from '../shared-deps.js';
 
@@ -17,3 +17,5 @@ export const db: Db = { ...sharedDb, cursors: new HmacCursorCodec(secretsManager
 
 /** Certificate authorities' keys are created at run time; IAM lets this function create, tag and use only keys carrying the deployment's tag. */
 export const caKeys: CaKeys = { kms: sharedKms, tagValue: requireEnv('CA_KEY_TAG_VALUE') };
+/** Data lists: accounts' data keys are generated under the deployment's data key (only here). */
+export const dataListDeps = { db, kms: sharedKms, dataKeyId: requireEnv('DATA_KEY_ID'), dataKeys };

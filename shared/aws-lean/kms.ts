@@ -2,7 +2,7 @@ import type * as Sdk from '@aws-sdk/client-kms';
 import { type LeanClientConfig, JsonProtocolClient, base64ToBytes, bytesToBase64 } from './json-protocol.js';
 
 /**
- * The part of `@aws-sdk/client-kms` that shared/store/signer.ts uses (Sign, GetPublicKey) over
+ * The part of `@aws-sdk/client-kms` that shared/store/signer.ts and account-data-keys.ts use (Sign, GetPublicKey, Decrypt) over
  * the lean JSON-protocol call (json-protocol.ts), aliased in place of the SDK in the device-api
  * bundle only. KMS's JSON carries blobs as base64; the SDK hands them over as bytes both ways,
  * so each command names its blob members. Other KMS commands are not here: importing one fails
@@ -38,6 +38,13 @@ export class GetPublicKeyCommand extends KmsCommand<Sdk.GetPublicKeyCommandInput
   readonly operation = 'GetPublicKey';
   protected readonly blobsIn = [];
   protected readonly blobsOut = ['PublicKey'];
+}
+
+/** The account data keys of data lists (store/account-data-keys.ts) are opened here. */
+export class DecryptCommand extends KmsCommand<Sdk.DecryptCommandInput, Sdk.DecryptCommandOutput> {
+  readonly operation = 'Decrypt';
+  protected readonly blobsIn = ['CiphertextBlob'];
+  protected readonly blobsOut = ['Plaintext'];
 }
 
 type OutputOf<C> = C extends KmsCommand<object, infer O> ? O : never;

@@ -8,12 +8,17 @@ import { Id, Timestamp } from './common.js';
  * cold start: zod builds each schema when its module loads, and those were a fifth of the
  * device function's module init.
  */
-/** Where a unit field's values come from (api.md "Per-unit data"): a serial pool, or a MAC block giving `perUnit` consecutive addresses. */
+/**
+ * Where a unit field's values come from (api.md "Per-unit data"): a serial pool, a MAC block
+ * giving `perUnit` consecutive addresses, or a data list giving one row (its columns appear in
+ * `unitData` as `{field}.{column}`).
+ */
 export const UnitFieldSource = z.union([
   z.object({ serialPool: Id }).strict(),
   z.object({ macBlock: Id, perUnit: z.number().int().min(1).max(16) }).strict(),
   // A device certificate per unit from this CA of the account (POST /v1/device/certificates); the unit's value names the CA.
   z.object({ certificateAuthority: Id }).strict(),
+  z.object({ dataList: Id }).strict(),
 ]);
 export const UnitField = z
   .object({

@@ -8,6 +8,8 @@ import * as jobs from './jobs.js';
 import * as meta from './meta.js';
 import * as programmers from './programmers.js';
 import * as sources from './sources.js';
+import * as dataLists from './data-lists.js';
+import * as units from './units.js';
 import type { RouteContract } from './route.js';
 
 export * from './account.js';
@@ -21,6 +23,8 @@ export * from './jobs.js';
 export * from './meta.js';
 export * from './programmers.js';
 export * from './sources.js';
+export * from './data-lists.js';
+export * from './units.js';
 export * from './route.js';
 
 function routesOf(module: Record<string, unknown>): RouteContract[] {
@@ -30,4 +34,4 @@ function routesOf(module: Record<string, unknown>): RouteContract[] {
 }
 
 /** Every route of the public API, in one list: the functions, OpenAPI and the client all read it. */
-export const allRoutes: readonly RouteContract[] = [account, factories, programmers, images, jobs, sources, certificates, device, audit, meta].flatMap(routesOf);
+export const allRoutes: readonly RouteContract[] = [account, factories, programmers, images, jobs, sources, certificates, dataLists, units, device, audit, meta].flatMap(routesOf);

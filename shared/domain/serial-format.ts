@@ -282,3 +282,45 @@ export function poolCapacity(format: SerialFormat, start: number, step: number):
 export function poolValueAt(format: SerialFormat, start: number, step: number, index: number): string {
   return renderSerial(format, start + index * step);
 }
+
+/**
+ * The inverse of renderSerial: the value a format wrote as `text`, or undefined when the format
+ * cannot have written it. Every field but an unpadded {n} has a fixed width, so the text splits
+ * by position; the value is then rendered again and compared, which also checks fixed text, the
+ * check character and that an unpadded {n} has no leading zeros.
+ */
+export function parseSerialValue(format: SerialFormat, text: string): number | undefined {
+  const widthOf = (token: Token): number | null =>
+    token.kind === 'text' ? token.text.length : token.kind === 'decimal' || token.kind === 'hex' ? token.width : 1;
+  const fixed = format.tokens.reduce((sum, token) => sum + (widthOf(token) ?? 0), 0);
+  const open = text.length - fixed;
+  if (open < 0 || (open > 0 && !format.tokens.some((token) => widthOf(token) === null))) return undefined;
+  let value = 0n;
+  let at = 0;
+  for (const token of format.tokens) {
+    const width = widthOf(token) ?? open;
+    const part = text.slice(at, at + width);
+    at += width;
+    if (token.kind === 'text' || token.kind === 'check') continue;
+    if (width === 0) return undefined;
+    const radix = radixOf(token) ?? 10n ** BigInt(width);
+    const alphabet = alphabetOf(token);
+    let digits = 0n;
+    for (const char of part) {
+      const digit = alphabet.indexOf(char);
+      if (digit < 0) return undefined;
+      digits = digits * BigInt(token.kind === 'chars' ? token.set.length : alphabet.length) + BigInt(digit);
+    }
+    value = value * radix + digits;
+  }
+  if (value >= BigInt(format.capacity)) return undefined;
+  const candidate = Number(value);
+  return renderSerial(format, candidate) === text ? candidate : undefined;
+}
+
+/** The pool index whose value is `text`, or undefined when the pool cannot have issued it. */
+export function poolIndexOf(format: SerialFormat, start: number, step: number, text: string): number | undefined {
+  const value = parseSerialValue(format, text);
+  if (value === undefined || value < start || (value - start) % step !== 0) return undefined;
+  return (value - start) / step;
+}

@@ -11,7 +11,8 @@ export type UnitFieldDefinition =
   | { name: string; kind: 'serial'; sourceId: string; format: string; start: number; step: number; capacity: number }
   | { name: string; kind: 'mac'; sourceId: string; first: number; capacity: number; perUnit: number }
   /** A device certificate from this CA: drawn from no source; the unit's value names the CA it asks (POST /v1/device/certificates). */
-  | { name: string; kind: 'certificate'; sourceId: string };
+  | { name: string; kind: 'certificate'; sourceId: string }
+  | { name: string; kind: 'list'; sourceId: string; capacity: number; uploadId: string; columns: { name: string; secret: boolean }[] };
 
 /** Source indexes given to an authorization, as `[first, count]` runs in the order its units get them. */
 export type IndexRuns = [first: number, count: number][];
@@ -51,26 +52,39 @@ function* indexesOf(runs: IndexRuns): Generator<number> {
   for (const [first, count] of runs) for (let i = 0; i < count; i += 1) yield first + i;
 }
 
+/** The names a field fills in each unit's `fields`: its own, or `{field}.{column}` for each column of a data list. */
+export function unitFieldNames(field: UnitFieldDefinition): string[] {
+  return field.kind === 'list' ? field.columns.map((column) => `${field.name}.${column.name}`) : [field.name];
+}
+
 /**
- * The data of each unit, in the order of `serials`: unit i gets the i-th value (serial pools) or
- * the i-th group of `perUnit` addresses (MAC blocks) of each field's runs.
+ * The data of each unit, in the order of `serials`: unit i gets the i-th value (serial pools),
+ * the i-th group of `perUnit` addresses (MAC blocks) or the i-th row (data lists: `rows[f]`,
+ * read by the store in draw order) of each field's runs.
  */
-export function buildUnitData(serials: readonly string[], fields: readonly UnitFieldDefinition[], draws: readonly IndexRuns[]): UnitDataEntry[] {
-  const columns = fields.map((field, f) => {
+export function buildUnitData(
+  serials: readonly string[],
+  fields: readonly UnitFieldDefinition[],
+  draws: readonly IndexRuns[],
+  rows: readonly (readonly string[][] | undefined)[] = [],
+): UnitDataEntry[] {
+  const columns = fields.map((field, f): [string, string | string[]][][] => {
     const indexes = [...indexesOf(draws[f] ?? [])];
     const per = indexesPerUnit(field);
     if (indexes.length !== serials.length * per) throw new Error(`field ${field.name} was given ${indexes.length} values for ${serials.length} units`);
     return serials.map((_, unit) => {
       const mine = indexes.slice(unit * per, (unit + 1) * per);
-      if (field.kind === 'certificate') return field.sourceId;
-      return field.kind === 'serial'
-        ? poolValueAt(formatOf(field.format), field.start, field.step, mine[0] as number)
-        : mine.map((index) => formatMac(field.first + index));
+      if (field.kind === 'certificate') return [[field.name, field.sourceId]];
+      if (field.kind === 'serial') return [[field.name, poolValueAt(formatOf(field.format), field.start, field.step, mine[0] as number)]];
+      if (field.kind === 'mac') return [[field.name, mine.map((index) => formatMac(field.first + index))]];
+      const row = rows[f]?.[unit];
+      if (!row) throw new Error(`field ${field.name} was given no row for unit ${unit}`);
+      return field.columns.map((column, c) => [`${field.name}.${column.name}`, row[c] as string]);
     });
   });
   return serials.map((serial, unit) => ({
     serial,
-    fields: Object.fromEntries(fields.map((field, f) => [field.name, columns[f]![unit]!])),
+    fields: Object.fromEntries(fields.flatMap((_, f) => columns[f]![unit]!)),
   }));
 }
 

@@ -17,6 +17,9 @@ import { type ProgrammerView, toProgrammerView } from './programmers.js';
 import { type ReportedState, reportedUnitsWrite, toReportedState } from './results.js';
 import { drawUnitValues } from './unit-fields.js';
 import { type UidScope, claimUids, releaseUidClaims } from './uid-claims.js';
+import type { AccountDataKeys } from './account-data-keys.js';
+import { listRowsOf } from './data-list-rows.js';
+import { unitIndexWrites } from './unit-index.js';
 
 export interface AuthorizationView {
   authorizationId: string;
@@ -82,6 +85,8 @@ export interface AuthorizeDeps {
   staleAfterMs?: number;
   /** The container's memory of jobs it reserved on: without it, every authorization reads first. */
   jobs?: JobMemory;
+  /** Opens data-list rows' secret columns; needed only for jobs with a data-list field. */
+  dataKeys?: AccountDataKeys;
 }
 
 export interface AuthorizeInput {
@@ -204,9 +209,14 @@ function toAuthorizationRecord(item: Record<string, unknown>): AuthorizationReco
 }
 
 /** The response body, built the same way for a grant and for a retried nonce, so both are byte for byte the same. */
-export function publicView(record: AuthorizationRecord): AuthorizationView {
+export function publicView(record: AuthorizationRecord, listRows: readonly (string[][] | undefined)[] = []): AuthorizationView {
   const { authorizationId, jobId, units, serials, uids, expiresAt, ticket } = record;
-  return { authorizationId, jobId, units, serials, unitData: buildUnitData(serials, record.unitFields, record.unitDraws), ...(uids && { uids }), expiresAt, ticket };
+  return { authorizationId, jobId, units, serials, unitData: buildUnitData(serials, record.unitFields, record.unitDraws, listRows), ...(uids && { uids }), expiresAt, ticket };
+}
+
+/** The same for a retried nonce: a data-list field's rows are read again (the same rows: they are named by the stored draws). */
+async function storedView(deps: AuthorizeDeps, accountId: string, record: AuthorizationRecord): Promise<AuthorizationView> {
+  return publicView(record, await listRowsOf(deps.db, deps.dataKeys, accountId, record.unitFields, record.unitDraws));
 }
 
 interface Snapshot {
@@ -545,11 +555,12 @@ async function readDeviceState(db: Db, input: AuthorizeInput, authorizationId: s
 }
 
 /** A retried nonce gets what it was given, whatever the job's state by now. */
-async function alreadyGiven(db: Db, input: AuthorizeInput, existing: AuthorizationRecord | undefined, existingItem: Record<string, unknown> | undefined): Promise<Attempt | undefined> {
+async function alreadyGiven(deps: AuthorizeDeps, input: AuthorizeInput, existing: AuthorizationRecord | undefined, existingItem: Record<string, unknown> | undefined): Promise<Attempt | undefined> {
   if (!existing) return undefined;
   assertSameRequest(existing, input);
   if (existing.state !== 'granted' && existing.state !== 'released') return undefined;
-  return { kind: 'done', result: { authorization: { ...publicView(existing), ticket: await restoreTicket(db, existingItem!) }, created: false } };
+  const [view, ticket] = await Promise.all([storedView(deps, input.accountId, existing), restoreTicket(deps.db, existingItem!)]);
+  return { kind: 'done', result: { authorization: { ...view, ticket }, created: false } };
 }
 
 /**
@@ -579,7 +590,7 @@ async function reserveBesideReads(deps: AuthorizeDeps, input: AuthorizeInput, au
     if (reservation.kind === 'reserved') await giveBack(db, input.accountId, input.jobId, reservation.entry);
   };
   try {
-    const given = await alreadyGiven(db, input, existing, existingItem);
+    const given = await alreadyGiven(deps, input, existing, existingItem);
     if (given) {
       await undo();
       return given;
@@ -611,7 +622,7 @@ async function reserveBesideReads(deps: AuthorizeDeps, input: AuthorizeInput, au
 async function decideThenReserve(deps: AuthorizeDeps, input: AuthorizeInput, authorizationId: string, consistent: boolean, now: Date, claims: UidClaims): Promise<Attempt> {
   const { db } = deps;
   const { programmer, job, jobItem, existing, existingItem } = await readSnapshot(db, input, authorizationId, consistent);
-  const given = await alreadyGiven(db, input, existing, existingItem);
+  const given = await alreadyGiven(deps, input, existing, existingItem);
   if (given) return given;
   // A deprovisioned programmer whose token is still cached by the authorizer.
   if (!programmer) throw new UnauthenticatedError('These programmer credentials are no longer valid');
@@ -698,9 +709,14 @@ async function authorizeClaimingUids(deps: AuthorizeDeps, input: AuthorizeInput,
     const reserved = reservation.job;
     const serials = serialRange({ start: reserved.serialStart, step: reserved.serialStep, format: reserved.serialFormat }, reservation.entry.firstIndex, input.units);
     const unitDraws = await drawForReservation(db, input, reserved, reservation.entry);
-    const unitData = buildUnitData(serials, reserved.unitFields, unitDraws);
-    const ticket = await withFaultRetry(() =>
-      deps.tickets.signTicket({
+    const listRows = await listRowsOf(db, deps.dataKeys, input.accountId, reserved.unitFields, unitDraws);
+    const unitData = buildUnitData(serials, reserved.unitFields, unitDraws, listRows);
+    // Traceability: one small item per (source, run) of serial pools and MAC blocks, written
+    // beside the signature (no extra latency). Written before the grant: an entry whose
+    // authorization never names these indexes (a crash, a twin) reads as burned, never as another unit's.
+    const [ticket] = await Promise.all([
+      withFaultRetry(() =>
+        deps.tickets.signTicket({
         iss: 'flashline',
         sub: input.programmerId,
         acct: input.accountId,
@@ -714,8 +730,10 @@ async function authorizeClaimingUids(deps: AuthorizeDeps, input: AuthorizeInput,
         exp: lease.exp,
         iat: lease.iat,
         jti: authorizationId,
-      }),
-    );
+        }),
+      ),
+      unitIndexWrites(db, input.accountId, authorizationId, reserved.jobId, reserved.unitFields, unitDraws),
+    ]);
     const record: AuthorizationRecord = {
       authorizationId,
       jobId: reserved.jobId,
@@ -735,7 +753,7 @@ async function authorizeClaimingUids(deps: AuthorizeDeps, input: AuthorizeInput,
     };
     if (await recordGrant(db, input, record, reservation.entry, reserved, existing)) {
       noteRecordedReservation(input.accountId, reserved.jobId, reservation.entry.name);
-      return { authorization: publicView(record), created: true };
+      return { authorization: publicView(record, listRows), created: true };
     }
     // A twin request granted first, or the reservation was given back as stale (the nonce is tried anew).
     const holder = await readAuthorizationItem(db, input.accountId, authorizationId);

@@ -66,10 +66,15 @@ export class ImageUrls {
    * A PUT for exactly one object. The expected SHA-256 is a signed header, so S3 itself refuses
    * a body with another checksum (the verifier recomputes it anyway: emulators do not check).
    */
-  async presignUpload(accountId: string, imageId: string, sha256Hex: string, now = new Date()): Promise<PresignedRequest> {
+  presignUpload(accountId: string, imageId: string, sha256Hex: string, now = new Date()): Promise<PresignedRequest> {
+    return this.presignObjectUpload(keys.imageObject(accountId, imageId), sha256Hex, now);
+  }
+
+  /** The same for any object of the bucket's layout (a data list's rows file). */
+  async presignObjectUpload(objectKey: string, sha256Hex: string, now = new Date()): Promise<PresignedRequest> {
     const checksum = Buffer.from(sha256Hex, 'hex').toString('base64');
     const headers = { 'content-type': 'application/octet-stream', 'x-amz-checksum-sha256': checksum };
-    const url = await this.presign('PUT', keys.imageObject(accountId, imageId), 'PutObject', headers, UPLOAD_URL_TTL_SECONDS, now);
+    const url = await this.presign('PUT', objectKey, 'PutObject', headers, UPLOAD_URL_TTL_SECONDS, now);
     return { url, headers, expiresAt: new Date(now.getTime() + UPLOAD_URL_TTL_SECONDS * 1000).toISOString() };
   }
 
@@ -133,6 +138,20 @@ export class ImageObjects {
 
   presignDownload(accountId: string, imageId: string, now = new Date()): Promise<PresignedRequest> {
     return this.presigner().presignDownload(accountId, imageId, now);
+  }
+
+  presignDataListUpload(accountId: string, dataListId: string, uploadId: string, sha256Hex: string, now = new Date()): Promise<PresignedRequest> {
+    return this.presigner().presignObjectUpload(keys.dataListObject(accountId, dataListId, uploadId), sha256Hex, now);
+  }
+
+  /** One version's bytes, whole (a data list's rows file: the processor parses all of it before storing any). */
+  async read(objectKey: string, versionId: string): Promise<{ sizeBytes: number; sha256: string; text: string }> {
+    const { Body } = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: objectKey, VersionId: versionId }));
+    if (!Body) throw new Error(`S3 returned no body for ${objectKey} version ${versionId}`);
+    const chunks: Buffer[] = [];
+    for await (const chunk of Body as Readable) chunks.push(chunk as Buffer);
+    const bytes = Buffer.concat(chunks);
+    return { sizeBytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), text: bytes.toString('utf8') };
   }
 
   /**

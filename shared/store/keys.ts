@@ -22,6 +22,11 @@
  *   device certificate ACCT#{acct}#AUTH#{id}  CERT#{serial} (a unit's certificate; written once, a retry reads it back)
  *   uid claim          ACCT#{acct}#UID#{uid}  JOB#{job} | ACCOUNT   (by the job's uidPolicy scope: claimed at authorization, programmed at a successful result)
  *   mac registry       ACCT#{acct}            MACREGISTRY   (every block's range, sorted, under a version: blocks never overlap)
+ *   data list          ACCT#{acct}            LIST#{list}   (columns, status, total rows, `issued` as a pool's; never a row value)
+ *   its row chunks     ACCT#{acct}#LIST#{list}#ROWS#{upload}  {chunk:08}   (ROWS_PER_CHUNK rows by index; secret columns sealed)
+ *   account data key   ACCT#{acct}            DATAKEY       (the account's AES-256 key, encrypted by the deployment's data key)
+ *   unit index         ACCT#{acct}#SRC#{source}#UNITS  {first index:016}#{authorization}   (one per authorization and run of a serial pool or MAC block: who got indexes first…first+count−1;
+ *                      a returned value handed out again gets its own item beside the first one)
  *   returned values    ACCT#{acct}#SRC#{source}#RETURNS  {authorization}#{field}#{first unit}   (a failed unit's values, onFailure return; deleted by whoever claims them)
  *   session key crt    SESSIONKEY#{kid}       CERTIFICATE   (the `crt` of tickets a container signed; public)
  *   rate-limit bucket  ACCT#{acct}#RATE#DEVICE | #RATE#MANAGEMENT | #RATE#PRG#{prg}   BUCKET
@@ -41,6 +46,7 @@
  * `{device at}#{line hash}`.
  * S3 (images bucket):
  *   encrypted image    accounts/{acct}/images/{img}
+ *   data list upload   accounts/{acct}/data-lists/{list}/{upload}   (read once by the upload processor, then deleted)
  */
 export interface Key {
   pk: string;
@@ -57,6 +63,7 @@ export const SK_PREFIX = {
   serialPool: 'POOL#',
   macBlock: 'MACB#',
   certificateAuthority: 'CA#',
+  dataList: 'LIST#',
 } as const;
 
 const RESERVATION_PREFIX = 'rsv_';
@@ -94,6 +101,19 @@ export const keys = {
     sk: scope === 'account' ? 'ACCOUNT' : `JOB#${scope.jobId}`,
   }),
   macRegistry: (accountId: string): Key => ({ pk: accountPk(accountId), sk: 'MACREGISTRY' }),
+  dataList: (accountId: string, dataListId: string): Key => ({ pk: accountPk(accountId), sk: `${SK_PREFIX.dataList}${dataListId}` }),
+  dataListChunk: (accountId: string, dataListId: string, uploadId: string, chunk: number): Key => ({
+    pk: `ACCT#${accountId}#LIST#${dataListId}#ROWS#${uploadId}`,
+    sk: String(chunk).padStart(8, '0'),
+  }),
+  accountDataKey: (accountId: string): Key => ({ pk: accountPk(accountId), sk: 'DATAKEY' }),
+  unitIndexPartition: (accountId: string, sourceId: string) => `ACCT#${accountId}#SRC#${sourceId}#UNITS`,
+  /** Fixed-width index first, so sort order is index order and the items at or below an index are one Query. */
+  unitIndex: (accountId: string, sourceId: string, firstIndex: number, authorizationId: string): Key => ({
+    pk: `ACCT#${accountId}#SRC#${sourceId}#UNITS`,
+    sk: `${keys.unitIndexPosition(firstIndex)}#${authorizationId}`,
+  }),
+  unitIndexPosition: (index: number) => String(index).padStart(16, '0'),
   returnedValuesPartition: (accountId: string, sourceId: string) => `ACCT#${accountId}#SRC#${sourceId}#RETURNS`,
   /** Unique per return: a unit is reported once, so no two returns share their authorization, field and first unit. */
   returnedValues: (accountId: string, sourceId: string, authorizationId: string, field: number, tag: string): Key => ({
@@ -128,6 +148,11 @@ export const keys = {
   /** A session key's certificate (public, no account's data): written once per key, read to give a stored ticket back whole. */
   sessionKeyCertificate: (kid: string): Key => ({ pk: `SESSIONKEY#${kid}`, sk: 'CERTIFICATE' }),
   imageObject: (accountId: string, imageId: string) => `accounts/${accountId}/images/${imageId}`,
+  dataListObject: (accountId: string, dataListId: string, uploadId: string) => `accounts/${accountId}/data-lists/${dataListId}/${uploadId}`,
+  parseDataListObject: (objectKey: string): { accountId: string; dataListId: string; uploadId: string } | undefined => {
+    const match = /^accounts\/([A-Za-z0-9_-]+)\/data-lists\/([A-Za-z0-9_-]+)\/([A-Za-z0-9_-]+)$/.exec(objectKey);
+    return match ? { accountId: match[1] as string, dataListId: match[2] as string, uploadId: match[3] as string } : undefined;
+  },
   parseImageObject: (objectKey: string): { accountId: string; imageId: string } | undefined => {
     const match = /^accounts\/([A-Za-z0-9_-]+)\/images\/([A-Za-z0-9_-]+)$/.exec(objectKey);
     return match ? { accountId: match[1] as string, imageId: match[2] as string } : undefined;

@@ -8,18 +8,28 @@ import { keys } from './keys.js';
 /** A unit field as a job is given it (POST /v1/images, PATCH /v1/jobs/{jobId}). */
 export interface UnitFieldInput {
   name: string;
-  source: { serialPool: string } | { macBlock: string; perUnit: number } | { certificateAuthority: string };
+  source: { serialPool: string } | { macBlock: string; perUnit: number } | { certificateAuthority: string } | { dataList: string };
 }
 
 /** The public form of a stored field. */
 export function toUnitFieldInput(field: UnitFieldDefinition): UnitFieldInput {
   if (field.kind === 'certificate') return { name: field.name, source: { certificateAuthority: field.sourceId } };
+  if (field.kind === 'list') return { name: field.name, source: { dataList: field.sourceId } };
   return { name: field.name, source: field.kind === 'serial' ? { serialPool: field.sourceId } : { macBlock: field.sourceId, perUnit: field.perUnit } };
 }
 
 function sourceKey(accountId: string, field: UnitFieldInput) {
   if ('certificateAuthority' in field.source) return keys.certificateAuthority(accountId, field.source.certificateAuthority);
+  if ('dataList' in field.source) return keys.dataList(accountId, field.source.dataList);
   return 'serialPool' in field.source ? keys.serialPool(accountId, field.source.serialPool) : keys.macBlock(accountId, field.source.macBlock);
+}
+
+function sourceKeyOf(accountId: string, field: UnitFieldDefinition) {
+  return field.kind === 'serial' ? keys.serialPool(accountId, field.sourceId) : field.kind === 'mac' ? keys.macBlock(accountId, field.sourceId) : keys.dataList(accountId, field.sourceId);
+}
+
+function exhaustedOf(field: UnitFieldDefinition) {
+  return field.kind === 'serial' ? serialsExhausted(field.sourceId) : field.kind === 'mac' ? macsExhausted(field.sourceId) : dataListExhausted(field.sourceId);
 }
 
 /**
@@ -40,6 +50,13 @@ export async function resolveUnitFields(db: Db, accountId: string, fields: reado
       if (!item) throw new NotFoundError(`Serial pool ${field.source.serialPool}`);
       return { name: field.name, kind: 'serial', sourceId: field.source.serialPool, format: item.format as string, start: Number(item.start), step: Number(item.step), capacity: Number(item.capacity) };
     }
+    if ('dataList' in field.source) {
+      if (!item) throw new NotFoundError(`Data list ${field.source.dataList}`);
+      // Only a list whose rows are all stored: its row count, upload and columns never change after.
+      if (item.status !== 'ready') throw new ConflictError('data_list_not_ready', 'This data list has no rows yet: upload them first', { dataListId: field.source.dataList, status: item.status });
+      const columns = (item.columns as { name: string; secret: boolean }[]).map(({ name, secret }) => ({ name, secret }));
+      return { name: field.name, kind: 'list', sourceId: field.source.dataList, capacity: Number(item.total), uploadId: item.uploadId as string, columns };
+    }
     if (!item) throw new NotFoundError(`MAC block ${field.source.macBlock}`);
     return { name: field.name, kind: 'mac', sourceId: field.source.macBlock, first: Number(item.first), capacity: Number(item.capacity), perUnit: field.source.perUnit };
   });
@@ -48,7 +65,7 @@ export async function resolveUnitFields(db: Db, accountId: string, fields: reado
 /**
  * The values of `units` units for every field: one atomic conditional update per source (see
  * takeIndexes), so jobs sharing a source never share a value. A field that cannot be filled
- * is a 409 (serials_exhausted / macs_exhausted); values already taken for the fields before it
+ * is a 409 (serials_exhausted / macs_exhausted / data_list_exhausted); values already taken for the fields before it
  * are burned, never handed out twice.
  */
 export async function drawUnitValues(
@@ -72,9 +89,7 @@ export async function drawUnitValues(
       draws.push(claimed);
       continue;
     }
-    const key = field.kind === 'serial' ? keys.serialPool(accountId, field.sourceId) : keys.macBlock(accountId, field.sourceId);
-    const exhausted = field.kind === 'serial' ? serialsExhausted(field.sourceId) : macsExhausted(field.sourceId);
-    const first = await takeIndexes(db, key, field.capacity, fresh, exhausted);
+    const first = await takeIndexes(db, sourceKeyOf(accountId, field), field.capacity, fresh, exhaustedOf(field));
     draws.push([...claimed, [first, fresh]]);
   }
   return draws;
@@ -195,6 +210,9 @@ export async function takeIndexes(db: Db, key: { pk: string; sk: string }, capac
 
 export const serialsExhausted = (serialPoolId: string) => (remaining: number) =>
   new ConflictError('serials_exhausted', remaining === 0 ? 'This serial pool is used up' : `Only ${remaining} value(s) remain in this serial pool`, { serialPoolId, remaining });
+
+export const dataListExhausted = (dataListId: string) => (remaining: number) =>
+  new ConflictError('data_list_exhausted', remaining === 0 ? 'This data list is used up' : `Only ${remaining} row(s) remain in this data list`, { dataListId, remaining });
 
 export const macsExhausted = (macBlockId: string) => (remaining: number) =>
   new ConflictError('macs_exhausted', remaining === 0 ? 'This MAC block is used up' : `Only ${remaining} address(es) remain in this MAC block`, { macBlockId, remaining });

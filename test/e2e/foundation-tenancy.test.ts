@@ -48,7 +48,7 @@ async function setUpAccount(label: string): Promise<Account> {
   const factoryName = uniqueName(`Factory of ${label}`);
   const factoryId = (await api('POST', 'v1/factories', { token: admin, body: { name: factoryName } })).body.factory.factoryId;
   const keyName = uniqueName(`Key of ${label}`);
-  const [key, revoked, programmer, disabled, image, cloud, pool, block] = await Promise.all([
+  const [key, revoked, programmer, disabled, image, cloud, pool, block, list] = await Promise.all([
     api('POST', 'v1/api-keys', { token: admin, body: { name: keyName, role: 'author' } }),
     api('POST', 'v1/api-keys', { token: admin, body: { name: uniqueName('Revoked'), role: 'admin' } }),
     provision(admin, factoryId, uniqueName(`Programmer of ${label}`)),
@@ -57,8 +57,9 @@ async function setUpAccount(label: string): Promise<Account> {
     api('POST', 'v1/images', { token: admin, body: { ...directImage(factoryId), delivery: 'cloud', encryptionKeyId: 'key-1' } }),
     api('POST', 'v1/serial-pools', { token: admin, body: { name: uniqueName(`Pool of ${label}`), format: 'A{n:08}' } }),
     api('POST', 'v1/mac-blocks', { token: admin, body: { name: uniqueName(`Block of ${label}`), first: '02:00:00:00:00:00', count: 16 } }),
+    api('POST', 'v1/data-lists', { token: admin, body: { name: uniqueName(`List of ${label}`), columns: [{ name: 'key', secret: true }] } }),
   ]);
-  expect([key.status, revoked.status, image.status, cloud.status, pool.status, block.status]).toEqual([201, 201, 201, 201, 201, 201]);
+  expect([key.status, revoked.status, image.status, cloud.status, pool.status, block.status, list.status]).toEqual([201, 201, 201, 201, 201, 201, 201]);
   // Revoked before its first use, so no authorizer cache entry can keep it alive.
   expect((await api('DELETE', `v1/api-keys/${revoked.body.keyId}`, { token: admin })).status).toBe(200);
   const ca = await api('POST', 'v1/certificate-authorities', { token: admin, body: { name: 'Tenant CA', subject: 'CN=Tenant CA' } });
@@ -82,12 +83,13 @@ async function setUpAccount(label: string): Promise<Account> {
       serialPoolId: pool.body.serialPool.serialPoolId,
       macBlockId: block.body.macBlock.macBlockId,
       certificateAuthorityId: ca.body.certificateAuthority.certificateAuthorityId,
+      dataListId: list.body.dataList.dataListId,
     },
     programmerToken: programmer.token,
     disabledProgrammerId: disabled.programmerId,
     disabledToken: disabled.token,
     revokedToken: revoked.body.credentials.token,
-    names: [factoryName, keyName, image.body.image.name, pool.body.serialPool.name, block.body.macBlock.name],
+    names: [factoryName, keyName, image.body.image.name, pool.body.serialPool.name, block.body.macBlock.name, list.body.dataList.name],
   };
 }
 

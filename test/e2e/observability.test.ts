@@ -1,51 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { CloudFormationClient, DescribeStackResourcesCommand } from '@aws-sdk/client-cloudformation';
-import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EMULATOR_AWS_ENV } from '../../localstack/ministack.js';
-import { API_STACK_NAME } from '../../scripts/lib/stack.js';
 import { METRIC, METRICS_NAMESPACE } from '../../shared/observability/metric-names.js';
 import { call, createAccount, uniqueName } from '../support/api.js';
-
-/**
- * Issue 10's acceptance on the deployed stack: every function's log line carries the request id
- * and the account, and the metrics arrive as EMF in the function's own log group, read back here
- * through CloudWatch Logs as an operator's tools would read them.
- */
-const aws = {
-  endpoint: EMULATOR_AWS_ENV.AWS_ENDPOINT_URL,
-  region: EMULATOR_AWS_ENV.AWS_REGION,
-  credentials: { accessKeyId: EMULATOR_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: EMULATOR_AWS_ENV.AWS_SECRET_ACCESS_KEY },
-};
-const logs = new CloudWatchLogsClient(aws);
-
-type Line = Record<string, any>;
-
-/** The function's own log group (ProjectFunction creates it), by its logical id in the stateless stack. */
-async function logGroupOf(functionId: string): Promise<string> {
-  const { StackResources } = await new CloudFormationClient(aws).send(new DescribeStackResourcesCommand({ StackName: API_STACK_NAME }));
-  const group = (StackResources ?? []).find((r) => r.ResourceType === 'AWS::Logs::LogGroup' && new RegExp(`^${functionId}Logs[0-9A-F]{8}$`).test(r.LogicalResourceId ?? ''));
-  if (!group?.PhysicalResourceId) throw new Error(`${API_STACK_NAME} has no log group for ${functionId}`);
-  return group.PhysicalResourceId;
-}
-
-async function linesSince(logGroupName: string, startTime: number): Promise<{ lines: Line[]; raw: string[] }> {
-  const raw: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await logs.send(new FilterLogEventsCommand({ logGroupName, startTime, nextToken }));
-    raw.push(...(page.events ?? []).map((event) => event.message ?? ''));
-    nextToken = page.nextToken;
-  } while (nextToken);
-  const lines = raw.flatMap((message) => {
-    try {
-      return [JSON.parse(message) as Line];
-    } catch {
-      return [];
-    }
-  });
-  return { lines, raw };
-}
+import { type Line, linesSince, logGroupOf } from '../support/function-logs.js';
 
 /** Log delivery is asynchronous: read again until `found` holds, a bounded number of times. */
 async function eventually(logGroupName: string, startTime: number, found: (lines: Line[]) => boolean): Promise<{ lines: Line[]; raw: string[] }> {
@@ -57,6 +14,11 @@ async function eventually(logGroupName: string, startTime: number, found: (lines
   return read;
 }
 
+/**
+ * Issue 10's acceptance on the deployed stack: every function's log line carries the request id
+ * and the account, and the metrics arrive as EMF in the function's own log group, read back here
+ * through CloudWatch Logs as an operator's tools would read them.
+ */
 describe('logs and metrics of a deployed run', () => {
   const startTime = Date.now() - 60_000;
   let admin: { token: string; accountId: string };

@@ -30,6 +30,7 @@ export interface TenantIds {
   serialPoolId: string;
   macBlockId: string;
   certificateAuthorityId: string;
+  dataListId: string;
 }
 
 /** What one request sends beyond its path; `own` marks a request that names nothing of A (lists, creates). */
@@ -60,6 +61,7 @@ const PARAM_IDS: Record<string, keyof TenantIds> = {
   serialPoolId: 'serialPoolId',
   macBlockId: 'macBlockId',
   certificateAuthorityId: 'certificateAuthorityId',
+  dataListId: 'dataListId',
 };
 
 const directImage = (factoryId: string) => ({ name: 'Tenancy probe', factoryId, contentSha256: 'c'.repeat(64), sizeBytes: 1024, delivery: 'direct' });
@@ -113,6 +115,14 @@ export const ROUTE_FIXTURES: Record<string, Variant[]> = {
   getCertificateAuthority: [{}],
   // The authorization is looked up before the CSR is read: another's answers 404 whatever the CSR.
   issueDeviceCertificate: [{ body: (a) => ({ authorizationId: a.authorizationId, serial: 'SN-00000001', csr: 'not read before the authorization' }) }],
+  createDataList: [{ body: () => ({ name: 'probe', columns: [{ name: 'a', secret: true }] }), own: true }],
+  listDataLists: [{ own: true }],
+  getDataList: [{}],
+  uploadDataListRows: [{ body: () => ({ format: 'jsonl', content: '{"a":"intruder"}' }) }],
+  createDataListUpload: [{ body: () => ({ format: 'csv', sha256: 'a'.repeat(64), sizeBytes: 10 }) }],
+  // Values of A's sources answer B with B's own units only (none).
+  lookupUnits: [{ query: () => ({ serial: 'P000000' }), own: true }],
+  getJobManifest: [{}],
   pauseJob: [{}],
   resumeJob: [{}],
   restartJob: [{}],
@@ -209,6 +219,7 @@ export const SAMPLE_IDS: TenantIds = {
   serialPoolId: 'pool_sample',
   macBlockId: 'mac_sample',
   certificateAuthorityId: 'ca_sample',
+  dataListId: 'list_sample',
 };
 
 /** Why the matrix cannot cover these routes: missing entries, unfilled path parameters, bodies or queries the contract refuses. */

@@ -13,14 +13,14 @@ import { getImage } from '../../../shared/store/images.js';
 import { listActiveFactoryJobs } from '../../../shared/store/jobs.js';
 import { appendLogLines } from '../../../shared/store/logs.js';
 import { reportResults } from '../../../shared/store/results.js';
-import { db, imageUrls, signer, tickets } from '../../shared-deps.js';
+import { dataKeys, db, imageUrls, signer, tickets } from '../../shared-deps.js';
 
 /**
  * Tickets are signed by this container's certified session key; the binding key verifies
  * bindings programmers present; jobs this container reserved on are remembered, so their next
  * authorization reserves beside its reads.
  */
-const ticketDeps = { db, tickets, bindings: signer, jobs: new JobMemory() };
+const ticketDeps = { db, tickets, bindings: signer, jobs: new JobMemory(), dataKeys };
 
 /**
  * Every device call also marks the programmer as seen (at most one write a minute). Best

@@ -1,0 +1,24 @@
+import * as contract from '../../../shared/contract/index.js';
+import { implement } from '../../../shared/http/handler.js';
+import * as units from '../../../shared/store/units.js';
+import { signer } from '../../shared-deps.js';
+import { db } from '../deps.js';
+
+/** Traceability: where a value went, and the signed manifest of a job's units (signed by the binding root key, verifiable with the JWKS). */
+export const unitRoutes = [
+  implement(contract.lookupUnits, async ({ principal, query }) => ({
+    items: query.serial !== undefined ? await units.unitsBySerial(db, principal.accountId, query.serial) : await units.unitsByMac(db, principal.accountId, query.mac as string),
+  })),
+  implement(contract.getJobManifest, async ({ principal, params }) => {
+    const manifest = await units.buildManifest(db, principal.accountId, params.jobId);
+    const signature = await signer.sign('flashline-manifest+jwt', {
+      iss: 'flashline',
+      acct: principal.accountId,
+      job: manifest.jobId,
+      units: manifest.units,
+      sha256: manifest.sha256,
+      iat: Math.floor(Date.now() / 1000),
+    });
+    return { ...manifest, signature };
+  }),
+];

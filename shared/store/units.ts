@@ -1,0 +1,234 @@
+import { createHash } from 'node:crypto';
+import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { serialRange } from '../domain/jobs.js';
+import { parseSerialFormat, poolIndexOf } from '../domain/serial-format.js';
+import { type IndexRuns, type UnitFieldDefinition, buildUnitData, indexesPerUnit, parseMac, unitFieldNames } from '../domain/unit-data.js';
+import { NotFoundError } from '../domain/errors.js';
+import { expandText } from './compression.js';
+import { listRowsOf } from './data-list-rows.js';
+import { type Db, getItems } from './db.js';
+import { withFaultRetry } from './faults.js';
+import { SK_PREFIX, keys } from './keys.js';
+import { decodeResultBatch } from './result-batches.js';
+
+/** What GET /v1/units tells about one unit (never a secret value: field names only). */
+export interface UnitStory {
+  accountId: string;
+  jobId: string;
+  imageId: string | null;
+  factoryId: string | null;
+  programmerId: string;
+  authorizationId: string;
+  /** The unit's serial in its job (the ticket's `serials`). */
+  serial: string;
+  /** What the lookup matched: the field, its source and the value. */
+  match: { field: string; sourceId: string; value: string };
+  authorizedAt: string | null;
+  state: string;
+  result: { status: 'success' | 'failure'; errorCode: string | null; at: string; reportedAt: string } | null;
+  /** The names in the unit's `unitData.fields`. */
+  fields: string[];
+}
+
+/** The longest run one authorization can take of one field: 1,000 units × 16 addresses. */
+const MAX_RUN = 16_000;
+/** Result pages read for one unit's result before it is reported unknown: bounds a lookup's cost on a huge job. */
+const MAX_RESULT_PAGES = 20;
+
+async function queryAll(db: Db, input: QueryCommandInput, maxPages = Number.POSITIVE_INFINITY): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  for (let page = 0; page < maxPages; page += 1) {
+    const output = await withFaultRetry(() => db.doc.send(new QueryCommand({ ...input, ExclusiveStartKey: start })));
+    items.push(...(output.Items ?? []));
+    start = output.LastEvaluatedKey;
+    if (!start) break;
+  }
+  return items;
+}
+
+/** The ticket's `iat`, from the stored ticket: authorizations keep no other grant time. */
+function grantedAt(item: Record<string, unknown>): string | null {
+  try {
+    const payloadJson = item.ticketText instanceof Uint8Array
+      ? (JSON.parse(expandText(item.ticketText)) as [string, string])[1]
+      : Buffer.from(String(item.ticket ?? '').split('.')[1] ?? '', 'base64url').toString('utf8');
+    const iat = (JSON.parse(payloadJson) as { iat?: number }).iat;
+    return typeof iat === 'number' ? new Date(iat * 1000).toISOString() : null;
+  } catch {
+    return null;
+  }
+}
+
+function serialsOf(item: Record<string, unknown>): string[] {
+  if (Array.isArray(item.serials)) return item.serials as string[];
+  return serialRange({ start: Number(item.serialStart), step: Number(item.serialStep), format: item.serialFormat as string }, Number(item.firstIndex), Number(item.units));
+}
+
+/** The unit (its place in the authorization) that holds `index` of field `f`, or undefined: an index drawn but never granted is burned. */
+function unitHolding(field: UnitFieldDefinition, runs: IndexRuns, index: number): number | undefined {
+  let position = 0;
+  for (const [first, count] of runs) {
+    if (index >= first && index < first + count) return Math.floor((position + index - first) / indexesPerUnit(field));
+    position += count;
+  }
+  return undefined;
+}
+
+/** A job's results from `fromIso` on, optionally of one authorization (a bounded number of pages, or all). */
+async function resultsOf(db: Db, accountId: string, jobId: string, options: { fromIso?: string; authorizationId?: string; maxPages?: number }) {
+  const items = await queryAll(
+    db,
+    {
+      TableName: db.events,
+      KeyConditionExpression: options.fromIso ? 'pk = :pk AND sk >= :from' : 'pk = :pk',
+      ...(options.authorizationId && { FilterExpression: 'authorizationId = :auth' }),
+      ExpressionAttributeValues: { ':pk': keys.jobResultsPartition(accountId, jobId), ...(options.fromIso && { ':from': options.fromIso }), ...(options.authorizationId && { ':auth': options.authorizationId }) },
+    },
+    options.maxPages,
+  );
+  return items.flatMap((item) => {
+    if (!(item.results instanceof Uint8Array)) return [];
+    const reportedAt = (item.sk as string).split('#')[0] as string;
+    return decodeResultBatch(item.results, Date.parse(reportedAt)).map((result) => ({
+      ...result,
+      at: result.at ?? reportedAt,
+      reportedAt,
+      authorizationId: item.authorizationId as string,
+      programmerId: item.programmerId as string,
+    }));
+  });
+}
+
+/** The stories of whoever got `index` of a source: the unit holding it, and any earlier unit that failed and gave it back. */
+async function storiesAt(db: Db, accountId: string, sourceId: string, index: number, value: string): Promise<UnitStory[]> {
+  const entries = (
+    await queryAll(db, {
+      TableName: db.table,
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :low AND :high',
+      ExpressionAttributeValues: { ':pk': keys.unitIndexPartition(accountId, sourceId), ':low': keys.unitIndexPosition(Math.max(0, index - MAX_RUN + 1)), ':high': `${keys.unitIndexPosition(index)}#~` },
+      ScanIndexForward: false,
+    })
+  ).filter((entry) => Number(entry.first) <= index && index < Number(entry.first) + Number(entry.count));
+  if (entries.length === 0) return [];
+  const authorizations = await getItems(db, db.table, entries.map((entry) => keys.authorization(accountId, entry.authorizationId as string)), false);
+  const jobIds = [...new Set(entries.map((entry) => entry.jobId as string))];
+  const jobs = new Map(jobIds.map((jobId, i) => [jobId, i]));
+  const jobItems = await getItems(db, db.table, jobIds.map((jobId) => keys.job(accountId, jobId)), false);
+  const stories = await Promise.all(
+    entries.map(async (entry, i): Promise<UnitStory | undefined> => {
+      const authorization = authorizations[i];
+      if (!authorization || (authorization.state !== undefined && authorization.state !== 'granted' && authorization.state !== 'released')) return undefined;
+      const fields = (authorization.unitFields as UnitFieldDefinition[] | undefined) ?? [];
+      const f = Number(entry.field);
+      const field = fields[f];
+      const unit = field && unitHolding(field, (authorization.unitDraws as IndexRuns[] | undefined)?.[f] ?? [], index);
+      if (!field || unit === undefined) return undefined; // drawn by a request that never granted it: burned
+      const serial = serialsOf(authorization)[unit] as string;
+      const from = grantedAt(authorization);
+      const job = jobItems[jobs.get(entry.jobId as string)!];
+      const results = await resultsOf(db, accountId, entry.jobId as string, { fromIso: from?.slice(0, 19), authorizationId: authorization.authorizationId as string, maxPages: MAX_RESULT_PAGES });
+      const result = results.find((candidate) => candidate.serial === serial);
+      return {
+        accountId,
+        jobId: entry.jobId as string,
+        imageId: (job?.imageId as string | undefined) ?? null,
+        factoryId: (job?.factoryId as string | undefined) ?? null,
+        programmerId: authorization.programmerId as string,
+        authorizationId: authorization.authorizationId as string,
+        serial,
+        match: { field: field.name, sourceId, value },
+        authorizedAt: from,
+        state: (authorization.state as string | undefined) ?? 'granted',
+        result: result ? { status: result.status, errorCode: result.errorCode, at: result.at, reportedAt: result.reportedAt } : null,
+        fields: fields.flatMap(unitFieldNames),
+      };
+    }),
+  );
+  return stories.filter((story): story is UnitStory => story !== undefined).sort((a, b) => (a.authorizedAt ?? '').localeCompare(b.authorizedAt ?? ''));
+}
+
+/**
+ * A serial pool value: every pool of the account whose format could have written it gives the
+ * index (the format's inverse), then the index items at or below it name the authorization.
+ * Cost: one Query of the account's pools, then per matching pool one Query of its index and one
+ * BatchGet of authorizations (+ the job and a bounded read of its results per unit found).
+ */
+export async function unitsBySerial(db: Db, accountId: string, serial: string): Promise<UnitStory[]> {
+  const pools = await queryAll(db, { TableName: db.table, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)', ExpressionAttributeValues: { ':pk': keys.accountPartition(accountId), ':prefix': SK_PREFIX.serialPool } });
+  const found = await Promise.all(
+    pools.map((pool) => {
+      const index = poolIndexOf(parseSerialFormat(pool.format as string), Number(pool.start), Number(pool.step), serial);
+      return index === undefined || index >= Number(pool.issued ?? 0) ? [] : storiesAt(db, accountId, pool.serialPoolId as string, index, serial);
+    }),
+  );
+  return found.flat();
+}
+
+/** A MAC address: the account's MAC registry (one item) names the block holding it, then as for serials. */
+export async function unitsByMac(db: Db, accountId: string, mac: string): Promise<UnitStory[]> {
+  const address = parseMac(mac);
+  if (address === undefined) return [];
+  const [registry] = await getItems(db, db.table, [keys.macRegistry(accountId)], false);
+  const range = ((registry?.ranges as [number, number, string][] | undefined) ?? []).find(([first, last]) => address >= first && address <= last);
+  if (!range) return [];
+  return storiesAt(db, accountId, range[2], address - range[0], mac);
+}
+
+export interface Manifest {
+  jobId: string;
+  units: number;
+  /** JSON lines, one unit each, in the order results arrived. */
+  manifest: string;
+  sha256: string;
+}
+
+/**
+ * Every unit of the job with a reported result, one JSON line each: serial, result, programmer,
+ * authorization and its unit data without secret columns (named in `withheld`). Units
+ * authorized but never reported are not in it: nothing indexes authorizations by job, and the
+ * manifest is the record of what was programmed.
+ */
+export async function buildManifest(db: Db, accountId: string, jobId: string): Promise<Manifest> {
+  const [job] = await getItems(db, db.table, [keys.job(accountId, jobId)], true);
+  if (!job || job.status === 'deleted') throw new NotFoundError('Job');
+  const results = await resultsOf(db, accountId, jobId, {});
+  const authorizationIds = [...new Set(results.map((result) => result.authorizationId))];
+  const items = await getItems(db, db.table, authorizationIds.map((id) => keys.authorization(accountId, id)), false);
+  const dataByAuthorization = new Map<string, Map<string, { fields: Record<string, string | string[]>; withheld: string[] }>>();
+  await Promise.all(
+    items.map(async (item, i) => {
+      const perSerial = new Map<string, { fields: Record<string, string | string[]>; withheld: string[] }>();
+      dataByAuthorization.set(authorizationIds[i] as string, perSerial);
+      if (!item) return;
+      const fields = (item.unitFields as UnitFieldDefinition[] | undefined) ?? [];
+      if (fields.length === 0) return;
+      const draws = (item.unitDraws as IndexRuns[] | undefined) ?? [];
+      const serials = serialsOf(item);
+      const rows = await listRowsOf(db, 'plainOnly', accountId, fields, draws);
+      const withheld = fields.flatMap((field) => (field.kind === 'list' ? field.columns.filter((column) => column.secret).map((column) => `${field.name}.${column.name}`) : []));
+      for (const entry of buildUnitData(serials, fields, draws, rows)) {
+        const plain = Object.fromEntries(Object.entries(entry.fields).filter(([name]) => !withheld.includes(name)));
+        perSerial.set(entry.serial, { fields: plain, withheld });
+      }
+    }),
+  );
+  const lines = results.map((result) => {
+    const data = dataByAuthorization.get(result.authorizationId)?.get(result.serial);
+    return JSON.stringify({
+      serial: result.serial,
+      status: result.status,
+      errorCode: result.errorCode,
+      at: result.at,
+      reportedAt: result.reportedAt,
+      jobId,
+      imageId: job.imageId,
+      programmerId: result.programmerId,
+      authorizationId: result.authorizationId,
+      fields: data?.fields ?? {},
+      ...(data && data.withheld.length > 0 && { withheld: data.withheld }),
+    });
+  });
+  const manifest = lines.length > 0 ? `${lines.join('\n')}\n` : '';
+  return { jobId, units: lines.length, manifest, sha256: createHash('sha256').update(manifest, 'utf8').digest('hex') };
+}
