@@ -19,6 +19,16 @@ export const ENV = {
   CURSOR_KEY_SECRET_ARN: 'CURSOR_KEY_SECRET_ARN',
   /** The token buckets' limits as JSON (both API functions; shared/domain/rate-limits.ts). */
   RATE_LIMITS: 'RATE_LIMITS',
+  /** KMS key id of the data key: webhook secrets are encrypted with it (management seals, delivery opens). */
+  DATA_KEY_ID: 'DATA_KEY_ID',
+  /** SQS queue URL of webhook deliveries (event relay and management send, delivery re-sends with a delay). */
+  WEBHOOK_QUEUE_URL: 'WEBHOOK_QUEUE_URL',
+  /** SQS queue URL where deliveries go after 24 hours of failed attempts (delivery function only). */
+  WEBHOOK_DEAD_LETTER_URL: 'WEBHOOK_DEAD_LETTER_URL',
+  /** "true" only on the local stack: webhooks may name http://localhost and deliveries may reach private addresses. */
+  WEBHOOK_ALLOW_PRIVATE: 'WEBHOOK_ALLOW_PRIVATE',
+  /** First retry delay of a failed delivery in seconds (domain/webhooks.ts; 5 in production, 1 locally). */
+  WEBHOOK_RETRY_BASE_SECONDS: 'WEBHOOK_RETRY_BASE_SECONDS',
   /** Powertools: the `service` of every log line and metric (the function's construct id). */
   POWERTOOLS_SERVICE_NAME: 'POWERTOOLS_SERVICE_NAME',
   POWERTOOLS_LOG_LEVEL: 'POWERTOOLS_LOG_LEVEL',

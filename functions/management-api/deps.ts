@@ -1,9 +1,10 @@
-import { requireEnv } from '../../shared/config.js';
-import { createS3Client } from '../../shared/store/clients.js';
+import { ENV, requireEnv } from '../../shared/config.js';
+import { createKmsClient, createS3Client, createSqsClient } from '../../shared/store/clients.js';
 import { secretsManagerCursorKey } from '../../shared/store/cursor-secret.js';
 import { HmacCursorCodec } from '../../shared/store/cursors.js';
 import type { Db } from '../../shared/store/db.js';
 import { ImageObjects } from '../../shared/store/image-objects.js';
+import { DeliveryQueue, SecretBox } from '../../shared/store/webhooks.js';
 import { db as sharedDb } from '../shared-deps.js';
 
 export * from '../shared-deps.js';
@@ -13,3 +14,12 @@ export const objects = new ImageObjects(createS3Client(), requireEnv('IMAGES_BUC
 
 /** Only the management function pages, so only it reads the cursor key (lazily, on the first cursor). */
 export const db: Db = { ...sharedDb, cursors: new HmacCursorCodec(secretsManagerCursorKey(requireEnv('CURSOR_KEY_SECRET_ARN'))) };
+
+/** Webhook secrets are sealed with the data key here and opened only by the delivery function. */
+export const webhookSecrets = new SecretBox(createKmsClient(), requireEnv('DATA_KEY_ID'));
+
+/** `POST /v1/webhooks/{id}/test` queues its delivery directly; every other event comes through the relay. */
+export const deliveryQueue = new DeliveryQueue(createSqsClient(), requireEnv('WEBHOOK_QUEUE_URL'));
+
+/** Only the local stack sets it: webhooks may then name http://localhost (a test's receiver). */
+export const allowPrivateWebhooks = process.env[ENV.WEBHOOK_ALLOW_PRIVATE] === 'true';

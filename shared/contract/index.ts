@@ -7,6 +7,7 @@ import * as jobs from './jobs.js';
 import * as meta from './meta.js';
 import * as programmers from './programmers.js';
 import * as sources from './sources.js';
+import * as webhooks from './webhooks.js';
 import type { RouteContract } from './route.js';
 
 export * from './account.js';
@@ -20,6 +21,7 @@ export * from './meta.js';
 export * from './programmers.js';
 export * from './sources.js';
 export * from './route.js';
+export * from './webhooks.js';
 
 function routesOf(module: Record<string, unknown>): RouteContract[] {
   return Object.values(module).filter(
@@ -28,4 +30,4 @@ function routesOf(module: Record<string, unknown>): RouteContract[] {
 }
 
 /** Every route of the public API, in one list: the functions, OpenAPI and the client all read it. */
-export const allRoutes: readonly RouteContract[] = [account, factories, programmers, images, jobs, sources, device, audit, meta].flatMap(routesOf);
+export const allRoutes: readonly RouteContract[] = [account, factories, programmers, images, jobs, sources, webhooks, device, audit, meta].flatMap(routesOf);
