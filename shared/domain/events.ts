@@ -6,7 +6,7 @@
  * outbox: no extra item is written, the authorization path pays nothing). Pure: the relay hands
  * in the unmarshalled images.
  */
-import { guardrailCrossed, type AutoPause } from './guardrail.js';
+import { guardrailCrossed, storedAutoPause } from './guardrail.js';
 
 export const EVENT_TYPES = [
   'job.completed',
@@ -71,7 +71,7 @@ function jobEvents(oldItem: Item, newItem: Item, event: (type: EventType, data: 
   if (num(newItem.run) > num(oldItem.run)) events.push(event('job.restarted', { ...ids, by, previousRun: num(oldItem.run) }));
   else if (oldItem.status === 'active' && newItem.status === 'paused') events.push(event('job.paused', { ...ids, by, counters: counters(newItem) }));
   else if (oldItem.status === 'paused' && newItem.status === 'active') events.push(event('job.resumed', { ...ids, by }));
-  const autoPause = newItem.autoPause as AutoPause | undefined;
+  const autoPause = storedAutoPause(newItem);
   const sameRun = num(newItem.run) === num(oldItem.run);
   if (sameRun && autoPause && !guardrailCrossed(autoPause, num(oldItem.succeeded), num(oldItem.failed)) && guardrailCrossed(autoPause, num(newItem.succeeded), num(newItem.failed))) {
     const total = num(newItem.succeeded) + num(newItem.failed);

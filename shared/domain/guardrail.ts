@@ -18,3 +18,10 @@ export function guardrailCrossed(autoPause: AutoPause | null | undefined, succee
 
 /** Who paused a job when the guardrail did, in its audit record and its `job.paused` event. */
 export const GUARDRAIL_ACTOR = 'guardrail';
+
+/** The guardrail as the job item stores it: two scalar attributes, so writes can condition on them. */
+export function storedAutoPause(item: Record<string, unknown>): AutoPause | null {
+  return item.autoPauseFailureRate === undefined || item.autoPauseFailureRate === null
+    ? null
+    : { failureRate: Number(item.autoPauseFailureRate), minUnits: Number(item.autoPauseMinUnits) };
+}
