@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { EVENT_TYPES } from '../domain/events.js';
-import { EmptyBody, Id, ListQuery, Timestamp, listOf } from './common.js';
+import { Id, ListQuery, Timestamp, listOf } from './common.js';
 import { defineRoute } from './route.js';
 
 export const EventType = z.enum(EVENT_TYPES).meta({ id: 'EventType' });
@@ -115,7 +115,6 @@ export const testWebhook = defineRoute({
   summary: 'Send a `webhook.test` event to the webhook now (delivered and retried like any other)',
   access: { kind: 'account', minimumRole: 'admin' },
   params: WebhookParams,
-  body: EmptyBody,
   successStatus: 201,
   response: z.object({ delivery: WebhookDelivery }),
   idempotent: false,

@@ -79,6 +79,7 @@ async function setUpAccount(label: string): Promise<Account> {
       disabledAuthorizationId,
       serialPoolId: pool.body.serialPool.serialPoolId,
       macBlockId: block.body.macBlock.macBlockId,
+      webhookId: (await api('POST', 'v1/webhooks', { token: admin, body: { url: 'https://hooks.example.com/tenancy', events: ['job.paused'] } })).body.webhook.webhookId,
     },
     programmerToken: programmer.token,
     disabledProgrammerId: disabled.programmerId,

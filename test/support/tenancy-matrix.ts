@@ -29,6 +29,7 @@ export interface TenantIds {
   disabledAuthorizationId: string;
   serialPoolId: string;
   macBlockId: string;
+  webhookId: string;
 }
 
 /** What one request sends beyond its path; `own` marks a request that names nothing of A (lists, creates). */
@@ -58,6 +59,7 @@ const PARAM_IDS: Record<string, keyof TenantIds> = {
   authorizationId: 'authorizationId',
   serialPoolId: 'serialPoolId',
   macBlockId: 'macBlockId',
+  webhookId: 'webhookId',
 };
 
 const directImage = (factoryId: string) => ({ name: 'Tenancy probe', factoryId, contentSha256: 'c'.repeat(64), sizeBytes: 1024, delivery: 'direct' });
@@ -113,6 +115,12 @@ export const ROUTE_FIXTURES: Record<string, Variant[]> = {
   listJobResults: [{}],
   listJobLogs: [{}],
   listAudit: [{ own: true }],
+  createWebhook: [{ body: () => ({ url: 'https://hooks.example.com/flashline', events: ['job.paused'] }), own: true }],
+  listWebhooks: [{ own: true }],
+  getWebhook: [{}],
+  deleteWebhook: [{}],
+  listWebhookDeliveries: [{}],
+  testWebhook: [{}],
   listDeviceJobs: [{ own: true }],
   createDownloadUrl: [{}],
   authorizeProgramming: [{ body: (a) => ({ jobId: a.jobId, units: 1, nonce: `tenancy-probe-${Date.now()}-${(nonceCounter += 1)}` }) }],
@@ -201,6 +209,7 @@ export const SAMPLE_IDS: TenantIds = {
   disabledAuthorizationId: 'aut_disabled',
   serialPoolId: 'pool_sample',
   macBlockId: 'mac_sample',
+  webhookId: 'wh_sample',
 };
 
 /** Why the matrix cannot cover these routes: missing entries, unfilled path parameters, bodies or queries the contract refuses. */
