@@ -51,7 +51,10 @@ describe('yield guardrail under concurrency', () => {
     );
     // 40 units, four failures in each ten (16 of 40): the rate is past 0.3 somewhere after 20 results.
     const reports = grants.flatMap((record) => record.serials.map((serial, i) => ({ record, result: { serial, status: (i % 3 === 0 ? 'failure' : 'success') as 'success' | 'failure' } })));
-    await Promise.all(reports.map(({ record, result }) => recordResults(db, accountId, record, [result])));
+    // Four programmers at once, each reporting its units one by one (as a programmer does).
+    await Promise.all(grants.map(async (record) => {
+      for (const { result } of reports.filter((report) => report.record === record)) await recordResults(db, accountId, record, [result]);
+    }));
     // Retries of every report change nothing.
     await Promise.all(reports.slice(0, 10).map(({ record, result }) => recordResults(db, accountId, record, [result])));
 
