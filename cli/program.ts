@@ -9,6 +9,7 @@ import { registerJobCommands } from './commands/jobs.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerProgrammerCommands } from './commands/programmers.js';
 import { registerSigningKeyCommands } from './commands/signing-keys.js';
+import { registerWebhookCommands } from './commands/webhooks.js';
 import { type CommandHandler, type RunState, bindAction } from './context.js';
 import { EXIT_OK, EXIT_USAGE, describeError, formatError } from './errors.js';
 import type { CliIo } from './io.js';
@@ -43,6 +44,7 @@ export function buildProgram(io: CliIo, state: RunState): Command {
   registerDataListCommands(program, kit);
   registerAuditCommands(program, kit);
   registerSigningKeyCommands(program, kit);
+  registerWebhookCommands(program, kit);
   registerSimulateCommand(program, kit);
   return program;
 }

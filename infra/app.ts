@@ -54,6 +54,9 @@ createFlashlineStacks(app, {
   alarmEmails: listContext('alarmEmails'),
   // MiniStack's CloudFormation cannot create alarms on metric math: the local stack has the others.
   metricMathAlarms: env !== 'local',
+  // The local stack's tests run their webhook receivers on 127.0.0.1 and want retries in seconds.
+  allowPrivateWebhooks: env === 'local',
+  webhookRetryBaseSeconds: env === 'local' ? 1 : undefined,
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });
 

@@ -18,6 +18,8 @@ export interface FlashlineProps {
   reserveConcurrency?: boolean;
   alarmEmails?: string[];
   metricMathAlarms?: boolean;
+  allowPrivateWebhooks?: boolean;
+  webhookRetryBaseSeconds?: number;
   /** Per-programmer and per-account token buckets (`-c rateLimits=…`; default DEFAULT_RATE_LIMITS). */
   rateLimits?: RateLimits;
   env?: Environment;
@@ -44,6 +46,8 @@ export function createFlashlineStacks(app: App, props: FlashlineProps): { data: 
     reserveConcurrency: props.reserveConcurrency,
     alarmEmails: props.alarmEmails,
     metricMathAlarms: props.metricMathAlarms,
+    allowPrivateWebhooks: props.allowPrivateWebhooks,
+    webhookRetryBaseSeconds: props.webhookRetryBaseSeconds,
     rateLimits: props.rateLimits,
     env: props.env,
   });

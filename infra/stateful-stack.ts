@@ -38,6 +38,13 @@ export class FlashlineDataStack extends Stack {
   readonly notificationsKey: kms.Key;
   /** Upload events the image verifier failed on after Lambda's retries (its on-failure destination). */
   readonly verifierFailures: sqs.Queue;
+  /** Webhook deliveries to attempt: one message per attempt, delayed for the backoff (shared/store/webhook-delivery.ts). */
+  readonly webhookDeliveries: sqs.Queue;
+  /**
+   * What the events pipeline gave up on: deliveries that failed for 24 hours, messages the
+   * delivery function failed on five times, change batches the relay failed on after its retries.
+   */
+  readonly eventFailures: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: FlashlineDataStackProps) {
     super(scope, id, props);
@@ -78,12 +85,24 @@ export class FlashlineDataStack extends Stack {
     });
     NagSuppressions.addResourceSuppressions(this.verifierFailures, [{ id: 'AwsSolutions-SQS3', reason: "This queue is the image verifier's dead-letter destination itself." }]);
 
+    const queueDefaults = { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: this.notificationsKey, dataKeyReuse: Duration.hours(1), enforceSSL: true, removalPolicy: props.removalPolicy };
+    this.eventFailures = new sqs.Queue(this, 'EventFailures', { ...queueDefaults, retentionPeriod: Duration.days(14) });
+    NagSuppressions.addResourceSuppressions(this.eventFailures, [{ id: 'AwsSolutions-SQS3', reason: "This queue is the events pipeline's dead-letter queue itself." }]);
+    this.webhookDeliveries = new sqs.Queue(this, 'WebhookDeliveries', {
+      ...queueDefaults,
+      // Six times the delivery function's timeout (AWS's advice for event source mappings).
+      visibilityTimeout: Duration.minutes(2),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.eventFailures, maxReceiveCount: 5 },
+    });
+
     if (this.consoleSite) new CfnOutput(this, 'ConsoleUrl', { value: this.consoleSite.url, description: 'The Flashline web console' });
     new CfnOutput(this, 'TableName', { value: this.store.table.tableName });
     new CfnOutput(this, 'EventsTableName', { value: this.store.eventsTable.tableName });
     new CfnOutput(this, 'ImagesBucketName', { value: this.store.imagesBucket.bucketName });
     new CfnOutput(this, 'SigningKeyId', { value: this.store.bindingKey.keyId });
     new CfnOutput(this, 'TicketKeyId', { value: this.store.ticketKey.keyId });
+    new CfnOutput(this, 'EventFailuresQueueUrl', { value: this.eventFailures.queueUrl, description: 'Webhook deliveries and change batches the events pipeline gave up on' });
     new CfnOutput(this, 'ImageVerifierFailuresQueueUrl', { value: this.verifierFailures.queueUrl, description: 'Upload events the image verifier failed on, after retries' });
   }
 }

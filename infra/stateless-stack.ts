@@ -1,15 +1,16 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import { CA_KEY_TAG, ENV, type FunctionEnvironment } from '../shared/config.js';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from '../shared/domain/rate-limits.js';
 import { type ApiFlavour, DEFAULT_API_FLAVOUR } from './api-flavour.js';
 import { HttpApi, type PublicApi } from './constructs/http-api.js';
+import { EventsPipeline } from './constructs/events-pipeline.js';
 import { Operations } from './constructs/operations.js';
 import { ProjectFunction } from './constructs/project-function.js';
 import { RestApi } from './constructs/rest-api.js';
@@ -41,6 +42,10 @@ export interface FlashlineApiStackProps extends StackProps {
   alarmEmails?: string[];
   /** Alarms on metric math; off on the local emulator, which cannot create them (operations.ts). */
   metricMathAlarms?: boolean;
+  /** Local stack only: webhooks may name http://localhost and deliveries reach private addresses (default false). */
+  allowPrivateWebhooks?: boolean;
+  /** First retry delay of a failed webhook delivery in seconds (default 5; the local stack uses 1 so tests see retries). */
+  webhookRetryBaseSeconds?: number;
 }
 
 /** Concurrency set aside per function: 380 of the default 1,000, leaving 620 unreserved. */
@@ -103,7 +108,14 @@ export class FlashlineApiStack extends Stack {
       reservedConcurrency: reserved('ManagementApi'),
       entry: 'functions/management-api/index.ts',
       description: 'Account-side API: keys, factories, programmers, images, jobs, audit',
-      environment: { ...apiEnvironment, [ENV.CURSOR_KEY_SECRET_ARN]: store.cursorKey.secretArn, [ENV.CA_KEY_TAG_VALUE]: caKeyTagValue, [ENV.DATA_KEY_ID]: store.dataKey.keyId },
+      environment: {
+        ...apiEnvironment,
+        [ENV.CURSOR_KEY_SECRET_ARN]: store.cursorKey.secretArn,
+        [ENV.CA_KEY_TAG_VALUE]: caKeyTagValue,
+        [ENV.DATA_KEY_ID]: store.dataKey.keyId,
+        [ENV.WEBHOOK_QUEUE_URL]: props.data.webhookDeliveries.queueUrl,
+        [ENV.WEBHOOK_ALLOW_PRIVATE]: String(props.allowPrivateWebhooks === true),
+      },
       roleName: signerRoleName(this.stackName, SIGNER_FUNCTIONS.binding),
     });
     // Transactions with Delete items (factories, programmers), factory lists (the entity table's
@@ -174,6 +186,21 @@ export class FlashlineApiStack extends Stack {
     store.grantUploadVerification(verifier);
     this.routeUploadsToVerifier(props.data, verifier);
 
+    // Events and webhooks: the relay, the delivery worker and the presence check.
+    const events = new EventsPipeline(this, 'Events', {
+      store,
+      deliveries: props.data.webhookDeliveries,
+      failures: props.data.eventFailures,
+      queueKey: props.data.notificationsKey,
+      logsKey: store.logsKey,
+      allowPrivateWebhooks: props.allowPrivateWebhooks === true,
+      retryBaseSeconds: props.webhookRetryBaseSeconds ?? 5,
+    });
+    // Webhook secrets are sealed with the data key (kms:Encrypt, which its table grant carries);
+    // `POST /v1/webhooks/{id}/test` queues its delivery itself.
+    management.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.data.webhookDeliveries.queueArn] }));
+    props.data.notificationsKey.grant(management, 'kms:GenerateDataKey', 'kms:Decrypt');
+
     const rest = (props.apiFlavour ?? DEFAULT_API_FLAVOUR) === 'rest';
     this.api = new (rest ? RestApi : HttpApi)(this, rest ? 'Rest' : 'Http', {
       authorizerFunction: authorizer,
@@ -194,6 +221,7 @@ export class FlashlineApiStack extends Stack {
       api: this.api.metrics,
       functions: { authorizer, management, device, verifier },
       deadLetterQueue: props.data.verifierFailures,
+      events: { relay: events.relay, delivery: events.delivery, failures: props.data.eventFailures },
       notificationsKey: props.data.notificationsKey,
       alarmEmails: props.alarmEmails ?? [],
       dashboardName: `${this.stackName}-operations`,
@@ -201,6 +229,7 @@ export class FlashlineApiStack extends Stack {
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.operations.topic.topicArn, description: 'Alarms go here; subscribe pagers or more emails' });
     new CfnOutput(this, 'DashboardName', { value: this.operations.dashboard.dashboardName });
+    new CfnOutput(this, 'PresenceCheckFunctionName', { value: events.presence.functionName, description: 'Runs every minute; invoke with {"time": ISO} to check as of that time' });
 
     NagSuppressions.addStackSuppressions(this, [
       {

@@ -13,7 +13,7 @@ export const ENV = {
   SIGNING_KEY_ID: 'SIGNING_KEY_ID',
   /** KMS key id of the ticket root key (certifies the device function's session keys). */
   TICKET_KEY_ID: 'TICKET_KEY_ID',
-  /** KMS key id of the deployment's data key: accounts' data keys are generated under it (management function only). */
+  /** KMS key id of the deployment's data key: accounts' data keys are generated under it, webhook secrets sealed with it (management seals, delivery opens). */
   DATA_KEY_ID: 'DATA_KEY_ID',
   /** The API's base URL as clients reach it (management function only). */
   PUBLIC_API_URL: 'PUBLIC_API_URL',
@@ -23,6 +23,14 @@ export const ENV = {
   RATE_LIMITS: 'RATE_LIMITS',
   /** Value of the CA_KEY_TAG tag on the KMS keys of certificate authorities: the only keys the functions may create, tag and Sign with. */
   CA_KEY_TAG_VALUE: 'CA_KEY_TAG_VALUE',
+  /** SQS queue URL of webhook deliveries (event relay and management send, delivery re-sends with a delay). */
+  WEBHOOK_QUEUE_URL: 'WEBHOOK_QUEUE_URL',
+  /** SQS queue URL where deliveries go after 24 hours of failed attempts (delivery function only). */
+  WEBHOOK_DEAD_LETTER_URL: 'WEBHOOK_DEAD_LETTER_URL',
+  /** "true" only on the local stack: webhooks may name http://localhost and deliveries may reach private addresses. */
+  WEBHOOK_ALLOW_PRIVATE: 'WEBHOOK_ALLOW_PRIVATE',
+  /** First retry delay of a failed delivery in seconds (domain/webhooks.ts; 5 in production, 1 locally). */
+  WEBHOOK_RETRY_BASE_SECONDS: 'WEBHOOK_RETRY_BASE_SECONDS',
   /** Powertools: the `service` of every log line and metric (the function's construct id). */
   POWERTOOLS_SERVICE_NAME: 'POWERTOOLS_SERVICE_NAME',
   POWERTOOLS_LOG_LEVEL: 'POWERTOOLS_LOG_LEVEL',

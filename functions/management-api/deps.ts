@@ -1,11 +1,12 @@
-import { requireEnv } from '../../shared/config.js';
-import { createS3Client } from '../../shared/store/clients.js';
+import { ENV, requireEnv } from '../../shared/config.js';
+import { createKmsClient, createS3Client, createSqsClient } from '../../shared/store/clients.js';
 import { secretsManagerCursorKey } from '../../shared/store/cursor-secret.js';
 import { HmacCursorCodec } from '../../shared/store/cursors.js';
 import type { Db } from '../../shared/store/db.js';
 import { ImageObjects } from '../../shared/store/image-objects.js';
 import type { CaKeys } from '../../shared/store/certificate-authorities.js';
 import { dataKeys, db as sharedDb, kms as sharedKms } from '../shared-deps.js';
+import { DeliveryQueue, SecretBox } from '../../shared/store/webhooks.js';
 
 export * from '../shared-deps.js';
 
@@ -19,3 +20,11 @@ export const db: Db = { ...sharedDb, cursors: new HmacCursorCodec(secretsManager
 export const caKeys: CaKeys = { kms: sharedKms, tagValue: requireEnv('CA_KEY_TAG_VALUE') };
 /** Data lists: accounts' data keys are generated under the deployment's data key (only here). */
 export const dataListDeps = { db, kms: sharedKms, dataKeyId: requireEnv('DATA_KEY_ID'), dataKeys };
+/** Webhook secrets are sealed with the data key here and opened only by the delivery function. */
+export const webhookSecrets = new SecretBox(createKmsClient(), requireEnv('DATA_KEY_ID'));
+
+/** `POST /v1/webhooks/{id}/test` queues its delivery directly; every other event comes through the relay. */
+export const deliveryQueue = new DeliveryQueue(createSqsClient(), requireEnv('WEBHOOK_QUEUE_URL'));
+
+/** Only the local stack sets it: webhooks may then name http://localhost (a test's receiver). */
+export const allowPrivateWebhooks = process.env[ENV.WEBHOOK_ALLOW_PRIVATE] === 'true';

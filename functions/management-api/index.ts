@@ -13,10 +13,11 @@ import { programmerRoutes } from './routes/programmers.js';
 import { sourceRoutes } from './routes/sources.js';
 import { dataListRoutes } from './routes/data-lists.js';
 import { unitRoutes } from './routes/units.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 /** Everything people and their tools do (account keys), plus the public JWKS and OpenAPI routes. */
 export const handler = observedHttpHandler(
-  createHttpHandler([...accountRoutes, ...factoryRoutes, ...programmerRoutes, ...imageRoutes, ...jobRoutes, ...sourceRoutes, ...certificateRoutes, ...dataListRoutes, ...unitRoutes, ...auditRoutes, ...metaRoutes], {
+  createHttpHandler([...accountRoutes, ...factoryRoutes, ...programmerRoutes, ...imageRoutes, ...jobRoutes, ...sourceRoutes, ...certificateRoutes, ...dataListRoutes, ...unitRoutes, ...webhookRoutes, ...auditRoutes, ...metaRoutes], {
     // Credentials files and the OpenAPI `servers` name this URL. It comes from the stack, never
     // from the request's Host/X-Forwarded-Host, which any caller can set.
     publicBaseUrl: requireEnv('PUBLIC_API_URL'),

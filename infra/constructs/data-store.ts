@@ -121,6 +121,9 @@ export class DataStore extends Construct {
 
     this.table = new dynamodb.TableV2(this, 'EntityTable', {
       ...tableDefaults,
+      // The events' outbox (shared/domain/events.ts): every committed change, old and new item,
+      // read by the event relay. Free to read from Lambda; no write of the API pays for it.
+      dynamoStream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
       globalSecondaryIndexes: [
         {
           indexName: 'gsi1',

@@ -16,6 +16,8 @@ export interface OperationsProps {
   functions: { authorizer: lambda.IFunction; management: lambda.IFunction; device: lambda.IFunction; verifier: lambda.IFunction };
   /** The image verifier's on-failure destination. */
   deadLetterQueue: sqs.IQueue;
+  /** The events pipeline: its two functions and the queue of what it gave up on. */
+  events: { relay: lambda.IFunction; delivery: lambda.IFunction; failures: sqs.IQueue };
   /** Encrypts the alarm topic; its policy lets CloudWatch publish (stateful stack). */
   notificationsKey: kms.IKey;
   /** Who gets the alarms by email (`-c alarmEmails=a@x,b@y`); more subscribers can be added to the topic by hand. */
@@ -44,6 +46,10 @@ export const ALARM_THRESHOLDS = {
   deadLetters: 1,
   /** Verifications that failed (not rejected images: those are the uploader's) over five minutes. */
   verifierFailures: 1,
+  /** Webhook deliveries that failed for 24 hours, or change batches the relay gave up on, waiting in the events failures queue. */
+  eventFailures: 1,
+  /** Relay invocations that failed over five minutes (it retries; events wait meanwhile). */
+  relayErrors: 1,
 } as const;
 
 /**
@@ -107,6 +113,10 @@ export class Operations extends Construct {
     // Failed records (EMF); a crash or timeout of the whole invocation ends in the dead-letter queue after the retries.
     this.alarm('VerifierFailures', emf(METRIC.uploadsFailed, 'ImageVerifier').with({ period: FIVE_MINUTES }), ALARM_THRESHOLDS.verifierFailures, 'The image verifier failed on an upload (it retries twice, then dead-letters it)');
 
+    const eventFailures = props.events.failures.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: 'Maximum' });
+    this.alarm('EventFailures', eventFailures, ALARM_THRESHOLDS.eventFailures, 'A webhook delivery failed for 24 hours, or the event relay gave up on a batch of changes: see the events failures queue');
+    this.alarm('EventRelayErrors', props.events.relay.metricErrors({ period: FIVE_MINUTES }), ALARM_THRESHOLDS.relayErrors, 'The event relay failed on a batch of changes (it retries; webhook events are delayed meanwhile)');
+
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: props.dashboardName, defaultInterval: Duration.hours(3) });
     const graph = (title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMetric[] = []) => new cloudwatch.GraphWidget({ title, left, right, width: 8, height: 6 });
     const refusalsByCode = new cloudwatch.MathExpression({
@@ -128,6 +138,12 @@ export class Operations extends Construct {
       graph('Throttles', [throttles]),
       graph('KMS errors per minute', [kmsErrors.device, kmsErrors.management]),
       graph('Image verifier', [emf(METRIC.uploadsAvailable, 'ImageVerifier'), emf(METRIC.uploadsRejected, 'ImageVerifier'), verifierFailures], [deadLetters]),
+    );
+    const pipeline = (name: MetricName, service: string) => emf(name, service);
+    this.dashboard.addWidgets(
+      graph('Events published per minute', [pipeline(METRIC.eventsPublished, 'EventRelay')], [props.events.relay.metricErrors({ period: MINUTE, label: 'Relay errors' })]),
+      graph('Webhook deliveries per minute', [pipeline(METRIC.webhookDelivered, 'WebhookDelivery'), pipeline(METRIC.webhookAttemptsFailed, 'WebhookDelivery'), pipeline(METRIC.webhookDeadLettered, 'WebhookDelivery')]),
+      graph('Events failures queue', [eventFailures]),
     );
     this.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 3 }));
   }

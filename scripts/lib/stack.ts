@@ -15,6 +15,8 @@ export interface StackOutputs {
   imagesBucketName: string;
   signingKeyId: string;
   ticketKeyId: string;
+  /** The presence check (events pipeline): tests invoke it with a scheduled event's `time`. */
+  presenceCheckFunctionName: string;
 }
 
 /** The emulator AWS_ENDPOINT_URL names, if it names one (undefined on AWS). */
@@ -56,5 +58,6 @@ export async function readStackOutputs(stackName: string = STACK_NAME, apiStackN
     imagesBucketName: need(data, stackName, 'ImagesBucketName'),
     signingKeyId: need(data, stackName, 'SigningKeyId'),
     ticketKeyId: need(data, stackName, 'TicketKeyId'),
+    presenceCheckFunctionName: need(api, apiStackName, 'PresenceCheckFunctionName'),
   };
 }

@@ -52,6 +52,8 @@ export const Job = z
       notAfter: Timestamp.nullable(),
       /** The longest lease (`validSeconds`) a programmer may ask for (v1.1). */
       maxLeaseSeconds: z.number().int(),
+      /** The yield guardrail (v1.1), null when none. */
+      autoPause: z.object({ failureRate: z.number(), minUnits: z.number().int() }).nullable(),
     }),
     serials: z.object({ start: z.number().int(), step: z.number().int(), format: z.string(), next: z.string() }),
     /** Per-unit data (v1.1): every authorization carries `unitData` with a value of each field per unit. */

@@ -9,6 +9,7 @@ export const Factory = z
     isDefault: z.boolean(),
     programmerCount: z.number().int(),
     openJobCount: z.number().int(),
+    programmerOfflineMinutes: z.number().int().nullable().meta({ description: 'Minutes without a device call after which a programmer of this factory is reported offline (event `programmer.offline`, once per silence); null: never' }),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })
@@ -16,6 +17,13 @@ export const Factory = z
 
 const FactoryParams = z.object({ factoryId: Id });
 const FactoryBody = z.object({ name: Name }).strict();
+/** One week at most: a programmer silent longer is reported then anyway. */
+export const MAX_PROGRAMMER_OFFLINE_MINUTES = 10_080;
+const UpdateFactoryBody = z
+  .object({ name: Name.optional(), programmerOfflineMinutes: z.number().int().min(1).max(MAX_PROGRAMMER_OFFLINE_MINUTES).nullable().optional() })
+  .strict()
+  .refine((body) => Object.keys(body).length > 0, { message: 'give name or programmerOfflineMinutes' })
+  .meta({ minProperties: 1 });
 
 export const listFactories = defineRoute({
   operationId: 'listFactories',
@@ -58,10 +66,10 @@ export const renameFactory = defineRoute({
   operationId: 'renameFactory',
   method: 'PATCH',
   path: '/v1/factories/{factoryId}',
-  summary: 'Rename a Virtual Factory',
+  summary: 'Rename a Virtual Factory and/or set when its programmers count as offline',
   access: { kind: 'account', minimumRole: 'admin' },
   params: FactoryParams,
-  body: FactoryBody,
+  body: UpdateFactoryBody,
   successStatus: 200,
   response: z.object({ factory: Factory }),
   errors: ['name_taken'],

@@ -11,6 +11,17 @@ export const EncryptionKeyId = trimmedText(128);
 /** 5 GiB: the largest object one presigned S3 PUT can carry. */
 export const MAX_IMAGE_BYTES = 5 * 1024 ** 3;
 
+export const AutoPause = z
+  .object({
+    failureRate: z.number().min(0).max(1),
+    minUnits: z.number().int().min(1).max(1_000_000_000),
+  })
+  .strict()
+  .meta({
+    id: 'AutoPause',
+    description: 'Once at least `minUnits` results are in and failed / (succeeded + failed) ≥ `failureRate`, the write recording those results pauses the job (audit actor `guardrail`; events `job.yield_below_threshold` and `job.paused`).',
+  });
+
 export const Restrictions = z
   .object({
     maxCount: z.number().int().min(1).max(1_000_000_000).optional(),
@@ -18,6 +29,8 @@ export const Restrictions = z
     notAfter: Timestamp.optional(),
     /** Longest lease a programmer may ask for, in seconds (default 600; up to a week for lines that work offline). */
     maxLeaseSeconds: z.number().int().min(MIN_LEASE_SECONDS).max(MAX_LEASE_LIMIT_SECONDS).optional(),
+    /** The yield guardrail (v1.1): pause the job once `minUnits` results are in and failed / (succeeded + failed) ≥ `failureRate`; null removes it. */
+    autoPause: AutoPause.nullable().optional(),
   })
   .strict()
   .refine((r) => !r.notBefore || !r.notAfter || Date.parse(r.notBefore) < Date.parse(r.notAfter), {

@@ -10,6 +10,7 @@ import * as programmers from './programmers.js';
 import * as sources from './sources.js';
 import * as dataLists from './data-lists.js';
 import * as units from './units.js';
+import * as webhooks from './webhooks.js';
 import type { RouteContract } from './route.js';
 
 export * from './account.js';
@@ -26,6 +27,7 @@ export * from './sources.js';
 export * from './data-lists.js';
 export * from './units.js';
 export * from './route.js';
+export * from './webhooks.js';
 
 function routesOf(module: Record<string, unknown>): RouteContract[] {
   return Object.values(module).filter(
@@ -34,4 +36,4 @@ function routesOf(module: Record<string, unknown>): RouteContract[] {
 }
 
 /** Every route of the public API, in one list: the functions, OpenAPI and the client all read it. */
-export const allRoutes: readonly RouteContract[] = [account, factories, programmers, images, jobs, sources, certificates, dataLists, units, device, audit, meta].flatMap(routesOf);
+export const allRoutes: readonly RouteContract[] = [account, factories, programmers, images, jobs, sources, certificates, dataLists, units, webhooks, device, audit, meta].flatMap(routesOf);

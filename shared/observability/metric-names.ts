@@ -28,6 +28,12 @@ export const METRIC = {
   uploadsAvailable: 'UploadsAvailable',
   uploadsRejected: 'UploadsRejected',
   uploadsFailed: 'UploadsFailed',
+  /** Events derived from the change stream, and webhook delivery attempts by outcome. */
+  eventsPublished: 'EventsPublished',
+  webhookDelivered: 'WebhookDelivered',
+  webhookAttemptsFailed: 'WebhookAttemptsFailed',
+  /** Deliveries that found no success within 24 hours (also in the dead-letter queue). */
+  webhookDeadLettered: 'WebhookDeadLettered',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

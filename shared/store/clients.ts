@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { tracer } from '../observability/tracer.js';
 
@@ -39,7 +40,11 @@ export function createKmsClient(): KMSClient {
   return observed(new KMSClient({}));
 }
 
-export type ObservedClient = DynamoDBClient | KMSClient | S3Client;
+export function createSqsClient(): SQSClient {
+  return observed(new SQSClient({}));
+}
+
+export type ObservedClient = DynamoDBClient | KMSClient | S3Client | SQSClient;
 
 let observer: ((client: ObservedClient) => void) | undefined;
 

@@ -12,6 +12,8 @@ export interface FactoryView {
   isDefault: boolean;
   programmerCount: number;
   openJobCount: number;
+  /** Minutes without a device call after which a programmer of this factory is reported offline (`programmer.offline`); null: never. */
+  programmerOfflineMinutes: number | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -23,6 +25,7 @@ function toFactoryView(item: Record<string, unknown>): FactoryView {
     isDefault: item.isDefault === true,
     programmerCount: Number(item.programmerCount ?? 0),
     openJobCount: Number(item.openJobCount ?? 0),
+    programmerOfflineMinutes: (item.programmerOfflineMinutes as number | undefined) ?? null,
     createdAt: item.createdAt as string,
     updatedAt: item.updatedAt as string,
   };
@@ -87,21 +90,46 @@ export async function createFactory(db: Db, accountId: string, name: string, act
 }
 
 export async function renameFactory(db: Db, accountId: string, factoryId: string, name: string, actor: string): Promise<FactoryView> {
+  return updateFactory(db, accountId, factoryId, { name }, actor);
+}
+
+export interface FactoryChange {
+  name?: string;
+  /** null: stop watching for silent programmers. */
+  programmerOfflineMinutes?: number | null;
+}
+
+/**
+ * PATCH /v1/factories/{id}: a new name (its lock moves in the same transaction) and/or the
+ * presence watch. A factory that watches is in the presence check's sparse index (keys.presenceIndex).
+ */
+export async function updateFactory(db: Db, accountId: string, factoryId: string, change: FactoryChange, actor: string): Promise<FactoryView> {
   const current = await getFactory(db, accountId, factoryId, true);
   const at = nowIso();
+  const name = change.name ?? current.name;
   const sameLock = keys.factoryName(accountId, current.name).sk === keys.factoryName(accountId, name).sk;
+  const sets = ['#name = :name', 'updatedAt = :at'];
+  const values: Record<string, unknown> = { ':name': name, ':oldName': current.name, ':at': at };
+  const removals: string[] = [];
+  if (change.programmerOfflineMinutes === null) removals.push('programmerOfflineMinutes', 'gsi1pk', 'gsi1sk');
+  if (typeof change.programmerOfflineMinutes === 'number') {
+    const index = keys.presenceIndex(accountId, factoryId);
+    sets.push('programmerOfflineMinutes = :minutes', 'gsi1pk = :presencePk', 'gsi1sk = :presenceSk');
+    Object.assign(values, { ':minutes': change.programmerOfflineMinutes, ':presencePk': index.gsi1pk, ':presenceSk': index.gsi1sk });
+  }
   const updateFactory = {
     Update: {
       TableName: db.table,
       Key: keys.factory(accountId, factoryId),
-      UpdateExpression: 'SET #name = :name, updatedAt = :at',
+      UpdateExpression: `SET ${sets.join(', ')}${removals.length > 0 ? ` REMOVE ${removals.join(', ')}` : ''}`,
       // Guards against a concurrent rename: the lock we release must still be ours.
       ConditionExpression: 'attribute_exists(pk) AND #name = :oldName',
       ExpressionAttributeNames: { '#name': 'name' },
-      ExpressionAttributeValues: { ':name': name, ':oldName': current.name, ':at': at },
+      ExpressionAttributeValues: values,
     },
   };
-  const audit = auditItem(db, { accountId, actor, action: 'factory.rename', targetType: 'factory', targetId: factoryId, details: { from: current.name, to: name } }, at);
+  const details = { ...(change.name !== undefined && { from: current.name, to: name }), ...(change.programmerOfflineMinutes !== undefined && { programmerOfflineMinutes: change.programmerOfflineMinutes }) };
+  const audit = auditItem(db, { accountId, actor, action: change.name !== undefined ? 'factory.rename' : 'factory.update', targetType: 'factory', targetId: factoryId, details }, at);
   const items = sameLock
     ? [updateFactory, audit]
     : [
@@ -118,7 +146,8 @@ export async function renameFactory(db: Db, accountId: string, factoryId: string
     if (failed) throw new ConflictError('concurrent_change', 'The factory changed meanwhile; read it again and retry');
     throw error;
   }
-  return { ...current, name, updatedAt: at };
+  const programmerOfflineMinutes = change.programmerOfflineMinutes === undefined ? current.programmerOfflineMinutes : change.programmerOfflineMinutes;
+  return { ...current, name, programmerOfflineMinutes, updatedAt: at };
 }
 
 export async function deleteFactory(db: Db, accountId: string, factoryId: string, actor: string): Promise<void> {

@@ -136,6 +136,8 @@ export async function registerImage(
     notBefore: input.restrictions?.notBefore,
     notAfter: input.restrictions?.notAfter,
     maxLeaseSeconds: input.restrictions?.maxLeaseSeconds,
+    autoPauseFailureRate: input.restrictions?.autoPause?.failureRate,
+    autoPauseMinUnits: input.restrictions?.autoPause?.minUnits,
     serialStart: serialRule.start,
     serialStep: serialRule.step,
     serialFormat: serialRule.format,

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { DEFAULT_LEASE_SECONDS } from '../domain/authorizations.js';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { type JobAction, type JobState, type JobStatus, applyTransition, effectiveStatus, remainingUnits, serialAt, serialSettingsProblems } from '../domain/jobs.js';
+import { type AutoPause, storedAutoPause } from '../domain/guardrail.js';
 import type { UnitFieldDefinition } from '../domain/unit-data.js';
 import { auditItem } from './audit.js';
 import { factoryCounterUpdate } from './factories.js';
@@ -22,7 +23,7 @@ export interface JobView {
   factoryId: string;
   name: string;
   status: JobStatus;
-  restrictions: { maxCount: number | null; notBefore: string | null; notAfter: string | null; maxLeaseSeconds: number };
+  restrictions: { maxCount: number | null; notBefore: string | null; notAfter: string | null; maxLeaseSeconds: number; autoPause: AutoPause | null };
   serials: { start: number; step: number; format: string; next: string };
   unitFields: UnitFieldInput[];
   onFailure: OnFailure;
@@ -49,6 +50,8 @@ export interface JobRecord extends JobState {
   returned: number;
   /** Longest lease a programmer may ask for; null: the default ten minutes. */
   maxLeaseSeconds: number | null;
+  /** The yield guardrail; null: none. */
+  autoPause: AutoPause | null;
   delivery: 'direct' | 'cloud';
   encryptionKeyId: string | null;
   /** Per-unit data: each field's source and what renders its values. */
@@ -76,6 +79,7 @@ export function toJobRecord(item: Record<string, unknown>): JobRecord {
     failed: Number(item.failed ?? 0),
     returned: Number(item.returned ?? 0),
     maxLeaseSeconds: (item.maxLeaseSeconds as number | undefined) ?? null,
+    autoPause: storedAutoPause(item),
     serialStart: Number(item.serialStart),
     serialStep: Number(item.serialStep),
     serialFormat: item.serialFormat as string,
@@ -98,7 +102,7 @@ export function toJobView(job: JobRecord, now = new Date()): JobView {
     factoryId: job.factoryId,
     name: job.name,
     status: effectiveStatus(job, now),
-    restrictions: { maxCount: job.maxCount, notBefore: job.notBefore, notAfter: job.notAfter, maxLeaseSeconds: job.maxLeaseSeconds ?? DEFAULT_LEASE_SECONDS },
+    restrictions: { maxCount: job.maxCount, notBefore: job.notBefore, notAfter: job.notAfter, maxLeaseSeconds: job.maxLeaseSeconds ?? DEFAULT_LEASE_SECONDS, autoPause: job.autoPause },
     serials: { ...rule, next: serialAt(rule, job.nextSerialIndex) },
     unitFields: job.unitFields.map(toUnitFieldInput),
     onFailure: job.onFailure,
@@ -167,11 +171,12 @@ export async function transitionJob(
       Key: keys.job(accountId, jobId),
       UpdateExpression: restart
         ? // Reservations still in the ledger from before (lower serial indexes) count in no run any more.
-          'SET #status = :next, #run = #run + :one, authorized = :zero, succeeded = :zero, failed = :zero, #returned = :zero, runStartIndex = nextSerialIndex, updatedAt = :at'
+          'SET #status = :next, #run = #run + :one, authorized = :zero, succeeded = :zero, failed = :zero, #returned = :zero, runStartIndex = nextSerialIndex, updatedAt = :at, statusChangedBy = :actor'
         : action === 'delete'
           ? // Out of the factory index for good (deleted is final): programmers' job lists never read it again.
-            'SET #status = :next, updatedAt = :at REMOVE gsi2pk, gsi2sk'
-          : 'SET #status = :next, updatedAt = :at',
+            'SET #status = :next, updatedAt = :at, statusChangedBy = :actor REMOVE gsi2pk, gsi2sk'
+          : // Who changed it travels with the change: its event names them (domain/events.ts).
+            'SET #status = :next, updatedAt = :at, statusChangedBy = :actor',
       ConditionExpression: '#status = :current AND #run = :run',
       ExpressionAttributeNames: { '#status': 'status', '#run': 'run', ...(restart && { '#returned': 'returned' }) },
       ExpressionAttributeValues: {
@@ -179,6 +184,7 @@ export async function transitionJob(
         ':current': current.status,
         ':run': current.run,
         ':at': at,
+        ':actor': actor,
         ...(restart && { ':one': 1, ':zero': 0 }),
       },
     },
@@ -209,7 +215,7 @@ export async function transitionJob(
 }
 
 export interface JobUpdate {
-  restrictions?: { maxCount?: number; notBefore?: string; notAfter?: string; maxLeaseSeconds?: number };
+  restrictions?: { maxCount?: number; notBefore?: string; notAfter?: string; maxLeaseSeconds?: number; autoPause?: AutoPause | null };
   unitFields?: UnitFieldInput[];
   onFailure?: OnFailure;
   uidPolicy?: UidPolicy;
@@ -254,6 +260,12 @@ export async function updateJob(db: Db, accountId: string, jobId: string, update
   if (restrictions.notBefore !== undefined) set('notBefore', restrictions.notBefore);
   if (restrictions.notAfter !== undefined) set('notAfter', restrictions.notAfter);
   if (restrictions.maxLeaseSeconds !== undefined) set('maxLeaseSeconds', restrictions.maxLeaseSeconds);
+  const removals: string[] = [];
+  if (restrictions.autoPause === null) removals.push('autoPauseFailureRate', 'autoPauseMinUnits');
+  if (restrictions.autoPause) {
+    set('autoPauseFailureRate', restrictions.autoPause.failureRate);
+    set('autoPauseMinUnits', restrictions.autoPause.minUnits);
+  }
   if (unitFields) set('unitFields', unitFields);
   if (update.onFailure) set('onFailure', update.onFailure);
   if (update.uidPolicy) set('uidPolicy', update.uidPolicy);
@@ -270,7 +282,7 @@ export async function updateJob(db: Db, accountId: string, jobId: string, update
               Update: {
                 TableName: db.table,
                 Key: keys.job(accountId, jobId),
-                UpdateExpression: `SET ${sets.join(', ')}`,
+                UpdateExpression: `SET ${sets.join(', ')}${removals.length > 0 ? ` REMOVE ${removals.join(', ')}` : ''}`,
                 ConditionExpression: conditions.join(' AND '),
                 ExpressionAttributeNames: { '#status': 'status' },
                 ExpressionAttributeValues: values,

@@ -28,6 +28,9 @@
  *   unit index         ACCT#{acct}#SRC#{source}#UNITS  {first index:016}#{authorization}   (one per authorization and run of a serial pool or MAC block: who got indexes first…first+count−1;
  *                      a returned value handed out again gets its own item beside the first one)
  *   returned values    ACCT#{acct}#SRC#{source}#RETURNS  {authorization}#{field}#{first unit}   (a failed unit's values, onFailure return; deleted by whoever claims them)
+ *   webhook            ACCT#{acct}            WEBHOOK#{hook} (url, events, the secret encrypted with the data key)
+ *   presence watch     factory item's gsi1:   PRESENCE / {acct}#{fac}   (sparse: only factories with `programmerOfflineMinutes`; the presence check's one query)
+ *     a programmer item's offlineSince: the lastSeenAt it was found silent at (once per silence: programmer.offline)
  *   session key crt    SESSIONKEY#{kid}       CERTIFICATE   (the `crt` of tickets a container signed; public)
  *   rate-limit bucket  ACCT#{acct}#RATE#DEVICE | #RATE#MANAGEMENT | #RATE#PRG#{prg}   BUCKET
  *     (GCRA arrival time `arrivalMs`; the platform operator's `limitRatePerSecond`/`limitBurst`
@@ -40,6 +43,9 @@
  *   log line           ACCT#{acct}#JOB#{job}#LOG#{shard}  {received at}#{writer}#{counter}   (shard 0…LOG_SHARDS−1, by chunk: logs.ts)
  *   legacy log line    ACCT#{acct}#JOB#{job}#LOG     (lines stored before the shards; still read, and the feed's name for its cursors)
  *   log request chunk  ACCT#{acct}#JOB#{job}#LOGREQ  {hash of request + chunk}   (retry marker)
+ *   webhook delivery   ACCT#{acct}#WEBHOOK#{hook}#DELIVERIES  {event time}#{message id}   (the event, its attempts; message id from the change that made it)
+ * Change stream of the entity table (events.ts): job, image, programmer and authorization items
+ * are the event sources (EVENT_SOURCES below); the relay's stream filter lets only them through.
  * The audit, result-batch and log sort keys start with the server's arrival time (fixed-width
  * ISO-8601 UTC, then `#`): feeds read them in arrival order and their cursors are positions in
  * that order (store/feed.ts). Log lines written before arrival order began were keyed
@@ -64,7 +70,13 @@ export const SK_PREFIX = {
   macBlock: 'MACB#',
   certificateAuthority: 'CA#',
   dataList: 'LIST#',
+  webhook: 'WEBHOOK#',
 } as const;
+
+/** The entity items whose changes become events: the sort key says which kind (the authorization's is exact). */
+export const EVENT_SOURCES = { job: { skPrefix: SK_PREFIX.job }, image: { skPrefix: SK_PREFIX.image }, programmer: { skPrefix: SK_PREFIX.programmer }, authorization: { sk: 'AUTH' } } as const;
+
+const PRESENCE_INDEX_PK = 'PRESENCE';
 
 const RESERVATION_PREFIX = 'rsv_';
 
@@ -145,6 +157,24 @@ export const keys = {
     pk: `ACCT#${accountId}#RATE#${bucket.scope === 'programmer' ? `PRG#${bucket.programmerId}` : bucket.scope === 'deviceAccount' ? 'DEVICE' : 'MANAGEMENT'}`,
     sk: 'BUCKET',
   }),
+  webhook: (accountId: string, webhookId: string): Key => ({ pk: accountPk(accountId), sk: `${SK_PREFIX.webhook}${webhookId}` }),
+  webhookDeliveriesPartition: (accountId: string, webhookId: string) => `ACCT#${accountId}#WEBHOOK#${webhookId}#DELIVERIES`,
+  webhookDelivery: (accountId: string, webhookId: string, eventAt: string, messageId: string): Key => ({ pk: `ACCT#${accountId}#WEBHOOK#${webhookId}#DELIVERIES`, sk: `${eventAt}#${messageId}` }),
+  /** The presence check's index entry of a factory that watches for silent programmers (gsi1 of the factory item). */
+  presenceIndex: (accountId: string, factoryId: string) => ({ gsi1pk: PRESENCE_INDEX_PK, gsi1sk: `${accountId}#${factoryId}` }),
+  presenceIndexPk: PRESENCE_INDEX_PK,
+  parsePresenceIndexSk: (gsi1sk: string): { accountId: string; factoryId: string } => {
+    const [accountId = '', factoryId = ''] = gsi1sk.split('#');
+    return { accountId, factoryId };
+  },
+  /** Which event source an entity item is (EVENT_SOURCES), and its account; undefined for any other item. */
+  eventSourceOf: (key: { pk: string; sk: string }): { kind: keyof typeof EVENT_SOURCES; accountId: string } | undefined => {
+    const accountId = /^ACCT#([^#]+)/.exec(key.pk)?.[1];
+    if (!accountId) return undefined;
+    if (key.sk === EVENT_SOURCES.authorization.sk) return { kind: 'authorization', accountId };
+    for (const kind of ['job', 'image', 'programmer'] as const) if (key.sk.startsWith(EVENT_SOURCES[kind].skPrefix)) return { kind, accountId };
+    return undefined;
+  },
   /** A session key's certificate (public, no account's data): written once per key, read to give a stored ticket back whole. */
   sessionKeyCertificate: (kid: string): Key => ({ pk: `SESSIONKEY#${kid}`, sk: 'CERTIFICATE' }),
   imageObject: (accountId: string, imageId: string) => `accounts/${accountId}/images/${imageId}`,

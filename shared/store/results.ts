@@ -1,8 +1,10 @@
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { type AutoPause, GUARDRAIL_ACTOR, guardrailCrossed, storedAutoPause } from '../domain/guardrail.js';
 import { ThrottledError } from '../domain/errors.js';
 import { type ResultInput, ReportedSet, planReport } from '../domain/reports.js';
 import { type AuthorizationRecord, authorizationOf, readReportedState } from './authorizations.js';
 import { type Db, cancelledConditions, getItems } from './db.js';
+import { auditItem } from './audit.js';
 import { activeProgrammer } from './device.js';
 import { withFaultRetry } from './faults.js';
 import { type FeedPage, type FeedQuery, arrivalKey, arrivalStamp, checkWriteLatency, readExpandedFeed } from './feed.js';
@@ -61,6 +63,66 @@ export function reportedUnitsWrite(db: Db, accountId: string, authorizationId: s
   };
 }
 
+/** What the guardrail decides on: the job's counters and state as read, and its autoPause. */
+interface GuardedJob {
+  run: number;
+  status: string;
+  succeeded: number;
+  failed: number;
+  autoPause: AutoPause;
+}
+
+/**
+ * Per container: jobs last seen with a guardrail, whose reports read the job first. Every other
+ * report conditions its counter update on the job having none, so jobs without a guardrail pay
+ * nothing for it; a report finding one there reads the job and writes again (once per container).
+ */
+const guardedJobs = new Set<string>();
+
+async function readGuardedJob(db: Db, accountId: string, jobId: string): Promise<(Omit<GuardedJob, 'autoPause'> & { autoPause: AutoPause | null }) | undefined> {
+  const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.job(accountId, jobId), ConsistentRead: true, ProjectionExpression: '#run, #status, succeeded, failed, autoPauseFailureRate, autoPauseMinUnits', ExpressionAttributeNames: { '#run': 'run', '#status': 'status' } }));
+  if (!Item) return undefined;
+  return { run: Number(Item.run), status: String(Item.status), succeeded: Number(Item.succeeded ?? 0), failed: Number(Item.failed ?? 0), autoPause: storedAutoPause(Item) };
+}
+
+/**
+ * The counter update of a report. Without a known guardrail it requires the job to have none;
+ * with one it is conditioned on the failures (and, when it pauses, all counters and the status)
+ * being what was read, so the write that makes the rate cross is exactly the one that pauses.
+ */
+function counterUpdate(db: Db, accountId: string, authorization: AuthorizationRecord, counts: { succeeded: number; failed: number; returned: number }, guard: GuardedJob | undefined, at: string) {
+  const adds = ['succeeded :succeeded', 'failed :failed', ...(counts.returned > 0 ? ['#returned :returned'] : [])];
+  const sets = counts.returned > 0 ? ['authorized = authorized - :returned'] : [];
+  const names: Record<string, string> = { '#run': 'run', ...(counts.returned > 0 && { '#returned': 'returned' }) };
+  const values: Record<string, unknown> = { ':succeeded': counts.succeeded, ':failed': counts.failed, ':run': authorization.run, ...(counts.returned > 0 && { ':returned': counts.returned }) };
+  const conditions = ['#run = :run'];
+  const pauses = guard !== undefined && guard.status === 'active' && guardrailCrossed(guard.autoPause, guard.succeeded + counts.succeeded, guard.failed + counts.failed);
+  if (!guard) conditions.push('attribute_not_exists(autoPauseFailureRate)');
+  else {
+    names['#status'] = 'status';
+    conditions.push('#status = :readStatus', 'failed = :readFailed', 'autoPauseFailureRate = :rate', 'autoPauseMinUnits = :minUnits');
+    Object.assign(values, { ':readStatus': guard.status, ':readFailed': guard.failed, ':rate': guard.autoPause.failureRate, ':minUnits': guard.autoPause.minUnits });
+    if (pauses) {
+      sets.push('#status = :paused', 'statusChangedBy = :guardrail', 'updatedAt = :at');
+      conditions.push('succeeded = :readSucceeded');
+      Object.assign(values, { ':paused': 'paused', ':guardrail': GUARDRAIL_ACTOR, ':at': at, ':readSucceeded': guard.succeeded });
+    }
+  }
+  const update = {
+    Update: {
+      TableName: db.table,
+      Key: keys.job(accountId, authorization.jobId),
+      UpdateExpression: `ADD ${adds.join(', ')}${sets.length > 0 ? ` SET ${sets.join(', ')}` : ''}`,
+      ConditionExpression: conditions.join(' AND '),
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    },
+  };
+  if (!pauses) return [update];
+  const crossed = { succeeded: guard.succeeded + counts.succeeded, failed: guard.failed + counts.failed };
+  return [update, auditItem(db, { accountId, actor: GUARDRAIL_ACTOR, action: 'job.pause', targetType: 'job', targetId: authorization.jobId, details: { run: authorization.run, autoPause: guard.autoPause, ...crossed } }, at)];
+}
+
 /** How many times one report plans anew after a concurrent report or release of the same authorization. */
 const MAX_PASSES = 16;
 
@@ -95,6 +157,18 @@ export async function recordResults(
   const expiresAt = Math.floor(now.getTime() / 1000) + RESULT_RETENTION_DAYS * 86_400;
   let countInRun = true;
   let state = reported ?? (await reread());
+  const jobKey = `${accountId}/${authorization.jobId}`;
+  let guard: GuardedJob | undefined;
+  const learnGuard = async () => {
+    const job = await readGuardedJob(db, accountId, authorization.jobId);
+    // The job was restarted (or is gone): the results are kept, counted in no run.
+    if (!job || job.run !== authorization.run) countInRun = false;
+    guard = job?.autoPause ? { ...job, autoPause: job.autoPause } : undefined;
+    if (guard) guardedJobs.add(jobKey);
+    else guardedJobs.delete(jobKey);
+    if (guardedJobs.size > 10_000) guardedJobs.clear();
+  };
+  if (guardedJobs.has(jobKey)) await learnGuard();
   for (let pass = 1; pass <= MAX_PASSES; pass += 1) {
     const plan = planReport(authorization.authorizationId, authorization.serials, state.set, results, state.released);
     if (plan.fresh.length === 0) return { recorded: 0, duplicates: plan.duplicates, failed: 0 };
@@ -110,16 +184,7 @@ export async function recordResults(
     }
     const bits = state.set.with(plan.fresh.map(({ offset }) => offset)).toBytes();
     const reportedUpdate = reportedUnitsWrite(db, accountId, authorization.authorizationId, state, 'bits = :bits', { ':bits': bits });
-    const counter = {
-      Update: {
-        TableName: db.table,
-        Key: keys.job(accountId, authorization.jobId),
-        UpdateExpression: returnedUnits.length > 0 ? 'ADD succeeded :succeeded, failed :failed, #returned :returned SET authorized = authorized - :returned' : 'ADD succeeded :succeeded, failed :failed',
-        ConditionExpression: '#run = :run',
-        ExpressionAttributeNames: { '#run': 'run', ...(returnedUnits.length > 0 && { '#returned': 'returned' }) },
-        ExpressionAttributeValues: { ':succeeded': succeeded, ':failed': plan.fresh.length - succeeded, ':run': authorization.run, ...(returnedUnits.length > 0 && { ':returned': returnedUnits.length }) },
-      },
-    };
+    const counter = counterUpdate(db, accountId, authorization, { succeeded, failed: plan.fresh.length - succeeded, returned: returnedUnits.length }, guard, now.toISOString());
     try {
       await withFaultRetry(async () => {
         // Stamped right before each attempt (a cancelled one stored nothing): the stamp is the
@@ -141,7 +206,7 @@ export async function recordResults(
           },
         };
         const started = Date.now();
-        await db.doc.send(new TransactWriteCommand({ TransactItems: [batch, reportedUpdate, ...(countInRun ? [counter] : []), ...returns] }));
+        await db.doc.send(new TransactWriteCommand({ TransactItems: [batch, reportedUpdate, ...(countInRun ? counter.slice(0, 1) : []), ...returns, ...(countInRun ? counter.slice(1) : [])] }));
         checkWriteLatency(started, 'results');
       });
       // A failed unit's chip may be programmed again (what a crash leaves here expires with the lease).
@@ -153,8 +218,8 @@ export async function recordResults(
     } catch (error) {
       const failed = cancelledConditions(error);
       if (!failed?.some(Boolean)) throw error;
-      // The job was restarted: the results are kept, counted in no run.
-      if (failed[2]) countInRun = false;
+      // The job was restarted, or has a guardrail, or its counters moved under the guardrail: look at it again.
+      if (failed[2]) await learnGuard();
       // Another report or the release of this authorization came first: plan again on what it left.
       if (failed[1]) state = await reread();
     }

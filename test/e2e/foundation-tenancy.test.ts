@@ -84,6 +84,7 @@ async function setUpAccount(label: string): Promise<Account> {
       macBlockId: block.body.macBlock.macBlockId,
       certificateAuthorityId: ca.body.certificateAuthority.certificateAuthorityId,
       dataListId: list.body.dataList.dataListId,
+      webhookId: (await api('POST', 'v1/webhooks', { token: admin, body: { url: 'https://hooks.example.com/tenancy', events: ['job.paused'] } })).body.webhook.webhookId,
     },
     programmerToken: programmer.token,
     disabledProgrammerId: disabled.programmerId,

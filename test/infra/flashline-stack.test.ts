@@ -12,7 +12,7 @@ import { synthFlashline } from './synth.js';
  * settings are proven here, on the templates (read as one, see synth.ts; stacks.test.ts covers
  * the split itself). Synthesized once for the whole file.
  */
-const OUR_FUNCTIONS = ['Authorizer', 'ManagementApi', 'DeviceApi', 'DeviceCertificates', 'ImageVerifier'] as const;
+const OUR_FUNCTIONS = ['Authorizer', 'ManagementApi', 'DeviceApi', 'DeviceCertificates', 'ImageVerifier', 'EventRelay', 'WebhookDelivery', 'PresenceCheck'] as const;
 type FunctionName = (typeof OUR_FUNCTIONS)[number];
 
 interface Statement {
@@ -116,6 +116,8 @@ describe('Flashline templates (both stacks)', () => {
         's3:PutObject',
         's3:DeleteObject',
         'secretsmanager:GetSecretValue',
+        // POST /v1/webhooks/{id}/test queues its delivery (the notifications key encrypts it: GenerateDataKey, Decrypt).
+        'sqs:SendMessage',
       ],
       DeviceApi: [...BASE, ...['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem'].map((a) => `dynamodb:${a}`), ...DATA_KEY_WRITE, 'kms:Sign', 'kms:GetPublicKey', 's3:GetObject'],
       DeviceCertificates: [...BASE, ...['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'].map((a) => `dynamodb:${a}`), ...DATA_KEY_WRITE, 'kms:Sign'],
@@ -132,6 +134,33 @@ describe('Flashline templates (both stacks)', () => {
         'sqs:GetQueueAttributes',
         'sqs:GetQueueUrl',
       ],
+      // Reads the account's webhooks, puts deliveries, reads the entity table's stream, queues deliveries.
+      EventRelay: [
+        ...BASE,
+        'dynamodb:Query',
+        'dynamodb:PutItem',
+        ...DATA_KEY_WRITE,
+        'dynamodb:DescribeStream',
+        'dynamodb:GetRecords',
+        'dynamodb:GetShardIterator',
+        'dynamodb:ListStreams',
+        'sqs:SendMessage',
+      ],
+      // Reads webhook and delivery, records attempts, opens the secret (kms:Decrypt), consumes and re-queues.
+      WebhookDelivery: [
+        ...BASE,
+        'dynamodb:GetItem',
+        'dynamodb:UpdateItem',
+        ...DATA_KEY_READ,
+        'kms:GenerateDataKey',
+        'sqs:SendMessage',
+        'sqs:ReceiveMessage',
+        'sqs:ChangeMessageVisibility',
+        'sqs:GetQueueUrl',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+      ],
+      PresenceCheck: [...BASE, 'dynamodb:Query', 'dynamodb:UpdateItem', ...DATA_KEY_READ],
     };
 
     it.each(OUR_FUNCTIONS)('grants %s exactly the actions its code calls', (name) => {
@@ -190,8 +219,9 @@ describe('Flashline templates (both stacks)', () => {
         const policies = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::IAM::Policy' && asList(r.Properties?.Roles).some((ref: any) => ref?.Ref === roleId));
         const starred = policies.filter(([, r]) => (r.Properties?.PolicyDocument.Statement as Statement[]).some((st) => st.Resource === '*'));
         // The management function also creates CA keys: kms:CreateKey names no resource, so it is `*`, alone in a policy of its own.
-        const expected = [...(name === 'ManagementApi' ? [expect.stringMatching(/^ManagementApiCaKeys/)] : []), expect.stringMatching(new RegExp(`^${name}Tracing`))];
-        expect(starred.map(([id]) => id).sort()).toEqual(expected);
+        // The relay's stream needs dynamodb:ListStreams, which has no resource-level permission either: a policy of its own too.
+        const own = name === 'EventRelay' ? [`${name}StreamList`, `${name}Tracing`] : name === 'ManagementApi' ? ['ManagementApiCaKeys', `${name}Tracing`] : [`${name}Tracing`];
+        expect(starred.map(([id]) => id).sort()).toEqual(own.map((prefix) => expect.stringMatching(new RegExp(`^${prefix}`))));
         const tracing = starred.find(([id]) => id.startsWith(`${name}Tracing`))![1];
         expect((tracing.Properties?.PolicyDocument.Statement as Statement[]).flatMap((st) => asList(st.Action)).sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
         // And the function still traces, now switched on outside CDK's `tracing` prop.
@@ -391,7 +421,7 @@ describe('Flashline templates (both stacks)', () => {
   });
 
   describe('functions', () => {
-    it('deploys only our five functions besides CDK’s own bucket-notification handler', () => {
+    it('deploys only our functions besides CDK’s own bucket-notification handler', () => {
       const ids = Object.keys(resources).filter((id) => resources[id]?.Type === 'AWS::Lambda::Function');
       const ours = ids.filter((id) => OUR_FUNCTIONS.some((name) => id.startsWith(name)));
       expect(ours).toHaveLength(OUR_FUNCTIONS.length);
@@ -410,7 +440,8 @@ describe('Flashline templates (both stacks)', () => {
       expect(mentions(resources[logGroupId]?.Properties?.KmsKeyId, logicalIdOf('AWS::KMS::Key', 'StoreLogsKey'))).toBe(true);
     });
 
-    it.each(OUR_FUNCTIONS)('reserves concurrency for %s, leaving at least 100 of the default 1,000 unreserved', (name) => {
+    // The events pipeline's functions share the unreserved pool: what they must not starve has its reservation.
+    it.each(Object.keys(RESERVED_CONCURRENCY) as (keyof typeof RESERVED_CONCURRENCY)[])('reserves concurrency for %s, leaving at least 100 of the default 1,000 unreserved', (name) => {
       expect(resources[functionId(name)]?.Properties?.ReservedConcurrentExecutions).toBe(RESERVED_CONCURRENCY[name]);
       expect(Object.values(RESERVED_CONCURRENCY).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(900);
     });

@@ -73,7 +73,7 @@ describe('the stack split', () => {
     const named = new Set<string>(Object.values(ENV));
     const functions = Object.values(apiResources).filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Environment);
     const ours = functions.filter((r) => r.Properties?.Environment.Variables.POWERTOOLS_SERVICE_NAME);
-    expect(ours).toHaveLength(5);
+    expect(ours).toHaveLength(8);
     for (const fn of ours) {
       for (const name of Object.keys(fn.Properties?.Environment.Variables)) expect(named.has(name), name).toBe(true);
     }
@@ -94,7 +94,7 @@ describe('the stack split', () => {
 
     it('alarms on the 5xx rate, throttles, authorizer errors, dead letters and verifier failures, to the topic, both ways', () => {
       const alarms = alarmsByName();
-      expect(Object.keys(alarms).sort()).toEqual(['AuthorizerErrors', 'DeadLetters', 'ServerErrorRate', 'Throttles', 'VerifierFailures']);
+      expect(Object.keys(alarms).sort()).toEqual(['AuthorizerErrors', 'DeadLetters', 'EventFailures', 'EventRelayErrors', 'ServerErrorRate', 'Throttles', 'VerifierFailures']);
       for (const [name, alarm] of Object.entries(alarms)) {
         expect(alarm.AlarmActions, name).toEqual([{ Ref: topicId() }]);
         expect(alarm.OKActions, name).toEqual([{ Ref: topicId() }]);
@@ -122,6 +122,14 @@ describe('the stack split', () => {
       expect(DeadLetters).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1 });
       expect(JSON.stringify(DeadLetters?.Dimensions)).toContain('ImageVerifierFailures');
       expect(VerifierFailures).toMatchObject({ Namespace: METRICS_NAMESPACE, MetricName: METRIC.uploadsFailed, Dimensions: [{ Name: 'service', Value: 'ImageVerifier' }] });
+    });
+
+    it('alarms on the events pipeline: its failures queue (deliveries failed for 24 hours, relay batches given up) and relay errors', () => {
+      const { EventFailures, EventRelayErrors } = alarmsByName();
+      expect(EventFailures).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: ALARM_THRESHOLDS.eventFailures });
+      expect(JSON.stringify(EventFailures?.Dimensions)).toContain('EventFailures');
+      expect(EventRelayErrors).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Errors' });
+      expect(JSON.stringify(EventRelayErrors?.Dimensions)).toMatch(/EventRelay/);
     });
 
     it('sends alarms to a KMS-encrypted, TLS-only topic with the configured email subscribers, a key CloudWatch may use', () => {
@@ -188,7 +196,7 @@ describe('the stack split', () => {
     it('leaves out only the metric-math alarms where the emulator cannot create them', () => {
       const { apiTemplate: local } = synthFlashline({ bundle: false, metricMathAlarms: false });
       const names = Object.keys(local.findResources('AWS::CloudWatch::Alarm')).map((id) => id.replace(/^Operations/, '').replace(/[0-9A-F]{8}$/, ''));
-      expect(names.sort()).toEqual(['AuthorizerErrors', 'DeadLetters', 'VerifierFailures']);
+      expect(names.sort()).toEqual(['AuthorizerErrors', 'DeadLetters', 'EventFailures', 'EventRelayErrors', 'VerifierFailures']);
       local.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     });
   });

@@ -10,6 +10,7 @@ declare module 'vitest' {
     imagesBucketName: string;
     signingKeyId: string;
     ticketKeyId: string;
+    presenceCheckFunctionName: string;
   }
 }
 
@@ -37,6 +38,7 @@ export default async function setup(project: TestProject): Promise<() => void> {
   project.provide('imagesBucketName', stack.outputs.imagesBucketName);
   project.provide('signingKeyId', stack.outputs.signingKeyId);
   project.provide('ticketKeyId', stack.outputs.ticketKeyId);
+  project.provide('presenceCheckFunctionName', stack.outputs.presenceCheckFunctionName);
   return () => {
     if (stack.startedEmulator) stopEmulator();
   };

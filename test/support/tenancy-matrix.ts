@@ -31,6 +31,7 @@ export interface TenantIds {
   macBlockId: string;
   certificateAuthorityId: string;
   dataListId: string;
+  webhookId: string;
 }
 
 /** What one request sends beyond its path; `own` marks a request that names nothing of A (lists, creates). */
@@ -62,6 +63,7 @@ const PARAM_IDS: Record<string, keyof TenantIds> = {
   macBlockId: 'macBlockId',
   certificateAuthorityId: 'certificateAuthorityId',
   dataListId: 'dataListId',
+  webhookId: 'webhookId',
 };
 
 const directImage = (factoryId: string) => ({ name: 'Tenancy probe', factoryId, contentSha256: 'c'.repeat(64), sizeBytes: 1024, delivery: 'direct' });
@@ -130,6 +132,12 @@ export const ROUTE_FIXTURES: Record<string, Variant[]> = {
   listJobResults: [{}],
   listJobLogs: [{}],
   listAudit: [{ own: true }],
+  createWebhook: [{ body: () => ({ url: 'https://hooks.example.com/flashline', events: ['job.paused'] }), own: true }],
+  listWebhooks: [{ own: true }],
+  getWebhook: [{}],
+  deleteWebhook: [{}],
+  listWebhookDeliveries: [{}],
+  testWebhook: [{}],
   listDeviceJobs: [{ own: true }],
   createDownloadUrl: [{}],
   authorizeProgramming: [{ body: (a) => ({ jobId: a.jobId, units: 1, nonce: `tenancy-probe-${Date.now()}-${(nonceCounter += 1)}` }) }],
@@ -220,6 +228,7 @@ export const SAMPLE_IDS: TenantIds = {
   macBlockId: 'mac_sample',
   certificateAuthorityId: 'ca_sample',
   dataListId: 'list_sample',
+  webhookId: 'wh_sample',
 };
 
 /** Why the matrix cannot cover these routes: missing entries, unfilled path parameters, bodies or queries the contract refuses. */

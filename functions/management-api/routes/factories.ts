@@ -11,7 +11,7 @@ export const factoryRoutes = [
   })),
   implement(contract.getFactory, async ({ principal, params }) => ({ factory: await factories.getFactory(db, principal.accountId, params.factoryId) })),
   implement(contract.renameFactory, async ({ principal, params, body }) => ({
-    factory: await factories.renameFactory(db, principal.accountId, params.factoryId, body.name, actorOf(principal)),
+    factory: await factories.updateFactory(db, principal.accountId, params.factoryId, body, actorOf(principal)),
   })),
   implement(contract.deleteFactory, async ({ principal, params }) => {
     await factories.deleteFactory(db, principal.accountId, params.factoryId, actorOf(principal));
