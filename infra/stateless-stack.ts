@@ -49,7 +49,7 @@ export interface FlashlineApiStackProps extends StackProps {
 }
 
 /** Concurrency set aside per function: 380 of the default 1,000, leaving 620 unreserved. */
-export const RESERVED_CONCURRENCY = { Authorizer: 100, ManagementApi: 50, DeviceApi: 200, DeviceCertificates: 20, ImageVerifier: 10 } as const;
+export const RESERVED_CONCURRENCY = { Authorizer: 100, ManagementApi: 50, DeviceApi: 200, DeviceCertificates: 20, ImageVerifier: 10, EventRelay: 5, WebhookDelivery: 20, PresenceCheck: 1 } as const;
 
 /** Seconds API Gateway caches an authorizer answer: the longest a revoked credential keeps working. */
 export const AUTHORIZER_CACHE_TTL_SECONDS = 30;
@@ -195,6 +195,7 @@ export class FlashlineApiStack extends Stack {
       logsKey: store.logsKey,
       allowPrivateWebhooks: props.allowPrivateWebhooks === true,
       retryBaseSeconds: props.webhookRetryBaseSeconds ?? 5,
+      reservedConcurrency: { relay: reserved('EventRelay'), delivery: reserved('WebhookDelivery'), presence: reserved('PresenceCheck') },
     });
     // Webhook secrets are sealed with the data key (kms:Encrypt, which its table grant carries);
     // `POST /v1/webhooks/{id}/test` queues its delivery itself.

@@ -35,6 +35,10 @@ export const PLACEHOLDER_ENVIRONMENT: Record<string, string> = {
   PUBLIC_API_URL: 'https://api.example.com/',
   CURSOR_KEY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:cursor-key',
   CA_KEY_TAG_VALUE: 'Flashline',
+  DATA_KEY_ID: '00000000-0000-0000-0000-000000000002',
+  WEBHOOK_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/deliveries',
+  WEBHOOK_DEAD_LETTER_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/failures',
+  WEBHOOK_RETRY_BASE_SECONDS: '5',
 };
 
 /** The placeholders plus the function's own NODE_OPTIONS, as ProjectFunction deploys it. */

@@ -26,6 +26,8 @@ export interface EventsPipelineProps {
   allowPrivateWebhooks: boolean;
   /** First retry delay of a failed delivery (5 s in production; the local stack's tests use 1 s). */
   retryBaseSeconds: number;
+  /** Reserved concurrency of each function (none on the local emulator). */
+  reservedConcurrency: { relay?: number; delivery?: number; presence?: number };
 }
 
 /**
@@ -49,6 +51,7 @@ export class EventsPipeline extends Construct {
       entry: 'functions/event-relay/index.ts',
       description: 'Turns committed changes of jobs, images, programmers and authorizations into events and queues their webhook deliveries',
       environment: { ...tables, [ENV.WEBHOOK_QUEUE_URL]: props.deliveries.queueUrl },
+      reservedConcurrency: props.reservedConcurrency.relay,
       logsKey: props.logsKey,
       timeout: Duration.seconds(60),
     });
@@ -86,6 +89,7 @@ export class EventsPipeline extends Construct {
     this.delivery = new ProjectFunction(scope, 'WebhookDelivery', {
       entry: 'functions/webhook-delivery/index.ts',
       description: 'Signs (Standard Webhooks) and POSTs webhook deliveries, records each attempt, retries with backoff for 24 hours',
+      reservedConcurrency: props.reservedConcurrency.delivery,
       environment: {
         ...tables,
         [ENV.DATA_KEY_ID]: store.dataKey.keyId,
@@ -109,6 +113,7 @@ export class EventsPipeline extends Construct {
       entry: 'functions/presence-check/index.ts',
       description: 'Marks programmers silent past their factory programmerOfflineMinutes (programmer.offline, once per silence)',
       environment: tables,
+      reservedConcurrency: props.reservedConcurrency.presence,
       logsKey: props.logsKey,
       timeout: Duration.seconds(60),
     });
