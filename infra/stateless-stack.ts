@@ -8,6 +8,7 @@ import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { CA_KEY_TAG, ENV, type FunctionEnvironment } from '../shared/config.js';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from '../shared/domain/rate-limits.js';
+import { keys } from '../shared/store/keys.js';
 import { type ApiFlavour, DEFAULT_API_FLAVOUR } from './api-flavour.js';
 import { HttpApi, type PublicApi } from './constructs/http-api.js';
 import { EventsPipeline } from './constructs/events-pipeline.js';
@@ -150,6 +151,15 @@ export class FlashlineApiStack extends Stack {
       { table: store.eventsTable, items: ['PutItem'] },
     );
     // Certifies its session keys with the ticket key; reads the binding key to verify bindings presented to it.
+    // onFailure return claims a failed unit's values by querying and deleting them, and chip UID
+    // claims are freed by deleting them: only in those partitions (dynamodb:LeadingKeys).
+    device.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:Query', 'dynamodb:DeleteItem'],
+        resources: [store.table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...keys.deviceDeletablePartitions] } },
+      }),
+    );
     store.grantSign(store.ticketKey, device);
     store.grantPublicKeys(device, store.bindingKey);
     store.grantImageRead(device);

@@ -127,6 +127,12 @@ export const keys = {
   }),
   unitIndexPosition: (index: number) => String(index).padStart(16, '0'),
   returnedValuesPartition: (accountId: string, sourceId: string) => `ACCT#${accountId}#SRC#${sourceId}#RETURNS`,
+  /**
+   * IAM `dynamodb:LeadingKeys` patterns of the partitions whose items the device function
+   * deletes (it claims returned values by deleting them, and frees chip UID claims) and queries
+   * (returned values): nothing else may it delete or query outside the indexes.
+   */
+  deviceDeletablePartitions: ['ACCT#*#SRC#*#RETURNS', 'ACCT#*#UID#*'] as const,
   /** Unique per return: a unit is reported once, so no two returns share their authorization, field and first unit. */
   returnedValues: (accountId: string, sourceId: string, authorizationId: string, field: number, tag: string): Key => ({
     pk: `ACCT#${accountId}#SRC#${sourceId}#RETURNS`,
