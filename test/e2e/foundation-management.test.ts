@@ -67,6 +67,8 @@ describe.each(['first', 'second'])('the %s account manages its foundation', () =
       isDefault: false,
       programmerCount: 0,
       openJobCount: 0,
+      // No programmer.offline events until an admin sets the threshold.
+      programmerOfflineMinutes: null,
       createdAt: expect.stringMatching(ISO),
       updatedAt: expect.stringMatching(ISO),
     });
@@ -80,6 +82,11 @@ describe.each(['first', 'second'])('the %s account manages its foundation', () =
     expect(renamed.status).toBe(200);
     expect(renamed.body.factory).toMatchObject({ factoryId: factory.factoryId, name: `${name} renamed` });
     expect((await api('GET', `v1/factories/${factory.factoryId}`, { token: admin.token })).body.factory.name).toBe(`${name} renamed`);
+    // The offline threshold is set alone (the name stays), and removed with null.
+    const watched = await api('PATCH', `v1/factories/${factory.factoryId}`, { token: admin.token, body: { programmerOfflineMinutes: 15 } });
+    expect(watched.body.factory).toMatchObject({ name: `${name} renamed`, programmerOfflineMinutes: 15 });
+    const unwatched = await api('PATCH', `v1/factories/${factory.factoryId}`, { token: admin.token, body: { programmerOfflineMinutes: null } });
+    expect(unwatched.body.factory.programmerOfflineMinutes).toBeNull();
     // The old name is free again.
     const reuse = await api('POST', 'v1/factories', { token: admin.token, body: { name } });
     expect(reuse.status).toBe(201);
