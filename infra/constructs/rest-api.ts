@@ -76,9 +76,15 @@ export class RestApi extends Construct implements PublicApi {
     // One invoke permission per function, not one per method.
     const management = new apigw.LambdaIntegration(props.managementFunction, { proxy: true, scopePermissionToMethod: false });
     const device = new apigw.LambdaIntegration(props.deviceFunction, { proxy: true, scopePermissionToMethod: false });
+    const certificates = new apigw.LambdaIntegration(props.deviceCertificatesFunction, { proxy: true, scopePermissionToMethod: false });
     const v1 = this.api.root.addResource('v1');
     v1.addProxy({ defaultIntegration: management, anyMethod: true, defaultMethodOptions: { authorizer } });
-    v1.addResource('device').addProxy({ defaultIntegration: device, anyMethod: true, defaultMethodOptions: { authorizer } });
+    const deviceResource = v1.addResource('device');
+    deviceResource.addProxy({ defaultIntegration: device, anyMethod: true, defaultMethodOptions: { authorizer } });
+    // As on the HTTP API, this path has its own function (the X.509 library stays out of the
+    // device bundle). ANY, so another method reaches a function and gets its JSON 405, not a
+    // gateway 404 that the HTTP flavour would not give.
+    deviceResource.addResource('certificates').addMethod('ANY', certificates, { authorizer });
     // Public: the JWKS and OpenAPI documents (ANY: another method gets the function's 405), and
     // `/` and every path outside /v1 (addProxy on the root adds both), which the management
     // function answers with its JSON 404.
