@@ -120,16 +120,18 @@ export function registerDataListCommands(program: Command, kit: CommandKit): voi
       }),
     );
 
-  const units = program.command('units').description('traceability: where a serial pool value or MAC address went');
+  const units = program.command('units').description('traceability: where a serial pool value, MAC address or chip UID went');
   units
     .command('show')
     .description("a unit's story: job, image, programmer, authorization, result, time, field names")
     .option('--serial <value>', 'a serial pool value')
     .option('--mac <address>', 'a MAC address')
+    .option('--uid <hex>', 'a chip UID (jobs with a uidPolicy)')
     .action(
-      kit.action(async (context, options: { serial?: string; mac?: string }) => {
-        if ((options.serial === undefined) === (options.mac === undefined)) throw new UsageError('give exactly one of --serial or --mac');
-        const { items } = await context.client().call(contract.lookupUnits, { query: options.serial !== undefined ? { serial: options.serial } : { mac: options.mac } });
+      kit.action(async (context, options: { serial?: string; mac?: string; uid?: string }) => {
+        const query = { serial: options.serial, mac: options.mac, uid: options.uid };
+        if (Object.values(query).filter((given) => given !== undefined).length !== 1) throw new UsageError('give exactly one of --serial, --mac or --uid');
+        const { items } = await context.client().call(contract.lookupUnits, { query });
         context.print({ items }, () =>
           items.length === 0
             ? 'No unit got this value (never issued, or burned)\n'

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { Id, Timestamp } from './common.js';
+import { Uid } from './device.js';
 import { defineRoute } from './route.js';
 
 /** Traceability (api.md "Per-unit data"): where a value went, and the signed record of a job's units. */
@@ -27,18 +28,20 @@ export const UnitsQuery = z
   .object({
     serial: z.string().min(1).max(64).optional().meta({ description: 'A value of a serial pool field' }),
     mac: z.string().min(12).max(17).optional().meta({ description: 'An EUI-48 address of a MAC block field (colons, dashes or none)' }),
+    uid: Uid.optional().meta({ description: 'A chip UID (hex, any case) of a job with a uidPolicy' }),
   })
   .strict()
-  .refine((query) => (query.serial === undefined) !== (query.mac === undefined), { message: 'give exactly one of serial or mac' });
+  .refine((query) => [query.serial, query.mac, query.uid].filter((given) => given !== undefined).length === 1, { message: 'give exactly one of serial, mac or uid' });
 
 export const lookupUnits = defineRoute({
   operationId: 'lookupUnits',
   method: 'GET',
   path: '/v1/units',
-  summary: "Where a serial pool value or MAC address went: each unit's story (job, image, programmer, authorization, result, time, field names)",
+  summary: "Where a serial pool value, MAC address or chip UID went: each unit's story (job, image, programmer, authorization, result, time, field names)",
   description:
     'More than one item when a value was handed out again after a failure (onFailure return), oldest first. A value that was drawn and burned (its request never ' +
-    'granted it) or never issued answers an empty list. Lookups by chip UID (`uid`) come with chip UIDs (uidPolicy).',
+    'granted it) or never issued answers an empty list. A chip UID (`uid`) is found while its job (uidPolicy) holds it claimed or programmed; ' +
+    'its story has `match.field` `uid` and `match.sourceId` the scope it is unique in (the job, or the account).',
   access: { kind: 'account', minimumRole: 'viewer' },
   query: UnitsQuery,
   successStatus: 200,

@@ -108,8 +108,9 @@ export const keys = {
   /** Beside its authorization: (authorization, serial) names at most one certificate. */
   deviceCertificate: (accountId: string, authorizationId: string, serial: string): Key => ({ pk: `ACCT#${accountId}#AUTH#${authorizationId}`, sk: `CERT#${serial}` }),
   /** One partition per chip UID; the sort key is the scope it must be unique in (the job, or the whole account). */
+  uidClaimPartition: (accountId: string, uid: string) => `ACCT#${accountId}#UID#${uid}`,
   uidClaim: (accountId: string, uid: string, scope: { jobId: string } | 'account'): Key => ({
-    pk: `ACCT#${accountId}#UID#${uid}`,
+    pk: keys.uidClaimPartition(accountId, uid),
     sk: scope === 'account' ? 'ACCOUNT' : `JOB#${scope.jobId}`,
   }),
   macRegistry: (accountId: string): Key => ({ pk: accountPk(accountId), sk: 'MACREGISTRY' }),

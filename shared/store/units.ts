@@ -4,6 +4,7 @@ import { serialRange } from '../domain/jobs.js';
 import { parseSerialFormat, poolIndexOf } from '../domain/serial-format.js';
 import { type IndexRuns, type UnitFieldDefinition, buildUnitData, indexesPerUnit, parseMac, unitFieldNames } from '../domain/unit-data.js';
 import { NotFoundError } from '../domain/errors.js';
+import { normalizeUid } from '../domain/uids.js';
 import { expandText } from './compression.js';
 import { listRowsOf } from './data-list-rows.js';
 import { type Db, getItems } from './db.js';
@@ -100,6 +101,54 @@ async function resultsOf(db: Db, accountId: string, jobId: string, options: { fr
   });
 }
 
+/** Where one authorization holds the value looked up: its unit (place in the authorization) and the field's name. */
+type Located = { unit: number; field: string } | undefined;
+
+/** An authorization that may hold the value, and how to find the value's unit in it. */
+interface Candidate {
+  authorizationId: string;
+  jobId: string;
+  sourceId: string;
+  locate: (authorization: Record<string, unknown>) => Located;
+}
+
+/** The stories of the candidates that do hold the value, oldest first: one read of their authorizations and jobs, and a bounded read of results per unit. */
+async function storiesOf(db: Db, accountId: string, value: string, candidates: readonly Candidate[]): Promise<UnitStory[]> {
+  if (candidates.length === 0) return [];
+  const authorizations = await getItems(db, db.table, candidates.map((candidate) => keys.authorization(accountId, candidate.authorizationId)), false);
+  const jobIds = [...new Set(candidates.map((candidate) => candidate.jobId))];
+  const jobs = new Map(jobIds.map((jobId, i) => [jobId, i]));
+  const jobItems = await getItems(db, db.table, jobIds.map((jobId) => keys.job(accountId, jobId)), false);
+  const stories = await Promise.all(
+    candidates.map(async (candidate, i): Promise<UnitStory | undefined> => {
+      const authorization = authorizations[i];
+      if (!authorization || (authorization.state !== undefined && authorization.state !== 'granted' && authorization.state !== 'released')) return undefined;
+      const located = candidate.locate(authorization);
+      if (!located) return undefined; // drawn by a request that never granted it: burned
+      const serial = serialsOf(authorization)[located.unit] as string;
+      const from = grantedAt(authorization);
+      const job = jobItems[jobs.get(candidate.jobId)!];
+      const results = await resultsOf(db, accountId, candidate.jobId, { fromIso: from?.slice(0, 19), authorizationId: candidate.authorizationId, maxPages: MAX_RESULT_PAGES });
+      const result = results.find((found) => found.serial === serial);
+      return {
+        accountId,
+        jobId: candidate.jobId,
+        imageId: (job?.imageId as string | undefined) ?? null,
+        factoryId: (job?.factoryId as string | undefined) ?? null,
+        programmerId: authorization.programmerId as string,
+        authorizationId: candidate.authorizationId,
+        serial,
+        match: { field: located.field, sourceId: candidate.sourceId, value },
+        authorizedAt: from,
+        state: (authorization.state as string | undefined) ?? 'granted',
+        result: result ? { status: result.status, errorCode: result.errorCode, at: result.at, reportedAt: result.reportedAt } : null,
+        fields: ((authorization.unitFields as UnitFieldDefinition[] | undefined) ?? []).flatMap(unitFieldNames),
+      };
+    }),
+  );
+  return stories.filter((story): story is UnitStory => story !== undefined).sort((a, b) => (a.authorizedAt ?? '').localeCompare(b.authorizedAt ?? ''));
+}
+
 /** The stories of whoever got `index` of a source: the unit holding it, and any earlier unit that failed and gave it back. */
 async function storiesAt(db: Db, accountId: string, sourceId: string, index: number, value: string): Promise<UnitStory[]> {
   const entries = (
@@ -110,42 +159,47 @@ async function storiesAt(db: Db, accountId: string, sourceId: string, index: num
       ScanIndexForward: false,
     })
   ).filter((entry) => Number(entry.first) <= index && index < Number(entry.first) + Number(entry.count));
-  if (entries.length === 0) return [];
-  const authorizations = await getItems(db, db.table, entries.map((entry) => keys.authorization(accountId, entry.authorizationId as string)), false);
-  const jobIds = [...new Set(entries.map((entry) => entry.jobId as string))];
-  const jobs = new Map(jobIds.map((jobId, i) => [jobId, i]));
-  const jobItems = await getItems(db, db.table, jobIds.map((jobId) => keys.job(accountId, jobId)), false);
-  const stories = await Promise.all(
-    entries.map(async (entry, i): Promise<UnitStory | undefined> => {
-      const authorization = authorizations[i];
-      if (!authorization || (authorization.state !== undefined && authorization.state !== 'granted' && authorization.state !== 'released')) return undefined;
-      const fields = (authorization.unitFields as UnitFieldDefinition[] | undefined) ?? [];
-      const f = Number(entry.field);
-      const field = fields[f];
-      const unit = field && unitHolding(field, (authorization.unitDraws as IndexRuns[] | undefined)?.[f] ?? [], index);
-      if (!field || unit === undefined) return undefined; // drawn by a request that never granted it: burned
-      const serial = serialsOf(authorization)[unit] as string;
-      const from = grantedAt(authorization);
-      const job = jobItems[jobs.get(entry.jobId as string)!];
-      const results = await resultsOf(db, accountId, entry.jobId as string, { fromIso: from?.slice(0, 19), authorizationId: authorization.authorizationId as string, maxPages: MAX_RESULT_PAGES });
-      const result = results.find((candidate) => candidate.serial === serial);
-      return {
-        accountId,
-        jobId: entry.jobId as string,
-        imageId: (job?.imageId as string | undefined) ?? null,
-        factoryId: (job?.factoryId as string | undefined) ?? null,
-        programmerId: authorization.programmerId as string,
-        authorizationId: authorization.authorizationId as string,
-        serial,
-        match: { field: field.name, sourceId, value },
-        authorizedAt: from,
-        state: (authorization.state as string | undefined) ?? 'granted',
-        result: result ? { status: result.status, errorCode: result.errorCode, at: result.at, reportedAt: result.reportedAt } : null,
-        fields: fields.flatMap(unitFieldNames),
-      };
-    }),
+  return storiesOf(
+    db,
+    accountId,
+    value,
+    entries.map((entry) => ({
+      authorizationId: entry.authorizationId as string,
+      jobId: entry.jobId as string,
+      sourceId,
+      locate: (authorization) => {
+        const f = Number(entry.field);
+        const field = ((authorization.unitFields as UnitFieldDefinition[] | undefined) ?? [])[f];
+        const unit = field && unitHolding(field, (authorization.unitDraws as IndexRuns[] | undefined)?.[f] ?? [], index);
+        return field && unit !== undefined ? { unit, field: field.name } : undefined;
+      },
+    })),
   );
-  return stories.filter((story): story is UnitStory => story !== undefined).sort((a, b) => (a.authorizedAt ?? '').localeCompare(b.authorizedAt ?? ''));
+}
+
+/**
+ * A chip UID: its claims (one per scope it is unique in: the job, or the account) name the
+ * authorization that holds it. Covers chips of jobs with a `uidPolicy` while claimed or
+ * programmed; a chip whose unit failed was freed for another attempt and is no longer claimed.
+ * `match.field` is `uid` and `match.sourceId` the scope: the job, or the account.
+ */
+export async function unitsByUid(db: Db, accountId: string, uid: string): Promise<UnitStory[]> {
+  const normalized = normalizeUid(uid);
+  const claims = await queryAll(db, { TableName: db.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': keys.uidClaimPartition(accountId, normalized) } });
+  return storiesOf(
+    db,
+    accountId,
+    normalized,
+    claims.map((claim) => ({
+      authorizationId: claim.authorizationId as string,
+      jobId: claim.jobId as string,
+      sourceId: claim.sk === 'ACCOUNT' ? accountId : (claim.jobId as string),
+      locate: (authorization) => {
+        const unit = ((authorization.uids as string[] | undefined) ?? []).indexOf(normalized);
+        return unit >= 0 ? { unit, field: 'uid' } : undefined;
+      },
+    })),
+  );
 }
 
 /**

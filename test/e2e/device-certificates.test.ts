@@ -175,6 +175,22 @@ describe('device certificates and chip UIDs', () => {
     // Per job: another job may program the same chip.
     const elsewhere = (await register({ uidPolicy: 'unique_per_job' })).body.job;
     expect((await authorize(other.token, { jobId: elsewhere.jobId, units: 1, uids: ['AA01'] })).status).toBe(201);
+
+    // Traceability by chip: AA01 was programmed in the first job as s1 and is claimed in the other.
+    const lookup = async (uid: string, token = viewer) => {
+      const response = await call('GET', `v1/units?uid=${uid}`, { token });
+      expect(response.status, JSON.stringify(response.body)).toBe(200);
+      return response.body.items as { jobId: string; serial: string; programmerId: string; match: unknown; result: { status: string } | null }[];
+    };
+    const stories = await lookup('aa01');
+    expect(stories.map((story) => story.jobId).sort()).toEqual([job.jobId, elsewhere.jobId].sort());
+    const programmed = stories.find((story) => story.jobId === job.jobId)!;
+    expect(programmed).toMatchObject({ serial: s1, programmerId: me.programmerId, match: { field: 'uid', sourceId: job.jobId, value: 'AA01' }, result: { status: 'success' } });
+    expect(stories.find((story) => story.jobId === elsewhere.jobId)!.result).toBeNull();
+    // AA02 failed with `me` and was freed: its story now is the unit `other` got it for.
+    expect((await lookup('AA02')).map((story) => story.programmerId)).toEqual([other.programmerId]);
+    expect(await lookup('AA01', stranger.admin)).toEqual([]);
+    expect((await call('GET', 'v1/units?uid=not-hex', { token: viewer })).status).toBe(400);
   });
 
   it('lets PATCH set uidPolicy before the first authorization only', async () => {
