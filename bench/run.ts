@@ -19,6 +19,7 @@ import { createAccount, createLine, measuring } from './lib/fixtures.js';
 import { type FloodResult, renderFlood, runFlood } from './lib/flood.js';
 import { type RefusalsResult, measureRefusals, renderRefusals } from './lib/refusals.js';
 import { SWEEP_CALLERS, type SweepResult, renderSweep, runSweep } from './lib/sweep.js';
+import { UNIT_FIELDS_CALLERS, type UnitFieldsResult, renderUnitFields, runUnitFields } from './lib/unit-fields.js';
 import { type ApiFlavour, parseApiFlavour } from '../infra/api-flavour.js';
 import { costByFlavour } from './lib/flavour-cost.js';
 import { PRICES_FILE, type Prices } from './lib/cost-model.js';
@@ -58,7 +59,7 @@ async function main(): Promise<void> {
  * `npm run bench -- --only=sweep,cost,bundle,flood`: just those sections; they replace their own
  * sections of latest.json (`rerun` names which, when and at which commit), the others stay.
  */
-const PARTIAL_SECTIONS = ['sweep', 'cost', 'bundle', 'flood', 'refusals'] as const;
+const PARTIAL_SECTIONS = ['sweep', 'cost', 'bundle', 'flood', 'refusals', 'unitFields'] as const;
 const listArgument = (name: string) =>
   process.argv
     .find((arg) => arg.startsWith(`--${name}=`))
@@ -124,13 +125,18 @@ async function measureSections(
   const unknown = sections.filter((s) => !(PARTIAL_SECTIONS as readonly string[]).includes(s));
   if (unknown.length) throw new Error(`--only takes ${PARTIAL_SECTIONS.join(', ')}; not ${unknown.join(', ')}`);
   const deployedApi = await readDeployedApi(apiId);
-  const needsLine = sections.includes('sweep') || sections.includes('cost');
-  const line = needsLine ? await createLine(adminCredentials, sections.includes('sweep') ? Math.max(...sweepCallers) : 1, 'Sweep') : undefined;
+  const needsLine = sections.includes('sweep') || sections.includes('cost') || sections.includes('unitFields');
+  const lineSize = Math.max(1, sections.includes('sweep') ? Math.max(...sweepCallers) : 1, sections.includes('unitFields') ? UNIT_FIELDS_CALLERS : 1);
+  const line = needsLine ? await createLine(adminCredentials, lineSize, 'Sweep') : undefined;
   const out: string[] = [];
   const replaced: Record<string, unknown> = {};
   if (sections.includes('sweep')) {
     replaced.sweep = await runSweep(line!, log, sweepCallers);
     out.push(renderSweep(replaced.sweep as SweepResult));
+  }
+  if (sections.includes('unitFields')) {
+    replaced.unitFields = await runUnitFields(line!, adminCredentials, UNIT_FIELDS_CALLERS, log);
+    out.push(renderUnitFields(replaced.unitFields as UnitFieldsResult));
   }
   if (sections.includes('refusals')) {
     replaced.refusals = await measureRefusals(adminCredentials);
@@ -275,6 +281,8 @@ async function runBenchmarks(freshLambdas: boolean, deployed: boolean, startedEm
   // Contention: 1…32 programmers on one job against the no-op route at the same concurrency.
   const sweepLine = await createLine(adminCredentials, Math.max(...SWEEP_CALLERS), 'Sweep');
   const sweep = await runSweep(sweepLine, log);
+  // Per-unit data: authorizations with unit fields against a plain job, alternating.
+  const unitFields = await runUnitFields(sweepLine, adminCredentials, UNIT_FIELDS_CALLERS, log);
 
   // Cost: the real device handler in-process, every AWS call it makes counted, × list prices.
   const deployedApi = await readDeployedApi(apiId);
@@ -316,6 +324,7 @@ async function runBenchmarks(freshLambdas: boolean, deployed: boolean, startedEm
     },
     thousandUnits: { summary: thousand, jobCounters: thousandJob.counters, jobStatus: thousandJob.status },
     sweep,
+    unitFields,
     costModel: forStorage(costModel),
     capacity,
     bundle,
@@ -358,6 +367,7 @@ type Results = {
   throughput: { programmers: number; bareAuthorizations: number; bareAuthorizationsPerSecond: number; simulatedLine: { authorizationsPerSecond: number } };
   thousandUnits: { summary: SimulationSummary; jobCounters: { authorized: number; succeeded: number; failed: number } };
   sweep: SweepResult;
+  unitFields: UnitFieldsResult;
   costModel: CostModelResult;
   capacity: CapacityResult;
   bundle: BundleReport;
@@ -392,6 +402,8 @@ function renderReport(r: Results): string {
     renderSummary(summary),
     '',
     renderSweep(r.sweep),
+    '',
+    renderUnitFields(r.unitFields),
     '',
     renderCostModel(r.costModel),
     '',

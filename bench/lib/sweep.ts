@@ -20,7 +20,7 @@ export const STEP_SECONDS = 6;
  */
 const WARMUP_REQUESTS_PER_CALLER = 3;
 
-async function warmUp(clients: FlashlineClient[], request: (client: FlashlineClient) => Promise<unknown>): Promise<void> {
+export async function warmUp(clients: FlashlineClient[], request: (client: FlashlineClient) => Promise<unknown>): Promise<void> {
   await Promise.all(
     clients.map(async (client) => {
       for (let i = 0; i < WARMUP_REQUESTS_PER_CALLER; i += 1) await request(client).catch(() => undefined);
@@ -61,9 +61,9 @@ export interface SweepResult {
   jobCounters: unknown;
 }
 
-const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
+export const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
 
-async function phase(clients: FlashlineClient[], seconds: number, request: (client: FlashlineClient) => Promise<unknown>): Promise<PhaseResult> {
+export async function phase(clients: FlashlineClient[], seconds: number, request: (client: FlashlineClient) => Promise<unknown>): Promise<PhaseResult> {
   const latencies: number[] = [];
   const non2xx: Record<string, number> = {};
   let ok = 0;
