@@ -10,6 +10,8 @@ import { FactoryJobsPage } from './pages/factory-jobs.js';
 import { JobPage } from './pages/job.js';
 import { ProgrammersPage } from './pages/programmers.js';
 import { SignInPage } from './pages/sign-in.js';
+import { SourcesPage } from './pages/sources.js';
+import { UnitLookupPage } from './pages/unit-lookup.js';
 import { type Route, href, useRoute } from './router.js';
 import { type Session, clearSession, loadSession } from './session.js';
 
@@ -81,6 +83,8 @@ export function App({ apiUrl }: { apiUrl: string }) {
         <nav aria-label="Main">
           <a href=${href.factories()} aria-current=${route.page === 'factories' || route.page === 'factory' || route.page === 'job' ? 'page' : undefined}>Factories</a>
           <a href=${href.programmers()} aria-current=${route.page === 'programmers' ? 'page' : undefined}>Programmers</a>
+          <a href=${href.sources()} aria-current=${route.page === 'sources' ? 'page' : undefined}>Sources</a>
+          <a href=${href.units()} aria-current=${route.page === 'units' ? 'page' : undefined}>Unit lookup</a>
           <a href=${href.audit()} aria-current=${route.page === 'audit' ? 'page' : undefined}>Audit trail</a>
         </nav>
         <span class="who">${state.account.name}${state.session.role && html` <span class="tag">${state.session.role}</span>`}</span>
@@ -105,6 +109,10 @@ function Page({ route }: { route: Route }) {
       return html`<${ProgrammersPage} />`;
     case 'audit':
       return html`<${AuditPage} />`;
+    case 'sources':
+      return html`<${SourcesPage} />`;
+    case 'units':
+      return html`<${UnitLookupPage} kind=${route.kind} value=${route.value} />`;
     case 'not-found':
       return html`<h1>Page not found</h1>
         <p>Nothing lives at <code>#${route.path}</code>. <a href=${href.factories()}>Go to the factories</a>.</p>`;
@@ -127,6 +135,10 @@ function titleOf(route: Route): string {
       return 'Programmers';
     case 'audit':
       return 'Audit trail';
+    case 'sources':
+      return 'Unit data sources';
+    case 'units':
+      return 'Unit lookup';
     case 'not-found':
       return 'Not found';
   }

@@ -1,4 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
+import type { UnitLookupKind } from './pages/unit-lookup.js';
+
+const LOOKUP_KINDS: readonly string[] = ['serial', 'mac', 'uid'] satisfies UnitLookupKind[];
 
 /** Hash routes keep the console a set of static files: any CDN serves it, and deep links need no rewrites. */
 export type Route =
@@ -7,6 +10,8 @@ export type Route =
   | { page: 'job'; jobId: string }
   | { page: 'programmers' }
   | { page: 'audit' }
+  | { page: 'sources' }
+  | { page: 'units'; kind?: UnitLookupKind; value?: string }
   | { page: 'not-found'; path: string };
 
 export function parseRoute(hash: string): Route {
@@ -18,6 +23,9 @@ export function parseRoute(hash: string): Route {
   if (first === 'jobs' && second && parts.length === 2) return { page: 'job', jobId: second };
   if (first === 'programmers' && parts.length === 1) return { page: 'programmers' };
   if (first === 'audit' && parts.length === 1) return { page: 'audit' };
+  if (first === 'sources' && parts.length === 1) return { page: 'sources' };
+  if (first === 'units' && parts.length === 1) return { page: 'units' };
+  if (first === 'units' && second && LOOKUP_KINDS.includes(second) && parts.length === 3) return { page: 'units', kind: second as UnitLookupKind, value: parts[2] };
   return { page: 'not-found', path };
 }
 
@@ -27,6 +35,8 @@ export const href = {
   job: (jobId: string) => `#/jobs/${encodeURIComponent(jobId)}`,
   programmers: () => '#/programmers',
   audit: () => '#/audit',
+  sources: () => '#/sources',
+  units: (kind?: UnitLookupKind, value?: string) => (kind && value ? `#/units/${kind}/${encodeURIComponent(value)}` : '#/units'),
 };
 
 export function useRoute(): Route {
