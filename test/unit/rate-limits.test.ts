@@ -103,9 +103,10 @@ describe('rate-limit buckets (GCRA, leased in chunks)', () => {
     bucket.leaseExpiresAtMs = LEASE_LIFETIME_MS;
     expect(decideLocally(bucket, 10)).toEqual({ kind: 'take' });
     expect(decideLocally(bucket, LEASE_LIFETIME_MS)).toEqual({ kind: 'lease' });
-    bucket.throttledUntilMs = 2_000;
-    expect(decideLocally(bucket, 1_500)).toEqual({ kind: 'throttled', untilMs: 2_000 });
-    expect(decideLocally(bucket, 2_000)).toEqual({ kind: 'lease' });
+    const until = LEASE_LIFETIME_MS + 1_000;
+    bucket.throttledUntilMs = until;
+    expect(decideLocally(bucket, until - 500)).toEqual({ kind: 'throttled', untilMs: until });
+    expect(decideLocally(bucket, until)).toEqual({ kind: 'lease' });
   });
 
   it('says Retry-After in whole seconds, at least one', () => {
