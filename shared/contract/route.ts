@@ -1,7 +1,12 @@
 import type { z } from 'zod';
 
-/** Who may call a route. `public` routes run without the authorizer (JWKS, OpenAPI). */
-export type AccountRole = 'admin' | 'author' | 'viewer';
+/**
+ * Who may call a route. `public` routes run without the authorizer (JWKS, OpenAPI).
+ * `operator` may steer jobs (pause, resume, restart) beside everything a viewer reads; `author`
+ * adds images, jobs, replace and delete; `admin` is the whole account (never limited to factories).
+ */
+export const ACCOUNT_ROLES = ['admin', 'author', 'operator', 'viewer'] as const;
+export type AccountRole = (typeof ACCOUNT_ROLES)[number];
 export type Role = AccountRole | 'programmer';
 export type Access = { kind: 'public' } | { kind: 'account'; minimumRole: AccountRole } | { kind: 'programmer' };
 
@@ -61,4 +66,4 @@ export type BodyOf<R> = R extends RouteContract<AnyObject, AnyObject, infer B, z
 export type BodyInputOf<R> = R extends RouteContract<AnyObject, AnyObject, infer B, z.ZodType> ? z.input<B> : never;
 export type ResponseOf<R> = R extends RouteContract<AnyObject, AnyObject, z.ZodType, infer T> ? z.output<T> : never;
 
-export const ROLE_RANK: Record<AccountRole, number> = { viewer: 1, author: 2, admin: 3 };
+export const ROLE_RANK: Record<AccountRole, number> = { viewer: 1, operator: 2, author: 3, admin: 4 };
