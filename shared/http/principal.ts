@@ -68,10 +68,7 @@ export function actorOf(principal: Principal): string {
   return principal.via === 'key' ? `key:${principal.keyId}` : `person:${principal.personId}`;
 }
 
-/** Whether the principal may see a factory's objects: account principals without `factoryIds` see every factory. */
-export function seesFactory(principal: AccountPrincipal, factoryId: string): boolean {
-  return principal.factoryIds === undefined || principal.factoryIds.includes(factoryId);
-}
+export { seesFactory } from '../domain/factory-scope.js';
 
 /** `GET /v1/account`'s `caller`: who this is and what it may reach, for clients that offer only what it may do. */
 export function callerOf(principal: AccountPrincipal): CallerType {

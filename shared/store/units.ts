@@ -10,6 +10,7 @@ import { type Db, getItems } from './db.js';
 import { withFaultRetry } from './faults.js';
 import { SK_PREFIX, keys } from './keys.js';
 import { decodeResultBatch } from './result-batches.js';
+import { type FactoryScope, seesFactory } from '../domain/factory-scope.js';
 
 /** What GET /v1/units tells about one unit (never a secret value: field names only). */
 export interface UnitStory {
@@ -154,7 +155,7 @@ async function storiesAt(db: Db, accountId: string, sourceId: string, index: num
  * Cost: one Query of the account's pools, then per matching pool one Query of its index and one
  * BatchGet of authorizations (+ the job and a bounded read of its results per unit found).
  */
-export async function unitsBySerial(db: Db, accountId: string, serial: string): Promise<UnitStory[]> {
+export async function unitsBySerial(db: Db, accountId: string, serial: string, scope: FactoryScope = {}): Promise<UnitStory[]> {
   const pools = await queryAll(db, { TableName: db.table, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)', ExpressionAttributeValues: { ':pk': keys.accountPartition(accountId), ':prefix': SK_PREFIX.serialPool } });
   const found = await Promise.all(
     pools.map((pool) => {
@@ -162,17 +163,17 @@ export async function unitsBySerial(db: Db, accountId: string, serial: string): 
       return index === undefined || index >= Number(pool.issued ?? 0) ? [] : storiesAt(db, accountId, pool.serialPoolId as string, index, serial);
     }),
   );
-  return found.flat();
+  return found.flat().filter((story) => seesFactory(scope, story.factoryId));
 }
 
 /** A MAC address: the account's MAC registry (one item) names the block holding it, then as for serials. */
-export async function unitsByMac(db: Db, accountId: string, mac: string): Promise<UnitStory[]> {
+export async function unitsByMac(db: Db, accountId: string, mac: string, scope: FactoryScope = {}): Promise<UnitStory[]> {
   const address = parseMac(mac);
   if (address === undefined) return [];
   const [registry] = await getItems(db, db.table, [keys.macRegistry(accountId)], false);
   const range = ((registry?.ranges as [number, number, string][] | undefined) ?? []).find(([first, last]) => address >= first && address <= last);
   if (!range) return [];
-  return storiesAt(db, accountId, range[2], address - range[0], mac);
+  return (await storiesAt(db, accountId, range[2], address - range[0], mac)).filter((story) => seesFactory(scope, story.factoryId));
 }
 
 export interface Manifest {

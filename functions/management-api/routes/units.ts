@@ -7,7 +7,7 @@ import { db } from '../deps.js';
 /** Traceability: where a value went, and the signed manifest of a job's units (signed by the binding root key, verifiable with the JWKS). */
 export const unitRoutes = [
   implement(contract.lookupUnits, async ({ principal, query }) => ({
-    items: query.serial !== undefined ? await units.unitsBySerial(db, principal.accountId, query.serial) : await units.unitsByMac(db, principal.accountId, query.mac as string),
+    items: query.serial !== undefined ? await units.unitsBySerial(db, principal.accountId, query.serial, principal) : await units.unitsByMac(db, principal.accountId, query.mac as string, principal),
   })),
   implement(contract.getJobManifest, async ({ principal, params }) => {
     const manifest = await units.buildManifest(db, principal.accountId, params.jobId);
