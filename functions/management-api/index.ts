@@ -2,6 +2,7 @@ import { requireEnv } from '../../shared/config.js';
 import { createHttpHandler } from '../../shared/http/handler.js';
 import { observedHttpHandler } from '../../shared/observability/observe.js';
 import { db, rateLimiter } from './deps.js';
+import { factoryScoping } from '../../shared/http/factory-scoping.js';
 import { factoryResolver } from '../../shared/store/factory-scope.js';
 import { accountRoutes } from './routes/account.js';
 import { auditRoutes } from './routes/audit.js';
@@ -23,6 +24,6 @@ export const handler = observedHttpHandler(
     // from the request's Host/X-Forwarded-Host, which any caller can set.
     publicBaseUrl: requireEnv('PUBLIC_API_URL'),
     rateLimiter,
-    factoryResolver: factoryResolver(db),
+    factoryScoping: factoryScoping(factoryResolver(db)),
   }),
 );

@@ -7,10 +7,10 @@ import {
   type ChainResult,
   authentication,
   bodyParsing,
+  type ChainMiddleware,
   errorMapping,
   eventNormalizer,
-  type FactoryResolver,
-  factoryScoping,
+  refuseFactoryScopedPrincipals,
   rateLimiting,
   routing,
   serialization,
@@ -37,10 +37,10 @@ export interface HttpHandlerOptions {
    */
   rateLimiter?: { admit(principal: Principal): Promise<void> };
   /**
-   * Finds the factory of a programmer, job or image for principals limited to factories
-   * (store/factory-scope.ts). Without it such a principal is refused on any route naming one.
+   * Per-factory scoping (factory-scoping.ts with the store's resolver), run after validation.
+   * Without it, principals limited to factories are refused outright (403).
    */
-  factoryResolver?: FactoryResolver;
+  factoryScoping?: ChainMiddleware;
 }
 
 /**
@@ -57,7 +57,7 @@ export function createHttpHandler(routes: BoundRoute[], options: HttpHandlerOpti
     .use(routing(new RouteTable(routes)))
     .use(authentication());
   if (options.rateLimiter) chain.use(rateLimiting(options.rateLimiter));
-  chain.use(bodyParsing()).use(validation()).use(factoryScoping(options.factoryResolver)).handler((_event, context) => callRoute(context, options));
+  chain.use(bodyParsing()).use(validation()).use(options.factoryScoping ?? refuseFactoryScopedPrincipals()).handler((_event, context) => callRoute(context, options));
   return async (event, context) => {
     const response = await chain(event, context);
     if (response instanceof WithStatus) throw new Error('the serialization middleware did not run');

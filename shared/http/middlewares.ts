@@ -1,12 +1,12 @@
 import type { MiddlewareObj, Request } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
-import { ACCOUNT_WIDE_PARAMS, FACTORY_PARAMS, type FactoryParam, type RouteContract, ROLE_RANK } from '../contract/route.js';
-import { ForbiddenError, NotFoundError, PayloadTooLargeError, UnauthenticatedError, ValidationError, type ValidationIssue } from '../domain/errors.js';
+import { type RouteContract, ROLE_RANK } from '../contract/route.js';
+import { ForbiddenError, PayloadTooLargeError, UnauthenticatedError, ValidationError, type ValidationIssue } from '../domain/errors.js';
 import { errorToResponse, jsonResponse } from './error-mapping.js';
 import { type ApiRequestView, type ApiResponse, type HttpEvent, viewOf } from './http-event.js';
 import { logger } from './logger.js';
-import { type AccountPrincipal, type Principal, principalFromContext, seesFactory } from './principal.js';
+import { type Principal, principalFromContext } from './principal.js';
 import { WithStatus } from './route.js';
 import type { MatchedRoute, RouteTable } from './routing.js';
 
@@ -24,7 +24,7 @@ export type ChainContext = Context & { chain?: ChainState };
 /** The route function's answer until serialization turns it into the response. */
 export type ChainResult = ApiResponse | WithStatus<unknown>;
 type ChainRequest = Request<HttpEvent, ChainResult, Error, ChainContext>;
-type ChainMiddleware = MiddlewareObj<HttpEvent, ChainResult, Error, ChainContext>;
+export type ChainMiddleware = MiddlewareObj<HttpEvent, ChainResult, Error, ChainContext>;
 
 const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 
@@ -162,56 +162,17 @@ function validateNoBody(rawBody: unknown, issues: ValidationIssue[]): undefined 
   return undefined;
 }
 
-/** Finds the factory an object of a factory lives in; undefined when the account has no such object. */
-export interface FactoryResolver {
-  factoryOf(accountId: string, param: Exclude<FactoryParam, 'factoryId'>, id: string): Promise<string | undefined>;
-}
-
-/** What a missing object is called in its 404, the same words another account's object gets. */
-const NOT_FOUND_NAME: Record<FactoryParam, string> = { factoryId: 'Factory', programmerId: 'Programmer', jobId: 'Job', imageId: 'Image' };
-
 /**
- * The one place per-factory scoping is enforced for a principal limited to factories: every
- * object a path parameter names must lie in one of its factories, and so must a `factoryId` in
- * the query or body; anything else answers 404 exactly as another account's object does. Lists
- * without a factory filter leave other factories out themselves (their store functions take
- * the principal as scope). Principals without `factoryIds` pass without a read.
+ * Without the factory scoping middleware (factory-scoping.ts) a function must not serve a
+ * principal limited to factories at all: refusing it is the fail-closed default.
  */
-export function factoryScoping(resolver: FactoryResolver | undefined): ChainMiddleware {
+export function refuseFactoryScopedPrincipals(): ChainMiddleware {
   return {
-    before: async (request) => {
-      const state = stateOf(request.context);
-      const principal = state.principal;
-      if (principal?.kind !== 'account' || principal.factoryIds === undefined) return;
-      if (!state.input) throw new Error('validation must run before factory scoping');
-      const { params, query, body } = state.input as { params?: Record<string, unknown>; query?: Record<string, unknown>; body?: unknown };
-      for (const [name, value] of Object.entries(params ?? {})) {
-        if (typeof value !== 'string') continue;
-        if ((ACCOUNT_WIDE_PARAMS as readonly string[]).includes(name)) continue;
-        if (!(FACTORY_PARAMS as readonly string[]).includes(name)) throw new NotFoundError('Object');
-        const param = name as FactoryParam;
-        if (param === 'factoryId') {
-          requireFactory(principal, value, param);
-          continue;
-        }
-        if (!resolver) throw new Error('this function has no factory resolver for principals limited to factories');
-        const factoryId = await resolver.factoryOf(principal.accountId, param, value);
-        if (factoryId === undefined) throw new NotFoundError(NOT_FOUND_NAME[param]);
-        requireFactory(principal, factoryId, param);
-      }
-      for (const named of [query?.factoryId, isRecord(body) ? body.factoryId : undefined]) {
-        if (typeof named === 'string') requireFactory(principal, named, 'factoryId');
-      }
+    before: (request) => {
+      const { principal } = stateOf(request.context);
+      if (principal?.kind === 'account' && principal.factoryIds !== undefined) throw new ForbiddenError('This function does not serve principals limited to factories');
     },
   };
-}
-
-function requireFactory(principal: AccountPrincipal, factoryId: string, param: FactoryParam): void {
-  if (!seesFactory(principal, factoryId)) throw new NotFoundError(NOT_FOUND_NAME[param]);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The route's answer as JSON, with the contract's success status unless the route chose another. */

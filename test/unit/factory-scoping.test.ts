@@ -5,6 +5,7 @@ import { EmptyBody, Id } from '../../shared/contract/common.js';
 import { allRoutes } from '../../shared/contract/index.js';
 import { ACCOUNT_WIDE_PARAMS, FACTORY_PARAMS, type RouteContract, defineRoute } from '../../shared/contract/route.js';
 import { type HttpEvent, createHttpHandler, implement } from '../../shared/http/handler.js';
+import { factoryScoping } from '../../shared/http/factory-scoping.js';
 import { logger } from '../../shared/http/logger.js';
 import { type AccountPrincipal, principalToContext } from '../../shared/http/principal.js';
 
@@ -37,7 +38,7 @@ const handler = createHttpHandler(
     route('register', 'POST', '/v1/images', undefined, { body: z.object({ factoryId: Id, name: z.string() }) }),
     route('createPool', 'POST', '/v1/serial-pools', undefined, { body: EmptyBody, access: { kind: 'account', minimumRole: 'viewer', accountWideWrite: true } }),
   ],
-  { factoryResolver: resolver },
+  { factoryScoping: factoryScoping(resolver) },
 );
 
 const scoped: AccountPrincipal = { kind: 'account', accountId: 'acc_1', role: 'author', via: 'key', keyId: 'key_1', factoryIds: ['fac_a'] };
@@ -105,6 +106,18 @@ describe('factory scoping in the handler chain', () => {
   it('reads nothing for a principal of every factory', async () => {
     expect((await invoke(everywhere, 'GET', '/v1/jobs/job_b')).status).toBe(200);
     expect(resolver.factoryOf).not.toHaveBeenCalled();
+  });
+});
+
+describe('a function without factory scoping', () => {
+  it('refuses principals limited to factories outright (fails closed), and serves the others', async () => {
+    const unscoped = createHttpHandler([route('getJob', 'GET', '/v1/jobs/{jobId}', z.object({ jobId: Id }))]);
+    const ask = async (principal: AccountPrincipal) => {
+      const event = { version: '2.0', rawPath: '/v1/jobs/job_a', headers: {}, isBase64Encoded: false, requestContext: { http: { method: 'GET', path: '/v1/jobs/job_a' }, requestId: 'r', authorizer: { lambda: principalToContext(principal) } } };
+      return ((await unscoped(event as unknown as HttpEvent, { awsRequestId: 'r' } as Context)) as APIGatewayProxyStructuredResultV2).statusCode;
+    };
+    expect(await ask(scoped)).toBe(403);
+    expect(await ask(everywhere)).toBe(200);
   });
 });
 
