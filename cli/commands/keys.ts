@@ -4,8 +4,7 @@ import { assertWritable, credentialsOutPath } from '../credentials.js';
 import { choiceOption, YES_HELP } from '../options.js';
 import { formatTime, renderFields, renderTable } from '../output.js';
 import type { CommandKit } from '../program.js';
-
-const ROLES = ['admin', 'author', 'viewer'] as const;
+import { ACCOUNT_ROLES as ROLES } from '../../shared/contract/route.js';
 
 export function registerKeyCommands(program: Command, kit: CommandKit): void {
   const keys = program.command('keys').description('account API keys (admin)');
@@ -21,6 +20,7 @@ export function registerKeyCommands(program: Command, kit: CommandKit): void {
             { header: 'KEY', value: (k) => k.keyId },
             { header: 'NAME', value: (k) => k.name },
             { header: 'ROLE', value: (k) => k.role },
+            { header: 'FACTORIES', value: (k) => k.factoryIds?.join(',') ?? 'all' },
             { header: 'STATUS', value: (k) => k.status },
             { header: 'CREATED', value: (k) => formatTime(k.createdAt) },
             { header: 'REVOKED', value: (k) => formatTime(k.revokedAt) },
@@ -34,13 +34,14 @@ export function registerKeyCommands(program: Command, kit: CommandKit): void {
     .description('create an API key and write its credentials file (mode 0600; the token is shown only once)')
     .argument('<name>', 'what the key is for, e.g. "image tool"')
     .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`, choiceOption(ROLES))
+    .option('--factory <factoryId...>', 'limit the key to these factories (ids; default: every factory; not with --role admin)')
     .option('--out <file>', 'where to write the credentials file (default: ./.flashline/<name>.credentials.json, a 0700 folder git ignores)')
     .option('--force', 'replace an existing file')
     .action(
-      kit.action(async (context, name: string, options: { role: (typeof ROLES)[number]; out?: string; force?: boolean }) => {
+      kit.action(async (context, name: string, options: { role: (typeof ROLES)[number]; factory?: string[]; out?: string; force?: boolean }) => {
         const file = credentialsOutPath(context.io.cwd, options.out, name);
         assertWritable(file, options.force);
-        const created = await context.client().call(contract.createApiKey, { body: { name, role: options.role } });
+        const created = await context.client().call(contract.createApiKey, { body: { name, role: options.role, ...(options.factory ? { factoryIds: options.factory } : {}) } });
         context.writeCredentialsFile(file, created.credentials, options.force);
         // The token lives in the file only: never on stdout, where terminals and CI logs keep it.
         context.print({ keyId: created.keyId, apiKey: created.apiKey, credentialsFile: file }, () =>

@@ -4,6 +4,8 @@ import * as contract from '../../shared/contract/index.js';
 import { type Account, type FlashlineApiError, createApiClient } from './api.js';
 import { ErrorNotice } from './components/error-notice.js';
 import { Console, asApiError } from './hooks.js';
+import { type Caller, can } from './permissions.js';
+import { ApiKeysPage } from './pages/api-keys.js';
 import { AuditPage } from './pages/audit.js';
 import { FactoriesPage } from './pages/factories.js';
 import { FactoryJobsPage } from './pages/factory-jobs.js';
@@ -18,7 +20,7 @@ import { type Session, clearSession, loadSession } from './session.js';
 type State =
   | { kind: 'checking'; session: Session }
   | { kind: 'signed-out'; notice?: string }
-  | { kind: 'signed-in'; session: Session; account: Account }
+  | { kind: 'signed-in'; session: Session; account: Account; caller: Caller }
   | { kind: 'unreachable'; session: Session; error: FlashlineApiError };
 
 const EXPIRED_NOTICE = 'Your token is no longer accepted (revoked, or the account was removed). Sign in again.';
@@ -45,7 +47,7 @@ export function App({ apiUrl }: { apiUrl: string }) {
     if (state.kind !== 'checking' || !api) return;
     api
       .call(contract.getAccount)
-      .then(({ account }) => setState({ kind: 'signed-in', session: state.session, account }))
+      .then(({ account, caller }) => setState({ kind: 'signed-in', session: state.session, account, caller }))
       .catch((error: unknown) => {
         const problem = asApiError(error);
         if (problem.status !== 401) setState({ kind: 'unreachable', session: state.session, error: problem });
@@ -57,7 +59,7 @@ export function App({ apiUrl }: { apiUrl: string }) {
   }, [route]);
 
   if (state.kind === 'signed-out') {
-    return html`<${SignInPage} apiUrl=${apiUrl} notice=${state.notice} onSignedIn=${(signedIn: Session, account: Account) => setState({ kind: 'signed-in', session: signedIn, account })} />`;
+    return html`<${SignInPage} apiUrl=${apiUrl} notice=${state.notice} onSignedIn=${(signedIn: Session) => setState({ kind: 'checking', session: signedIn })} />`;
   }
   if (state.kind === 'checking') return html`<main id="main"><p role="status">Signing in…</p></main>`;
   if (state.kind === 'unreachable') {
@@ -72,7 +74,7 @@ export function App({ apiUrl }: { apiUrl: string }) {
   }
 
   return html`
-    <${Console.Provider} value=${{ api: api!, session: state.session, account: state.account }}>
+    <${Console.Provider} value=${{ api: api!, session: state.session, account: state.account, caller: state.caller }}>
       <a class="skip-link" href="#main" onClick=${(event: Event) => {
         // The hash is the router's: move focus without navigating.
         event.preventDefault();
@@ -85,9 +87,10 @@ export function App({ apiUrl }: { apiUrl: string }) {
           <a href=${href.programmers()} aria-current=${route.page === 'programmers' ? 'page' : undefined}>Programmers</a>
           <a href=${href.sources()} aria-current=${route.page === 'sources' ? 'page' : undefined}>Sources</a>
           <a href=${href.units()} aria-current=${route.page === 'units' ? 'page' : undefined}>Unit lookup</a>
-          <a href=${href.audit()} aria-current=${route.page === 'audit' ? 'page' : undefined}>Audit trail</a>
+          ${can(state.caller, contract.listAudit) && html`<a href=${href.audit()} aria-current=${route.page === 'audit' ? 'page' : undefined}>Audit trail</a>`}
+          ${can(state.caller, contract.listApiKeys) && html`<a href=${href.apiKeys()} aria-current=${route.page === 'api-keys' ? 'page' : undefined}>API keys</a>`}
         </nav>
-        <span class="who">${state.account.name}${state.session.role && html` <span class="tag">${state.session.role}</span>`}</span>
+        <span class="who">${state.account.name} <span class="tag">${state.caller.role}${state.caller.factoryIds && ` · ${state.caller.factoryIds.length} ${state.caller.factoryIds.length === 1 ? 'factory' : 'factories'}`}</span></span>
         <button type="button" onClick=${() => signOut()}>Sign out</button>
       </header>
       <main id="main" tabindex="-1">
@@ -113,6 +116,8 @@ function Page({ route }: { route: Route }) {
       return html`<${SourcesPage} />`;
     case 'units':
       return html`<${UnitLookupPage} kind=${route.kind} value=${route.value} />`;
+    case 'api-keys':
+      return html`<${ApiKeysPage} />`;
     case 'not-found':
       return html`<h1>Page not found</h1>
         <p>Nothing lives at <code>#${route.path}</code>. <a href=${href.factories()}>Go to the factories</a>.</p>`;
@@ -139,6 +144,8 @@ function titleOf(route: Route): string {
       return 'Unit data sources';
     case 'units':
       return 'Unit lookup';
+    case 'api-keys':
+      return 'API keys';
     case 'not-found':
       return 'Not found';
   }

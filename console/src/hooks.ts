@@ -1,12 +1,15 @@
 import { createContext } from 'preact';
 import { useContext, useEffect, useRef, useState } from 'preact/hooks';
 import { type Account, FlashlineApiError, type FlashlineClient } from './api.js';
+import type { Caller } from './permissions.js';
 import type { Session } from './session.js';
 
 export interface ConsoleContext {
   api: FlashlineClient;
   session: Session;
   account: Account;
+  /** Who is signed in (GET /v1/account's caller): pages offer only what it may do (permissions.ts). */
+  caller: Caller;
 }
 
 export const Console = createContext<ConsoleContext | null>(null);

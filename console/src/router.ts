@@ -12,6 +12,7 @@ export type Route =
   | { page: 'audit' }
   | { page: 'sources' }
   | { page: 'units'; kind?: UnitLookupKind; value?: string }
+  | { page: 'api-keys' }
   | { page: 'not-found'; path: string };
 
 export function parseRoute(hash: string): Route {
@@ -26,6 +27,7 @@ export function parseRoute(hash: string): Route {
   if (first === 'sources' && parts.length === 1) return { page: 'sources' };
   if (first === 'units' && parts.length === 1) return { page: 'units' };
   if (first === 'units' && second && LOOKUP_KINDS.includes(second) && parts.length === 3) return { page: 'units', kind: second as UnitLookupKind, value: parts[2] };
+  if (first === 'api-keys' && parts.length === 1) return { page: 'api-keys' };
   return { page: 'not-found', path };
 }
 
@@ -37,6 +39,7 @@ export const href = {
   audit: () => '#/audit',
   sources: () => '#/sources',
   units: (kind?: UnitLookupKind, value?: string) => (kind && value ? `#/units/${kind}/${encodeURIComponent(value)}` : '#/units'),
+  apiKeys: () => '#/api-keys',
 };
 
 export function useRoute(): Route {

@@ -11,7 +11,8 @@ export async function authenticate(db: Db, token: string): Promise<Principal | u
   if (!credential || !secretMatches(parsed.secret, credential.secretHash)) return undefined;
   if (parsed.kind === 'key') {
     if (credential.status !== 'active' || !credential.role) return undefined;
-    return { kind: 'account', accountId: parsed.accountId, keyId: parsed.credentialId, role: credential.role };
+    const scope = credential.factoryIds ? { factoryIds: credential.factoryIds } : {};
+    return { kind: 'account', accountId: parsed.accountId, role: credential.role, via: 'key', keyId: parsed.credentialId, ...scope };
   }
   // A disabled programmer still authenticates: the device API refuses it with `programmer_disabled`.
   return { kind: 'programmer', accountId: parsed.accountId, programmerId: parsed.credentialId, credentialId: parsed.credentialId };

@@ -8,7 +8,7 @@ import type {
 import { requireEnv } from '../../shared/config.js';
 import { bearerToken } from '../../shared/domain/tokens.js';
 import { logger } from '../../shared/http/logger.js';
-import { type AuthorizerContext, principalToContext } from '../../shared/http/principal.js';
+import { type AuthorizerContext, type Principal, principalToContext } from '../../shared/http/principal.js';
 import { METRIC } from '../../shared/observability/metric-names.js';
 import { count } from '../../shared/observability/metrics.js';
 import { observed } from '../../shared/observability/observe.js';
@@ -36,13 +36,19 @@ export const handler = observed(
     const token = bearerToken(event.headers?.authorization ?? event.headers?.Authorization ?? ('identitySource' in event ? event.identitySource?.[0] : undefined));
     const principal = token ? await authenticate(db, token) : undefined;
     if (token && !principal) count(METRIC.tokensRefused);
-    if (principal) logger.appendKeys({ accountId: principal.accountId, ...(principal.kind === 'programmer' ? { programmerId: principal.programmerId } : { keyId: principal.keyId }) });
+    if (principal) logger.appendKeys({ accountId: principal.accountId, ...callerIds(principal) });
     logger.info('authorize', { routeKey: 'methodArn' in event ? event.methodArn : event.routeKey, authenticated: Boolean(principal), kind: principal?.kind });
     const context = principal ? principalToContext(principal) : { kind: 'anonymous' };
     return 'methodArn' in event ? allowEveryMethod(event.methodArn, context) : { isAuthorized: true, context };
   },
   (event) => ({ apiRequestId: event.requestContext?.requestId }),
 );
+
+/** The caller's ids for the log lines: never a token, never an email address. */
+function callerIds(principal: Principal): Record<string, string> {
+  if (principal.kind === 'programmer') return { programmerId: principal.programmerId };
+  return principal.via === 'key' ? { keyId: principal.keyId } : { personId: principal.personId };
+}
 
 /**
  * A REST API caches the policy per Authorization header and applies it to whatever method the

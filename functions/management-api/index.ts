@@ -1,7 +1,9 @@
 import { requireEnv } from '../../shared/config.js';
 import { createHttpHandler } from '../../shared/http/handler.js';
 import { observedHttpHandler } from '../../shared/observability/observe.js';
-import { rateLimiter } from './deps.js';
+import { db, rateLimiter } from './deps.js';
+import { factoryScoping } from '../../shared/http/factory-scoping.js';
+import { factoryResolver } from '../../shared/store/factory-scope.js';
 import { accountRoutes } from './routes/account.js';
 import { auditRoutes } from './routes/audit.js';
 import { certificateRoutes } from './routes/certificates.js';
@@ -22,5 +24,6 @@ export const handler = observedHttpHandler(
     // from the request's Host/X-Forwarded-Host, which any caller can set.
     publicBaseUrl: requireEnv('PUBLIC_API_URL'),
     rateLimiter,
+    factoryScoping: factoryScoping(factoryResolver(db)),
   }),
 );

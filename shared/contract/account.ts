@@ -1,8 +1,16 @@
 import * as z from 'zod';
 import { Id, ListQuery, Name, Timestamp, listOf } from './common.js';
-import { defineRoute } from './route.js';
+import { ACCOUNT_ROLES, defineRoute } from './route.js';
 
-export const AccountRoleSchema = z.enum(['admin', 'author', 'viewer']);
+export const AccountRoleSchema = z.enum(ACCOUNT_ROLES);
+
+/** Factories a key or person is limited to; absent means every factory of the account. */
+export const FactoryScope = z
+  .array(Id)
+  .min(1)
+  .max(50)
+  .refine((ids) => new Set(ids).size === ids.length, { message: 'factory ids must be unique' })
+  .meta({ description: 'The factories this principal is limited to (1–50, unique). Absent: every factory of the account. Never with role admin, which is account-wide.' });
 
 /** What an admin downloads once and the CLI reads (`flashline --credentials FILE`). */
 export const CredentialsFile = z
@@ -11,8 +19,9 @@ export const CredentialsFile = z
     accountId: Id,
     keyId: Id,
     token: z.string(),
-    role: z.enum(['admin', 'author', 'viewer', 'programmer']),
+    role: z.enum([...ACCOUNT_ROLES, 'programmer']),
     programmerId: Id.optional(),
+    factoryIds: z.array(Id).optional(),
   })
   .meta({ id: 'CredentialsFile' });
 export type CredentialsFileType = z.infer<typeof CredentialsFile>;
@@ -26,6 +35,7 @@ export const ApiKey = z
     keyId: Id,
     name: z.string(),
     role: AccountRoleSchema,
+    factoryIds: z.array(Id).optional().meta({ description: 'The factories this key is limited to; absent: every factory.' }),
     status: z.enum(['active', 'revoked']),
     createdAt: Timestamp,
     createdBy: z.string(),
@@ -35,14 +45,36 @@ export const ApiKey = z
 
 const KeyParams = z.object({ keyId: Id });
 
+/**
+ * Who is calling, so a client (the console) offers only what this caller may do. A key names
+ * itself; a person signed in to the console names the person.
+ */
+export const Caller = z
+  .object({
+    via: z.enum(['key', 'person']),
+    keyId: Id.optional(),
+    personId: Id.optional(),
+    email: z.string().optional(),
+    role: AccountRoleSchema,
+    factoryIds: z.array(Id).optional().meta({ description: 'The factories the caller is limited to; absent: every factory.' }),
+  })
+  .meta({ id: 'Caller' });
+export type CallerType = z.infer<typeof Caller>;
+
+/** `{name, role, factoryIds?}`; an admin key is account-wide, so it takes no factoryIds. */
+export const CreateApiKeyBody = z
+  .object({ name: Name, role: AccountRoleSchema, factoryIds: FactoryScope.optional() })
+  .strict()
+  .refine((body) => !(body.role === 'admin' && body.factoryIds), { message: 'an admin key is account-wide: leave factoryIds out or choose another role', path: ['factoryIds'] });
+
 export const getAccount = defineRoute({
   operationId: 'getAccount',
   method: 'GET',
   path: '/v1/account',
-  summary: 'The account of the calling key',
+  summary: 'The account of the caller, and who the caller is (role, factories)',
   access: { kind: 'account', minimumRole: 'viewer' },
   successStatus: 200,
-  response: z.object({ account: Account }),
+  response: z.object({ account: Account, caller: Caller }),
   idempotent: true,
 });
 
@@ -52,7 +84,8 @@ export const createApiKey = defineRoute({
   path: '/v1/api-keys',
   summary: 'Create an API key; its token is in the returned credentials file and shown only once',
   access: { kind: 'account', minimumRole: 'admin' },
-  body: z.object({ name: Name, role: AccountRoleSchema }).strict(),
+  description: 'A key limited to factories (`factoryIds`) sees nothing of the others: their objects answer 404 and lists leave them out. Every id must name a factory of the account.',
+  body: CreateApiKeyBody,
   successStatus: 201,
   response: z.object({ keyId: Id, apiKey: ApiKey, credentials: CredentialsFile }),
   idempotent: false,

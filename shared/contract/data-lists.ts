@@ -86,7 +86,7 @@ export const createDataList = defineRoute({
   method: 'POST',
   path: '/v1/data-lists',
   summary: 'Create a data list: rows uploaded once, each given to exactly one unit of any job naming the list',
-  access: { kind: 'account', minimumRole: 'author' },
+  access: { kind: 'account', minimumRole: 'author', accountWideWrite: true },
   body: CreateDataListBody,
   successStatus: 201,
   response: z.object({ dataList: DataList }),
@@ -125,7 +125,7 @@ export const uploadDataListRows = defineRoute({
   description:
     'Every row is checked before any is stored: a bad one is a 400 invalid_request whose issue (path `content`) names its line and column, and nothing is stored. ' +
     'A list is filled once: a list that has its rows answers 409 invalid_transition.',
-  access: { kind: 'account', minimumRole: 'author' },
+  access: { kind: 'account', minimumRole: 'author', accountWideWrite: true },
   params: DataListParams,
   body: InlineRowsBody,
   maxBodyBytes: MAX_INLINE_ROWS_BYTES + 4096,
@@ -143,7 +143,7 @@ export const createDataListUpload = defineRoute({
     'PUT the file with exactly the returned headers (`x-amz-checksum-sha256` is signed: S3 refuses other bytes). The upload processor then checks size and SHA-256 again, ' +
     'parses every row and stores them: the list becomes `ready`, or `rejected` with `rejection` naming the first bad line and column, nothing stored. ' +
     'Poll GET /v1/data-lists/{dataListId}. A newer upload URL supersedes one not yet processed.',
-  access: { kind: 'account', minimumRole: 'author' },
+  access: { kind: 'account', minimumRole: 'author', accountWideWrite: true },
   params: DataListParams,
   body: DataListUploadBody,
   successStatus: 201,

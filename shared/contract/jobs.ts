@@ -100,7 +100,8 @@ const transition = (verb: 'pause' | 'resume' | 'restart', summary: string) =>
     method: 'POST',
     path: `/v1/jobs/{jobId}/${verb}`,
     summary,
-    access: { kind: 'account', minimumRole: 'author' },
+    // Operators steer the line: pausing, resuming and restarting need no say over images.
+    access: { kind: 'account', minimumRole: 'operator' },
     params: JobParams,
     successStatus: 200,
     response: z.object({ job: Job }),

@@ -1,9 +1,40 @@
 import type { z } from 'zod';
 
-/** Who may call a route. `public` routes run without the authorizer (JWKS, OpenAPI). */
-export type AccountRole = 'admin' | 'author' | 'viewer';
+/**
+ * Who may call a route. `public` routes run without the authorizer (JWKS, OpenAPI).
+ * `operator` may steer jobs (pause, resume, restart) beside everything a viewer reads; `author`
+ * adds images, jobs, replace and delete; `admin` is the whole account (never limited to factories).
+ */
+export const ACCOUNT_ROLES = ['admin', 'author', 'operator', 'viewer'] as const;
+export type AccountRole = (typeof ACCOUNT_ROLES)[number];
 export type Role = AccountRole | 'programmer';
-export type Access = { kind: 'public' } | { kind: 'account'; minimumRole: AccountRole } | { kind: 'programmer' };
+export type Access =
+  | { kind: 'public' }
+  | {
+      kind: 'account';
+      minimumRole: AccountRole;
+      /**
+       * The route creates or changes what every factory of the account shares (serial pools, data
+       * lists): refused (403) to a key or person limited to factories, whatever its role.
+       */
+      accountWideWrite?: true;
+    }
+  | { kind: 'programmer' };
+
+/**
+ * Path parameters that name an object inside one factory. For a principal limited to factories
+ * the handler chain resolves the object's factory (the factory itself for `factoryId`) and
+ * answers 404 outside them, exactly as for another account's object. A new kind of object that
+ * lives in a factory goes here (and gets its resolver in shared/store/factory-scope.ts).
+ */
+export const FACTORY_PARAMS = ['factoryId', 'programmerId', 'jobId', 'imageId'] as const;
+export type FactoryParam = (typeof FACTORY_PARAMS)[number];
+/**
+ * Path parameters that name what the whole account shares (keys, sources, webhooks) or a
+ * programmer's own object: no factory to check. A parameter in neither list is refused (404) to
+ * a principal limited to factories, so forgetting to classify one fails closed.
+ */
+export const ACCOUNT_WIDE_PARAMS = ['keyId', 'personId', 'serialPoolId', 'macBlockId', 'certificateAuthorityId', 'dataListId', 'webhookId', 'authorizationId'] as const;
 
 type AnyObject = z.ZodType<Record<string, unknown>>;
 
@@ -61,4 +92,4 @@ export type BodyOf<R> = R extends RouteContract<AnyObject, AnyObject, infer B, z
 export type BodyInputOf<R> = R extends RouteContract<AnyObject, AnyObject, infer B, z.ZodType> ? z.input<B> : never;
 export type ResponseOf<R> = R extends RouteContract<AnyObject, AnyObject, z.ZodType, infer T> ? z.output<T> : never;
 
-export const ROLE_RANK: Record<AccountRole, number> = { viewer: 1, author: 2, admin: 3 };
+export const ROLE_RANK: Record<AccountRole, number> = { viewer: 1, operator: 2, author: 3, admin: 4 };

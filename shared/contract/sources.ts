@@ -45,7 +45,7 @@ export const createSerialPool = defineRoute({
   method: 'POST',
   path: '/v1/serial-pools',
   summary: 'Create a serial pool that jobs share: no two units of any job naming it get the same value',
-  access: { kind: 'account', minimumRole: 'author' },
+  access: { kind: 'account', minimumRole: 'author', accountWideWrite: true },
   body: CreateSerialPoolBody,
   successStatus: 201,
   response: z.object({ serialPool: SerialPool }),

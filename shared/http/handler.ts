@@ -7,8 +7,10 @@ import {
   type ChainResult,
   authentication,
   bodyParsing,
+  type ChainMiddleware,
   errorMapping,
   eventNormalizer,
+  refuseFactoryScopedPrincipals,
   rateLimiting,
   routing,
   serialization,
@@ -34,12 +36,17 @@ export interface HttpHandlerOptions {
    * throws `ThrottledError` (429) when a limit is exceeded.
    */
   rateLimiter?: { admit(principal: Principal): Promise<void> };
+  /**
+   * Per-factory scoping (factory-scoping.ts with the store's resolver), run after validation.
+   * Without it, principals limited to factories are refused outright (403).
+   */
+  factoryScoping?: ChainMiddleware;
 }
 
 /**
  * The one middy chain both API functions use. On the way in: event normalizer (REST or HTTP
- * API) → routing → authentication and role → rate limits → JSON body → zod validation → the
- * route. On the way out: serialization, then error mapping and the request log, last (middy
+ * API) → routing → authentication and role → rate limits → JSON body → zod validation →
+ * factory scoping → the route. On the way out: serialization, then error mapping and the request log, last (middy
  * runs `after` and `onError` in reverse order of use()).
  */
 export function createHttpHandler(routes: BoundRoute[], options: HttpHandlerOptions = {}): (event: HttpEvent, context: Context) => Promise<ApiResponse> {
@@ -50,7 +57,7 @@ export function createHttpHandler(routes: BoundRoute[], options: HttpHandlerOpti
     .use(routing(new RouteTable(routes)))
     .use(authentication());
   if (options.rateLimiter) chain.use(rateLimiting(options.rateLimiter));
-  chain.use(bodyParsing()).use(validation()).handler((_event, context) => callRoute(context, options));
+  chain.use(bodyParsing()).use(validation()).use(options.factoryScoping ?? refuseFactoryScopedPrincipals()).handler((_event, context) => callRoute(context, options));
   return async (event, context) => {
     const response = await chain(event, context);
     if (response instanceof WithStatus) throw new Error('the serialization middleware did not run');

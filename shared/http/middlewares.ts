@@ -24,7 +24,7 @@ export type ChainContext = Context & { chain?: ChainState };
 /** The route function's answer until serialization turns it into the response. */
 export type ChainResult = ApiResponse | WithStatus<unknown>;
 type ChainRequest = Request<HttpEvent, ChainResult, Error, ChainContext>;
-type ChainMiddleware = MiddlewareObj<HttpEvent, ChainResult, Error, ChainContext>;
+export type ChainMiddleware = MiddlewareObj<HttpEvent, ChainResult, Error, ChainContext>;
 
 const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 
@@ -74,7 +74,10 @@ export function authentication(): ChainMiddleware {
       } else {
         if (principal.kind !== 'account') throw new ForbiddenError('Programmer credentials cannot call account routes');
         if (ROLE_RANK[principal.role] < ROLE_RANK[access.minimumRole]) {
-          throw new ForbiddenError(`This needs the ${access.minimumRole} role; this key is ${principal.role}`);
+          throw new ForbiddenError(`This needs the ${access.minimumRole} role; this ${principal.via === 'key' ? 'key' : 'person'} is ${principal.role}`);
+        }
+        if (access.accountWideWrite && principal.factoryIds !== undefined) {
+          throw new ForbiddenError('This changes what every factory of the account shares: it needs a key or person not limited to factories');
         }
       }
       state.principal = principal;
@@ -157,6 +160,19 @@ function validateNoBody(rawBody: unknown, issues: ValidationIssue[]): undefined 
   if (typeof rawBody === 'object' && rawBody !== null && !Array.isArray(rawBody) && Object.keys(rawBody).length === 0) return undefined;
   issues.push({ path: '', message: 'this request takes no body (or {})' });
   return undefined;
+}
+
+/**
+ * Without the factory scoping middleware (factory-scoping.ts) a function must not serve a
+ * principal limited to factories at all: refusing it is the fail-closed default.
+ */
+export function refuseFactoryScopedPrincipals(): ChainMiddleware {
+  return {
+    before: (request) => {
+      const { principal } = stateOf(request.context);
+      if (principal?.kind === 'account' && principal.factoryIds !== undefined) throw new ForbiddenError('This function does not serve principals limited to factories');
+    },
+  };
 }
 
 /** The route's answer as JSON, with the contract's success status unless the route chose another. */

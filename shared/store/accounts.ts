@@ -1,6 +1,6 @@
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { AccountRole } from '../contract/route.js';
-import { ConflictError, NotFoundError } from '../domain/errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { formatToken, hashSecret, newSecret } from '../domain/tokens.js';
 import { auditItem } from './audit.js';
@@ -21,6 +21,8 @@ export interface ApiKeyView {
   keyId: string;
   name: string;
   role: AccountRole;
+  /** Absent: every factory of the account. */
+  factoryIds?: string[];
   status: 'active' | 'revoked';
   createdAt: string;
   createdBy: string;
@@ -32,7 +34,7 @@ export interface IssuedKey {
   token: string;
 }
 
-function apiKeyItem(db: Db, accountId: string, name: string, role: AccountRole, createdBy: string, at: string) {
+function apiKeyItem(db: Db, accountId: string, input: { name: string; role: AccountRole; factoryIds?: string[] }, createdBy: string, at: string) {
   const keyId = newId('key');
   const secret = newSecret();
   const item = {
@@ -40,8 +42,9 @@ function apiKeyItem(db: Db, accountId: string, name: string, role: AccountRole, 
     type: 'apiKey',
     accountId,
     keyId,
-    name,
-    role,
+    name: input.name,
+    role: input.role,
+    ...(input.factoryIds ? { factoryIds: input.factoryIds } : {}),
     status: 'active',
     secretHash: hashSecret(secret),
     createdAt: at,
@@ -55,6 +58,7 @@ export function toApiKeyView(item: Record<string, unknown>): ApiKeyView {
     keyId: item.keyId as string,
     name: item.name as string,
     role: item.role as AccountRole,
+    ...(Array.isArray(item.factoryIds) ? { factoryIds: item.factoryIds as string[] } : {}),
     status: item.status as 'active' | 'revoked',
     createdAt: item.createdAt as string,
     createdBy: item.createdBy as string,
@@ -67,7 +71,7 @@ export async function createAccount(db: Db, name: string): Promise<{ account: Ac
   const at = nowIso();
   const accountId = newId('acc');
   const factoryId = newId('fac');
-  const admin = apiKeyItem(db, accountId, 'First admin key', 'admin', 'platform-operator', at);
+  const admin = apiKeyItem(db, accountId, { name: 'First admin key', role: 'admin' }, 'platform-operator', at);
   const account = { accountId, name, defaultFactoryId: factoryId, createdAt: at };
   await db.doc.send(
     new TransactWriteCommand({
@@ -104,17 +108,37 @@ export async function getAccount(db: Db, accountId: string): Promise<AccountView
   return { accountId: Item.accountId, name: Item.name, defaultFactoryId: Item.defaultFactoryId, createdAt: Item.createdAt };
 }
 
-export async function createApiKey(db: Db, accountId: string, input: { name: string; role: AccountRole }, actor: string): Promise<IssuedKey> {
+/**
+ * A key limited to factories names only factories of the account: each is checked in the same
+ * transaction, so a factory deleted meanwhile cannot slip in (a key naming a factory deleted
+ * later simply sees nothing of it).
+ */
+export async function createApiKey(db: Db, accountId: string, input: { name: string; role: AccountRole; factoryIds?: string[] }, actor: string): Promise<IssuedKey> {
   const at = nowIso();
-  const issued = apiKeyItem(db, accountId, input.name, input.role, actor, at);
-  await db.doc.send(
-    new TransactWriteCommand({
-      TransactItems: [
-        issued.put,
-        auditItem(db, { accountId, actor, action: 'apiKey.create', targetType: 'apiKey', targetId: issued.keyId, details: { name: input.name, role: input.role } }, at),
-      ],
-    }),
-  );
+  const issued = apiKeyItem(db, accountId, input, actor, at);
+  const factoryIds = input.factoryIds ?? [];
+  try {
+    await db.doc.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          ...factoryIds.map((factoryId) => ({ ConditionCheck: { TableName: db.table, Key: keys.factory(accountId, factoryId), ConditionExpression: 'attribute_exists(pk)' } })),
+          issued.put,
+          auditItem(
+            db,
+            { accountId, actor, action: 'apiKey.create', targetType: 'apiKey', targetId: issued.keyId, details: { name: input.name, role: input.role, ...(input.factoryIds ? { factoryIds: input.factoryIds } : {}) } },
+            at,
+          ),
+        ],
+      }),
+    );
+  } catch (error) {
+    const failed = cancelledConditions(error);
+    const missing = factoryIds.filter((_id, i) => failed?.[i]);
+    if (missing.length > 0) {
+      throw new ValidationError(missing.map((id) => ({ path: `factoryIds.${factoryIds.indexOf(id)}`, message: `no factory ${id} in this account` })));
+    }
+    throw error;
+  }
   return { apiKey: toApiKeyView(issued.item), token: issued.token };
 }
 
@@ -162,12 +186,12 @@ export async function getCredential(
   kind: 'key' | 'programmer',
   accountId: string,
   credentialId: string,
-): Promise<{ secretHash: string; status: string; role?: AccountRole; programmerId?: string } | undefined> {
+): Promise<{ secretHash: string; status: string; role?: AccountRole; factoryIds?: string[]; programmerId?: string } | undefined> {
   const key = kind === 'key' ? keys.apiKey(accountId, credentialId) : keys.programmer(accountId, credentialId);
   const { Item } = await db.doc.send(
-    new GetCommand({ TableName: db.table, Key: key, ConsistentRead: true, ProjectionExpression: 'secretHash, #status, #role, programmerId', ExpressionAttributeNames: { '#status': 'status', '#role': 'role' } }),
+    new GetCommand({ TableName: db.table, Key: key, ConsistentRead: true, ProjectionExpression: 'secretHash, #status, #role, factoryIds, programmerId', ExpressionAttributeNames: { '#status': 'status', '#role': 'role' } }),
   );
   if (!Item || typeof Item.secretHash !== 'string') return undefined;
-  return { secretHash: Item.secretHash, status: Item.status, role: Item.role, programmerId: Item.programmerId };
+  return { secretHash: Item.secretHash, status: Item.status, role: Item.role, programmerId: Item.programmerId, ...(Array.isArray(Item.factoryIds) ? { factoryIds: Item.factoryIds } : {}) };
 }
 

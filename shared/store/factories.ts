@@ -5,6 +5,7 @@ import { auditItem } from './audit.js';
 import { type Db, cancelledConditions, nowIso } from './db.js';
 import { SK_PREFIX, keys } from './keys.js';
 import { type PageRequest, accountPage } from './pages.js';
+import { type FactoryScope, seesFactory } from '../domain/factory-scope.js';
 
 export interface FactoryView {
   factoryId: string;
@@ -64,8 +65,9 @@ export async function getFactory(db: Db, accountId: string, factoryId: string, c
   return toFactoryView(Item);
 }
 
-export function listFactories(db: Db, accountId: string, page: PageRequest) {
-  return accountPage(db, accountId, SK_PREFIX.factory, page, toFactoryView);
+/** A principal limited to factories lists only those. */
+export function listFactories(db: Db, accountId: string, page: PageRequest, scope: FactoryScope = {}) {
+  return accountPage(db, accountId, SK_PREFIX.factory, page, toFactoryView, scope.factoryIds ? (factory) => seesFactory(scope, factory.factoryId) : undefined);
 }
 
 export async function createFactory(db: Db, accountId: string, name: string, actor: string): Promise<FactoryView> {

@@ -14,6 +14,7 @@ import { type ImageView, toImageView } from './images.js';
 import { SK_PREFIX, keys } from './keys.js';
 import { type Page, type PageRequest, accountPage, factoryPage, itemsOf } from './pages.js';
 import { type UnitFieldInput, resolveUnitFields, toUnitFieldInput } from './unit-fields.js';
+import { type FactoryScope, seesFactory } from '../domain/factory-scope.js';
 
 export type OnFailure = 'consume' | 'return';
 
@@ -131,10 +132,11 @@ export async function getJob(db: Db, accountId: string, jobId: string): Promise<
  * so a factory's deleted jobs are read from the account's jobs, in the same id order and with
  * the same cursors as the factory's list.
  */
-export async function listJobs(db: Db, accountId: string, query: PageRequest & { factoryId?: string; status?: JobStatus }): Promise<Page<JobView>> {
+/** A principal limited to factories lists only their jobs. */
+export async function listJobs(db: Db, accountId: string, query: PageRequest & { factoryId?: string; status?: JobStatus }, scope: FactoryScope = {}): Promise<Page<JobView>> {
   const now = new Date();
   const toView = (item: Record<string, unknown>) => toJobView(toJobRecord(item), now);
-  const keep = (job: JobView) => (query.status ? job.status === query.status : job.status !== 'deleted');
+  const keep = (job: JobView) => (query.status ? job.status === query.status : job.status !== 'deleted') && seesFactory(scope, job.factoryId);
   if (query.factoryId) {
     const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.factory(accountId, query.factoryId) }));
     if (!Item) throw new NotFoundError('Factory');

@@ -8,6 +8,7 @@ import { factoryCounterUpdate } from './factories.js';
 import { type Db, cancelledConditions, isConditionFailure, nowIso } from './db.js';
 import { SK_PREFIX, keys } from './keys.js';
 import { type PageRequest, accountPage, factoryPage } from './pages.js';
+import { type FactoryScope, seesFactory } from '../domain/factory-scope.js';
 
 export interface ProgrammerView {
   programmerId: string;
@@ -84,8 +85,9 @@ export async function provisionProgrammer(
   return { programmer: toProgrammerView(item), token: formatToken('programmer', accountId, programmerId, secret) };
 }
 
-export async function listProgrammers(db: Db, accountId: string, page: PageRequest & { factoryId?: string }) {
-  if (!page.factoryId) return accountPage(db, accountId, SK_PREFIX.programmer, page, toProgrammerView);
+/** A principal limited to factories lists only theirs (a `factoryId` outside them never gets here: the handler chain answers 404). */
+export async function listProgrammers(db: Db, accountId: string, page: PageRequest & { factoryId?: string }, scope: FactoryScope = {}) {
+  if (!page.factoryId) return accountPage(db, accountId, SK_PREFIX.programmer, page, toProgrammerView, scope.factoryIds ? (programmer) => seesFactory(scope, programmer.factoryId) : undefined);
   const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.factory(accountId, page.factoryId) }));
   if (!Item) throw new NotFoundError('Factory');
   return factoryPage(db, accountId, page.factoryId, SK_PREFIX.programmer, page, toProgrammerView);

@@ -11,6 +11,7 @@ import { type Db, getItems } from './db.js';
 import { withFaultRetry } from './faults.js';
 import { SK_PREFIX, keys } from './keys.js';
 import { decodeResultBatch } from './result-batches.js';
+import { type FactoryScope, seesFactory } from '../domain/factory-scope.js';
 
 /** What GET /v1/units tells about one unit (never a secret value: field names only). */
 export interface UnitStory {
@@ -183,10 +184,10 @@ async function storiesAt(db: Db, accountId: string, sourceId: string, index: num
  * programmed; a chip whose unit failed was freed for another attempt and is no longer claimed.
  * `match.field` is `uid` and `match.sourceId` the scope: the job, or the account.
  */
-export async function unitsByUid(db: Db, accountId: string, uid: string): Promise<UnitStory[]> {
+export async function unitsByUid(db: Db, accountId: string, uid: string, scope: FactoryScope = {}): Promise<UnitStory[]> {
   const normalized = normalizeUid(uid);
   const claims = await queryAll(db, { TableName: db.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': keys.uidClaimPartition(accountId, normalized) } });
-  return storiesOf(
+  const stories = await storiesOf(
     db,
     accountId,
     normalized,
@@ -200,6 +201,7 @@ export async function unitsByUid(db: Db, accountId: string, uid: string): Promis
       },
     })),
   );
+  return stories.filter((story) => seesFactory(scope, story.factoryId));
 }
 
 /**
@@ -208,7 +210,7 @@ export async function unitsByUid(db: Db, accountId: string, uid: string): Promis
  * Cost: one Query of the account's pools, then per matching pool one Query of its index and one
  * BatchGet of authorizations (+ the job and a bounded read of its results per unit found).
  */
-export async function unitsBySerial(db: Db, accountId: string, serial: string): Promise<UnitStory[]> {
+export async function unitsBySerial(db: Db, accountId: string, serial: string, scope: FactoryScope = {}): Promise<UnitStory[]> {
   const pools = await queryAll(db, { TableName: db.table, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)', ExpressionAttributeValues: { ':pk': keys.accountPartition(accountId), ':prefix': SK_PREFIX.serialPool } });
   const found = await Promise.all(
     pools.map((pool) => {
@@ -216,17 +218,17 @@ export async function unitsBySerial(db: Db, accountId: string, serial: string): 
       return index === undefined || index >= Number(pool.issued ?? 0) ? [] : storiesAt(db, accountId, pool.serialPoolId as string, index, serial);
     }),
   );
-  return found.flat();
+  return found.flat().filter((story) => seesFactory(scope, story.factoryId));
 }
 
 /** A MAC address: the account's MAC registry (one item) names the block holding it, then as for serials. */
-export async function unitsByMac(db: Db, accountId: string, mac: string): Promise<UnitStory[]> {
+export async function unitsByMac(db: Db, accountId: string, mac: string, scope: FactoryScope = {}): Promise<UnitStory[]> {
   const address = parseMac(mac);
   if (address === undefined) return [];
   const [registry] = await getItems(db, db.table, [keys.macRegistry(accountId)], false);
   const range = ((registry?.ranges as [number, number, string][] | undefined) ?? []).find(([first, last]) => address >= first && address <= last);
   if (!range) return [];
-  return storiesAt(db, accountId, range[2], address - range[0], mac);
+  return (await storiesAt(db, accountId, range[2], address - range[0], mac)).filter((story) => seesFactory(scope, story.factoryId));
 }
 
 export interface Manifest {

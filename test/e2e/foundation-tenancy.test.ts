@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { allRoutes } from '../../shared/contract/index.js';
 import { type ApiResponse, call, createAccount, uniqueName } from '../support/api.js';
 import { api } from '../support/checked-call.js';
-import { type Caller, type MatrixCase, type TenantIds, buildMatrix } from '../support/tenancy-matrix.js';
+import { type Caller, type MatrixCase, SCOPED_CALLERS, SCOPED_ROLE, type ScopedCaller, type ScopedCase, type TenantIds, buildMatrix, buildScopeMatrix } from '../support/tenancy-matrix.js';
 
 /**
  * Tenancy over HTTP, generated from the contract's route list: every route × {the other
@@ -132,6 +132,16 @@ function mismatch(entry: MatrixCase, response: ApiResponse, secrets: string[]): 
   return gatewayUnauthorized || code === expected.code ? undefined : `expected code ${expected.code}`;
 }
 
+function scopedMismatch(entry: ScopedCase, response: ApiResponse, secrets: string[]): string | undefined {
+  const leaked = secrets.find((secret) => JSON.stringify(response.body ?? '').includes(secret));
+  if (leaked) return `mentions ${leaked} of A's other factory`;
+  if (response.status >= 500) return `server error ${response.status}`;
+  const { expected } = entry;
+  if (expected.kind !== 'refused') return response.status === entry.route.successStatus ? undefined : `expected ${entry.route.successStatus}`;
+  const code = (response.body as { error?: { code?: string } } | undefined)?.error?.code;
+  return response.status === expected.status && code === expected.code ? undefined : `expected ${expected.status} ${expected.code}`;
+}
+
 async function inParallel<T, R>(items: readonly T[], limit: number, run: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
@@ -148,6 +158,8 @@ async function inParallel<T, R>(items: readonly T[], limit: number, run: (item: 
 describe('tenancy matrix: every route of the contract × every caller that must be refused', () => {
   let a: Account;
   let b: Account;
+  /** A's factory of the keys limited to another factory (made by that test; nobody else adds to A). */
+  const factoriesAdded: string[] = [];
 
   beforeAll(async () => {
     [a, b] = await Promise.all([setUpAccount('A'), setUpAccount('B')]);
@@ -166,6 +178,35 @@ describe('tenancy matrix: every route of the contract × every caller that must 
     ).filter(Boolean);
     expect(failures).toEqual([]);
     console.log(`[tenancy] ${matrix.length} requests (${allRoutes.length} routes × 6 callers, with variants), all as documented`);
+  });
+
+  it('answers keys of A limited to another factory as documented on every route, and shows them nothing of that factory', async () => {
+    // Factory C of A, and a key per scoped role limited to it: A's factory is "another factory" to them.
+    const factoryC = (await api('POST', 'v1/factories', { token: a.admin, body: { name: uniqueName('Factory C') } })).body.factory.factoryId;
+    factoriesAdded.push(factoryC);
+    const keys = Object.fromEntries(
+      await Promise.all(
+        SCOPED_CALLERS.map(async (caller) => {
+          const created = await api('POST', 'v1/api-keys', { token: a.admin, body: { name: uniqueName(caller), role: SCOPED_ROLE[caller], factoryIds: [factoryC] } });
+          expect(created.status).toBe(201);
+          return [caller, created.body.credentials.token as string];
+        }),
+      ),
+    ) as Record<ScopedCaller, string>;
+    const matrix = buildScopeMatrix(allRoutes, a.ids);
+    // What lies in A's factory F; account-wide sources (pools, lists, blocks, CAs) are shared by design (README).
+    const secrets = [a.ids.factoryId, a.ids.programmerId, a.ids.imageId, a.ids.jobId, a.ids.cloudImageId, a.ids.authorizationId, a.ids.disabledAuthorizationId, a.disabledProgrammerId, a.names[0] as string, a.names[2] as string];
+    const failures = (
+      await inParallel(matrix, PARALLEL, async (entry) => {
+        const response = await call(entry.route.method, entry.target, { token: keys[entry.caller], body: entry.body });
+        const problem = scopedMismatch(entry, response, secrets);
+        return problem && `${entry.name} → ${response.status} ${JSON.stringify(response.body).slice(0, 200)}: ${problem}`;
+      })
+    ).filter(Boolean);
+    expect(failures).toEqual([]);
+    const factories = (await api('GET', 'v1/factories', { token: keys.viewerOfOtherFactory })).body.items.map((f: { factoryId: string }) => f.factoryId);
+    expect(factories).toEqual([factoryC]);
+    console.log(`[tenancy] ${matrix.length} requests by keys limited to another factory, all as documented`);
   });
 
   it('lists only the caller’s own objects', async () => {
@@ -198,7 +239,7 @@ describe('tenancy matrix: every route of the contract × every caller that must 
     expect((await api('GET', `v1/jobs/${a.ids.jobId}/logs`, { token: a.admin })).body.items).toEqual([]);
     // Nothing B did landed in A's lists or audit trail.
     const factories = (await api('GET', 'v1/factories', { token: a.admin })).body.items;
-    expect(factories.map((f: { factoryId: string }) => f.factoryId).sort()).toEqual([a.ids.defaultFactoryId, a.ids.factoryId].sort());
+    expect(factories.map((f: { factoryId: string }) => f.factoryId).sort()).toEqual([a.ids.defaultFactoryId, a.ids.factoryId, ...factoriesAdded].sort());
     const programmers = (await api('GET', 'v1/programmers', { token: a.admin })).body.items;
     expect(programmers.map((p: { programmerId: string }) => p.programmerId).sort()).toEqual([a.ids.programmerId, a.disabledProgrammerId].sort());
     const audit = JSON.stringify((await api('GET', 'v1/audit', { token: a.admin })).body);

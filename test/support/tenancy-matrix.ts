@@ -1,4 +1,4 @@
-import type { RouteContract } from '../../shared/contract/route.js';
+import { type AccountRole, FACTORY_PARAMS, ROLE_RANK, type RouteContract } from '../../shared/contract/route.js';
 
 /**
  * The tenancy matrix: every route of the contract × every caller that must be refused. The
@@ -250,4 +250,73 @@ export function matrixProblems(routes: readonly RouteContract[]): string[] {
     }
   }
   return [...new Set(problems)];
+}
+
+/**
+ * Per-factory scoping (api.md "People, roles per factory"): keys of account A itself, each
+ * limited to another factory of A, at every role a scoped key can have (admin is account-wide).
+ * The same route list and fixtures as above, so a new route is probed at once.
+ */
+export const SCOPED_CALLERS = ['viewerOfOtherFactory', 'operatorOfOtherFactory', 'authorOfOtherFactory'] as const;
+export type ScopedCaller = (typeof SCOPED_CALLERS)[number];
+export const SCOPED_ROLE: Record<ScopedCaller, Exclude<AccountRole, 'admin'>> = {
+  viewerOfOtherFactory: 'viewer',
+  operatorOfOtherFactory: 'operator',
+  authorOfOtherFactory: 'author',
+};
+
+export type ScopedOutcome =
+  | Extract<Outcome, { kind: 'refused' | 'own' | 'public' }>
+  /** A success on what every factory of the account shares (a serial pool, a data list): nothing of A's factory in it. */
+  | { kind: 'shared' };
+
+/** Whether a request names something inside one factory: a path parameter of FACTORY_PARAMS, or a factoryId in its query or body. */
+export function aimsAtFactory(route: RouteContract, variant: Variant, a: TenantIds): boolean {
+  const params = [...route.path.matchAll(/\{(\w+)\}/g)].map((match) => match[1] as string);
+  if (params.some((name) => (FACTORY_PARAMS as readonly string[]).includes(name))) return true;
+  const body = variant.body?.(a, 'otherAdmin') as Record<string, unknown> | undefined;
+  return variant.query?.(a).factoryId !== undefined || (typeof body === 'object' && body !== null && 'factoryId' in body);
+}
+
+/** The documented answer for a key of A limited to another factory: role first (403), then the factory (404, as across accounts). */
+export function expectedScopedOutcome(route: RouteContract, role: Exclude<AccountRole, 'admin'>, variant: Variant, a: TenantIds): ScopedOutcome {
+  const access = route.access;
+  if (access.kind === 'public') return { kind: 'public' };
+  if (access.kind === 'programmer') return { kind: 'refused', status: 403, code: 'forbidden' };
+  if (ROLE_RANK[role] < ROLE_RANK[access.minimumRole] || access.accountWideWrite) return { kind: 'refused', status: 403, code: 'forbidden' };
+  if (aimsAtFactory(route, variant, a)) return { kind: 'refused', status: 404, code: 'not_found' };
+  return variant.own ? { kind: 'own' } : { kind: 'shared' };
+}
+
+export interface ScopedCase {
+  route: RouteContract;
+  caller: ScopedCaller;
+  target: string;
+  body?: unknown;
+  expected: ScopedOutcome;
+  name: string;
+}
+
+/** Every (route, variant, scoped caller) request against A's factory, built like buildMatrix's. */
+export function buildScopeMatrix(routes: readonly RouteContract[], a: TenantIds): ScopedCase[] {
+  const cases: ScopedCase[] = [];
+  for (const route of routes) {
+    if (route.access.kind === 'public') continue;
+    const variants = ROUTE_FIXTURES[route.operationId];
+    if (!variants) throw new Error(`${route.operationId}: no entry in ROUTE_FIXTURES (test/support/tenancy-matrix.ts)`);
+    for (const variant of variants) {
+      for (const caller of SCOPED_CALLERS) {
+        const query = variant.query ? `?${new URLSearchParams(variant.query(a)).toString()}` : '';
+        cases.push({
+          route,
+          caller,
+          target: `${pathFor(route, variant, a, 'otherAdmin')}${query}`,
+          body: variant.body?.(a, 'otherAdmin'),
+          expected: expectedScopedOutcome(route, SCOPED_ROLE[caller], variant, a),
+          name: `${caller} ${route.method} ${route.path}${variant.label ? ` (${variant.label})` : ''}`,
+        });
+      }
+    }
+  }
+  return cases;
 }

@@ -48,9 +48,16 @@ describe('the authorizer', () => {
     ddb.on(GetCommand, { Key: { pk: 'ACCT#acc_1', sk: 'KEY#key_1' } }).resolves({ Item: { secretHash: hashSecret(secret), status: 'active', role: 'author' } });
     const result = await invoke(event(`Bearer ${keyToken}`));
     expect(result.isAuthorized).toBe(true);
-    expect(principalFromContext(result.context)).toEqual({ kind: 'account', accountId: 'acc_1', keyId: 'key_1', role: 'author' });
+    expect(principalFromContext(result.context)).toEqual({ kind: 'account', accountId: 'acc_1', via: 'key', keyId: 'key_1', role: 'author' });
     expect(ddb.commandCalls(GetCommand)).toHaveLength(1);
     expect(ddb.commandCalls(GetCommand)[0]?.args[0].input).toMatchObject({ TableName: 'entities', ConsistentRead: true });
+  });
+
+  it('carries the factories a key is limited to, comma-joined in the context, and back', async () => {
+    ddb.on(GetCommand, { Key: { pk: 'ACCT#acc_1', sk: 'KEY#key_1' } }).resolves({ Item: { secretHash: hashSecret(secret), status: 'active', role: 'operator', factoryIds: ['fac_a', 'fac_b'] } });
+    const result = await invoke(event(`Bearer ${keyToken}`));
+    expect(result.context).toMatchObject({ factoryIds: 'fac_a,fac_b', role: 'operator', via: 'key' });
+    expect(principalFromContext(result.context)).toEqual({ kind: 'account', accountId: 'acc_1', via: 'key', keyId: 'key_1', role: 'operator', factoryIds: ['fac_a', 'fac_b'] });
   });
 
   it('resolves a programmer token to a programmer principal', async () => {

@@ -147,7 +147,7 @@ const handler = createHttpHandler([
   }),
 ], { publicBaseUrl: 'https://api.example.com/' });
 
-const account = (role: AccountRole) => ({ kind: 'account', accountId: 'acc_1', keyId: 'key_1', role });
+const account = (role: AccountRole) => ({ kind: 'account', accountId: 'acc_1', via: 'key', keyId: 'key_1', role });
 const programmer = { kind: 'programmer', accountId: 'acc_1', programmerId: 'prg_1', credentialId: 'prg_1' };
 
 interface EventOptions {
@@ -272,8 +272,8 @@ describe('the HTTP handler chain', () => {
       ['author', 'DELETE', '/v1/things/thing_1', undefined],
       ['admin', 'POST', '/v1/things', JSON.stringify({ name: 'x' })],
     ];
-    const rank = { viewer: 1, author: 2, admin: 3 };
-    for (const caller of ['viewer', 'author', 'admin'] as const) {
+    const rank = { viewer: 1, operator: 2, author: 3, admin: 4 };
+    for (const caller of ['viewer', 'operator', 'author', 'admin'] as const) {
       for (const [minimum, method, path] of routes) cases.push([caller, method, path, rank[caller] >= rank[minimum] ? 200 : 403]);
     }
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 import { allRoutes } from '../../shared/contract/index.js';
 import { defineRoute } from '../../shared/contract/route.js';
-import { CALLERS, ROUTE_FIXTURES, SAMPLE_IDS, buildMatrix, matrixProblems } from '../support/tenancy-matrix.js';
+import { CALLERS, ROUTE_FIXTURES, SAMPLE_IDS, SCOPED_CALLERS, buildMatrix, buildScopeMatrix, matrixProblems } from '../support/tenancy-matrix.js';
 
 /** The e2e tenancy matrix (test/e2e/foundation-tenancy.test.ts) covers every route of the contract, or this fails. */
 describe('the tenancy matrix', () => {
@@ -46,5 +46,25 @@ describe('the tenancy matrix', () => {
     expect(at('otherAdmin', 'createUploadUrl').target).toBe('v1/images/img_cloud/upload-url');
     // Every non-public route refuses every caller at least in one variant: `own` is only for the other account's own data.
     for (const c of cases.filter((c) => c.expected.kind === 'own')) expect(['otherAdmin', 'otherProgrammer']).toContain(c.caller);
+  });
+
+  it('asks keys limited to another factory of the same account on every route: 403 by role, 404 for that factory, shared sources readable', () => {
+    const cases = buildScopeMatrix(allRoutes, SAMPLE_IDS);
+    const variants = allRoutes.reduce((sum, route) => sum + (route.access.kind === 'public' ? 0 : ROUTE_FIXTURES[route.operationId]!.length), 0);
+    expect(cases).toHaveLength(variants * SCOPED_CALLERS.length);
+    const at = (caller: string, operationId: string, label?: string) => cases.find((c) => c.caller === caller && c.route.operationId === operationId && (!label || c.name.includes(label)))!;
+    expect(at('viewerOfOtherFactory', 'getJob').expected).toEqual({ kind: 'refused', status: 404, code: 'not_found' });
+    expect(at('viewerOfOtherFactory', 'pauseJob').expected).toEqual({ kind: 'refused', status: 403, code: 'forbidden' });
+    expect(at('operatorOfOtherFactory', 'pauseJob').expected).toEqual({ kind: 'refused', status: 404, code: 'not_found' });
+    expect(at('operatorOfOtherFactory', 'deleteJob').expected).toMatchObject({ status: 403 });
+    expect(at('authorOfOtherFactory', 'deleteJob').expected).toMatchObject({ status: 404 });
+    expect(at('authorOfOtherFactory', 'registerImage').expected).toMatchObject({ status: 404 });
+    expect(at('authorOfOtherFactory', 'createSerialPool').expected).toMatchObject({ status: 403 });
+    expect(at('authorOfOtherFactory', 'listJobs', "A's factory").expected).toMatchObject({ status: 404 });
+    expect(at('authorOfOtherFactory', 'listJobs').expected).toEqual({ kind: 'refused', status: 404, code: 'not_found' });
+    expect(cases.find((c) => c.route.operationId === 'listJobs' && !c.name.includes('factory'))?.expected).toEqual({ kind: 'own' });
+    expect(at('viewerOfOtherFactory', 'getSerialPool').expected).toEqual({ kind: 'shared' });
+    expect(at('authorOfOtherFactory', 'createApiKey').expected).toMatchObject({ status: 403 });
+    expect(at('authorOfOtherFactory', 'authorizeProgramming').expected).toMatchObject({ status: 403 });
   });
 });

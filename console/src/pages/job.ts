@@ -12,6 +12,7 @@ import { MAX_PAGES_PER_TICK, useFeed } from '../feed.js';
 import { formatCount, formatDuration, formatTime, formatYield, yieldOf } from '../format.js';
 import { asApiError, useConsole, usePolling } from '../hooks.js';
 import { ResultHistogram } from '../incremental.js';
+import { can } from '../permissions.js';
 import { href } from '../router.js';
 import { JOB_REFRESH_MS } from './factory-jobs.js';
 import { actionAllowed } from '../../../shared/domain/jobs.js';
@@ -71,7 +72,7 @@ function allowedActions(status: Job['status']): Record<JobAction, boolean> {
 }
 
 export function JobPage({ jobId }: { jobId: string }) {
-  const { api } = useConsole();
+  const { api, caller } = useConsole();
   const loaded = usePolling(() => api.call(contract.getJob, { params: { jobId } }), JOB_REFRESH_MS, [jobId]);
   // An action's answer is newer than the last poll: show it at once.
   const [override, setOverride] = useState<Job | undefined>();
@@ -112,7 +113,9 @@ export function JobPage({ jobId }: { jobId: string }) {
   }
 
   const allowed = allowedActions(job.status);
-  const menu: MenuAction[] = (Object.keys(ACTIONS) as JobAction[]).map((id) => ({ id, label: ACTIONS[id].label, disabled: !allowed[id] }));
+  // What the caller's role may not do is not offered at all; what the job's state forbids now is shown disabled.
+  const offered = (Object.keys(ACTIONS) as JobAction[]).filter((id) => can(caller, ACTION_ROUTES[id], job.factoryId));
+  const menu: MenuAction[] = offered.map((id) => ({ id, label: ACTIONS[id].label, disabled: !allowed[id] }));
   const factoryName = factory.data?.factory.name ?? 'Factory';
 
   return html`
@@ -121,7 +124,7 @@ export function JobPage({ jobId }: { jobId: string }) {
     </nav>
     <header class="page-header">
       <h1>${job.name} <${StatusBadge} status=${job.status} /></h1>
-      <${ActionsMenu} label="Actions" actions=${menu} onSelect=${(id: string) => setConfirming(id as JobAction)} />
+      ${menu.length > 0 && html`<${ActionsMenu} label="Actions" actions=${menu} onSelect=${(id: string) => setConfirming(id as JobAction)} />`}
     </header>
     ${actionDone && html`<p class="notice" role="status">${actionDone}</p>`}
     <${ErrorNotice} error=${actionError} title="The action failed" />

@@ -1,16 +1,17 @@
 import * as contract from '../../../shared/contract/index.js';
 import { ConflictError } from '../../../shared/domain/errors.js';
 import { implement } from '../../../shared/http/handler.js';
-import { type AccountPrincipal, actorOf } from '../../../shared/http/principal.js';
+import { type AccountPrincipal, actorOf, callerOf } from '../../../shared/http/principal.js';
 import * as accounts from '../../../shared/store/accounts.js';
+import type { ApiKeyView } from '../../../shared/store/accounts.js';
 import { db } from '../deps.js';
 
-function credentialsFile(endpoint: string, principal: AccountPrincipal, keyId: string, token: string, role: contract.CredentialsFileType['role']) {
-  return { endpoint, accountId: principal.accountId, keyId, token, role };
+function credentialsFile(endpoint: string, principal: AccountPrincipal, apiKey: ApiKeyView, token: string): contract.CredentialsFileType {
+  return { endpoint, accountId: principal.accountId, keyId: apiKey.keyId, token, role: apiKey.role, ...(apiKey.factoryIds ? { factoryIds: apiKey.factoryIds } : {}) };
 }
 
 export const accountRoutes = [
-  implement(contract.getAccount, async ({ principal }) => ({ account: await accounts.getAccount(db, principal.accountId) })),
+  implement(contract.getAccount, async ({ principal }) => ({ account: await accounts.getAccount(db, principal.accountId), caller: callerOf(principal) })),
 
   implement(contract.createApiKey, async (request) => {
     const { principal, body } = request;
@@ -18,7 +19,7 @@ export const accountRoutes = [
     return {
       keyId: issued.apiKey.keyId,
       apiKey: issued.apiKey,
-      credentials: credentialsFile(request.baseUrl, principal, issued.apiKey.keyId, issued.token, issued.apiKey.role),
+      credentials: credentialsFile(request.baseUrl, principal, issued.apiKey, issued.token),
     };
   }),
 
@@ -27,7 +28,7 @@ export const accountRoutes = [
   implement(contract.revokeApiKey, async ({ principal, params }) => {
     // A key revoking itself would lock its holder out mid-session (and the last admin key, the
     // account: only the platform operator can issue another). Another admin key can revoke it.
-    if (params.keyId === principal.keyId) throw new ConflictError('key_in_use', 'A key cannot revoke itself: revoke it with another admin key');
+    if (principal.via === 'key' && params.keyId === principal.keyId) throw new ConflictError('key_in_use', 'A key cannot revoke itself: revoke it with another admin key');
     return { apiKey: await accounts.revokeApiKey(db, principal.accountId, params.keyId, actorOf(principal)) };
   }),
 ];

@@ -5,7 +5,7 @@ import * as factories from '../../../shared/store/factories.js';
 import { db } from '../deps.js';
 
 export const factoryRoutes = [
-  implement(contract.listFactories, async ({ principal, query }) => factories.listFactories(db, principal.accountId, query)),
+  implement(contract.listFactories, async ({ principal, query }) => factories.listFactories(db, principal.accountId, query, principal)),
   implement(contract.createFactory, async ({ principal, body }) => ({
     factory: await factories.createFactory(db, principal.accountId, body.name, actorOf(principal)),
   })),

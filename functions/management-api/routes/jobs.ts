@@ -9,7 +9,7 @@ import { listResults } from '../../../shared/store/results.js';
 import { db, objects } from '../deps.js';
 
 function transition(action: JobAction) {
-  return async ({ principal, params }: RouteRequest<typeof contract.pauseJob>) => {
+  return async ({ principal, params }: RouteRequest<typeof contract.pauseJob> | RouteRequest<typeof contract.deleteJob>) => {
     const { job, record } = await jobs.transitionJob(db, principal.accountId, params.jobId, action, actorOf(principal));
     // The job is gone for programmers once the transaction committed; the object follows it.
     if (action === 'delete' && record.delivery === 'cloud') await objects.delete(principal.accountId, record.imageId);
@@ -29,7 +29,7 @@ async function servedJob(accountId: string, jobId: string, consistent: boolean) 
 }
 
 export const jobRoutes = [
-  implement(contract.listJobs, async ({ principal, query }) => jobs.listJobs(db, principal.accountId, query)),
+  implement(contract.listJobs, async ({ principal, query }) => jobs.listJobs(db, principal.accountId, query, principal)),
   implement(contract.getJob, async ({ principal, params }) => ({ job: jobs.toJobView(await servedJob(principal.accountId, params.jobId, true)) })),
   implement(contract.updateJob, async ({ principal, params, body }) => ({ job: await jobs.updateJob(db, principal.accountId, params.jobId, body, actorOf(principal)) })),
   implement(contract.pauseJob, transition('pause')),

@@ -19,7 +19,7 @@ export const programmerRoutes = [
       },
     };
   }),
-  implement(contract.listProgrammers, async ({ principal, query }) => programmers.listProgrammers(db, principal.accountId, query)),
+  implement(contract.listProgrammers, async ({ principal, query }) => programmers.listProgrammers(db, principal.accountId, query, principal)),
   implement(contract.getProgrammer, async ({ principal, params }) => ({
     programmer: await programmers.getProgrammer(db, principal.accountId, params.programmerId),
   })),

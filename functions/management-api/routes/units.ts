@@ -9,10 +9,10 @@ export const unitRoutes = [
   implement(contract.lookupUnits, async ({ principal, query }) => ({
     items:
       query.serial !== undefined
-        ? await units.unitsBySerial(db, principal.accountId, query.serial)
+        ? await units.unitsBySerial(db, principal.accountId, query.serial, principal)
         : query.mac !== undefined
-          ? await units.unitsByMac(db, principal.accountId, query.mac)
-          : await units.unitsByUid(db, principal.accountId, query.uid as string),
+          ? await units.unitsByMac(db, principal.accountId, query.mac, principal)
+          : await units.unitsByUid(db, principal.accountId, query.uid as string, principal),
   })),
   implement(contract.getJobManifest, async ({ principal, params }) => {
     const manifest = await units.buildManifest(db, principal.accountId, params.jobId);

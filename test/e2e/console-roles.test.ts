@@ -1,0 +1,157 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildConsole } from '../../console/build.js';
+import { type ConsoleServer, startConsoleServer } from '../../scripts/lib/console-server.js';
+import type { CredentialsFileType } from '../../shared/contract/index.js';
+import { call, createAccount, uniqueName } from '../support/api.js';
+
+/**
+ * The console is role-aware (issue 11): an admin creates a key limited to one factory on the
+ * API keys page (the credentials file shown once), revokes another; whoever signs in with the
+ * new operator key sees only that factory, is offered pause/resume/restart but not delete, no
+ * keys or audit pages, and another factory's job deep link answers not_found.
+ */
+const CHROMIUM = process.env.FLASHLINE_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const haveChromium = existsSync(CHROMIUM);
+const requireChromium = process.env.FLASHLINE_REQUIRE_BROWSER === '1';
+const SCREENSHOTS = path.resolve(import.meta.dirname, '../../test-results/screenshots');
+const UI_TIMEOUT_MS = 30_000;
+
+async function signIn(page: Page, secret: string): Promise<void> {
+  await page.getByLabel('API token or credentials file').fill(secret);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+describe.skipIf(!haveChromium && !requireChromium)(`the role-aware console in Chromium (needs ${CHROMIUM})`, () => {
+  let admin: CredentialsFileType;
+  let lineA: { factoryId: string; name: string };
+  let lineB: { factoryId: string; name: string };
+  let jobA: string;
+  let jobB: string;
+  let oldKeyName: string;
+  let operator: CredentialsFileType;
+  let distDir: string;
+  let profileDir: string;
+  let server: ConsoleServer;
+  let browser: BrowserContext;
+
+  beforeAll(async () => {
+    if (!haveChromium) throw new Error(`FLASHLINE_REQUIRE_BROWSER=1 but ${CHROMIUM} is missing: install Debian's chromium package`);
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    distDir = mkdtempSync(path.join(tmpdir(), 'flashline-console-'));
+    profileDir = mkdtempSync(path.join(tmpdir(), 'flashline-chromium-'));
+    await buildConsole({ outDir: distDir });
+    // A free port, the API forwarded by the console server: engineers' browser tests run side by side.
+    server = await startConsoleServer({ apiUrl: inject('apiUrl'), port: 0, distDir, apiMode: 'proxy' });
+
+    admin = await createAccount(uniqueName('Console roles'));
+    const factory = async (label: string) => {
+      const name = uniqueName(label);
+      const response = await call('POST', 'v1/factories', { token: admin.token, body: { name } });
+      expect(response.status).toBe(201);
+      return { factoryId: response.body.factory.factoryId as string, name };
+    };
+    [lineA, lineB] = [await factory('Line A'), await factory('Line B')];
+    const job = async (factoryId: string) => {
+      const response = await call('POST', 'v1/images', { token: admin.token, body: { name: uniqueName('Board'), factoryId, contentSha256: 'ef'.repeat(32), sizeBytes: 1024, delivery: 'direct' } });
+      expect(response.status).toBe(201);
+      return response.body.job.jobId as string;
+    };
+    [jobA, jobB] = [await job(lineA.factoryId), await job(lineB.factoryId)];
+    oldKeyName = uniqueName('Old script');
+    expect((await call('POST', 'v1/api-keys', { token: admin.token, body: { name: oldKeyName, role: 'viewer' } })).status).toBe(201);
+
+    browser = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 } });
+    browser.setDefaultTimeout(UI_TIMEOUT_MS);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    for (const dir of [distDir, profileDir]) if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lets an admin create an operator key limited to line A, shown once, and revoke an old key', async () => {
+    const page = browser.pages()[0] ?? (await browser.newPage());
+    await page.goto(server.url);
+    await signIn(page, JSON.stringify(admin));
+    await page.getByRole('link', { name: 'API keys' }).click();
+    await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+    const form = page.getByRole('form', { name: 'Create a key' });
+    await form.getByLabel('Name').fill('Line A operator');
+    await form.getByLabel('Role').selectOption('operator');
+    await form.getByLabel('Only these:').check();
+    // Keyboard: the factory's checkbox is reached and ticked without a mouse.
+    await form.getByRole('checkbox', { name: lineA.name }).focus();
+    await page.keyboard.press('Space');
+    await form.getByRole('button', { name: 'Create key' }).click();
+
+    const file = page.getByLabel('Credentials file');
+    await file.waitFor();
+    operator = JSON.parse(await file.inputValue()) as CredentialsFileType;
+    expect(operator).toMatchObject({ role: 'operator', factoryIds: [lineA.factoryId], accountId: admin.accountId });
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'console-api-keys-created.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Done' }).click();
+    await file.waitFor({ state: 'hidden' });
+
+    const table = page.getByRole('table', { name: 'API keys' });
+    const row = table.getByRole('row').filter({ hasText: 'Line A operator' });
+    await row.filter({ hasText: lineA.name }).filter({ hasText: 'operator' }).waitFor();
+
+    await page.getByRole('button', { name: `Revoke ${oldKeyName}` }).click();
+    const dialog = page.getByRole('dialog', { name: 'Revoke this key?' });
+    await dialog.getByRole('button', { name: 'Revoke key' }).click();
+    await page.getByRole('status').filter({ hasText: `Revoked ${oldKeyName}` }).waitFor();
+    await table.getByRole('row').filter({ hasText: oldKeyName }).filter({ hasText: 'revoked' }).waitFor();
+    const keys = (await call('GET', 'v1/api-keys', { token: admin.token })).body.items as { name: string; status: string }[];
+    expect(keys.find((key) => key.name === oldKeyName)?.status).toBe('revoked');
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'console-api-keys.png'), fullPage: true });
+  });
+
+  it('shows the operator only line A, offers pause but not delete, and no keys or audit pages', async () => {
+    // A new tab is a new session (the token lives in the tab's sessionStorage).
+    const page = await browser.newPage();
+    await page.goto(server.url);
+    await signIn(page, operator.token);
+    await page.getByRole('heading', { name: 'Factories' }).waitFor();
+    await page.getByRole('link', { name: lineA.name }).waitFor();
+    expect(await page.getByRole('link', { name: lineB.name }).count()).toBe(0);
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    expect(await nav.getByRole('link', { name: 'API keys' }).count()).toBe(0);
+    expect(await nav.getByRole('link', { name: 'Audit trail' }).count()).toBe(0);
+    await page.getByText('operator · 1 factory').waitFor();
+
+    await page.goto(`${server.url}#/jobs/${jobA}`);
+    await page.getByRole('button', { name: 'Actions' }).click();
+    const items = (await page.getByRole('menuitem').allInnerTexts()).map((text) => text.trim());
+    expect(items).toEqual(['Pause', 'Resume', 'Restart']);
+    await page.getByRole('menuitem', { name: 'Pause' }).click();
+    await page.getByRole('dialog', { name: 'Pause this job?' }).getByRole('button', { name: 'Pause job' }).click();
+    await page.getByRole('status').filter({ hasText: 'Job paused.' }).waitFor();
+    expect((await call('GET', `v1/jobs/${jobA}`, { token: admin.token })).body.job.status).toBe('paused');
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'console-operator-job.png'), fullPage: true });
+
+    await page.goto(`${server.url}#/jobs/${jobB}`);
+    await page.getByRole('alert').filter({ hasText: 'not_found' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Actions' }).count()).toBe(0);
+
+    // The API keys page itself says who may use it, should an operator open its link.
+    await page.goto(`${server.url}#/api-keys`);
+    await page.getByText('Only an admin manages API keys; you are signed in as operator.').waitFor();
+    await page.close();
+  });
+
+  it('offers a viewer no job actions at all', async () => {
+    const viewer = await call('POST', 'v1/api-keys', { token: admin.token, body: { name: uniqueName('Viewer'), role: 'viewer', factoryIds: [lineA.factoryId] } });
+    const page = await browser.newPage();
+    await page.goto(`${server.url}#/jobs/${jobA}`);
+    await signIn(page, viewer.body.credentials.token);
+    await page.getByRole('heading', { level: 1 }).filter({ hasText: 'Board' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Actions' }).count()).toBe(0);
+    await page.close();
+  });
+});
