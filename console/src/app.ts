@@ -5,12 +5,15 @@ import { type Account, type FlashlineApiError, createApiClient } from './api.js'
 import { ErrorNotice } from './components/error-notice.js';
 import { Console, asApiError } from './hooks.js';
 import { AuditPage } from './pages/audit.js';
+import { DashboardPage } from './pages/dashboard.js';
 import { FactoriesPage } from './pages/factories.js';
 import { FactoryJobsPage } from './pages/factory-jobs.js';
+import { ImagePage } from './pages/image.js';
 import { JobPage } from './pages/job.js';
 import { ProgrammersPage } from './pages/programmers.js';
+import { PublishImagePage } from './pages/publish-image.js';
 import { SignInPage } from './pages/sign-in.js';
-import { type Route, href, useRoute } from './router.js';
+import { NAV, type Route, href, titleOf, useRoute } from './router.js';
 import { type Session, clearSession, loadSession } from './session.js';
 
 type State =
@@ -79,9 +82,7 @@ export function App({ apiUrl }: { apiUrl: string }) {
       <header class="top">
         <span class="brand">Flashline</span>
         <nav aria-label="Main">
-          <a href=${href.factories()} aria-current=${route.page === 'factories' || route.page === 'factory' || route.page === 'job' ? 'page' : undefined}>Factories</a>
-          <a href=${href.programmers()} aria-current=${route.page === 'programmers' ? 'page' : undefined}>Programmers</a>
-          <a href=${href.audit()} aria-current=${route.page === 'audit' ? 'page' : undefined}>Audit trail</a>
+          ${NAV.map((entry) => html`<a key=${entry.href} href=${entry.href} aria-current=${entry.pages.includes(route.page) ? 'page' : undefined}>${entry.label}</a>`)}
         </nav>
         <span class="who">${state.account.name}${state.session.role && html` <span class="tag">${state.session.role}</span>`}</span>
         <button type="button" onClick=${() => signOut()}>Sign out</button>
@@ -95,6 +96,8 @@ export function App({ apiUrl }: { apiUrl: string }) {
 
 function Page({ route }: { route: Route }) {
   switch (route.page) {
+    case 'dashboard':
+      return html`<${DashboardPage} />`;
     case 'factories':
       return html`<${FactoriesPage} />`;
     case 'factory':
@@ -103,31 +106,18 @@ function Page({ route }: { route: Route }) {
       return html`<${JobPage} jobId=${route.jobId} />`;
     case 'programmers':
       return html`<${ProgrammersPage} />`;
+    case 'publish':
+      return html`<${PublishImagePage} factoryId=${route.factoryId} />`;
+    case 'image':
+      return html`<${ImagePage} imageId=${route.imageId} />`;
     case 'audit':
       return html`<${AuditPage} />`;
     case 'not-found':
       return html`<h1>Page not found</h1>
-        <p>Nothing lives at <code>#${route.path}</code>. <a href=${href.factories()}>Go to the factories</a>.</p>`;
+        <p>Nothing lives at <code>#${route.path}</code>. <a href=${href.dashboard()}>Go to the dashboard</a>.</p>`;
   }
 }
 
 function routeKey(route: Route): string {
   return JSON.stringify(route);
-}
-
-function titleOf(route: Route): string {
-  switch (route.page) {
-    case 'factories':
-      return 'Factories';
-    case 'factory':
-      return 'Factory';
-    case 'job':
-      return 'Job';
-    case 'programmers':
-      return 'Programmers';
-    case 'audit':
-      return 'Audit trail';
-    case 'not-found':
-      return 'Not found';
-  }
 }
