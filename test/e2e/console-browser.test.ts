@@ -79,6 +79,20 @@ describe.skipIf(!haveChromium && !requireChromium)(`the web console in Chromium 
     await console_?.close();
   });
 
+  it("fails a page with the job page's two former violations: the axe check can fail", async () => {
+    const probe = await console_.browser.newPage();
+    // What the job page's log was: list items under role="log" (no list), a scrolling box without focus.
+    const lines = Array.from({ length: 40 }, (_, i) => `<li>line ${i}</li>`).join('');
+    await probe.setContent(`<!doctype html><html lang="en"><head><title>probe</title></head><body><main><h1>Probe</h1><ol role="log" style="max-height:4rem;overflow:auto">${lines}</ol></main></body></html>`);
+    const failure = await expectAccessible(probe, 'the probe').then(
+      () => undefined,
+      (error: Error) => error.message,
+    );
+    expect(failure).toMatch(/serious listitem/);
+    expect(failure).toMatch(/serious scrollable-region-focusable/);
+    await probe.close();
+  });
+
   it("refuses a wrong token with the API's error, then signs in with the credentials file onto the dashboard", async () => {
     await page.goto(console_.server.url);
     await page.getByRole('heading', { name: 'Sign in to Flashline' }).waitFor();
@@ -160,7 +174,7 @@ describe.skipIf(!haveChromium && !requireChromium)(`the web console in Chromium 
     await page.getByLabel('Hardware serial').fill(`HW-${randomUUID()}`);
     await page.getByLabel('Factory', { exact: true }).selectOption({ label: factoryName });
     await page.getByLabel('Encryption key ids').fill('key-east-1, key-east-2');
-    await pressByKeyboard(page, page.getByRole('button', { name: 'Provision' }));
+    await pressByKeyboard(page, page.getByRole('button', { name: 'Provision', exact: true }));
     const panel = page.getByRole('region', { name: `Credentials of ${name}` });
     await panel.waitFor();
     await expectAccessible(page, 'the credentials download');
@@ -170,7 +184,7 @@ describe.skipIf(!haveChromium && !requireChromium)(`the web console in Chromium 
     expect(credentials.role).toBe('programmer');
     // Offered once: the panel is gone, the form is back, and the downloaded file works.
     await panel.waitFor({ state: 'detached' });
-    await page.getByRole('button', { name: 'Provision' }).waitFor();
+    await page.getByRole('button', { name: 'Provision', exact: true }).waitFor();
     expect((await call('GET', 'v1/device/jobs', { token: credentials.token })).status).toBe(200);
     const row = table.getByRole('row').filter({ hasText: name });
     await expectText(await cellOf(table, row, 'Factory'), factoryName);
