@@ -215,6 +215,7 @@ describe.skipIf(!haveChromium && !requireChromium)(`the web console in Chromium 
     await mainNav().getByRole('link', { name: 'Publish image' }).click();
     await page.getByRole('heading', { name: 'Publish an image', level: 1 }).waitFor();
     await expectAccessible(page, 'the publish page');
+    await screenshot(page, 'publish-form', 'console-publish-form');
     const form = page.locator('form.grid-form');
     await form.getByLabel('Factory', { exact: true }).selectOption({ label: factoryName });
     await form.getByRole('radio', { name: /^Direct/ }).check();
@@ -377,7 +378,8 @@ describe.skipIf(!haveChromium && !requireChromium)(`the web console in Chromium 
     await expectText(valueOf(page, 'Units today'), '24');
     await expectText(valueOf(page, 'Failed today'), '3');
     await expectText(valueOf(page, 'Yield today'), '87.5 %');
-    await expectText(valueOf(page, 'Programmers online'), '1');
+    // The line's programmer, and the one provisioned in the page, whose downloaded credentials listed its jobs.
+    await expectText(valueOf(page, 'Programmers online'), '2');
     const factories = page.getByRole('table', { name: 'Yield and programmers per factory' });
     const row = factories.getByRole('row').filter({ has: page.getByRole('link', { name: factoryName }) });
     await expectText(await cellOf(factories, row, 'Yield'), '87.5 %');
