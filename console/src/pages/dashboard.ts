@@ -19,11 +19,29 @@ interface UnitsToday {
   partial: boolean;
 }
 
+/** Jobs read at once: an account with hundreds of jobs must not spend its request budget in one burst. */
+const CONCURRENT_JOB_READS = 4;
+
+async function mapLimited<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
 /** Results that arrived since the viewer's midnight, over every job that can still have any. */
 async function unitsToday(api: FlashlineClient, jobs: Job[]): Promise<UnitsToday> {
   const since = startOfToday(Date.now()).toISOString();
-  const reads = await Promise.all(
-    jobs.filter((job) => job.status !== 'deleted').map((job) => api.readFeed(contract.listJobResults, { params: { jobId: job.jobId }, query: { since, limit: 100 } }, undefined, TODAY_PAGES_PER_JOB)),
+  const reads = await mapLimited(
+    jobs.filter((job) => job.status !== 'deleted'),
+    CONCURRENT_JOB_READS,
+    (job) => api.readFeed(contract.listJobResults, { params: { jobId: job.jobId }, query: { since, limit: 100 } }, undefined, TODAY_PAGES_PER_JOB),
   );
   const results = reads.flatMap((read) => read.items);
   return {
