@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { CredentialsFile, type CredentialsFileType } from '../shared/contract/account.js';
+import { credentialsFileName } from '../shared/domain/credentials-file-name.js';
 import { UsageError } from './errors.js';
 import type { CliIo } from './io.js';
 
@@ -63,7 +64,7 @@ export function inSecretsFolder(file: string): boolean {
 
 /** `--out FILE` as given, else `./.flashline/<name>.credentials.json`: never loose in the current folder. */
 export function credentialsOutPath(cwd: string, out: string | undefined, name: string): string {
-  return path.resolve(cwd, out ?? path.join(SECRETS_FOLDER, `${slug(name)}.credentials.json`));
+  return path.resolve(cwd, out ?? path.join(SECRETS_FOLDER, credentialsFileName(name)));
 }
 
 /**
@@ -78,15 +79,4 @@ export function writeCredentials(file: string, credentials: CredentialsFileType,
   writeFileSync(file, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600, flag: options.overwrite ? 'w' : 'wx' });
   // `mode` applies only when the file is created; an overwritten file would keep its old mode.
   chmodSync(file, 0o600);
-}
-
-/** A file name from a display name: `Line 3 (east)` → `line-3-east`. */
-export function slug(name: string): string {
-  return (
-    name
-      .toLowerCase()
-      .replace(/[^a-z0-9]+/g, '-')
-      .replace(/^-+|-+$/g, '')
-      .slice(0, 60) || 'credentials'
-  );
 }

@@ -4,6 +4,7 @@ import { LOCAL_API_ID, executeApiUrl, forcedEmulatorKind } from '../localstack/e
 import { parseApiFlavour, stageSegmentOf } from './api-flavour.js';
 import { parseRateLimits } from '../shared/domain/rate-limits.js';
 import { createFlashlineStacks } from './stacks.js';
+import { LOCAL_CONSOLE_ORIGINS } from './local-console-origins.js';
 
 /**
  * Context (`-c key=value` or cdk.json):
@@ -29,9 +30,7 @@ import { createFlashlineStacks } from './stacks.js';
  */
 const app = new App();
 const env = app.node.tryGetContext('env') ?? 'prod';
-// The console of `npm start` (4580) and the one the browser tests serve (4581).
-const LOCAL_CONSOLE_ORIGINS = 'http://127.0.0.1:4580,http://localhost:4580,http://127.0.0.1:4581';
-const corsOrigins = listContext('corsOrigins') ?? (env === 'local' ? LOCAL_CONSOLE_ORIGINS.split(',') : undefined);
+const corsOrigins = listContext('corsOrigins') ?? (env === 'local' ? LOCAL_CONSOLE_ORIGINS : undefined);
 
 const apiFlavour = parseApiFlavour(app.node.tryGetContext('apiFlavour'));
 const emulatorEndpoint = env === 'local' ? process.env.AWS_ENDPOINT_URL : undefined;

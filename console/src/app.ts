@@ -7,14 +7,17 @@ import { Console, asApiError } from './hooks.js';
 import { type Caller, can } from './permissions.js';
 import { ApiKeysPage } from './pages/api-keys.js';
 import { AuditPage } from './pages/audit.js';
+import { DashboardPage } from './pages/dashboard.js';
 import { FactoriesPage } from './pages/factories.js';
 import { FactoryJobsPage } from './pages/factory-jobs.js';
+import { ImagePage } from './pages/image.js';
 import { JobPage } from './pages/job.js';
 import { ProgrammersPage } from './pages/programmers.js';
+import { PublishImagePage } from './pages/publish-image.js';
 import { SignInPage } from './pages/sign-in.js';
 import { SourcesPage } from './pages/sources.js';
 import { UnitLookupPage } from './pages/unit-lookup.js';
-import { type Route, href, useRoute } from './router.js';
+import { NAV, type Route, href, titleOf, useRoute } from './router.js';
 import { type Session, clearSession, loadSession } from './session.js';
 
 type State =
@@ -83,12 +86,7 @@ export function App({ apiUrl }: { apiUrl: string }) {
       <header class="top">
         <span class="brand">Flashline</span>
         <nav aria-label="Main">
-          <a href=${href.factories()} aria-current=${route.page === 'factories' || route.page === 'factory' || route.page === 'job' ? 'page' : undefined}>Factories</a>
-          <a href=${href.programmers()} aria-current=${route.page === 'programmers' ? 'page' : undefined}>Programmers</a>
-          <a href=${href.sources()} aria-current=${route.page === 'sources' ? 'page' : undefined}>Sources</a>
-          <a href=${href.units()} aria-current=${route.page === 'units' ? 'page' : undefined}>Unit lookup</a>
-          ${can(state.caller, contract.listAudit) && html`<a href=${href.audit()} aria-current=${route.page === 'audit' ? 'page' : undefined}>Audit trail</a>`}
-          ${can(state.caller, contract.listApiKeys) && html`<a href=${href.apiKeys()} aria-current=${route.page === 'api-keys' ? 'page' : undefined}>API keys</a>`}
+          ${NAV.filter((entry) => can(state.caller, entry.needs)).map((entry) => html`<a key=${entry.href} href=${entry.href} aria-current=${entry.pages.includes(route.page) ? 'page' : undefined}>${entry.label}</a>`)}
         </nav>
         <span class="who">${state.account.name} <span class="tag">${state.caller.role}${state.caller.factoryIds && ` · ${state.caller.factoryIds.length} ${state.caller.factoryIds.length === 1 ? 'factory' : 'factories'}`}</span></span>
         <button type="button" onClick=${() => signOut()}>Sign out</button>
@@ -102,6 +100,8 @@ export function App({ apiUrl }: { apiUrl: string }) {
 
 function Page({ route }: { route: Route }) {
   switch (route.page) {
+    case 'dashboard':
+      return html`<${DashboardPage} />`;
     case 'factories':
       return html`<${FactoriesPage} />`;
     case 'factory':
@@ -110,6 +110,10 @@ function Page({ route }: { route: Route }) {
       return html`<${JobPage} jobId=${route.jobId} />`;
     case 'programmers':
       return html`<${ProgrammersPage} />`;
+    case 'publish':
+      return html`<${PublishImagePage} factoryId=${route.factoryId} />`;
+    case 'image':
+      return html`<${ImagePage} imageId=${route.imageId} />`;
     case 'audit':
       return html`<${AuditPage} />`;
     case 'sources':
@@ -120,33 +124,10 @@ function Page({ route }: { route: Route }) {
       return html`<${ApiKeysPage} />`;
     case 'not-found':
       return html`<h1>Page not found</h1>
-        <p>Nothing lives at <code>#${route.path}</code>. <a href=${href.factories()}>Go to the factories</a>.</p>`;
+        <p>Nothing lives at <code>#${route.path}</code>. <a href=${href.dashboard()}>Go to the dashboard</a>.</p>`;
   }
 }
 
 function routeKey(route: Route): string {
   return JSON.stringify(route);
-}
-
-function titleOf(route: Route): string {
-  switch (route.page) {
-    case 'factories':
-      return 'Factories';
-    case 'factory':
-      return 'Factory';
-    case 'job':
-      return 'Job';
-    case 'programmers':
-      return 'Programmers';
-    case 'audit':
-      return 'Audit trail';
-    case 'sources':
-      return 'Unit data sources';
-    case 'units':
-      return 'Unit lookup';
-    case 'api-keys':
-      return 'API keys';
-    case 'not-found':
-      return 'Not found';
-  }
 }

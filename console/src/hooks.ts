@@ -75,3 +75,45 @@ export function usePolling<T>(load: () => Promise<T>, intervalMs: number | null,
 
   return { ...state, reload: () => setGeneration((value) => value + 1) };
 }
+
+export interface Action {
+  busy: boolean;
+  error: FlashlineApiError | undefined;
+  /** What the last successful run reported, for a status line. */
+  done: string | undefined;
+  /** Runs `work` once (never retried: writes are not all idempotent); answers `{ value }`, or undefined when it failed. */
+  run: <T>(work: () => Promise<T>, doneMessage: (result: T) => string) => Promise<{ value: T } | undefined>;
+  clear: () => void;
+}
+
+/** Busy, error and done state of one form or button: every write of the console goes through it. */
+export function useAction(): Action {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<FlashlineApiError | undefined>();
+  const [done, setDone] = useState<string | undefined>();
+  const run = async <T>(work: () => Promise<T>, doneMessage: (result: T) => string): Promise<{ value: T } | undefined> => {
+    setBusy(true);
+    setError(undefined);
+    setDone(undefined);
+    try {
+      const value = await work();
+      setDone(doneMessage(value));
+      return { value };
+    } catch (problem) {
+      setError(asApiError(problem));
+      return undefined;
+    } finally {
+      setBusy(false);
+    }
+  };
+  return {
+    busy,
+    error,
+    done,
+    run,
+    clear: () => {
+      setError(undefined);
+      setDone(undefined);
+    },
+  };
+}

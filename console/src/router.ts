@@ -1,14 +1,19 @@
 import { useEffect, useState } from 'preact/hooks';
+import * as contract from '../../shared/contract/index.js';
+import type { RouteContract } from '../../shared/contract/route.js';
 import type { UnitLookupKind } from './pages/unit-lookup.js';
 
 const LOOKUP_KINDS: readonly string[] = ['serial', 'mac', 'uid'] satisfies UnitLookupKind[];
 
 /** Hash routes keep the console a set of static files: any CDN serves it, and deep links need no rewrites. */
 export type Route =
+  | { page: 'dashboard' }
   | { page: 'factories' }
   | { page: 'factory'; factoryId: string }
   | { page: 'job'; jobId: string }
   | { page: 'programmers' }
+  | { page: 'publish'; factoryId?: string }
+  | { page: 'image'; imageId: string }
   | { page: 'audit' }
   | { page: 'sources' }
   | { page: 'units'; kind?: UnitLookupKind; value?: string }
@@ -18,11 +23,15 @@ export type Route =
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, '') || '/';
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
-  const [first, second] = parts;
-  if (parts.length === 0 || (first === 'factories' && parts.length === 1)) return { page: 'factories' };
+  const [first, second, third] = parts;
+  if (parts.length === 0 || (first === 'dashboard' && parts.length === 1)) return { page: 'dashboard' };
+  if (first === 'factories' && parts.length === 1) return { page: 'factories' };
   if (first === 'factories' && second && parts.length === 2) return { page: 'factory', factoryId: second };
+  if (first === 'factories' && second && third === 'publish' && parts.length === 3) return { page: 'publish', factoryId: second };
   if (first === 'jobs' && second && parts.length === 2) return { page: 'job', jobId: second };
   if (first === 'programmers' && parts.length === 1) return { page: 'programmers' };
+  if (first === 'images' && second === 'new' && parts.length === 2) return { page: 'publish' };
+  if (first === 'images' && second && parts.length === 2) return { page: 'image', imageId: second };
   if (first === 'audit' && parts.length === 1) return { page: 'audit' };
   if (first === 'sources' && parts.length === 1) return { page: 'sources' };
   if (first === 'units' && parts.length === 1) return { page: 'units' };
@@ -32,15 +41,60 @@ export function parseRoute(hash: string): Route {
 }
 
 export const href = {
+  dashboard: () => '#/',
   factories: () => '#/factories',
   factory: (factoryId: string) => `#/factories/${encodeURIComponent(factoryId)}`,
   job: (jobId: string) => `#/jobs/${encodeURIComponent(jobId)}`,
   programmers: () => '#/programmers',
+  publish: (factoryId?: string) => (factoryId ? `#/factories/${encodeURIComponent(factoryId)}/publish` : '#/images/new'),
+  image: (imageId: string) => `#/images/${encodeURIComponent(imageId)}`,
   audit: () => '#/audit',
   sources: () => '#/sources',
   units: (kind?: UnitLookupKind, value?: string) => (kind && value ? `#/units/${kind}/${encodeURIComponent(value)}` : '#/units'),
   apiKeys: () => '#/api-keys',
 };
+
+export interface NavEntry {
+  label: string;
+  href: string;
+  /** The pages that light this entry up as the current one. */
+  pages: readonly Route['page'][];
+  /** The route the page is built on: the entry is offered only to callers who may call it (permissions.ts `can`). */
+  needs: Pick<RouteContract, 'access'>;
+}
+
+/**
+ * The main navigation, in order. A new page is one entry here, one case in `parseRoute` and one
+ * in the app's page switch.
+ */
+export const NAV: readonly NavEntry[] = [
+  { label: 'Dashboard', href: href.dashboard(), pages: ['dashboard'], needs: contract.listFactories },
+  { label: 'Factories', href: href.factories(), pages: ['factories', 'factory', 'job'], needs: contract.listFactories },
+  { label: 'Programmers', href: href.programmers(), pages: ['programmers'], needs: contract.listProgrammers },
+  { label: 'Publish image', href: href.publish(), pages: ['publish', 'image'], needs: contract.registerImage },
+  { label: 'Sources', href: href.sources(), pages: ['sources'], needs: contract.listSerialPools },
+  { label: 'Unit lookup', href: href.units(), pages: ['units'], needs: contract.lookupUnits },
+  { label: 'Audit trail', href: href.audit(), pages: ['audit'], needs: contract.listAudit },
+  { label: 'API keys', href: href.apiKeys(), pages: ['api-keys'], needs: contract.listApiKeys },
+];
+
+export function titleOf(route: Route): string {
+  const titles: Record<Route['page'], string> = {
+    dashboard: 'Dashboard',
+    factories: 'Factories',
+    factory: 'Factory',
+    job: 'Job',
+    programmers: 'Programmers',
+    publish: 'Publish an image',
+    image: 'Image',
+    audit: 'Audit trail',
+    sources: 'Unit data sources',
+    units: 'Unit lookup',
+    'api-keys': 'API keys',
+    'not-found': 'Not found',
+  };
+  return titles[route.page];
+}
 
 export function useRoute(): Route {
   const [route, setRoute] = useState(() => parseRoute(location.hash));

@@ -61,7 +61,15 @@ export class ConsoleSite extends Construct {
       removalPolicy: props.removalPolicy,
     });
 
-    const connectSources = ["'self'", `https://*.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}`, ...(props.extraConnectSources ?? [])];
+    // The images bucket too: the console uploads a cloud-delivery image to its presigned URL
+    // (virtual-hosted `bucket.s3.region…`, or path style for bucket names with dots).
+    const connectSources = [
+      "'self'",
+      `https://*.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}`,
+      `https://*.s3.${Aws.REGION}.${Aws.URL_SUFFIX}`,
+      `https://s3.${Aws.REGION}.${Aws.URL_SUFFIX}`,
+      ...(props.extraConnectSources ?? []),
+    ];
     const securityHeaders = new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {
       comment: 'Flashline console: CSP, HSTS and friends',
       securityHeadersBehavior: {

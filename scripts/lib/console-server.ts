@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
+import { LOCAL_CONSOLE_PORT } from '../../infra/local-console-origins.js';
 import { ROOT } from './deploy.js';
 
 /**
@@ -14,7 +15,7 @@ import { ROOT } from './deploy.js';
  * itself and the console calls its own origin, where CORS does not apply. Local use only; AWS
  * serves the console from CloudFront.
  */
-export const DEFAULT_CONSOLE_PORT = 4580;
+export const DEFAULT_CONSOLE_PORT = LOCAL_CONSOLE_PORT;
 export const CONSOLE_DIST = path.join(ROOT, 'console', 'dist');
 
 export type ApiMode = 'direct' | 'proxy';

@@ -1,93 +1,62 @@
-import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { type BrowserContext, type Locator, type Page, chromium } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { buildConsole } from '../../console/build.js';
-import { type ConsoleServer, startConsoleServer } from '../../scripts/lib/console-server.js';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CredentialsFileType } from '../../shared/contract/index.js';
 import { call, createAccount, uniqueName } from '../support/api.js';
+import {
+  CHROMIUM,
+  type ConsoleBrowser,
+  cellOf,
+  expectAccessible,
+  expectText,
+  haveChromium,
+  openConsole,
+  pressByKeyboard,
+  requireChromium,
+  screenshot,
+  signInWithToken,
+  valueOf,
+  warnWithoutChromium,
+} from '../support/browser.js';
 
 /**
- * The web console in a real headless Chromium (Debian's package; never a downloaded browser),
- * against the stack deployed on the emulator: an operator signs in, watches a job's counters
- * move while a programmer works, pauses it from the actions menu, and opens a "View online"
- * deep link in a fresh tab.
+ * The web console in a real headless Chromium against the stack deployed on the emulator: an
+ * admin signs in, manages factories and programmers, publishes images (a cloud one uploaded
+ * from the page), watches a job's counters move while a programmer works, edits its
+ * restrictions, pauses it from the keyboard, reads the dashboard and the filtered audit trail,
+ * and opens a "View online" deep link in a fresh tab. axe-core checks every page it shows.
  */
-/** Debian's package; FLASHLINE_CHROMIUM points elsewhere (another distribution's path). */
-const CHROMIUM = process.env.FLASHLINE_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const haveChromium = existsSync(CHROMIUM);
-const requireChromium = process.env.FLASHLINE_REQUIRE_BROWSER === '1';
-const SCREENSHOTS = path.resolve(import.meta.dirname, '../../test-results/screenshots');
-/** Longer than the console's refresh intervals (job 5 s, logs 3 s) with room for a slow emulator. */
-const UI_TIMEOUT_MS = 30_000;
-
-if (!haveChromium && !requireChromium) {
-  console.warn(`[console e2e] skipped: ${CHROMIUM} is not installed (apt-get install chromium); .ci/run sets FLASHLINE_REQUIRE_BROWSER=1 to make this a failure`);
-}
-
-/** Waits, as Playwright's expectations do, until the element shows `expected`. */
-async function expectText(locator: Locator, expected: string | RegExp): Promise<void> {
-  await expect
-    .poll(async () => ((await locator.count()) > 0 ? ((await locator.first().textContent()) ?? '').trim() : undefined), { timeout: UI_TIMEOUT_MS, interval: 250 })
-    .toMatch(typeof expected === 'string' ? new RegExp(`^${expected.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) : expected);
-}
-
-/** The cell of `row` under the column header named `column`. */
-async function cellOf(table: Locator, row: Locator, column: string): Promise<Locator> {
-  await row.waitFor();
-  const headers = (await table.getByRole('columnheader').allInnerTexts()).map((text) => text.trim());
-  const index = headers.indexOf(column);
-  expect(index, `column ${column} in ${headers.join(', ')}`).toBeGreaterThanOrEqual(0);
-  return row.getByRole('cell').nth(index);
-}
-
-/** The value (<dd>) of the term (<dt>) named `term` in a description list. */
-function valueOf(page: Page, term: string): Locator {
-  return page.getByRole('term').filter({ hasText: new RegExp(`^${term}$`) }).locator('xpath=following-sibling::dd[1]');
-}
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: path.join(SCREENSHOTS, `console-${name}.png`), fullPage: true });
-}
-
-async function signIn(page: Page, secret: string): Promise<void> {
-  await page.getByLabel('API token or credentials file').fill(secret);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
+warnWithoutChromium('console e2e');
 
 describe.skipIf(!haveChromium && !requireChromium)(`the web console in Chromium (needs ${CHROMIUM})`, () => {
   let admin: CredentialsFileType;
   let programmerToken: string;
   let programmerName: string;
   let factoryName: string;
+  let factoryId: string;
+  let emptyFactoryName: string;
   let jobName: string;
   let jobId: string;
-  let distDir: string;
-  let profileDir: string;
-  let server: ConsoleServer;
-  let browser: BrowserContext;
+  let nearlyDoneName: string;
+  let cloudImageId: string;
+  let console_: ConsoleBrowser;
   let page: Page;
 
   const device = (route: string, body: unknown) => call('POST', route, { token: programmerToken, body });
+  const mainNav = () => page.getByRole('navigation', { name: 'Main' });
 
   beforeAll(async () => {
-    if (!haveChromium) throw new Error(`FLASHLINE_REQUIRE_BROWSER=1 but ${CHROMIUM} is missing: install Debian's chromium package`);
-    mkdirSync(SCREENSHOTS, { recursive: true });
-    distDir = mkdtempSync(path.join(tmpdir(), 'flashline-console-'));
-    profileDir = mkdtempSync(path.join(tmpdir(), 'flashline-chromium-'));
-    await buildConsole({ outDir: distDir });
-    // 4581 is the origin the local stack's CORS allows for this test: the browser calls the API
-    // directly, so the preflights and CORS headers are exercised as in AWS.
-    server = await startConsoleServer({ apiUrl: inject('apiUrl'), port: 4581, distDir, apiMode: 'direct' });
+    console_ = await openConsole();
+    page = console_.page;
 
     admin = await createAccount(uniqueName('Console'));
     factoryName = uniqueName('Console Line');
     const factory = await call('POST', 'v1/factories', { token: admin.token, body: { name: factoryName } });
     expect(factory.status).toBe(201);
-    const factoryId = factory.body.factory.factoryId;
+    factoryId = factory.body.factory.factoryId;
+    emptyFactoryName = uniqueName('Empty Line');
+    expect((await call('POST', 'v1/factories', { token: admin.token, body: { name: emptyFactoryName } })).status).toBe(201);
     programmerName = uniqueName('Cyclone');
     const programmer = await call('POST', 'v1/programmers', { token: admin.token, body: { name: programmerName, hardwareSerial: randomUUID(), factoryId } });
     expect(programmer.status).toBe(201);
@@ -99,33 +68,207 @@ describe.skipIf(!haveChromium && !requireChromium)(`the web console in Chromium 
     });
     expect(image.status, JSON.stringify(image.body)).toBe(201);
     jobId = image.body.job.jobId;
-
-    browser = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 } });
-    browser.setDefaultTimeout(UI_TIMEOUT_MS);
-    page = browser.pages()[0] ?? (await browser.newPage());
+    // A job with one unit left of ten: the dashboard lists it as near its limit.
+    nearlyDoneName = uniqueName('Nearly done');
+    const nearly = await call('POST', 'v1/images', { token: admin.token, body: { name: nearlyDoneName, factoryId, contentSha256: 'cd'.repeat(32), sizeBytes: 1024, delivery: 'direct', restrictions: { maxCount: 10 } } });
+    expect(nearly.status).toBe(201);
+    expect((await device('v1/device/authorizations', { jobId: nearly.body.job.jobId, units: 9, nonce: randomUUID() })).status).toBe(201);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    for (const dir of [distDir, profileDir]) if (dir) rmSync(dir, { recursive: true, force: true });
+    await console_?.close();
   });
 
-  it("refuses a wrong token with the API's error, then signs in with the credentials file", async () => {
-    await page.goto(server.url);
-    await signIn(page, 'flk.not-a-real-token');
+  it("fails a page with the job page's two former violations: the axe check can fail", async () => {
+    const probe = await console_.browser.newPage();
+    // What the job page's log was: list items under role="log" (no list), a scrolling box without focus.
+    const lines = Array.from({ length: 40 }, (_, i) => `<li>line ${i}</li>`).join('');
+    await probe.setContent(`<!doctype html><html lang="en"><head><title>probe</title></head><body><main><h1>Probe</h1><ol role="log" style="max-height:4rem;overflow:auto">${lines}</ol></main></body></html>`);
+    const failure = await expectAccessible(probe, 'the probe').then(
+      () => undefined,
+      (error: Error) => error.message,
+    );
+    expect(failure).toMatch(/serious listitem/);
+    expect(failure).toMatch(/serious scrollable-region-focusable/);
+    await probe.close();
+  });
+
+  it("refuses a wrong token with the API's error, then signs in with the credentials file onto the dashboard", async () => {
+    await page.goto(console_.server.url);
+    await page.getByRole('heading', { name: 'Sign in to Flashline' }).waitFor();
+    await expectAccessible(page, 'the sign-in page');
+    await signInWithToken(page, 'flk.not-a-real-token');
     await expectText(page.getByRole('alert'), /Could not sign in/);
     await expectText(page.getByRole('alert').locator('.error-code'), 'unauthenticated');
+    await expectAccessible(page, 'the sign-in page with its error');
 
-    await signIn(page, JSON.stringify(admin));
-    await page.getByRole('heading', { name: 'Factories' }).waitFor();
-    await page.getByRole('link', { name: factoryName }).waitFor();
+    await signInWithToken(page, JSON.stringify(admin));
+    await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
     // The token lives in the tab's session storage, never in the address.
     expect(page.url()).not.toContain(admin.token);
-    await screenshot(page, 'factories');
+  });
+
+  it('creates, renames and deletes factories from the keyboard, and shows what the API refuses', async () => {
+    await pressByKeyboard(page, mainNav().getByRole('link', { name: 'Factories' }));
+    await page.getByRole('heading', { name: 'Factories', level: 1 }).waitFor();
+    const table = page.getByRole('table', { name: 'Virtual Factories of this account' });
+    await table.getByRole('link', { name: factoryName }).waitFor();
+
+    const created = uniqueName('Keyboard Line');
+    await pressByKeyboard(page, page.getByLabel('New factory name'), null);
+    await page.keyboard.type(created);
+    await page.keyboard.press('Enter');
+    await page.getByRole('status').filter({ hasText: `Factory "${created}" created.` }).waitFor();
+    await table.getByRole('link', { name: created }).waitFor();
+
+    // A name already taken: the API's code is shown, nothing is created.
+    await page.getByLabel('New factory name').fill(created);
+    await page.getByRole('button', { name: 'Create factory' }).click();
+    await expectText(page.getByRole('alert').locator('.error-code'), 'name_taken');
+    await expectAccessible(page, 'the factories page with an error');
+
+    const renamed = `${created} (renamed)`;
+    await pressByKeyboard(page, page.getByRole('button', { name: `Rename ${created}` }));
+    const renameDialog = page.getByRole('dialog', { name: `Rename ${created}` });
+    await renameDialog.waitFor();
+    await renameDialog.getByLabel('Name').fill(renamed);
+    await expectAccessible(page, 'the rename dialog');
+    await renameDialog.getByLabel('Name').press('Enter');
+    await renameDialog.waitFor({ state: 'hidden' });
+    await table.getByRole('link', { name: renamed, exact: true }).waitFor();
+    const listed = await call('GET', 'v1/factories', { token: admin.token });
+    const renamedFactory = listed.body.items.find((item: { name: string }) => item.name === renamed);
+    expect(renamedFactory).toBeDefined();
+
+    // A factory with a programmer and jobs cannot go: the refusal shows inside the dialog.
+    await page.getByRole('button', { name: `Delete ${factoryName}` }).click();
+    const refusedDialog = page.getByRole('dialog', { name: `Delete ${factoryName}?` });
+    await refusedDialog.getByRole('button', { name: 'Delete factory' }).click();
+    await expectText(refusedDialog.getByRole('alert').locator('.error-code'), 'factory_not_empty');
+    await page.keyboard.press('Escape');
+    await refusedDialog.waitFor({ state: 'hidden' });
+
+    await pressByKeyboard(page, page.getByRole('button', { name: `Delete ${renamed}` }));
+    const deleteDialog = page.getByRole('dialog', { name: `Delete ${renamed}?` });
+    await deleteDialog.getByRole('button', { name: 'Delete factory' }).click();
+    await deleteDialog.waitFor({ state: 'hidden' });
+    await table.getByRole('link', { name: renamed, exact: true }).waitFor({ state: 'detached' });
+    expect((await call('GET', `v1/factories/${renamedFactory.factoryId}`, { token: admin.token })).status).toBe(404);
+    await expectAccessible(page, 'the factories page');
+    await screenshot(page, 'factories', 'console-factories');
+  });
+
+  it('provisions a programmer with its credentials file downloaded once, then moves, disables and enables it', async () => {
+    await mainNav().getByRole('link', { name: 'Programmers' }).click();
+    await page.getByRole('heading', { name: 'Programmers', level: 1 }).waitFor();
+    const table = page.getByRole('table', { name: 'Programmers' });
+    await table.getByRole('row').filter({ hasText: programmerName }).waitFor();
+
+    // Empty state: a factory without programmers.
+    await page.getByLabel('Show factory').selectOption({ label: emptyFactoryName });
+    await page.getByText('No programmers in this factory').waitFor();
+    await page.getByLabel('Show factory').selectOption({ label: 'All factories' });
+
+    const name = uniqueName('Cyclone UI');
+    await page.getByLabel('Name', { exact: true }).fill(name);
+    await page.getByLabel('Hardware serial').fill(`HW-${randomUUID()}`);
+    await page.getByLabel('Factory', { exact: true }).selectOption({ label: factoryName });
+    await page.getByLabel('Encryption key ids').fill('key-east-1, key-east-2');
+    await pressByKeyboard(page, page.getByRole('button', { name: 'Provision', exact: true }));
+    const panel = page.getByRole('region', { name: `Credentials of ${name}` });
+    await panel.waitFor();
+    await expectAccessible(page, 'the credentials download');
+    const [download] = await Promise.all([page.waitForEvent('download'), panel.getByRole('button', { name: /^Download / }).click()]);
+    expect(download.suggestedFilename()).toMatch(/^cyclone-ui-.*\.credentials\.json$/);
+    const credentials = JSON.parse(readFileSync((await download.path())!, 'utf8')) as CredentialsFileType & { programmerId: string };
+    expect(credentials.role).toBe('programmer');
+    // Offered once: the panel is gone, the form is back, and the downloaded file works.
+    await panel.waitFor({ state: 'detached' });
+    await page.getByRole('button', { name: 'Provision', exact: true }).waitFor();
+    expect((await call('GET', 'v1/device/jobs', { token: credentials.token })).status).toBe(200);
+    const row = table.getByRole('row').filter({ hasText: name });
+    await expectText(await cellOf(table, row, 'Factory'), factoryName);
+    const stored = await call('GET', `v1/programmers/${credentials.programmerId}`, { token: admin.token });
+    expect(stored.body.programmer.encryptionKeyIds).toEqual(['key-east-1', 'key-east-2']);
+
+    await pressByKeyboard(page, page.getByRole('button', { name: `Move ${name}` }));
+    const moveDialog = page.getByRole('dialog', { name: `Move ${name}` });
+    await moveDialog.getByLabel('Factory').selectOption({ label: emptyFactoryName });
+    await moveDialog.getByRole('button', { name: 'Move' }).click();
+    await moveDialog.waitFor({ state: 'hidden' });
+    await expectText(await cellOf(table, row, 'Factory'), emptyFactoryName);
+
+    await pressByKeyboard(page, page.getByRole('button', { name: `Disable ${name}` }));
+    await page.getByRole('dialog', { name: `Disable ${name}?` }).getByRole('button', { name: 'Disable programmer' }).click();
+    await expectText(await cellOf(table, row, 'Status'), 'disabled');
+    const disabled = await call('GET', `v1/programmers/${credentials.programmerId}`, { token: admin.token });
+    expect(disabled.body.programmer).toMatchObject({ status: 'disabled', factoryId: expect.any(String) });
+    expect(disabled.body.programmer.factoryId).not.toBe(factoryId);
+    await page.getByRole('button', { name: `Enable ${name}` }).click();
+    await page.getByRole('dialog', { name: `Enable ${name}?` }).getByRole('button', { name: 'Enable programmer' }).click();
+    await expectText(await cellOf(table, row, 'Status'), 'active');
+    await expectAccessible(page, 'the programmers page');
+    await screenshot(page, 'programmers', 'console-programmers');
+  });
+
+  it('registers a direct-delivery image, shows a refused field, and uploads a cloud image from the browser until it is available', async () => {
+    await mainNav().getByRole('link', { name: 'Publish image' }).click();
+    await page.getByRole('heading', { name: 'Publish an image', level: 1 }).waitFor();
+    await expectAccessible(page, 'the publish page');
+    await screenshot(page, 'publish-form', 'console-publish-form');
+    const form = page.locator('form.grid-form');
+    await form.getByLabel('Factory', { exact: true }).selectOption({ label: factoryName });
+    await form.getByRole('radio', { name: /^Direct/ }).check();
+
+    // Dates the wrong way round: the API names the field, the page shows it, nothing is created.
+    const refusedName = uniqueName('Refused');
+    await form.getByLabel('Name', { exact: true }).fill(refusedName);
+    await form.getByLabel('SHA-256 (hex)').fill('ef'.repeat(32));
+    await form.getByLabel('Size (bytes)').fill('2048');
+    await form.getByLabel('Not before').fill('2030-01-02T10:00');
+    await form.getByLabel('Not after').fill('2030-01-01T10:00');
+    await form.getByRole('button', { name: 'Publish' }).click();
+    await expectText(page.getByRole('alert').locator('.error-code'), 'invalid_request');
+    await expectText(page.getByRole('alert').getByRole('listitem'), /^restrictions\.notAfter: /);
+    await expectAccessible(page, 'the publish page with a refused field');
+    const jobsAfterRefusal = await call('GET', `v1/jobs?factoryId=${factoryId}`, { token: admin.token });
+    expect(jobsAfterRefusal.body.items.map((job: { name: string }) => job.name)).not.toContain(refusedName);
+
+    const directName = uniqueName('Direct image');
+    await form.getByLabel('Name', { exact: true }).fill(directName);
+    await form.getByLabel('Not before').fill('');
+    await form.getByLabel('Not after').fill('');
+    await form.getByLabel('Maximum count').fill('50');
+    await form.getByLabel('Serial format').fill('DI-{n:04}');
+    await form.getByRole('button', { name: 'Publish' }).click();
+    await page.getByRole('status').filter({ hasText: 'Image registered.' }).waitFor();
+    const directJobHref = await page.getByRole('link', { name: directName }).getAttribute('href');
+    const directJob = await call('GET', `v1/jobs/${directJobHref!.split('/').pop()}`, { token: admin.token });
+    expect(directJob.body.job).toMatchObject({ name: directName, factoryId, restrictions: { maxCount: 50 }, serials: { format: 'DI-{n:04}' } });
+
+    await page.getByRole('button', { name: 'Publish another image' }).click();
+    const cloudName = uniqueName('Cloud image');
+    const content = randomBytes(3 * 1024 * 1024 + 17);
+    const sha256 = createHash('sha256').update(content).digest('hex');
+    await form.getByLabel('Factory', { exact: true }).selectOption({ label: factoryName });
+    await form.getByRole('radio', { name: /^Cloud/ }).check();
+    await form.getByLabel('Name', { exact: true }).fill(cloudName);
+    await form.getByLabel('Image file').setInputFiles({ name: 'motor-controller.bin', mimeType: 'application/octet-stream', buffer: content });
+    await form.getByLabel('Encryption key id').fill('key-east-1');
+    await pressByKeyboard(page, form.getByRole('button', { name: 'Publish' }));
+    // The page computed the checksum itself; the verifier agreed with what S3 received.
+    await page.getByRole('status').filter({ hasText: 'Image available.' }).waitFor({ timeout: 60_000 });
+    const imageHref = await valueOf(page, 'Image').getByRole('link').getAttribute('href');
+    cloudImageId = decodeURIComponent(imageHref!.split('/').pop()!);
+    const image = await call('GET', `v1/images/${cloudImageId}`, { token: admin.token });
+    expect(image.body.image).toMatchObject({ name: cloudName, status: 'available', contentSha256: sha256, sizeBytes: content.length, delivery: 'cloud' });
+    await expectText(valueOf(page, 'SHA-256'), sha256);
+    await expectAccessible(page, 'the published cloud image');
+    await screenshot(page, 'publish', 'console-publish');
   });
 
   it("lists the factory's job and updates its counters while a programmer works", async () => {
+    await mainNav().getByRole('link', { name: 'Factories' }).click();
     await page.getByRole('link', { name: factoryName }).click();
     await page.getByRole('heading', { name: factoryName }).waitFor();
     const table = page.getByRole('table', { name: 'Jobs of this factory' });
@@ -164,10 +307,16 @@ describe.skipIf(!haveChromium && !requireChromium)(`the web console in Chromium 
     await expectText(await cellOf(table, row, 'Failed'), '3');
     await expectText(await cellOf(table, row, 'Remaining'), '76');
     await expectText(await cellOf(table, row, 'Yield'), '87.5 %');
-    await screenshot(page, 'factory-jobs');
+    await expectAccessible(page, "a factory's jobs");
+    await screenshot(page, 'factory-jobs', 'console-factory-jobs');
+
+    // Empty state of a filter.
+    await page.getByLabel('Status').selectOption({ label: 'Deleted' });
+    await page.getByText('No jobs in status deleted').waitFor();
+    await page.getByLabel('Status').selectOption({ label: 'All but deleted' });
   });
 
-  it('pauses the job from its actions menu, after a confirmation, and the programmer is refused', async () => {
+  it('changes the job restrictions, then pauses it from the keyboard after a confirmation, and the programmer is refused', async () => {
     await page.getByRole('link', { name: jobName }).click();
     await page.getByRole('heading', { name: jobName }).waitFor();
     await expectText(valueOf(page, 'Succeeded'), '21');
@@ -178,49 +327,106 @@ describe.skipIf(!haveChromium && !requireChromium)(`the web console in Chromium 
     const recent = page.getByRole('table', { name: 'Recent results' });
     await expectText(await cellOf(recent, recent.getByRole('row').filter({ hasText: 'MC-000019' }), 'Error'), 'VERIFY_MISMATCH');
     await expectText(page.getByRole('log'), /verify failed on MC-000003: VERIFY_MISMATCH/);
+    // The page that had two serious violations (list items outside a list, an unfocusable scrolling log).
+    await expectAccessible(page, 'the job page');
 
-    await page.getByRole('button', { name: 'Actions' }).click();
+    await pressByKeyboard(page, page.getByRole('button', { name: 'Edit restrictions' }));
+    const editor = page.getByRole('dialog', { name: 'Edit restrictions' });
+    await editor.getByLabel('Maximum count').fill('10');
+    await editor.getByRole('button', { name: 'Save restrictions' }).click();
+    // Below the 24 units already authorized: refused, shown in the dialog, nothing changed.
+    await expectText(editor.getByRole('alert').locator('.error-code'), 'invalid_transition');
+    await editor.getByLabel('Maximum count').fill('90');
+    await editor.getByLabel('Auto-pause at failure rate (%)').fill('50');
+    await editor.getByLabel('Auto-pause after at least (units)').fill('20');
+    await expectAccessible(page, 'the restrictions editor');
+    await editor.getByRole('button', { name: 'Save restrictions' }).click();
+    await editor.waitFor({ state: 'hidden' });
+    await page.getByRole('status').filter({ hasText: 'Restrictions saved.' }).waitFor();
+    await expectText(valueOf(page, 'Remaining'), '66');
+    const edited = await call('GET', `v1/jobs/${jobId}`, { token: admin.token });
+    expect(edited.body.job.restrictions).toMatchObject({ maxCount: 90, autoPause: { failureRate: 0.5, minUnits: 20 } });
+
+    await pressByKeyboard(page, page.getByRole('button', { name: 'Actions' }));
+    // The menu opens with focus on its first enabled item: Resume is not offered while active.
     await expect.poll(() => page.getByRole('menuitem', { name: 'Resume' }).isDisabled()).toBe(true);
-    await page.getByRole('menuitem', { name: 'Pause' }).click();
+    await expect.poll(() => page.getByRole('menuitem', { name: 'Pause' }).evaluate((element) => element === document.activeElement)).toBe(true);
+    await page.keyboard.press('Enter');
     const dialog = page.getByRole('dialog', { name: 'Pause this job?' });
     await dialog.waitFor();
-    // Cancelling changes nothing.
-    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await expectAccessible(page, 'the pause confirmation');
+    // Escape cancels and changes nothing.
+    await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
     expect((await call('GET', `v1/jobs/${jobId}`, { token: admin.token })).body.job.status).toBe('active');
 
-    await page.getByRole('button', { name: 'Actions' }).click();
-    await page.getByRole('menuitem', { name: 'Pause' }).click();
-    await dialog.getByRole('button', { name: 'Pause job' }).click();
+    await pressByKeyboard(page, page.getByRole('button', { name: 'Actions' }));
+    await page.keyboard.press('Enter');
+    await pressByKeyboard(page, dialog.getByRole('button', { name: 'Pause job' }));
     await page.getByRole('status').filter({ hasText: 'Job paused.' }).waitFor();
     await expectText(page.getByRole('heading', { level: 1 }).locator('.status'), 'paused');
 
     const refused = await device('v1/device/authorizations', { jobId, units: 1, nonce: randomUUID() });
     expect(refused.status).toBe(409);
     expect(refused.body.error.code).toBe('job_paused');
-    await screenshot(page, 'job');
+    await screenshot(page, 'job', 'console-job');
   });
 
-  it('shows the programmers with their factory and status, and the audit trail of the pause', async () => {
-    await page.getByRole('link', { name: 'Programmers' }).click();
-    await page.getByRole('heading', { name: 'Programmers' }).waitFor();
-    const table = page.getByRole('table', { name: 'Programmers' });
-    const row = table.getByRole('row').filter({ hasText: programmerName });
-    await expectText(await cellOf(table, row, 'Status'), 'active');
-    await expectText(await cellOf(table, row, 'Factory'), factoryName);
-    await screenshot(page, 'programmers');
+  it("shows the account's units today, yield per factory, programmers online and jobs near their limit", async () => {
+    await mainNav().getByRole('link', { name: 'Dashboard' }).click();
+    await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
+    await expectText(valueOf(page, 'Units today'), '24');
+    await expectText(valueOf(page, 'Failed today'), '3');
+    await expectText(valueOf(page, 'Yield today'), '87.5 %');
+    // The line's programmer, and the one provisioned in the page, whose downloaded credentials listed its jobs.
+    await expectText(valueOf(page, 'Programmers online'), '2');
+    const factories = page.getByRole('table', { name: 'Yield and programmers per factory' });
+    const row = factories.getByRole('row').filter({ has: page.getByRole('link', { name: factoryName }) });
+    await expectText(await cellOf(factories, row, 'Yield'), '87.5 %');
+    await expectText(await cellOf(factories, row, 'Online'), '1');
+    const near = page.getByRole('table', { name: 'Jobs near their limit' });
+    const nearRow = near.getByRole('row').filter({ has: page.getByRole('link', { name: nearlyDoneName }) });
+    await expectText(await cellOf(near, nearRow, 'Remaining'), '1');
+    expect(await near.getByRole('link', { name: jobName }).count()).toBe(0);
+    await expectAccessible(page, 'the dashboard');
+    await screenshot(page, 'dashboard', 'console-dashboard');
+  });
 
-    await page.getByRole('link', { name: 'Audit trail' }).click();
+  it('filters the audit trail by action, actor and target', async () => {
+    await pressByKeyboard(page, mainNav().getByRole('link', { name: 'Audit trail' }));
     await page.getByRole('heading', { name: 'Audit trail' }).waitFor();
-    await page.getByRole('table', { name: /Audit trail/ }).getByRole('row').filter({ hasText: jobId }).filter({ hasText: 'job.pause' }).waitFor();
-    await screenshot(page, 'audit');
+    const table = page.getByRole('table', { name: /Audit trail/ });
+    await table.getByRole('row').filter({ hasText: jobId }).filter({ hasText: 'job.pause' }).waitFor();
+    await page.getByLabel('Action').selectOption({ label: 'job.pause' });
+    await expect.poll(async () => (await table.getByRole('row').allInnerTexts()).slice(1).every((text) => text.includes('job.pause'))).toBe(true);
+    await page.getByLabel('Target').fill(jobId);
+    await expectText(page.getByRole('status').filter({ hasText: 'loaded entries match' }), /^1 of \d+ loaded entries match/);
+    await page.getByLabel('Who').fill('programmer:');
+    await expectText(page.getByRole('status').filter({ hasText: 'loaded entries match' }), /^0 of \d+ loaded entries match/);
+    await expect.poll(() => table.count()).toBe(0);
+    await pressByKeyboard(page, page.getByRole('button', { name: 'Clear filters' }));
+    await table.getByRole('row').filter({ hasText: 'factory.create' }).first().waitFor();
+    await expectAccessible(page, 'the audit trail');
+    await screenshot(page, 'audit', 'console-audit');
+  });
+
+  it('shows an image page, and a clear error for a job that does not exist', async () => {
+    await page.goto(`${console_.server.url}#/images/${cloudImageId}`);
+    await expectText(page.getByRole('heading', { level: 1 }).locator('.status'), 'available');
+    await expectAccessible(page, 'the image page');
+    await page.goto(`${console_.server.url}#/jobs/job_does_not_exist`);
+    await expectText(page.getByRole('alert').locator('.error-code'), 'not_found');
+    await expectAccessible(page, 'a job that does not exist');
+    await page.goto(`${console_.server.url}#/nowhere`);
+    await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+    await expectAccessible(page, 'the not-found page');
   });
 
   it('opens a "View online" deep link in a fresh tab: sign in there, land on the job, see its logs', async () => {
-    const fresh = await browser.newPage();
-    await fresh.goto(`${server.url}#/jobs/${jobId}`);
+    const fresh = await console_.browser.newPage();
+    await fresh.goto(`${console_.server.url}#/jobs/${jobId}`);
     // Session storage belongs to one tab: the new tab asks for the token again and keeps the link.
-    await signIn(fresh, admin.token);
+    await signInWithToken(fresh, admin.token);
     await fresh.getByRole('heading', { name: jobName }).waitFor();
     expect(new URL(fresh.url()).hash).toBe(`#/jobs/${jobId}`);
     await expectText(fresh.getByRole('log'), /programmed MC-000001 in 1\.8 s/);
@@ -229,7 +435,7 @@ describe.skipIf(!haveChromium && !requireChromium)(`the web console in Chromium 
   });
 
   it('shows late and out-of-order log lines exactly once in the live log view, with their device times', async () => {
-    await page.goto(`${server.url}#/jobs/${jobId}`);
+    await page.goto(`${console_.server.url}#/jobs/${jobId}`);
     const log = page.getByRole('log');
     await expectText(log, /programmed MC-000001 in 1\.8 s/);
     const lines = (batch: { at: number; message: string }[]) =>
@@ -256,6 +462,9 @@ describe.skipIf(!haveChromium && !requireChromium)(`the web console in Chromium 
     // The line shows the device's own time: 10 minutes before it arrived.
     expect(await item('late 0').locator('time').getAttribute('datetime')).toBe(new Date(late(0).at).toISOString());
     expect(await log.getByRole('listitem').last().locator('.message').textContent()).toBe('late 0');
+    // The scrolling log takes keyboard focus, so it can be scrolled without a mouse.
+    await pressByKeyboard(page, log, null);
+    await expectAccessible(page, 'the job page with a long log');
     await screenshot(page, 'late-log-lines');
   });
 });

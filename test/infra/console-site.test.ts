@@ -57,6 +57,19 @@ describe('the console in AWS (S3 + CloudFront)', () => {
     }
   });
 
+  it('lets the console upload a cloud image: S3 in its CSP, the console origin in the images bucket CORS for a signed PUT', () => {
+    const headers = JSON.stringify(Object.values(template.findResources('AWS::CloudFront::ResponseHeadersPolicy'))[0]);
+    expect(headers).toContain('https://*.s3.');
+    expect(headers).toContain(' https://s3.');
+    const buckets = Object.values(template.findResources('AWS::S3::Bucket')).map((bucket) => bucket.Properties?.CorsConfiguration?.CorsRules?.[0]).filter(Boolean);
+    expect(buckets).toHaveLength(1);
+    expect(buckets[0]).toMatchObject({
+      AllowedMethods: expect.arrayContaining(['PUT']),
+      AllowedHeaders: expect.arrayContaining(['content-type', 'x-amz-checksum-sha256']),
+      AllowedOrigins: [{ 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [expect.stringMatching(/^ConsoleDistribution/), 'DomainName'] }]] }],
+    });
+  });
+
   it('deploys the built console with a config.json naming the API, then invalidates the CDN', () => {
     template.hasResourceProperties('Custom::CDKBucketDeployment', {
       Prune: true,

@@ -27,7 +27,11 @@ describe('console routes', () => {
   it('parses the deep links the CLI prints', () => {
     expect(parseRoute('#/jobs/job_123')).toEqual({ page: 'job', jobId: 'job_123' });
     expect(parseRoute('#/factories/fac_1')).toEqual({ page: 'factory', factoryId: 'fac_1' });
-    expect(parseRoute('')).toEqual({ page: 'factories' });
+    expect(parseRoute('')).toEqual({ page: 'dashboard' });
+    expect(parseRoute('#/factories')).toEqual({ page: 'factories' });
+    expect(parseRoute('#/factories/fac_1/publish')).toEqual({ page: 'publish', factoryId: 'fac_1' });
+    expect(parseRoute('#/images/new')).toEqual({ page: 'publish' });
+    expect(parseRoute('#/images/img_1')).toEqual({ page: 'image', imageId: 'img_1' });
     expect(parseRoute('#/audit')).toEqual({ page: 'audit' });
     expect(parseRoute('#/jobs/a/b')).toEqual({ page: 'not-found', path: '/jobs/a/b' });
   });

@@ -1,5 +1,7 @@
 import { html } from 'htm/preact';
-import { useEffect, useId, useRef } from 'preact/hooks';
+import { useId } from 'preact/hooks';
+import type { FlashlineApiError } from '../api.js';
+import { FormDialog } from './form-dialog.js';
 
 export interface ConfirmDialogProps {
   title: string;
@@ -7,40 +9,16 @@ export interface ConfirmDialogProps {
   confirmLabel: string;
   danger?: boolean;
   busy?: boolean;
+  /** The API's refusal, shown inside: the modal hides everything behind it. */
+  error?: FlashlineApiError;
   onConfirm: () => void;
   onCancel: () => void;
 }
 
-/**
- * A native modal <dialog>: the browser traps focus, closes on Escape and gives it the dialog
- * role, so keyboard and screen-reader users get the same confirmation as everyone else.
- */
-export function ConfirmDialog({ title, message, confirmLabel, danger, busy, onConfirm, onCancel }: ConfirmDialogProps) {
-  const ref = useRef<HTMLDialogElement>(null);
-  const titleId = useId();
+/** A confirmation: a form dialog whose only content is what will happen. */
+export function ConfirmDialog({ title, message, confirmLabel, danger, busy, error, onConfirm, onCancel }: ConfirmDialogProps) {
   const messageId = useId();
-  useEffect(() => {
-    const dialog = ref.current;
-    if (dialog && !dialog.open) dialog.showModal();
-    return () => dialog?.close();
-  }, []);
-  return html`
-    <dialog
-      ref=${ref}
-      class="confirm-dialog"
-      aria-labelledby=${titleId}
-      aria-describedby=${messageId}
-      onCancel=${(event: Event) => {
-        event.preventDefault();
-        onCancel();
-      }}
-    >
-      <h2 id=${titleId}>${title}</h2>
-      <p id=${messageId}>${message}</p>
-      <div class="dialog-buttons">
-        <button type="button" onClick=${onCancel} disabled=${busy}>Cancel</button>
-        <button type="button" class=${danger ? 'danger' : 'primary'} onClick=${onConfirm} disabled=${busy}>${busy ? 'Working…' : confirmLabel}</button>
-      </div>
-    </dialog>
-  `;
+  return html`<${FormDialog} title=${title} submitLabel=${confirmLabel} danger=${danger} busy=${busy} error=${error} describedBy=${messageId} onSubmit=${onConfirm} onCancel=${onCancel}>
+    <p id=${messageId}>${message}</p>
+  <//>`;
 }

@@ -2,22 +2,31 @@ import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import * as contract from '../../../shared/contract/index.js';
 import type { AuditRecord, FlashlineApiError } from '../api.js';
+import { type AuditFilter, NO_AUDIT_FILTER, actionsOf, matchesAudit } from '../audit-filter.js';
 import { ErrorNotice } from '../components/error-notice.js';
 import { Timestamp } from '../components/time-ago.js';
 import { asApiError, useConsole } from '../hooks.js';
+import { toLocalInput } from '../restrictions.js';
 
-/** Newest first, a page at a time: the trail only grows, so it is paged rather than polled. */
+/**
+ * A page at a time: the trail only grows, so it is paged rather than polled. Newest first; with
+ * "From" the API reads oldest first from that time. Actor, action and target filter the
+ * records loaded so far; "Load more" reads further.
+ */
 export function AuditPage() {
   const { api } = useConsole();
   const [records, setRecords] = useState<AuditRecord[] | undefined>();
   const [cursor, setCursor] = useState<string | null>(null);
   const [error, setError] = useState<FlashlineApiError | undefined>();
   const [busy, setBusy] = useState(false);
+  const [filter, setFilter] = useState<AuditFilter>(NO_AUDIT_FILTER);
+  const [from, setFrom] = useState('');
 
-  const load = async (from: string | undefined, replace: boolean) => {
+  const load = async (after: string | undefined, replace: boolean) => {
     setBusy(true);
     try {
-      const page = await api.call(contract.listAudit, { query: { limit: 50, cursor: from } });
+      const since = from ? new Date(from).toISOString() : undefined;
+      const page = await api.call(contract.listAudit, { query: { limit: 50, cursor: after, since } });
       setRecords((previous) => (replace ? page.items : [...(previous ?? []), ...page.items]));
       setCursor(page.nextCursor);
       setError(undefined);
@@ -30,23 +39,36 @@ export function AuditPage() {
 
   useEffect(() => {
     void load(undefined, true);
-  }, []);
+  }, [from]);
+
+  const shown = (records ?? []).filter((record) => matchesAudit(record, filter));
+  const text = (key: keyof AuditFilter) => (event: Event) => setFilter({ ...filter, [key]: (event.target as HTMLInputElement).value });
 
   return html`
     <h1>Audit trail</h1>
-    <div class="toolbar"><button type="button" onClick=${() => load(undefined, true)} disabled=${busy}>Refresh</button></div>
+    <form class="filters" role="search" aria-label="Filter the audit trail" onSubmit=${(event: Event) => event.preventDefault()}>
+      <label>From <input type="datetime-local" value=${from} max=${toLocalInput(new Date().toISOString())} onChange=${(event: Event) => setFrom((event.target as HTMLInputElement).value)} /></label>
+      <label>Who <input type="search" value=${filter.actor} placeholder="key:…, programmer:…" onInput=${text('actor')} /></label>
+      <label>Action <select value=${filter.action} onChange=${text('action')}>
+        <option value="">Any action</option>
+        ${actionsOf(records ?? []).map((action) => html`<option value=${action}>${action}</option>`)}
+      </select></label>
+      <label>Target <input type="search" value=${filter.target} placeholder="job, factory, an id…" onInput=${text('target')} /></label>
+      <button type="button" onClick=${() => { setFilter(NO_AUDIT_FILTER); setFrom(''); }}>Clear filters</button>
+      <button type="button" onClick=${() => load(undefined, true)} disabled=${busy}>Refresh</button>
+    </form>
     <${ErrorNotice} error=${error} title="Could not load the audit trail" />
     ${records === undefined && !error && html`<p role="status">Loading…</p>`}
-    ${records && records.length === 0 && html`<p class="empty">Nothing recorded yet.</p>`}
-    ${records &&
-    records.length > 0 &&
+    ${records && records.length === 0 && html`<p class="empty">${from ? 'Nothing recorded since then.' : 'Nothing recorded yet.'}</p>`}
+    ${records && records.length > 0 && html`<p class="help" role="status">${shown.length} of ${records.length} loaded entries match${cursor ? '; load more to search further back' : ''}.</p>`}
+    ${shown.length > 0 &&
     html`<table class="audit">
-      <caption class="visually-hidden">Audit trail, newest first</caption>
+      <caption class="visually-hidden">Audit trail, ${from ? 'oldest first from the chosen time' : 'newest first'}</caption>
       <thead>
         <tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">Action</th><th scope="col">Target</th><th scope="col">Details</th></tr>
       </thead>
       <tbody>
-        ${records.map(
+        ${shown.map(
           (record) => html`<tr key=${record.auditId}>
             <td><${Timestamp} at=${record.at} /></td>
             <td><code>${record.actor}</code></td>
@@ -57,6 +79,6 @@ export function AuditPage() {
         )}
       </tbody>
     </table>`}
-    ${cursor && html`<button type="button" onClick=${() => load(cursor, false)} disabled=${busy}>Load older entries</button>`}
+    ${cursor && html`<button type="button" onClick=${() => load(cursor, false)} disabled=${busy}>${from ? 'Load later entries' : 'Load older entries'}</button>`}
   `;
 }

@@ -1,21 +1,59 @@
 import { html } from 'htm/preact';
+import { useState } from 'preact/hooks';
 import * as contract from '../../../shared/contract/index.js';
+import type { Factory } from '../api.js';
+import { ActionFeedback } from '../components/action-feedback.js';
+import { ConfirmDialog } from '../components/confirm-dialog.js';
 import { ErrorNotice } from '../components/error-notice.js';
-import { useConsole, usePolling } from '../hooks.js';
+import { FormDialog } from '../components/form-dialog.js';
+import { useAction, useConsole, usePolling } from '../hooks.js';
 import { href } from '../router.js';
+
+type Editing = { kind: 'rename' | 'delete'; factory: Factory } | undefined;
 
 export function FactoriesPage() {
   const { api } = useConsole();
   const factories = usePolling(() => api.listAll(contract.listFactories, { query: { limit: 100 } }), 15_000, []);
+  const [name, setName] = useState('');
+  const create = useAction();
+  const change = useAction();
+  const [editing, setEditing] = useState<Editing>();
+  const [newName, setNewName] = useState('');
+
+  const submitCreate = async (event: Event) => {
+    event.preventDefault();
+    const created = await create.run(() => api.call(contract.createFactory, { body: { name } }), ({ factory }) => `Factory "${factory.name}" created.`);
+    if (created) {
+      setName('');
+      factories.reload();
+    }
+  };
+
+  const finish = (changed: unknown) => {
+    if (changed === undefined) return;
+    setEditing(undefined);
+    factories.reload();
+  };
+
   return html`
     <h1>Factories</h1>
+    <form class="inline-form" onSubmit=${submitCreate} aria-labelledby="create-factory-heading">
+      <h2 id="create-factory-heading" class="visually-hidden">Create a factory</h2>
+      <label for="new-factory-name">New factory name</label>
+      <input id="new-factory-name" name="name" value=${name} required maxlength="100" onInput=${(event: Event) => setName((event.target as HTMLInputElement).value)} />
+      <button type="submit" class="primary" disabled=${create.busy}>Create factory</button>
+    </form>
+    <${ActionFeedback} action=${create} failedTitle="Could not create the factory" />
+    ${!editing && html`<${ActionFeedback} action=${change} failedTitle="The change failed" />`}
     <${ErrorNotice} error=${factories.error} title="Could not load the factories" />
     ${factories.data === undefined && !factories.error && html`<p role="status">Loading…</p>`}
+    ${factories.data && factories.data.length === 0 && html`<p class="empty">No factories yet: create the first one above.</p>`}
     ${factories.data &&
+    factories.data.length > 0 &&
     html`<table>
       <caption class="visually-hidden">Virtual Factories of this account</caption>
       <thead>
-        <tr><th scope="col">Factory</th><th scope="col">Open jobs</th><th scope="col">Programmers</th><th scope="col">Created</th></tr>
+        <tr><th scope="col">Factory</th><th scope="col" class="number">Open jobs</th><th scope="col" class="number">Programmers</th><th scope="col">Created</th><th scope="col">Actions</th></tr>
       </thead>
       <tbody>
         ${factories.data.map(
@@ -24,9 +62,37 @@ export function FactoriesPage() {
             <td class="number">${factory.openJobCount}</td>
             <td class="number">${factory.programmerCount}</td>
             <td>${new Date(factory.createdAt).toLocaleDateString()}</td>
+            <td class="row-actions">
+              <button type="button" aria-label=${`Rename ${factory.name}`} onClick=${() => { change.clear(); setNewName(factory.name); setEditing({ kind: 'rename', factory }); }}>Rename</button>
+              ${!factory.isDefault && html`<button type="button" aria-label=${`Delete ${factory.name}`} onClick=${() => { change.clear(); setEditing({ kind: 'delete', factory }); }}>Delete</button>`}
+            </td>
           </tr>`,
         )}
       </tbody>
     </table>`}
+    ${editing?.kind === 'rename' &&
+    html`<${FormDialog}
+      title=${`Rename ${editing.factory.name}`}
+      submitLabel="Rename"
+      busy=${change.busy}
+      error=${change.error}
+      onCancel=${() => setEditing(undefined)}
+      onSubmit=${async () =>
+        finish(await change.run(() => api.call(contract.renameFactory, { params: { factoryId: editing.factory.factoryId }, body: { name: newName } }), ({ factory }) => `Factory renamed to "${factory.name}".`))}
+    >
+      <label for="rename-factory">Name</label>
+      <input id="rename-factory" value=${newName} required maxlength="100" onInput=${(event: Event) => setNewName((event.target as HTMLInputElement).value)} />
+    <//>`}
+    ${editing?.kind === 'delete' &&
+    html`<${ConfirmDialog}
+      title=${`Delete ${editing.factory.name}?`}
+      message="Only an empty factory can go: move or deprovision its programmers and delete its active jobs first. This cannot be undone."
+      confirmLabel="Delete factory"
+      danger=${true}
+      busy=${change.busy}
+      error=${change.error}
+      onCancel=${() => setEditing(undefined)}
+      onConfirm=${async () => finish(await change.run(() => api.call(contract.deleteFactory, { params: { factoryId: editing.factory.factoryId } }), () => `Factory "${editing.factory.name}" deleted.`))}
+    />`}
   `;
 }

@@ -41,10 +41,11 @@ export function FactoryJobsPage({ factoryId }: { factoryId: string }) {
       </select></label>
       <button type="button" onClick=${jobs.reload}>Refresh</button>
       <span class="help">Updates every ${JOB_REFRESH_MS / 1000} s</span>
+      <a class="button-link" href=${href.publish(factoryId)}>Publish an image</a>
     </div>
     <${ErrorNotice} error=${jobs.error} title="Could not load the jobs" />
     ${jobs.data === undefined && !jobs.error && html`<p role="status">Loading…</p>`}
-    ${jobs.data && jobs.data.length === 0 && html`<p class="empty">No jobs here yet. Publish an image for this factory with <code>flashline image publish</code>.</p>`}
+    ${jobs.data && jobs.data.length === 0 && html`<p class="empty">No jobs ${status ? `in status ${status}` : 'here yet'}. <a href=${href.publish(factoryId)}>Publish an image</a> for this factory, or use <code>flashline image publish</code>.</p>`}
     ${jobs.data && jobs.data.length > 0 && html`<${JobsTable} jobs=${jobs.data} />`}
   `;
 }

@@ -4,6 +4,7 @@ import * as contract from '../../../shared/contract/index.js';
 import type { FlashlineApiError, Job, LogLine, ResultRecord } from '../api.js';
 import { ActionsMenu, type MenuAction } from '../components/actions-menu.js';
 import { ConfirmDialog } from '../components/confirm-dialog.js';
+import { RestrictionsEditor } from '../components/restrictions-editor.js';
 import { ErrorNotice } from '../components/error-notice.js';
 import { ResultsChart } from '../components/results-chart.js';
 import { StatusBadge } from '../components/status-badge.js';
@@ -141,6 +142,7 @@ export function JobPage({ jobId }: { jobId: string }) {
     />`}
     <${Counters} job=${job} />
     <${JobDetails} job=${job} />
+    <${RestrictionsEditor} job=${job} onSaved=${setOverride} />
     <${ResultsSection} jobId=${jobId} programmerNames=${programmerNames} />
     <${LogsSection} jobId=${jobId} programmerNames=${programmerNames} />
   `;
@@ -239,7 +241,7 @@ function LogsSection({ jobId, programmerNames }: { jobId: string; programmerName
   const { api } = useConsole();
   const [lines, setLines] = useState<LogLine[]>([]);
   const [follow, setFollow] = useState(true);
-  const listRef = useRef<HTMLOListElement>(null);
+  const listRef = useRef<HTMLDivElement>(null);
   const feed = useFeed<LogLine>({
     read: (cursor) => api.readFeed(contract.listJobLogs, { params: { jobId }, query: { limit: 100 } }, cursor, MAX_PAGES_PER_TICK),
     onItems: (items) => setLines((previous) => [...previous, ...items].slice(-LOG_LINES_KEPT)),
@@ -260,12 +262,15 @@ function LogsSection({ jobId, programmerNames }: { jobId: string; programmerName
     </div>
     <${ErrorNotice} error=${feed.error} title="Could not load the logs" />
     ${feed.loaded && lines.length === 0 && html`<p class="empty">No log lines yet.</p>`}
-    <ol ref=${listRef} class="logs" role="log" aria-labelledby="logs-heading" aria-live="polite">
+    ${/* The log region scrolls: focusable so keyboard users can scroll it; the list inside keeps its list semantics. */ ''}
+    <div ref=${listRef} class="logs" role="log" tabindex="0" aria-labelledby="logs-heading" aria-live="polite">
+      <ol>
       ${lines.map(
         (line) => html`<li key=${line.sequence} class=${`log-${line.level}`} data-sequence=${line.sequence}>
           <time datetime=${line.at} title=${`received ${formatTime(line.receivedAt)}`}>${formatTime(line.at)}</time> <span class="level">${line.level}</span> <span class="programmer">${programmerNames.get(line.programmerId) ?? line.programmerId}</span> <span class="message">${line.message}</span>
         </li>`,
       )}
-    </ol>
+      </ol>
+    </div>
   </section>`;
 }

@@ -1,0 +1,44 @@
+import { html } from 'htm/preact';
+import { useState } from 'preact/hooks';
+import * as contract from '../../../shared/contract/index.js';
+import type { Job } from '../api.js';
+import { useAction, useConsole } from '../hooks.js';
+import { type RestrictionsDraft, changedRestrictions, draftOf } from '../restrictions.js';
+import { ActionFeedback } from './action-feedback.js';
+import { FormDialog } from './form-dialog.js';
+import { RestrictionsFields } from './restrictions-fields.js';
+
+/** Changes a job's restrictions (PATCH /v1/jobs/{jobId}); allowed at any time while the job exists. */
+export function RestrictionsEditor({ job, onSaved }: { job: Job; onSaved: (job: Job) => void }) {
+  const { api } = useConsole();
+  const save = useAction();
+  const [draft, setDraft] = useState<RestrictionsDraft | undefined>();
+  if (job.status === 'deleted') return null;
+  return html`
+    <div class="toolbar">
+      <button type="button" onClick=${() => { save.clear(); setDraft(draftOf(job.restrictions)); }}>Edit restrictions</button>
+    </div>
+    ${!draft && html`<${ActionFeedback} action=${save} failedTitle="Could not change the restrictions" />`}
+    ${draft &&
+    html`<${FormDialog}
+      title="Edit restrictions"
+      submitLabel="Save restrictions"
+      busy=${save.busy}
+      error=${save.error}
+      onCancel=${() => setDraft(undefined)}
+      onSubmit=${async () => {
+        const restrictions = changedRestrictions(draftOf(job.restrictions), draft);
+        if (Object.keys(restrictions).length === 0) return setDraft(undefined);
+        const saved = await save.run(
+          () => api.call(contract.updateJob, { params: { jobId: job.jobId }, body: { restrictions: restrictions as contract.UpdateJobInput['restrictions'] } }),
+          () => 'Restrictions saved.',
+        );
+        if (!saved) return;
+        onSaved(saved.value.job);
+        setDraft(undefined);
+      }}
+    >
+      <${RestrictionsFields} draft=${draft} onChange=${setDraft} idPrefix="job" editing=${true} />
+    <//>`}
+  `;
+}

@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import type { AuditRecord, Factory, Job, Programmer } from '../../console/src/api.js';
+import { actionsOf, matchesAudit, NO_AUDIT_FILTER } from '../../console/src/audit-filter.js';
+import { DEFAULT_OFFLINE_MINUTES, jobsNearLimit, presenceOf, summarizeFactories } from '../../console/src/dashboard-figures.js';
+import { changedRestrictions, draftOf, restrictionsOf, toLocalInput } from '../../console/src/restrictions.js';
+import { NAV, href, parseRoute } from '../../console/src/router.js';
+import { parseKeyIds } from '../../console/src/pages/programmers.js';
+import { credentialsFileName } from '../../shared/domain/credentials-file-name.js';
+
+const NOW = Date.parse('2026-11-27T12:00:00Z');
+const minutesAgo = (minutes: number) => new Date(NOW - minutes * 60_000).toISOString();
+
+function programmer(overrides: Partial<Programmer>): Programmer {
+  return { programmerId: 'prg_1', name: 'P', hardwareSerial: 'HW', factoryId: 'fac_a', status: 'active', encryptionKeyIds: [], createdAt: minutesAgo(600), updatedAt: minutesAgo(600), lastSeenAt: null, ...overrides };
+}
+
+function factory(overrides: Partial<Factory>): Factory {
+  return { factoryId: 'fac_a', name: 'A', isDefault: false, programmerCount: 0, openJobCount: 0, programmerOfflineMinutes: null, createdAt: minutesAgo(600), updatedAt: minutesAgo(600), ...overrides };
+}
+
+function job(overrides: { jobId: string; factoryId?: string; status?: Job['status']; maxCount?: number | null; authorized?: number; succeeded?: number; failed?: number }): Job {
+  const maxCount = overrides.maxCount ?? null;
+  const authorized = overrides.authorized ?? 0;
+  return {
+    jobId: overrides.jobId,
+    imageId: 'img_1',
+    factoryId: overrides.factoryId ?? 'fac_a',
+    name: overrides.jobId,
+    status: overrides.status ?? 'active',
+    restrictions: { maxCount, notBefore: null, notAfter: null, maxLeaseSeconds: 600, autoPause: null },
+    counters: { authorized, succeeded: overrides.succeeded ?? 0, failed: overrides.failed ?? 0, returned: 0, remaining: maxCount === null ? null : maxCount - authorized },
+  } as unknown as Job;
+}
+
+describe('the dashboard figures', () => {
+  it("counts a programmer online within its factory's offline minutes, else the default", () => {
+    expect(presenceOf(programmer({ lastSeenAt: minutesAgo(4) }), 5, NOW)).toBe('online');
+    expect(presenceOf(programmer({ lastSeenAt: minutesAgo(6) }), 5, NOW)).toBe('offline');
+    expect(presenceOf(programmer({ lastSeenAt: minutesAgo(DEFAULT_OFFLINE_MINUTES - 1) }), null, NOW)).toBe('online');
+    expect(presenceOf(programmer({ lastSeenAt: minutesAgo(DEFAULT_OFFLINE_MINUTES + 1) }), null, NOW)).toBe('offline');
+    expect(presenceOf(programmer({ lastSeenAt: null }), 5, NOW)).toBe('never seen');
+    expect(presenceOf(programmer({ status: 'disabled', lastSeenAt: minutesAgo(1) }), 5, NOW)).toBe('disabled');
+  });
+
+  it('sums yield and presence per factory, leaving deleted jobs and other factories out', () => {
+    const [a, b] = summarizeFactories(
+      [factory({ factoryId: 'fac_a', programmerOfflineMinutes: 10 }), factory({ factoryId: 'fac_b' })],
+      [job({ jobId: 'j1', succeeded: 9, failed: 1 }), job({ jobId: 'j2', succeeded: 6, failed: 4 }), job({ jobId: 'j3', status: 'deleted', succeeded: 100 }), job({ jobId: 'j4', factoryId: 'fac_b' })],
+      [programmer({ lastSeenAt: minutesAgo(2) }), programmer({ lastSeenAt: minutesAgo(30) }), programmer({}), programmer({ factoryId: 'fac_b', lastSeenAt: minutesAgo(1) })],
+      NOW,
+    );
+    expect(a).toMatchObject({ succeeded: 15, failed: 5, yield: 0.75, online: 1, offline: 1, idle: 1, activeJobs: 2 });
+    expect(b).toMatchObject({ succeeded: 0, failed: 0, yield: null, online: 1, offline: 0, activeJobs: 1 });
+  });
+
+  it('lists running jobs with at most a tenth of their count left, fewest first', () => {
+    const near = jobsNearLimit([
+      job({ jobId: 'far', maxCount: 100, authorized: 89 }),
+      job({ jobId: 'tenth', maxCount: 100, authorized: 90 }),
+      job({ jobId: 'last', maxCount: 10, authorized: 9, status: 'paused' }),
+      job({ jobId: 'done', maxCount: 10, authorized: 10, status: 'completed' }),
+      job({ jobId: 'unlimited', authorized: 1_000_000 }),
+      job({ jobId: 'tiny', maxCount: 3, authorized: 1 }),
+    ]);
+    expect(near.map((j) => j.jobId)).toEqual(['last', 'tenth']);
+  });
+});
+
+describe('the restrictions form', () => {
+  it('sends only what was typed, dates as instants, the guardrail in fractions', () => {
+    const draft = { ...draftOf(undefined), maxCount: '500', notAfter: '2030-01-01T10:00', autoPausePercent: '12.5', autoPauseMinUnits: '40' };
+    expect(restrictionsOf(draft, { clearAutoPause: false })).toEqual({ maxCount: 500, notAfter: new Date('2030-01-01T10:00').toISOString(), autoPause: { failureRate: 0.125, minUnits: 40 } });
+    expect(restrictionsOf(draftOf(undefined), { clearAutoPause: false })).toEqual({});
+  });
+
+  it('sends a half-filled guardrail so that the API names the missing field (null), and clears an emptied one when editing', () => {
+    const half = restrictionsOf({ ...draftOf(undefined), autoPausePercent: '10' }, { clearAutoPause: false });
+    expect(JSON.parse(JSON.stringify(half))).toEqual({ autoPause: { failureRate: 0.1, minUnits: null } });
+    expect(restrictionsOf(draftOf(undefined), { clearAutoPause: true })).toEqual({ autoPause: null });
+  });
+
+  it('edits only the fields that changed, so an untouched date keeps its seconds', () => {
+    const stored = { maxCount: 100, notBefore: null, notAfter: '2030-01-01T10:00:45.000Z', maxLeaseSeconds: 600, autoPause: { failureRate: 0.2, minUnits: 10 } };
+    const original = draftOf(stored);
+    expect(original).toMatchObject({ maxCount: '100', notAfter: toLocalInput(stored.notAfter), maxLeaseSeconds: '600', autoPausePercent: '20', autoPauseMinUnits: '10' });
+    expect(changedRestrictions(original, { ...original, maxCount: '90' })).toEqual({ maxCount: 90 });
+    expect(changedRestrictions(original, { ...original, autoPausePercent: '', autoPauseMinUnits: '' })).toEqual({ autoPause: null });
+    expect(changedRestrictions(original, original)).toEqual({});
+  });
+});
+
+describe('the audit filters', () => {
+  const record = (actor: string, action: string, target: { type: string; id: string }, details: Record<string, unknown> = {}): AuditRecord => ({ auditId: `${actor}${action}${target.id}`, at: minutesAgo(1), actor, action, target, details });
+  const records = [record('key:key_1', 'job.pause', { type: 'job', id: 'job_7' }), record('programmer:prg_2', 'factory.create', { type: 'factory', id: 'fac_9' }, { name: 'East Coast' })];
+
+  it('match by actor (part of it), action (exactly) and target (type, id or a details value), any case', () => {
+    expect(records.filter((r) => matchesAudit(r, NO_AUDIT_FILTER))).toHaveLength(2);
+    expect(records.filter((r) => matchesAudit(r, { ...NO_AUDIT_FILTER, actor: 'KEY:' })).map((r) => r.action)).toEqual(['job.pause']);
+    expect(records.filter((r) => matchesAudit(r, { ...NO_AUDIT_FILTER, action: 'job.pause' }))).toHaveLength(1);
+    expect(records.filter((r) => matchesAudit(r, { ...NO_AUDIT_FILTER, action: 'job' }))).toHaveLength(0);
+    expect(records.filter((r) => matchesAudit(r, { ...NO_AUDIT_FILTER, target: 'east coast' })).map((r) => r.target.id)).toEqual(['fac_9']);
+    expect(records.filter((r) => matchesAudit(r, { ...NO_AUDIT_FILTER, target: 'job_7', actor: 'programmer' }))).toHaveLength(0);
+    expect(actionsOf(records)).toEqual(['factory.create', 'job.pause']);
+  });
+});
+
+describe('console forms and navigation', () => {
+  it('reads encryption key ids separated by commas or spaces', () => {
+    expect(parseKeyIds(' key-a, key-b  key-c,, ')).toEqual(['key-a', 'key-b', 'key-c']);
+    expect(parseKeyIds('  ')).toEqual([]);
+  });
+
+  it('names a downloaded credentials file after the programmer, as the CLI does', () => {
+    expect(credentialsFileName('Line 3 (east)')).toBe('line-3-east.credentials.json');
+    expect(credentialsFileName('***')).toBe('credentials.credentials.json');
+  });
+
+  it('has a nav entry that parses back to each of its pages', () => {
+    for (const entry of NAV) expect(entry.pages).toContain(parseRoute(entry.href).page);
+    expect(parseRoute(href.publish('fac 1'))).toEqual({ page: 'publish', factoryId: 'fac 1' });
+  });
+});
