@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { Id, ListQuery, Name, Timestamp, listOf } from './common.js';
 import { defineRoute } from './route.js';
 
-export const AccountRoleSchema = z.enum(['admin', 'author', 'viewer']);
+export const AccountRoleSchema = z.enum(['admin', 'author', 'operator', 'viewer']);
 
 /** What an admin downloads once and the CLI reads (`flashline --credentials FILE`). */
 export const CredentialsFile = z
@@ -11,7 +11,7 @@ export const CredentialsFile = z
     accountId: Id,
     keyId: Id,
     token: z.string(),
-    role: z.enum(['admin', 'author', 'viewer', 'programmer']),
+    role: z.enum(['admin', 'author', 'operator', 'viewer', 'programmer']),
     programmerId: Id.optional(),
   })
   .meta({ id: 'CredentialsFile' });
@@ -35,14 +35,27 @@ export const ApiKey = z
 
 const KeyParams = z.object({ keyId: Id });
 
+/** Who is asking, as the API sees them: the console offers only what this role may do. */
+export const Caller = z
+  .object({
+    via: z.enum(['key', 'person']),
+    keyId: Id.optional(),
+    personId: Id.optional(),
+    email: z.string().optional(),
+    role: AccountRoleSchema,
+    factoryIds: z.array(Id).optional().meta({ description: 'Absent: every factory of the account' }),
+  })
+  .meta({ id: 'Caller' });
+export type CallerType = z.infer<typeof Caller>;
+
 export const getAccount = defineRoute({
   operationId: 'getAccount',
   method: 'GET',
   path: '/v1/account',
-  summary: 'The account of the calling key',
+  summary: 'The account of the calling key or person, and who the caller is',
   access: { kind: 'account', minimumRole: 'viewer' },
   successStatus: 200,
-  response: z.object({ account: Account }),
+  response: z.object({ account: Account, caller: Caller }),
   idempotent: true,
 });
 

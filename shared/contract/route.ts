@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 
 /** Who may call a route. `public` routes run without the authorizer (JWKS, OpenAPI). */
-export type AccountRole = 'admin' | 'author' | 'viewer';
+export type AccountRole = 'admin' | 'author' | 'operator' | 'viewer';
 export type Role = AccountRole | 'programmer';
 export type Access = { kind: 'public' } | { kind: 'account'; minimumRole: AccountRole } | { kind: 'programmer' };
 
@@ -61,4 +61,4 @@ export type BodyOf<R> = R extends RouteContract<AnyObject, AnyObject, infer B, z
 export type BodyInputOf<R> = R extends RouteContract<AnyObject, AnyObject, infer B, z.ZodType> ? z.input<B> : never;
 export type ResponseOf<R> = R extends RouteContract<AnyObject, AnyObject, z.ZodType, infer T> ? z.output<T> : never;
 
-export const ROLE_RANK: Record<AccountRole, number> = { viewer: 1, author: 2, admin: 3 };
+export const ROLE_RANK: Record<AccountRole, number> = { viewer: 1, operator: 2, author: 3, admin: 4 };

@@ -272,7 +272,7 @@ describe('the HTTP handler chain', () => {
       ['author', 'DELETE', '/v1/things/thing_1', undefined],
       ['admin', 'POST', '/v1/things', JSON.stringify({ name: 'x' })],
     ];
-    const rank = { viewer: 1, author: 2, admin: 3 };
+    const rank: Record<AccountRole, number> = { viewer: 1, operator: 2, author: 3, admin: 4 };
     for (const caller of ['viewer', 'author', 'admin'] as const) {
       for (const [minimum, method, path] of routes) cases.push([caller, method, path, rank[caller] >= rank[minimum] ? 200 : 403]);
     }

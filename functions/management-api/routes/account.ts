@@ -9,8 +9,16 @@ function credentialsFile(endpoint: string, principal: AccountPrincipal, keyId: s
   return { endpoint, accountId: principal.accountId, keyId, token, role };
 }
 
+/** The principal as the contract's `caller`: the console shows and offers by it. */
+function callerOf(principal: AccountPrincipal): contract.CallerType {
+  const scope = principal.factoryIds ? { factoryIds: principal.factoryIds } : {};
+  return principal.via === 'key'
+    ? { via: 'key', keyId: principal.keyId, role: principal.role, ...scope }
+    : { via: 'person', personId: principal.personId, email: principal.email, role: principal.role, ...scope };
+}
+
 export const accountRoutes = [
-  implement(contract.getAccount, async ({ principal }) => ({ account: await accounts.getAccount(db, principal.accountId) })),
+  implement(contract.getAccount, async ({ principal }) => ({ account: await accounts.getAccount(db, principal.accountId), caller: callerOf(principal) })),
 
   implement(contract.createApiKey, async (request) => {
     const { principal, body } = request;
@@ -27,7 +35,7 @@ export const accountRoutes = [
   implement(contract.revokeApiKey, async ({ principal, params }) => {
     // A key revoking itself would lock its holder out mid-session (and the last admin key, the
     // account: only the platform operator can issue another). Another admin key can revoke it.
-    if (params.keyId === principal.keyId) throw new ConflictError('key_in_use', 'A key cannot revoke itself: revoke it with another admin key');
+    if (principal.via === 'key' && params.keyId === principal.keyId) throw new ConflictError('key_in_use', 'A key cannot revoke itself: revoke it with another admin key');
     return { apiKey: await accounts.revokeApiKey(db, principal.accountId, params.keyId, actorOf(principal)) };
   }),
 ];
