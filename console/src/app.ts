@@ -1,39 +1,78 @@
 import { html } from 'htm/preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import * as contract from '../../shared/contract/index.js';
-import { type Account, type FlashlineApiError, createApiClient } from './api.js';
+import { type Account, type Caller, type FlashlineApiError, createApiClient } from './api.js';
 import { ErrorNotice } from './components/error-notice.js';
 import { Console, asApiError } from './hooks.js';
 import { AuditPage } from './pages/audit.js';
 import { FactoriesPage } from './pages/factories.js';
 import { FactoryJobsPage } from './pages/factory-jobs.js';
+import { PeoplePage } from './pages/people.js';
 import { JobPage } from './pages/job.js';
 import { ProgrammersPage } from './pages/programmers.js';
 import { SignInPage } from './pages/sign-in.js';
 import { type Route, href, useRoute } from './router.js';
-import { type Session, clearSession, loadSession } from './session.js';
+import {
+  type PeopleConfig,
+  type Session,
+  clearSession,
+  completePersonSignIn,
+  isPersonSession,
+  loadSession,
+  refreshDelayMs,
+  refreshPersonSession,
+  signOutPerson,
+} from './session.js';
 
 type State =
+  | { kind: 'completing' }
   | { kind: 'checking'; session: Session }
   | { kind: 'signed-out'; notice?: string }
-  | { kind: 'signed-in'; session: Session; account: Account }
+  | { kind: 'signed-in'; session: Session; account: Account; caller: Caller }
   | { kind: 'unreachable'; session: Session; error: FlashlineApiError };
 
 const EXPIRED_NOTICE = 'Your token is no longer accepted (revoked, or the account was removed). Sign in again.';
 
-export function App({ apiUrl }: { apiUrl: string }) {
+export function App({ apiUrl, people }: { apiUrl: string; people?: PeopleConfig }) {
   const [state, setState] = useState<State>(() => {
+    // Back from the Hosted UI with a code: exchange it before anything else.
+    if (people && /[?&](code|error)=/.test(location.search)) return { kind: 'completing' };
     const session = loadSession();
     return session ? { kind: 'checking', session } : { kind: 'signed-out' };
   });
   const route = useRoute();
 
   const signOut = (notice?: string) => {
+    const current = state.kind === 'signed-out' || state.kind === 'completing' ? undefined : state.session;
+    // A person also leaves the Hosted UI's session, unless the API refused them (then it says why here).
+    if (people && !notice && isPersonSession(current)) {
+      void signOutPerson(people, current);
+      return;
+    }
     clearSession();
     setState({ kind: 'signed-out', notice });
   };
 
-  const session = state.kind === 'signed-out' ? undefined : state.session;
+  useEffect(() => {
+    if (state.kind !== 'completing' || !people) return;
+    completePersonSignIn(people)
+      .then((session) => setState(session ? { kind: 'checking', session } : { kind: 'signed-out' }))
+      .catch((error: Error) => setState({ kind: 'signed-out', notice: `Sign-in did not complete: ${error.message}` }));
+  }, [state.kind]);
+
+  // A person's access token lasts an hour: a fresh one comes a minute before it ends.
+  const personSession = state.kind === 'signed-in' && isPersonSession(state.session) ? state.session : undefined;
+  useEffect(() => {
+    if (!people || !personSession) return;
+    const timer = setTimeout(() => {
+      refreshPersonSession(people, personSession)
+        .then((session) => setState((previous) => (previous.kind === 'signed-in' ? { ...previous, session } : previous)))
+        .catch(() => signOut(EXPIRED_NOTICE));
+    }, refreshDelayMs(personSession));
+    return () => clearTimeout(timer);
+  }, [personSession?.expiresAt]);
+
+  const session = state.kind === 'signed-out' || state.kind === 'completing' ? undefined : state.session;
   const api = useMemo(
     () => (session ? createApiClient(apiUrl, session.token, { onUnauthenticated: () => signOut(EXPIRED_NOTICE) }) : undefined),
     [apiUrl, session?.token],
@@ -43,7 +82,7 @@ export function App({ apiUrl }: { apiUrl: string }) {
     if (state.kind !== 'checking' || !api) return;
     api
       .call(contract.getAccount)
-      .then(({ account }) => setState({ kind: 'signed-in', session: state.session, account }))
+      .then(({ account, caller }) => setState({ kind: 'signed-in', session: state.session, account, caller }))
       .catch((error: unknown) => {
         const problem = asApiError(error);
         if (problem.status !== 401) setState({ kind: 'unreachable', session: state.session, error: problem });
@@ -55,9 +94,9 @@ export function App({ apiUrl }: { apiUrl: string }) {
   }, [route]);
 
   if (state.kind === 'signed-out') {
-    return html`<${SignInPage} apiUrl=${apiUrl} notice=${state.notice} onSignedIn=${(signedIn: Session, account: Account) => setState({ kind: 'signed-in', session: signedIn, account })} />`;
+    return html`<${SignInPage} apiUrl=${apiUrl} people=${people} notice=${state.notice} onSignedIn=${(signedIn: Session) => setState({ kind: 'checking', session: signedIn })} />`;
   }
-  if (state.kind === 'checking') return html`<main id="main"><p role="status">Signing in…</p></main>`;
+  if (state.kind === 'checking' || state.kind === 'completing') return html`<main id="main"><p role="status">Signing in…</p></main>`;
   if (state.kind === 'unreachable') {
     return html`<main id="main">
       <h1>Flashline</h1>
@@ -70,7 +109,7 @@ export function App({ apiUrl }: { apiUrl: string }) {
   }
 
   return html`
-    <${Console.Provider} value=${{ api: api!, session: state.session, account: state.account }}>
+    <${Console.Provider} value=${{ api: api!, session: state.session, account: state.account, caller: state.caller }}>
       <a class="skip-link" href="#main" onClick=${(event: Event) => {
         // The hash is the router's: move focus without navigating.
         event.preventDefault();
@@ -82,8 +121,9 @@ export function App({ apiUrl }: { apiUrl: string }) {
           <a href=${href.factories()} aria-current=${route.page === 'factories' || route.page === 'factory' || route.page === 'job' ? 'page' : undefined}>Factories</a>
           <a href=${href.programmers()} aria-current=${route.page === 'programmers' ? 'page' : undefined}>Programmers</a>
           <a href=${href.audit()} aria-current=${route.page === 'audit' ? 'page' : undefined}>Audit trail</a>
+          ${people && state.caller.role === 'admin' && html`<a href=${href.people()} aria-current=${route.page === 'people' ? 'page' : undefined}>People</a>`}
         </nav>
-        <span class="who">${state.account.name}${state.session.role && html` <span class="tag">${state.session.role}</span>`}</span>
+        <span class="who">${state.caller.email ? html`${state.caller.email} · ` : ''}${state.account.name} <span class="tag">${state.caller.role}</span></span>
         <button type="button" onClick=${() => signOut()}>Sign out</button>
       </header>
       <main id="main" tabindex="-1">
@@ -105,6 +145,8 @@ function Page({ route }: { route: Route }) {
       return html`<${ProgrammersPage} />`;
     case 'audit':
       return html`<${AuditPage} />`;
+    case 'people':
+      return html`<${PeoplePage} />`;
     case 'not-found':
       return html`<h1>Page not found</h1>
         <p>Nothing lives at <code>#${route.path}</code>. <a href=${href.factories()}>Go to the factories</a>.</p>`;
@@ -127,6 +169,8 @@ function titleOf(route: Route): string {
       return 'Programmers';
     case 'audit':
       return 'Audit trail';
+    case 'people':
+      return 'People';
     case 'not-found':
       return 'Not found';
   }

@@ -1,12 +1,14 @@
 import { createContext } from 'preact';
 import { useContext, useEffect, useRef, useState } from 'preact/hooks';
-import { type Account, FlashlineApiError, type FlashlineClient } from './api.js';
+import { type Account, type Caller, FlashlineApiError, type FlashlineClient } from './api.js';
 import type { Session } from './session.js';
 
 export interface ConsoleContext {
   api: FlashlineClient;
   session: Session;
   account: Account;
+  /** Who is signed in (GET /v1/account's caller): pages offer only what this role may do. */
+  caller: Caller;
 }
 
 export const Console = createContext<ConsoleContext | null>(null);

@@ -7,6 +7,7 @@ export type Route =
   | { page: 'job'; jobId: string }
   | { page: 'programmers' }
   | { page: 'audit' }
+  | { page: 'people' }
   | { page: 'not-found'; path: string };
 
 export function parseRoute(hash: string): Route {
@@ -18,6 +19,7 @@ export function parseRoute(hash: string): Route {
   if (first === 'jobs' && second && parts.length === 2) return { page: 'job', jobId: second };
   if (first === 'programmers' && parts.length === 1) return { page: 'programmers' };
   if (first === 'audit' && parts.length === 1) return { page: 'audit' };
+  if (first === 'people' && parts.length === 1) return { page: 'people' };
   return { page: 'not-found', path };
 }
 
@@ -27,6 +29,7 @@ export const href = {
   job: (jobId: string) => `#/jobs/${encodeURIComponent(jobId)}`,
   programmers: () => '#/programmers',
   audit: () => '#/audit',
+  people: () => '#/people',
 };
 
 export function useRoute(): Route {

@@ -53,13 +53,13 @@ export class PeopleDirectory extends Construct {
         emailSubject: 'You are invited to Flashline',
         emailBody: 'Sign in to the Flashline console as {username} with the temporary password {####}; you will choose your own.',
       },
-      featurePlan: cognito.FeaturePlan.ESSENTIALS,
       deletionProtection: false,
       removalPolicy: props.removalPolicy,
     });
     NagSuppressions.addResourceSuppressions(this.userPool, [
       { id: 'AwsSolutions-COG2', reason: 'MFA (TOTP) is optional by default and required with -c peopleMfa=required: the deployment decides.' },
       { id: 'AwsSolutions-COG3', reason: 'Advanced security (threat protection) is a paid plan: left to the deployment.' },
+      { id: 'AwsSolutions-COG8', reason: 'The Plus feature plan (threat protection) is paid per user: left to the deployment; MFA and SSO come with the default plan.' },
     ]);
 
     const providers = [cognito.UserPoolClientIdentityProvider.COGNITO];

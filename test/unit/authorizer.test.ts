@@ -48,7 +48,7 @@ describe('the authorizer', () => {
     ddb.on(GetCommand, { Key: { pk: 'ACCT#acc_1', sk: 'KEY#key_1' } }).resolves({ Item: { secretHash: hashSecret(secret), status: 'active', role: 'author' } });
     const result = await invoke(event(`Bearer ${keyToken}`));
     expect(result.isAuthorized).toBe(true);
-    expect(principalFromContext(result.context)).toEqual({ kind: 'account', accountId: 'acc_1', keyId: 'key_1', role: 'author' });
+    expect(principalFromContext(result.context)).toEqual({ kind: 'account', accountId: 'acc_1', role: 'author', via: 'key', keyId: 'key_1' });
     expect(ddb.commandCalls(GetCommand)).toHaveLength(1);
     expect(ddb.commandCalls(GetCommand)[0]?.args[0].input).toMatchObject({ TableName: 'entities', ConsistentRead: true });
   });

@@ -147,7 +147,7 @@ const handler = createHttpHandler([
   }),
 ], { publicBaseUrl: 'https://api.example.com/' });
 
-const account = (role: AccountRole) => ({ kind: 'account', accountId: 'acc_1', keyId: 'key_1', role });
+const account = (role: AccountRole) => ({ kind: 'account', accountId: 'acc_1', role, via: 'key', keyId: 'key_1' });
 const programmer = { kind: 'programmer', accountId: 'acc_1', programmerId: 'prg_1', credentialId: 'prg_1' };
 
 interface EventOptions {
