@@ -35,8 +35,8 @@ import { createFlashlineStacks } from './stacks.js';
  */
 const app = new App();
 const env = app.node.tryGetContext('env') ?? 'prod';
-// The console of `npm start` (4580) and the one the browser tests serve (4581).
-const LOCAL_CONSOLE_ORIGINS = 'http://127.0.0.1:4580,http://localhost:4580,http://127.0.0.1:4581';
+// The console of `npm start` (4580) and the ones the browser tests serve (4581; 4582 the people test's).
+const LOCAL_CONSOLE_ORIGINS = 'http://127.0.0.1:4580,http://localhost:4580,http://127.0.0.1:4581,http://127.0.0.1:4582';
 const corsOrigins = listContext('corsOrigins') ?? (env === 'local' ? LOCAL_CONSOLE_ORIGINS.split(',') : undefined);
 
 const apiFlavour = parseApiFlavour(app.node.tryGetContext('apiFlavour'));
