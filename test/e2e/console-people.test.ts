@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { type Browser, type Page, chromium } from 'playwright-core';
@@ -9,6 +9,7 @@ import * as contract from '../../shared/contract/index.js';
 import { ROLE_RANK } from '../../shared/contract/route.js';
 import type { CredentialsFileType } from '../../shared/contract/index.js';
 import { call, createAccount, uniqueName } from '../support/api.js';
+import { CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, haveChromium, requireChromium } from '../support/chromium.js';
 
 /**
  * People in the console, in a real headless Chromium against the deployed stack: an admin
@@ -17,11 +18,6 @@ import { call, createAccount, uniqueName } from '../support/api.js';
  * + PKCE back to the console), sees A's jobs and pauses one, sees nothing of factory B (UI and
  * API 404) and cannot register an image, then signs out.
  */
-const CHROMIUM = process.env.FLASHLINE_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const haveChromium = existsSync(CHROMIUM);
-const requireChromium = process.env.FLASHLINE_REQUIRE_BROWSER === '1';
-const SCREENSHOTS = path.resolve(import.meta.dirname, '../../test-results/screenshots');
 const UI_TIMEOUT_MS = 30_000;
 /** The people test's own console origin (infra/app.ts LOCAL_CONSOLE_ORIGINS): a callback URL of the pool's client. */
 const CONSOLE_PORT = 4582;
