@@ -83,7 +83,7 @@ describe('FlashlineClient requests', () => {
   });
 
   it('validates responses against the contract when asked to', async () => {
-    const { client: api } = client([json(200, { account: { ...account, defaultFactoryId: 42 } })], { validateResponses: true });
+    const { client: api } = client([json(200, { account: { ...account, defaultFactoryId: 42 }, caller: { via: 'key', keyId: 'key_1', role: 'admin' } })], { validateResponses: true });
     const error = await api.call(contract.getAccount).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FlashlineApiError);
     expect(error).toMatchObject({ code: 'invalid_response', details: { issues: [expect.objectContaining({ path: 'account.defaultFactoryId' })] } });
