@@ -7,9 +7,11 @@ import { buildConsole } from '../../console/build.js';
 /**
  * The console bundles the contract (zod schemas and the typed client). Written as
  * `import { z } from 'zod'`, one contract module is enough for esbuild to keep every zod locale
- * and the app script grows from ~164 kB to ~520 kB: this budget catches that.
+ * and the app script grows from ~164 kB to ~520 kB: this budget catches that. The pages of
+ * issue 11 (people, sign-in through the user pool) took it to 202.8 kB: 250 kB still catches
+ * the locale blow-up by far.
  */
-const APP_SCRIPT_BUDGET_BYTES = 200_000;
+const APP_SCRIPT_BUDGET_BYTES = 250_000;
 
 describe('the console bundle', () => {
   const outDir = mkdtempSync(path.join(tmpdir(), 'flashline-console-bundle-'));
