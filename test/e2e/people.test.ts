@@ -119,7 +119,7 @@ describe('people', () => {
     expect(created.status).toBe(201);
     await feedSettled();
     const audit = await api('GET', 'v1/audit?limit=100', { token: owner });
-    const record = audit.body.items.find((item: { targetId: string }) => item.targetId === created.body.factory.factoryId);
+    const record = audit.body.items.find((item: { target: { id: string } }) => item.target.id === created.body.factory.factoryId);
     expect(record.actor).toBe(`person:${person.personId}`);
     // An admin cannot lock themselves out: another admin can.
     const self = await api('PATCH', `v1/people/${person.personId}`, { token: accessToken, body: { status: 'disabled' } });
