@@ -1,8 +1,9 @@
-import { App, Aspects, RemovalPolicy } from 'aws-cdk-lib';
+import { App, Aspects, Aws, RemovalPolicy } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { LOCAL_API_ID, executeApiUrl, forcedEmulatorKind } from '../localstack/emulator.js';
 import { parseApiFlavour, stageSegmentOf } from './api-flavour.js';
 import { parseRateLimits } from '../shared/domain/rate-limits.js';
+import { parseSsoProvider } from './constructs/people-directory.js';
 import { createFlashlineStacks } from './stacks.js';
 import { LOCAL_CONSOLE_ORIGINS } from './local-console-origins.js';
 
@@ -24,6 +25,11 @@ import { LOCAL_CONSOLE_ORIGINS } from './local-console-origins.js';
  *                       per-programmer and per-account token buckets (README "Fair throttling");
  *                       scopes left out keep their defaults
  *   alarmEmails=a@x,b@y  subscribers of the alarm topic (each confirms by email)
+ *   people=off          no user pool: API keys only (LocalStack's free plan has no Cognito)
+ *   peopleMfa=required  every person sets up TOTP at first sign-in (default optional: each may)
+ *   peopleSso='{"type":"oidc","name":"Corp","issuer":"https://…","clientId":"…","clientSecretArn":"arn:aws:secretsmanager:…"}'
+ *                       or '{"type":"saml","name":"Corp","metadataUrl":"https://…"}': sign in with the company's IdP
+ *   peopleDomainPrefix=acme-flashline   the Hosted UI's domain prefix (default flashline-{account id})
  *
  * Two stacks (infra/stack-names.ts): `Flashline` (stateful: data, keys; termination protection
  * in production) and `FlashlineApi` (stateless: functions, API, alarms). `cdk deploy --all`.
@@ -56,6 +62,16 @@ createFlashlineStacks(app, {
   // The local stack's tests run their webhook receivers on 127.0.0.1 and want retries in seconds.
   allowPrivateWebhooks: env === 'local',
   webhookRetryBaseSeconds: env === 'local' ? 1 : undefined,
+  people:
+    app.node.tryGetContext('people') === 'off'
+      ? undefined
+      : {
+          mfa: app.node.tryGetContext('peopleMfa') === 'required' ? 'required' : 'optional',
+          sso: parseSsoProvider(app.node.tryGetContext('peopleSso')),
+          domainPrefix: (app.node.tryGetContext('peopleDomainPrefix') as string | undefined) ?? `flashline-${Aws.ACCOUNT_ID}`,
+          emulatorEndpoint,
+        },
+  showTemporaryPasswords: env === 'local',
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });
 

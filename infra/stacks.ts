@@ -3,7 +3,7 @@ import type { ApiFlavour } from './api-flavour.js';
 import type { RateLimits } from '../shared/domain/rate-limits.js';
 import { STACK_NAMES } from './stack-names.js';
 import { FlashlineApiStack } from './stateless-stack.js';
-import { FlashlineDataStack } from './stateful-stack.js';
+import { FlashlineDataStack, type FlashlineDataStackProps } from './stateful-stack.js';
 
 export interface FlashlineProps {
   removalPolicy: RemovalPolicy;
@@ -22,6 +22,10 @@ export interface FlashlineProps {
   webhookRetryBaseSeconds?: number;
   /** Per-programmer and per-account token buckets (`-c rateLimits=…`; default DEFAULT_RATE_LIMITS). */
   rateLimits?: RateLimits;
+  /** People's user pool (`-c people=off` leaves it out). */
+  people?: FlashlineDataStackProps['people'];
+  /** Local stack only: invitations send no mail, the temporary password is shown to the admin. */
+  showTemporaryPasswords?: boolean;
   env?: Environment;
 }
 
@@ -35,6 +39,7 @@ export function createFlashlineStacks(app: App, props: FlashlineProps): { data: 
     console: props.console,
     consoleDomain: props.consoleDomain,
     statelessStackName: STACK_NAMES.stateless,
+    people: props.people,
     env: props.env,
   });
   const api = new FlashlineApiStack(app, STACK_NAMES.stateless, {
@@ -49,6 +54,7 @@ export function createFlashlineStacks(app: App, props: FlashlineProps): { data: 
     allowPrivateWebhooks: props.allowPrivateWebhooks,
     webhookRetryBaseSeconds: props.webhookRetryBaseSeconds,
     rateLimits: props.rateLimits,
+    showTemporaryPasswords: props.showTemporaryPasswords,
     env: props.env,
   });
   api.addDependency(data, 'the functions use its tables, bucket, keys and queue');

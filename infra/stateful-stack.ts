@@ -6,6 +6,7 @@ import { NagSuppressions } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { ConsoleSite } from './constructs/console-site.js';
 import { DataStore } from './constructs/data-store.js';
+import { PeopleDirectory, type PeopleDirectoryProps } from './constructs/people-directory.js';
 import { SIGNER_FUNCTIONS, signerRoleName } from './stack-names.js';
 
 export interface FlashlineDataStackProps extends StackProps {
@@ -18,6 +19,8 @@ export interface FlashlineDataStackProps extends StackProps {
   consoleDomain?: { name: string; certificateArn: string };
   /** The stateless stack's name: its signing roles are named after it (stack-names.ts). */
   statelessStackName: string;
+  /** The user pool for people (console sign-in); undefined with `-c people=off` (API keys only, e.g. LocalStack's free plan). */
+  people?: Pick<PeopleDirectoryProps, 'mfa' | 'sso' | 'domainPrefix' | 'emulatorEndpoint'>;
 }
 
 /**
@@ -45,6 +48,8 @@ export class FlashlineDataStack extends Stack {
    * delivery function failed on five times, change batches the relay failed on after its retries.
    */
   readonly eventFailures: sqs.Queue;
+  /** People's user pool and the console's app client; absent with `-c people=off`. */
+  readonly people?: PeopleDirectory;
 
   constructor(scope: Construct, id: string, props: FlashlineDataStackProps) {
     super(scope, id, props);
@@ -56,6 +61,8 @@ export class FlashlineDataStack extends Stack {
     this.store = new DataStore(this, 'Store', { removalPolicy: props.removalPolicy, uploadCorsOrigins: this.corsOrigins });
     this.store.allowSigner(this.store.bindingKey, signerRoleArn(this, props.statelessStackName, SIGNER_FUNCTIONS.binding));
     this.store.allowSigner(this.store.ticketKey, signerRoleArn(this, props.statelessStackName, SIGNER_FUNCTIONS.ticket));
+
+    this.people = props.people ? new PeopleDirectory(this, 'People', { ...props.people, removalPolicy: props.removalPolicy, consoleOrigins: this.corsOrigins }) : undefined;
 
     this.notificationsKey = new kms.Key(this, 'NotificationsKey', {
       description: 'Flashline alarm topic and dead-letter queue',

@@ -47,6 +47,8 @@ export interface FlashlineApiStackProps extends StackProps {
   allowPrivateWebhooks?: boolean;
   /** First retry delay of a failed webhook delivery in seconds (default 5; the local stack uses 1 so tests see retries). */
   webhookRetryBaseSeconds?: number;
+  /** Local stack only: people invited get no mail; the admin is shown their temporary password. */
+  showTemporaryPasswords?: boolean;
 }
 
 /** Concurrency set aside per function: 380 of the default 1,000, leaving 620 unreserved. */
@@ -88,8 +90,14 @@ export class FlashlineApiStack extends Stack {
       memorySize: 256,
       timeout: Duration.seconds(5),
     });
-    // getCredential: one GetItem per token (API Gateway caches the answer).
+    // getCredential: one GetItem per token (API Gateway caches the answer); a person's token two (sign-in item, person).
     store.grantTables(authorizer, { table: store.table, items: ['GetItem'] });
+    const { people } = props.data;
+    if (people) {
+      authorizer.addEnvironment(ENV.PEOPLE_TOKEN_ISSUER, people.issuer);
+      authorizer.addEnvironment(ENV.PEOPLE_JWKS_URL, people.jwksUrl);
+      authorizer.addEnvironment(ENV.PEOPLE_CLIENT_ID, people.client.userPoolClientId);
+    }
 
     // Certificate authorities' KMS keys are created at run time (one per CA) and carry this tag:
     // the functions may create, tag and use only keys that carry it (grantCaKeys below).
@@ -119,6 +127,17 @@ export class FlashlineApiStack extends Stack {
       },
       roleName: signerRoleName(this.stackName, SIGNER_FUNCTIONS.binding),
     });
+    if (people) {
+      management.addEnvironment(ENV.PEOPLE_USER_POOL_ID, people.userPool.userPoolId);
+      management.addEnvironment(ENV.PEOPLE_SHOW_TEMPORARY_PASSWORD, String(props.showTemporaryPasswords === true));
+      // Invitations, disabling (with a global sign-out) and removal: nothing else of the pool.
+      management.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['cognito-idp:AdminCreateUser', 'cognito-idp:AdminDisableUser', 'cognito-idp:AdminEnableUser', 'cognito-idp:AdminUserGlobalSignOut', 'cognito-idp:AdminDeleteUser'],
+          resources: [people.userPool.userPoolArn],
+        }),
+      );
+    }
     // Transactions with Delete items (factories, programmers), factory lists (the entity table's
     // indexes) and the audit, logs and results feeds (partitions of the events table, no index).
     const managementItems = ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'] as const;
@@ -226,7 +245,7 @@ export class FlashlineApiStack extends Stack {
     // Set after the API exists: the function then depends on the API's id, never the reverse
     // (the API's routes depend on the function), so there is no cycle.
     management.addEnvironment(ENV.PUBLIC_API_URL, props.publicApiUrl ?? this.api.url);
-    props.data.consoleSite?.deploy(this, this.api.url);
+    props.data.consoleSite?.deploy(this, this.api.url, people ? { clientId: people.client.userPoolClientId, signInUrl: people.signInUrl } : undefined);
 
     this.operations = new Operations(this, 'Operations', {
       api: this.api.metrics,

@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   await buildConsole();
   // The API's CORS allows this fixed port (infra/app.ts corsOrigins), so keep it stable.
   const consolePort = Number(process.env.FLASHLINE_CONSOLE_PORT ?? DEFAULT_CONSOLE_PORT);
-  const consoleServer = await startConsoleServer({ apiUrl, port: consolePort, log: console.log }).catch((error: NodeJS.ErrnoException) => {
+  const consoleServer = await startConsoleServer({ apiUrl, port: consolePort, log: console.log, people: stack.outputs.people }).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'EADDRINUSE') throw new Error(`port ${consolePort} is in use (another npm start?); set FLASHLINE_CONSOLE_PORT to serve the console elsewhere`);
     throw error;
   });

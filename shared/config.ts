@@ -31,6 +31,16 @@ export const ENV = {
   WEBHOOK_ALLOW_PRIVATE: 'WEBHOOK_ALLOW_PRIVATE',
   /** First retry delay of a failed delivery in seconds (domain/webhooks.ts; 5 in production, 1 locally). */
   WEBHOOK_RETRY_BASE_SECONDS: 'WEBHOOK_RETRY_BASE_SECONDS',
+  /** People (Cognito; absent when the stack is deployed with `-c people=off`): the user pool the management function creates users in. */
+  PEOPLE_USER_POOL_ID: 'PEOPLE_USER_POOL_ID',
+  /** The console's app client: the authorizer accepts access tokens issued to it only. */
+  PEOPLE_CLIENT_ID: 'PEOPLE_CLIENT_ID',
+  /** The `iss` of the pool's tokens (AWS: https://cognito-idp.{region}.amazonaws.com/{poolId}; MiniStack issues the same). */
+  PEOPLE_TOKEN_ISSUER: 'PEOPLE_TOKEN_ISSUER',
+  /** Where the pool's JWKS is served: `{issuer}/.well-known/jwks.json` on AWS, the emulator's own URL locally. */
+  PEOPLE_JWKS_URL: 'PEOPLE_JWKS_URL',
+  /** "true" only on the local stack: invitations send no mail and the admin is shown the temporary password. */
+  PEOPLE_SHOW_TEMPORARY_PASSWORD: 'PEOPLE_SHOW_TEMPORARY_PASSWORD',
   /** Powertools: the `service` of every log line and metric (the function's construct id). */
   POWERTOOLS_SERVICE_NAME: 'POWERTOOLS_SERVICE_NAME',
   POWERTOOLS_LOG_LEVEL: 'POWERTOOLS_LOG_LEVEL',
@@ -52,6 +62,12 @@ export function requireEnv(name: EnvName): string {
     throw new Error(`Missing required environment variable ${name}`);
   }
   return value;
+}
+
+/** For features a deployment may leave out (people without a user pool): undefined when unset. */
+export function optionalEnv(name: EnvName): string | undefined {
+  const value = process.env[ENV[name]];
+  return value === undefined || value === '' ? undefined : value;
 }
 
 /** The tag every certificate authority's KMS key carries (value: the deployment's, CA_KEY_TAG_VALUE); IAM conditions name it. */

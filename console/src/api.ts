@@ -1,10 +1,12 @@
 import { FlashlineApiError, FlashlineClient } from '../../shared/contract/client.js';
-import type { ResponseOf, getAccount, getFactory, getJob, listAudit, listJobLogs, listJobResults, listProgrammers } from '../../shared/contract/index.js';
+import type { ResponseOf, getAccount, getFactory, getJob, listAudit, listJobLogs, listJobResults, listPeople, listProgrammers } from '../../shared/contract/index.js';
 
 // The console calls the API through the one typed client of the contract, like the CLI and the simulator.
 export { FlashlineApiError, FlashlineClient };
 
 export type Account = ResponseOf<typeof getAccount>['account'];
+export type Caller = ResponseOf<typeof getAccount>['caller'];
+export type Person = ResponseOf<typeof listPeople>['items'][number];
 export type Factory = ResponseOf<typeof getFactory>['factory'];
 export type Job = ResponseOf<typeof getJob>['job'];
 export type JobStatus = Job['status'];

@@ -1,6 +1,7 @@
 import { html } from 'htm/preact';
 import { render } from 'preact';
 import { App } from './app.js';
+import type { PeopleConfig } from './session.js';
 
 /**
  * `config.json` sits next to index.html and is written at deploy time (CDK) or served by the
@@ -8,6 +9,8 @@ import { App } from './app.js';
  */
 interface ConsoleConfig {
   apiUrl: string;
+  /** The user pool's app client, where the deployment has one (absent: API tokens only). */
+  people?: PeopleConfig;
 }
 
 async function loadConfig(): Promise<ConsoleConfig> {
@@ -17,12 +20,13 @@ async function loadConfig(): Promise<ConsoleConfig> {
   if (typeof config.apiUrl !== 'string' || !config.apiUrl) throw new Error('config.json has no "apiUrl"');
   // Relative URLs mean "this origin" (the local server proxies the API); the client joins paths onto a trailing slash.
   const apiUrl = new URL(config.apiUrl, location.href).href;
-  return { apiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` };
+  const people = config.people?.clientId && config.people.signInUrl ? { clientId: config.people.clientId, signInUrl: config.people.signInUrl.replace(/\/$/, '') } : undefined;
+  return { apiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/`, people };
 }
 
 const root = document.getElementById('app')!;
 loadConfig()
-  .then((config) => render(html`<${App} apiUrl=${config.apiUrl} />`, root))
+  .then((config) => render(html`<${App} apiUrl=${config.apiUrl} people=${config.people} />`, root))
   .catch((error: Error) => {
     render(
       html`<main id="main"><h1>Flashline console</h1><div class="error-notice" role="alert"><strong>The console is not configured</strong><p><code class="error-code">console_config</code> ${error.message}</p></div></main>`,

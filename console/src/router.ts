@@ -18,6 +18,7 @@ export type Route =
   | { page: 'sources' }
   | { page: 'units'; kind?: UnitLookupKind; value?: string }
   | { page: 'api-keys' }
+  | { page: 'people' }
   | { page: 'not-found'; path: string };
 
 export function parseRoute(hash: string): Route {
@@ -37,6 +38,7 @@ export function parseRoute(hash: string): Route {
   if (first === 'units' && parts.length === 1) return { page: 'units' };
   if (first === 'units' && second && LOOKUP_KINDS.includes(second) && parts.length === 3) return { page: 'units', kind: second as UnitLookupKind, value: parts[2] };
   if (first === 'api-keys' && parts.length === 1) return { page: 'api-keys' };
+  if (first === 'people' && parts.length === 1) return { page: 'people' };
   return { page: 'not-found', path };
 }
 
@@ -52,6 +54,7 @@ export const href = {
   sources: () => '#/sources',
   units: (kind?: UnitLookupKind, value?: string) => (kind && value ? `#/units/${kind}/${encodeURIComponent(value)}` : '#/units'),
   apiKeys: () => '#/api-keys',
+  people: () => '#/people',
 };
 
 export interface NavEntry {
@@ -61,6 +64,8 @@ export interface NavEntry {
   pages: readonly Route['page'][];
   /** The route the page is built on: the entry is offered only to callers who may call it (permissions.ts `can`). */
   needs: Pick<RouteContract, 'access'>;
+  /** Offered only where the stack has a user pool (not deployed with `-c people=off`). */
+  needsUserPool?: boolean;
 }
 
 /**
@@ -76,6 +81,7 @@ export const NAV: readonly NavEntry[] = [
   { label: 'Unit lookup', href: href.units(), pages: ['units'], needs: contract.lookupUnits },
   { label: 'Audit trail', href: href.audit(), pages: ['audit'], needs: contract.listAudit },
   { label: 'API keys', href: href.apiKeys(), pages: ['api-keys'], needs: contract.listApiKeys },
+  { label: 'People', href: href.people(), pages: ['people'], needs: contract.listPeople, needsUserPool: true },
 ];
 
 export function titleOf(route: Route): string {
@@ -91,6 +97,7 @@ export function titleOf(route: Route): string {
     sources: 'Unit data sources',
     units: 'Unit lookup',
     'api-keys': 'API keys',
+    people: 'People',
     'not-found': 'Not found',
   };
   return titles[route.page];

@@ -5,7 +5,7 @@ import type {
   APIGatewaySimpleAuthorizerWithContextResult,
   Context,
 } from 'aws-lambda';
-import { requireEnv } from '../../shared/config.js';
+import { optionalEnv, requireEnv } from '../../shared/config.js';
 import { bearerToken } from '../../shared/domain/tokens.js';
 import { logger } from '../../shared/http/logger.js';
 import { type AuthorizerContext, type Principal, principalToContext } from '../../shared/http/principal.js';
@@ -16,8 +16,13 @@ import { createDocumentClient } from '../../shared/store/clients.js';
 import { NO_CURSORS } from '../../shared/store/cursors.js';
 import type { Db } from '../../shared/store/db.js';
 import { authenticate } from './authenticate.js';
+import { personTokenVerifier } from './person-tokens.js';
 
 const db: Db = { doc: createDocumentClient(), table: requireEnv('TABLE_NAME'), events: '', cursors: NO_CURSORS };
+
+/** Only where the stack has a user pool (not with `-c people=off`): people's access tokens. */
+const issuer = optionalEnv('PEOPLE_TOKEN_ISSUER');
+const verifyPersonToken = issuer ? personTokenVerifier({ issuer, jwksUrl: requireEnv('PEOPLE_JWKS_URL'), clientId: requireEnv('PEOPLE_CLIENT_ID') }) : undefined;
 
 /** HTTP API (payload 2.0, simple responses) or REST API (REQUEST authorizer, IAM policy responses). */
 type AuthorizerEvent = APIGatewayRequestAuthorizerEventV2 | APIGatewayRequestAuthorizerEvent;
@@ -34,7 +39,7 @@ type AuthorizerResult = APIGatewaySimpleAuthorizerWithContextResult<AuthorizerCo
 export const handler = observed(
   async (event: AuthorizerEvent, _context: Context): Promise<AuthorizerResult> => {
     const token = bearerToken(event.headers?.authorization ?? event.headers?.Authorization ?? ('identitySource' in event ? event.identitySource?.[0] : undefined));
-    const principal = token ? await authenticate(db, token) : undefined;
+    const principal = token ? await authenticate(db, token, verifyPersonToken) : undefined;
     if (token && !principal) count(METRIC.tokensRefused);
     if (principal) logger.appendKeys({ accountId: principal.accountId, ...callerIds(principal) });
     logger.info('authorize', { routeKey: 'methodArn' in event ? event.methodArn : event.routeKey, authenticated: Boolean(principal), kind: principal?.kind });

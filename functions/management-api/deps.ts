@@ -1,4 +1,7 @@
-import { ENV, requireEnv } from '../../shared/config.js';
+import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
+import { ENV, optionalEnv, requireEnv } from '../../shared/config.js';
+import { tracer } from '../../shared/observability/tracer.js';
+import { UserPool } from '../../shared/store/user-pool.js';
 import { createKmsClient, createS3Client, createSqsClient } from '../../shared/store/clients.js';
 import { secretsManagerCursorKey } from '../../shared/store/cursor-secret.js';
 import { HmacCursorCodec } from '../../shared/store/cursors.js';
@@ -28,3 +31,13 @@ export const deliveryQueue = new DeliveryQueue(createSqsClient(), requireEnv('WE
 
 /** Only the local stack sets it: webhooks may then name http://localhost (a test's receiver). */
 export const allowPrivateWebhooks = process.env[ENV.WEBHOOK_ALLOW_PRIVATE] === 'true';
+
+/**
+ * People (Cognito): absent when the stack is deployed without a user pool (`-c people=off`);
+ * the people routes then answer 409 `people_not_configured`. Only this function holds a Cognito
+ * client (the device bundle must not carry it).
+ */
+const userPoolId = optionalEnv('PEOPLE_USER_POOL_ID');
+export const userPool = userPoolId
+  ? new UserPool(tracer.captureAWSv3Client(new CognitoIdentityProviderClient({})), userPoolId, process.env[ENV.PEOPLE_SHOW_TEMPORARY_PASSWORD] === 'true')
+  : undefined;

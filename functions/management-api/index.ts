@@ -11,6 +11,7 @@ import { factoryRoutes } from './routes/factories.js';
 import { imageRoutes } from './routes/images.js';
 import { jobRoutes } from './routes/jobs.js';
 import { metaRoutes } from './routes/meta.js';
+import { peopleRoutes } from './routes/people.js';
 import { programmerRoutes } from './routes/programmers.js';
 import { sourceRoutes } from './routes/sources.js';
 import { dataListRoutes } from './routes/data-lists.js';
@@ -19,7 +20,7 @@ import { webhookRoutes } from './routes/webhooks.js';
 
 /** Everything people and their tools do (account keys), plus the public JWKS and OpenAPI routes. */
 export const handler = observedHttpHandler(
-  createHttpHandler([...accountRoutes, ...factoryRoutes, ...programmerRoutes, ...imageRoutes, ...jobRoutes, ...sourceRoutes, ...certificateRoutes, ...dataListRoutes, ...unitRoutes, ...webhookRoutes, ...auditRoutes, ...metaRoutes], {
+  createHttpHandler([...accountRoutes, ...peopleRoutes, ...factoryRoutes, ...programmerRoutes, ...imageRoutes, ...jobRoutes, ...sourceRoutes, ...certificateRoutes, ...dataListRoutes, ...unitRoutes, ...webhookRoutes, ...auditRoutes, ...metaRoutes], {
     // Credentials files and the OpenAPI `servers` name this URL. It comes from the stack, never
     // from the request's Host/X-Forwarded-Host, which any caller can set.
     publicBaseUrl: requireEnv('PUBLIC_API_URL'),

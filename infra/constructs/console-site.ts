@@ -61,6 +61,7 @@ export class ConsoleSite extends Construct {
       removalPolicy: props.removalPolicy,
     });
 
+    // The user pool's token endpoint (sign-in, refresh, sign-out) is on its Hosted UI domain.
     // The images bucket too: the console uploads a cloud-delivery image to its presigned URL
     // (virtual-hosted `bucket.s3.region…`, or path style for bucket names with dots).
     const connectSources = [
@@ -68,6 +69,7 @@ export class ConsoleSite extends Construct {
       `https://*.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}`,
       `https://*.s3.${Aws.REGION}.${Aws.URL_SUFFIX}`,
       `https://s3.${Aws.REGION}.${Aws.URL_SUFFIX}`,
+      `https://*.auth.${Aws.REGION}.amazoncognito.com`,
       ...(props.extraConnectSources ?? []),
     ];
     const securityHeaders = new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {
@@ -139,9 +141,9 @@ export class ConsoleSite extends Construct {
    * deployment lives in `scope` (the stateless stack, where the API is): the bucket and CDN stay
    * in the stateful stack, whose images bucket allows the console's origin.
    */
-  deploy(scope: Construct, apiUrl: string): s3deploy.BucketDeployment {
+  deploy(scope: Construct, apiUrl: string, people?: { clientId: string; signInUrl: string }): s3deploy.BucketDeployment {
     const deployment = new s3deploy.BucketDeployment(scope, 'ConsoleDeploy', {
-      sources: [consoleBuild(), s3deploy.Source.jsonData('config.json', { apiUrl })],
+      sources: [consoleBuild(), s3deploy.Source.jsonData('config.json', { apiUrl, ...(people ? { people } : {}) })],
       destinationBucket: this.bucket,
       // index.html and config.json keep their names across builds; assets are content-hashed.
       distribution: this.distribution,

@@ -28,6 +28,8 @@ export interface ConsoleServerOptions {
   host?: string;
   distDir?: string;
   apiMode?: ApiMode | 'auto';
+  /** The user pool's app client and Hosted UI (the stack's People outputs): people sign in there. */
+  people?: { clientId: string; signInUrl: string };
   log?: (line: string) => void;
 }
 
@@ -101,10 +103,12 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
       response.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
     }
-    const headers = securityHeaders(apiMode === 'direct' ? `'self' ${new URL(apiUrl).origin}` : "'self'");
+    // The token endpoint of the user pool is called from the page (sign-in, refresh, sign-out).
+    const signInOrigin = options.people ? ` ${new URL(options.people.signInUrl).origin}` : '';
+    const headers = securityHeaders(`${apiMode === 'direct' ? `'self' ${new URL(apiUrl).origin}` : "'self'"}${signInOrigin}`);
     if (url.pathname === '/config.json') {
       // In proxy mode the console calls its own origin: the relative URL resolves to it.
-      const config = { apiUrl: apiMode === 'direct' ? apiUrl : '/' };
+      const config = { apiUrl: apiMode === 'direct' ? apiUrl : '/', ...(options.people ? { people: options.people } : {}) };
       return sendJson(response, 200, config, { ...headers, 'cache-control': 'no-store' });
     }
     let relative: string;

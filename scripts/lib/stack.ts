@@ -17,6 +17,8 @@ export interface StackOutputs {
   ticketKeyId: string;
   /** The presence check (events pipeline): tests invoke it with a scheduled event's `time`. */
   presenceCheckFunctionName: string;
+  /** People's user pool (absent with `-c people=off`): the console's sign-in and the tests' users. */
+  people?: { userPoolId: string; clientId: string; signInUrl: string };
 }
 
 /** The emulator AWS_ENDPOINT_URL names, if it names one (undefined on AWS). */
@@ -59,5 +61,6 @@ export async function readStackOutputs(stackName: string = STACK_NAME, apiStackN
     signingKeyId: need(data, stackName, 'SigningKeyId'),
     ticketKeyId: need(data, stackName, 'TicketKeyId'),
     presenceCheckFunctionName: need(api, apiStackName, 'PresenceCheckFunctionName'),
+    ...(data.PeopleUserPoolId ? { people: { userPoolId: data.PeopleUserPoolId, clientId: need(data, stackName, 'PeopleClientId'), signInUrl: need(data, stackName, 'PeopleSignInUrl') } } : {}),
   };
 }

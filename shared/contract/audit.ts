@@ -6,7 +6,7 @@ export const AuditRecord = z
   .object({
     auditId: Id,
     at: Timestamp,
-    /** `key:{keyId}`, `programmer:{programmerId}` or `platform-operator`. */
+    /** `key:{keyId}`, `person:{personId}`, `programmer:{programmerId}` or `platform-operator`. */
     actor: z.string(),
     action: z.string(),
     target: z.object({ type: z.string(), id: z.string() }),

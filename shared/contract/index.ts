@@ -6,6 +6,7 @@ import * as factories from './factories.js';
 import * as images from './images.js';
 import * as jobs from './jobs.js';
 import * as meta from './meta.js';
+import * as people from './people.js';
 import * as programmers from './programmers.js';
 import * as sources from './sources.js';
 import * as dataLists from './data-lists.js';
@@ -22,6 +23,7 @@ export * from './factories.js';
 export * from './images.js';
 export * from './jobs.js';
 export * from './meta.js';
+export * from './people.js';
 export * from './programmers.js';
 export * from './sources.js';
 export * from './data-lists.js';
@@ -36,4 +38,4 @@ function routesOf(module: Record<string, unknown>): RouteContract[] {
 }
 
 /** Every route of the public API, in one list: the functions, OpenAPI and the client all read it. */
-export const allRoutes: readonly RouteContract[] = [account, factories, programmers, images, jobs, sources, certificates, dataLists, units, webhooks, device, audit, meta].flatMap(routesOf);
+export const allRoutes: readonly RouteContract[] = [account, people, factories, programmers, images, jobs, sources, certificates, dataLists, units, webhooks, device, audit, meta].flatMap(routesOf);

@@ -29,6 +29,9 @@
  *                      a returned value handed out again gets its own item beside the first one)
  *   returned values    ACCT#{acct}#SRC#{source}#RETURNS  {authorization}#{field}#{first unit}   (a failed unit's values, onFailure return; deleted by whoever claims them)
  *   webhook            ACCT#{acct}            WEBHOOK#{hook} (url, events, the secret encrypted with the data key)
+ *   person             ACCT#{acct}            PERSON#{person}   (email, role, factoryIds, status, the identity provider's `sub`)
+ *   person sign-in     PERSONSUB#{sub}        PERSON        (accountId, personId: how the authorizer finds the person an access token names;
+ *                      written and deleted with the person item, in one transaction)
  *   presence watch     factory item's gsi1:   PRESENCE / {acct}#{fac}   (sparse: only factories with `programmerOfflineMinutes`; the presence check's one query)
  *     a programmer item's offlineSince: the lastSeenAt it was found silent at (once per silence: programmer.offline)
  *   session key crt    SESSIONKEY#{kid}       CERTIFICATE   (the `crt` of tickets a container signed; public)
@@ -71,6 +74,7 @@ export const SK_PREFIX = {
   certificateAuthority: 'CA#',
   dataList: 'LIST#',
   webhook: 'WEBHOOK#',
+  person: 'PERSON#',
 } as const;
 
 /** The entity items whose changes become events: the sort key says which kind (the authorization's is exact). */
@@ -119,6 +123,9 @@ export const keys = {
     pk: `ACCT#${accountId}#LIST#${dataListId}#ROWS#${uploadId}`,
     sk: String(chunk).padStart(8, '0'),
   }),
+  person: (accountId: string, personId: string): Key => ({ pk: accountPk(accountId), sk: `${SK_PREFIX.person}${personId}` }),
+  /** Keyed by the user pool's `sub` alone: a token names no account, so this item says which one. */
+  personSignIn: (subject: string): Key => ({ pk: `PERSONSUB#${subject}`, sk: 'PERSON' }),
   accountDataKey: (accountId: string): Key => ({ pk: accountPk(accountId), sk: 'DATAKEY' }),
   unitIndexPartition: (accountId: string, sourceId: string) => `ACCT#${accountId}#SRC#${sourceId}#UNITS`,
   /** Fixed-width index first, so sort order is index order and the items at or below an index are one Query. */

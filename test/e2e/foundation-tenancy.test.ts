@@ -85,6 +85,7 @@ async function setUpAccount(label: string): Promise<Account> {
       certificateAuthorityId: ca.body.certificateAuthority.certificateAuthorityId,
       dataListId: list.body.dataList.dataListId,
       webhookId: (await api('POST', 'v1/webhooks', { token: admin, body: { url: 'https://hooks.example.com/tenancy', events: ['job.paused'] } })).body.webhook.webhookId,
+      personId: (await api('POST', 'v1/people', { token: admin, body: { email: `tenancy-${randomUUID()}@example.com`, role: 'viewer' } })).body.person.personId,
     },
     programmerToken: programmer.token,
     disabledProgrammerId: disabled.programmerId,

@@ -119,6 +119,8 @@ describe('Flashline templates (both stacks)', () => {
         'secretsmanager:GetSecretValue',
         // POST /v1/webhooks/{id}/test queues its delivery (the notifications key encrypts it: GenerateDataKey, Decrypt).
         'sqs:SendMessage',
+        // People: invite, disable (with a global sign-out), enable, remove; on the user pool only (people.test.ts).
+        ...['AdminCreateUser', 'AdminDisableUser', 'AdminEnableUser', 'AdminUserGlobalSignOut', 'AdminDeleteUser'].map((a) => `cognito-idp:${a}`),
       ],
       // DeleteItem only in the partitions of returned values and UID claims (checked below).
       DeviceApi: [...BASE, ...['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'].map((a) => `dynamodb:${a}`), ...DATA_KEY_WRITE, 'kms:Sign', 'kms:GetPublicKey', 's3:GetObject'],

@@ -27,6 +27,8 @@ export function synthFlashline(options: SynthOptions = {}) {
     removalPolicy: RemovalPolicy.RETAIN,
     terminationProtection: true,
     env: { account: '123456789012', region: 'eu-central-1' },
+    // As infra/app.ts deploys it unless `-c people=off`.
+    people: { mfa: 'optional', domainPrefix: 'flashline-test' },
     ...props,
   });
   prepare?.(app);

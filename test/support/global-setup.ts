@@ -11,6 +11,10 @@ declare module 'vitest' {
     signingKeyId: string;
     ticketKeyId: string;
     presenceCheckFunctionName: string;
+    /** Empty strings when the stack has no user pool. */
+    peopleUserPoolId: string;
+    peopleClientId: string;
+    peopleSignInUrl: string;
   }
 }
 
@@ -39,6 +43,9 @@ export default async function setup(project: TestProject): Promise<() => void> {
   project.provide('signingKeyId', stack.outputs.signingKeyId);
   project.provide('ticketKeyId', stack.outputs.ticketKeyId);
   project.provide('presenceCheckFunctionName', stack.outputs.presenceCheckFunctionName);
+  project.provide('peopleUserPoolId', stack.outputs.people?.userPoolId ?? '');
+  project.provide('peopleClientId', stack.outputs.people?.clientId ?? '');
+  project.provide('peopleSignInUrl', stack.outputs.people?.signInUrl ?? '');
   return () => {
     if (stack.startedEmulator) stopEmulator();
   };

@@ -32,6 +32,7 @@ export interface TenantIds {
   certificateAuthorityId: string;
   dataListId: string;
   webhookId: string;
+  personId: string;
 }
 
 /** What one request sends beyond its path; `own` marks a request that names nothing of A (lists, creates). */
@@ -64,6 +65,7 @@ const PARAM_IDS: Record<string, keyof TenantIds> = {
   certificateAuthorityId: 'certificateAuthorityId',
   dataListId: 'dataListId',
   webhookId: 'webhookId',
+  personId: 'personId',
 };
 
 const directImage = (factoryId: string) => ({ name: 'Tenancy probe', factoryId, contentSha256: 'c'.repeat(64), sizeBytes: 1024, delivery: 'direct' });
@@ -138,6 +140,11 @@ export const ROUTE_FIXTURES: Record<string, Variant[]> = {
   deleteWebhook: [{}],
   listWebhookDeliveries: [{}],
   testWebhook: [{}],
+  // B's admin inviting someone makes B's own person (B's business); nothing of A is named.
+  createPerson: [{ body: () => ({ email: `probe-${Math.random().toString(36).slice(2, 10)}@example.com`, role: 'viewer' }), own: true }],
+  listPeople: [{ own: true }],
+  updatePerson: [{ label: 'make admin', body: () => ({ role: 'admin' }) }, { label: 'disable', body: () => ({ status: 'disabled' }) }],
+  deletePerson: [{}],
   listDeviceJobs: [{ own: true }],
   createDownloadUrl: [{}],
   authorizeProgramming: [{ body: (a) => ({ jobId: a.jobId, units: 1, nonce: `tenancy-probe-${Date.now()}-${(nonceCounter += 1)}` }) }],
@@ -229,6 +236,7 @@ export const SAMPLE_IDS: TenantIds = {
   certificateAuthorityId: 'ca_sample',
   dataListId: 'list_sample',
   webhookId: 'wh_sample',
+  personId: 'per_sample',
 };
 
 /** Why the matrix cannot cover these routes: missing entries, unfilled path parameters, bodies or queries the contract refuses. */

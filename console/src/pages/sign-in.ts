@@ -4,15 +4,17 @@ import * as contract from '../../../shared/contract/index.js';
 import { type Account, FlashlineApiError, createApiClient } from '../api.js';
 import { ErrorNotice } from '../components/error-notice.js';
 import { asApiError } from '../hooks.js';
-import { CredentialsInputError, type Session, parseCredentialsInput, saveSession } from '../session.js';
+import { CredentialsInputError, type PeopleConfig, type Session, beginPersonSignIn, parseCredentialsInput, saveSession } from '../session.js';
 
 export interface SignInProps {
   apiUrl: string;
+  /** The user pool, where the deployment has one: people sign in there; API tokens stay for tools. */
+  people?: PeopleConfig;
   notice?: string;
   onSignedIn: (session: Session, account: Account) => void;
 }
 
-export function SignInPage({ apiUrl, notice, onSignedIn }: SignInProps) {
+export function SignInPage({ apiUrl, people, notice, onSignedIn }: SignInProps) {
   const [input, setInput] = useState('');
   const [error, setError] = useState<FlashlineApiError | undefined>();
   const [busy, setBusy] = useState(false);
@@ -45,6 +47,19 @@ export function SignInPage({ apiUrl, notice, onSignedIn }: SignInProps) {
     <main class="sign-in" id="main">
       <h1>Sign in to Flashline</h1>
       ${notice && html`<p class="notice" role="status">${notice}</p>`}
+      ${people &&
+      html`<section aria-labelledby="person-sign-in">
+        <h2 id="person-sign-in">With your Flashline account</h2>
+        <p class="help">Your email and password (and your authenticator app, if your account asks for one), or your company's single sign-on.</p>
+        <button type="button" class="primary" disabled=${busy} onClick=${() => {
+          setBusy(true);
+          beginPersonSignIn(people).catch((problem: unknown) => {
+            setBusy(false);
+            setError(asApiError(problem));
+          });
+        }}>Sign in with email</button>
+      </section>
+      <h2>With an API token</h2>`}
       <form onSubmit=${submit}>
         <label for="credentials">API token or credentials file</label>
         <textarea
@@ -60,7 +75,7 @@ export function SignInPage({ apiUrl, notice, onSignedIn }: SignInProps) {
         <p id="credentials-help" class="help">
           Paste the token, or the whole credentials file (JSON) an admin gave you. It is kept in this tab only and forgotten when you close it.
         </p>
-        <button type="submit" class="primary" disabled=${busy}>${busy ? 'Signing in…' : 'Sign in'}</button>
+        <button type="submit" class=${people ? '' : 'primary'} disabled=${busy}>${busy ? 'Signing in…' : 'Sign in'}</button>
       </form>
       <${ErrorNotice} error=${error} title="Could not sign in" />
       <p class="help">API: <code>${apiUrl}</code></p>
