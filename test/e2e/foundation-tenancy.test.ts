@@ -85,6 +85,7 @@ async function setUpAccount(label: string): Promise<Account> {
       certificateAuthorityId: ca.body.certificateAuthority.certificateAuthorityId,
       dataListId: list.body.dataList.dataListId,
       webhookId: (await api('POST', 'v1/webhooks', { token: admin, body: { url: 'https://hooks.example.com/tenancy', events: ['job.paused'] } })).body.webhook.webhookId,
+      groupId: (await api('POST', `v1/factories/${factoryId}/groups`, { token: admin, body: { name: uniqueName(`Group of ${label}`) } })).body.group.groupId,
     },
     programmerToken: programmer.token,
     disabledProgrammerId: disabled.programmerId,
