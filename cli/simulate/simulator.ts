@@ -194,10 +194,10 @@ export async function simulate(options: SimulatorOptions): Promise<SimulationSum
   };
   const isRefusal = (error: unknown): error is FlashlineApiError => error instanceof FlashlineApiError && error.status === 409;
 
-  /** The binding sent with every authorization: the one given, then the one of each image the job is replaced with. */
-  let binding = options.binding;
+  const binding = options.binding;
   /** Per programmer and new image: the one move to it that every lane of the programmer waits for. */
-  const moves = new Map<string, Promise<DeviceJob>>();
+  const moves = new Map<string, Promise<{ job: DeviceJob; binding: string }>>();
+  const imagesFollowed = new Set<string>();
   const started = performance.now();
   const verifier = new JwsVerifier(async () => (await programmers[0]!.client.call(contract.getSigningKeys)) as JSONWebKeySet);
 
@@ -299,7 +299,7 @@ export async function simulate(options: SimulatorOptions): Promise<SimulationSum
    * device does, read the job again, check the new binding against it, fetch a cloud image, and
    * go on with the new binding. The refused request reserved nothing, so nothing is counted twice.
    */
-  function followReplacement(programmer: Programmer, jobId: string, details: Record<string, unknown> | undefined): Promise<DeviceJob> {
+  function followReplacement(programmer: Programmer, jobId: string, details: Record<string, unknown> | undefined): Promise<{ job: DeviceJob; binding: string }> {
     const imageId = String(details?.imageId);
     const key = `${programmer.label}\n${imageId}`;
     if (!moves.has(key)) {
@@ -311,12 +311,12 @@ export async function simulate(options: SimulatorOptions): Promise<SimulationSum
           if (!job || job.imageId !== imageId) throw new Error(`job ${jobId} does not list the replacing image ${imageId}`);
           await checkBinding(String(details?.binding), job);
           if (job.delivery === 'cloud') await downloadWhenUploaded(programmer, job);
-          if (binding !== details?.binding) {
-            binding = String(details?.binding);
+          if (!imagesFollowed.has(imageId)) {
+            imagesFollowed.add(imageId);
             summary.imagesFollowed += 1;
           }
           note(`${programmer.label}: the job's image was replaced; now programming image ${imageId} (version ${job.imageVersion ?? '?'})`);
-          return job;
+          return { job, binding: String(details?.binding) };
         })(),
       );
     }
@@ -356,7 +356,9 @@ export async function simulate(options: SimulatorOptions): Promise<SimulationSum
   }
 
   async function runLane(programmer: Programmer, startJob: DeviceJob, budget: UnitBudget): Promise<void> {
+    // The image this lane programs and its binding: each lane moves to a replacing image when told, not before.
     let job = startJob;
+    let laneBinding = binding;
     let cap = batch;
     // A server before v1.1 sends neither unit fields nor a uidPolicy.
     const certificateField = (job.unitFields ?? []).some((field) => 'certificateAuthority' in field.source);
@@ -368,14 +370,14 @@ export async function simulate(options: SimulatorOptions): Promise<SimulationSum
       const uids = (job.uidPolicy ?? 'none') === 'none' ? undefined : Array.from({ length: units }, () => readChip(programmer.credentials.programmerId, job.jobId));
       let authorization: Authorization;
       try {
-        authorization = await programmer.client.call(contract.authorizeProgramming, { body: { jobId: job.jobId, units, nonce, binding, ...(uids && { uids }) } });
+        authorization = await programmer.client.call(contract.authorizeProgramming, { body: { jobId: job.jobId, units, nonce, binding: laneBinding, ...(uids && { uids }) } });
       } catch (error) {
         budget.give(units);
         if (!isRefusal(error)) return fail(`${programmer.label} authorization`, error);
         refuse(error.code);
         if (error.code === 'image_replaced') {
           try {
-            job = await followReplacement(programmer, job.jobId, error.details);
+            ({ job, binding: laneBinding } = await followReplacement(programmer, job.jobId, error.details));
           } catch (followError) {
             return fail(`${programmer.label} image replace`, followError);
           }

@@ -30,7 +30,7 @@ export function targetRefusal(programmer: Pick<ProgrammerState, 'groupIds'>, job
   if (!job.targetGroupIds) return undefined;
   const member = programmer.groupIds ?? [];
   if (job.targetGroupIds.some((groupId) => member.includes(groupId))) return undefined;
-  return new ConflictError('not_in_target_group', 'Not in a target group of this job', { targetGroupIds: [...job.targetGroupIds] });
+  return new ConflictError('not_in_target_group', 'Not in a target group', { targetGroupIds: job.targetGroupIds });
 }
 
 /** Why this programmer may not work on this job at all (any device route), as the contract's 409. */
@@ -56,7 +56,7 @@ export function bindingFit(
 
 /** A programmer holding a replaced image is told which image to fetch and the binding that proves it. */
 export function imageReplaced(imageId: string, binding: string): ConflictError {
-  return new ConflictError('image_replaced', 'Image replaced: fetch the new one', { imageId, binding });
+  return new ConflictError('image_replaced', 'Image replaced', { imageId, binding });
 }
 
 /** Everything that decides an authorization before any write: the programmer, then the job's state, dates and limit. */

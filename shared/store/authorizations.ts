@@ -265,7 +265,7 @@ async function checkBinding(bindings: BindingVerifier, binding: string, input: A
  */
 async function imageReplacedRefusal(db: Db, accountId: string, job: JobRecord): Promise<ConflictError> {
   const [image] = await getItems(db, db.table, [keys.image(accountId, job.imageId)], true);
-  return imageReplaced(job.imageId, (image?.binding as string | undefined) ?? '');
+  return imageReplaced(job.imageId, image?.binding as string);
 }
 
 /** A nonce names one request: the same nonce with another job or unit count is a client bug, not a retry. */
@@ -647,7 +647,11 @@ async function decideThenReserve(deps: AuthorizeDeps, input: AuthorizeInput, aut
   if (refusal) throw refusal;
   if (input.binding !== undefined) {
     const fit = await checkBinding(deps.bindings, input.binding, input, job);
-    if (fit === 'replaced') throw await imageReplacedRefusal(db, input.accountId, job);
+    if (fit === 'replaced') {
+      // An eventually consistent read may predate the replace that issued this binding: read strongly before refusing.
+      if (!consistent) return { kind: 'again' };
+      throw await imageReplacedRefusal(db, input.accountId, job);
+    }
     if (fit === 'foreign') throw new ConflictError('binding_mismatch', 'The binding was not issued by this cloud for this job, account and factory');
   }
   const lease = leaseWindow(job, input.validSeconds, now);

@@ -10,6 +10,8 @@ import { StatusBadge } from '../components/status-badge.js';
 import { TimeAgo, Timestamp } from '../components/time-ago.js';
 import { MAX_PAGES_PER_TICK, useFeed } from '../feed.js';
 import { formatCount, formatDuration, formatTime, formatYield, yieldOf } from '../format.js';
+import { JobTargets } from '../components/group-targets.js';
+import { ReplaceImage } from '../components/replace-image.js';
 import { asApiError, useConsole, usePolling } from '../hooks.js';
 import { ResultHistogram } from '../incremental.js';
 import { href } from '../router.js';
@@ -137,6 +139,8 @@ export function JobPage({ jobId }: { jobId: string }) {
       onCancel=${() => setConfirming(undefined)}
     />`}
     <${Counters} job=${job} />
+    <${JobTargets} job=${job} onChanged=${setOverride} />
+    <${ReplaceImage} job=${job} onReplaced=${setOverride} />
     <${JobDetails} job=${job} />
     <${ResultsSection} jobId=${jobId} programmerNames=${programmerNames} />
     <${LogsSection} jobId=${jobId} programmerNames=${programmerNames} />

@@ -2,6 +2,7 @@ import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import * as contract from '../../../shared/contract/index.js';
 import { ErrorNotice } from '../components/error-notice.js';
+import { FactoryGroups, ProgrammerGroups } from '../components/group-editor.js';
 import { StatusBadge } from '../components/status-badge.js';
 import { TimeAgo } from '../components/time-ago.js';
 import { useConsole, usePolling } from '../hooks.js';
@@ -14,6 +15,18 @@ export function ProgrammersPage() {
   const factories = usePolling(() => api.listAll(contract.listFactories, { query: { limit: 100 } }), null, []);
   const factoryNames = new Map((factories.data ?? []).map((factory) => [factory.factoryId, factory.name]));
   const shown = (programmers.data ?? []).filter((programmer) => !factoryId || programmer.factoryId === factoryId);
+  // Groups live in factories: every factory's, so each row names its programmer's groups.
+  const groups = usePolling(
+    async () => (await Promise.all((factories.data ?? []).map((factory) => api.listAll(contract.listGroups, { params: { factoryId: factory.factoryId }, query: { limit: 100 } })))).flat(),
+    null,
+    [factories.data],
+    Boolean(factories.data),
+  );
+  const groupsOf = (id: string) => (groups.data ?? []).filter((group) => group.factoryId === id);
+  const groupsChanged = () => {
+    groups.reload();
+    programmers.reload();
+  };
 
   return html`
     <h1>Programmers</h1>
@@ -31,7 +44,7 @@ export function ProgrammersPage() {
     html`<table>
       <caption class="visually-hidden">Programmers</caption>
       <thead>
-        <tr><th scope="col">Programmer</th><th scope="col">Hardware serial</th><th scope="col">Status</th><th scope="col">Factory</th><th scope="col">Last seen</th></tr>
+        <tr><th scope="col">Programmer</th><th scope="col">Hardware serial</th><th scope="col">Status</th><th scope="col">Factory</th><th scope="col">Groups</th><th scope="col">Last seen</th></tr>
       </thead>
       <tbody>
         ${shown.map(
@@ -40,10 +53,13 @@ export function ProgrammersPage() {
             <td><code>${programmer.hardwareSerial}</code></td>
             <td><${StatusBadge} status=${programmer.status} /></td>
             <td><a href=${href.factory(programmer.factoryId)}>${factoryNames.get(programmer.factoryId) ?? programmer.factoryId}</a></td>
+            <td><${ProgrammerGroups} programmer=${programmer} groups=${groupsOf(programmer.factoryId)} onChanged=${groupsChanged} /></td>
             <td><${TimeAgo} at=${programmer.lastSeenAt} /></td>
           </tr>`,
         )}
       </tbody>
     </table>`}
+    ${factoryId && groups.data && html`<${FactoryGroups} factoryId=${factoryId} factoryName=${factoryNames.get(factoryId) ?? factoryId} groups=${groupsOf(factoryId)} onChanged=${groupsChanged} />`}
+    ${!factoryId && html`<p class="help">Choose a factory to manage its programmer groups.</p>`}
   `;
 }
