@@ -28,8 +28,7 @@ export const createGroup = defineRoute({
   operationId: 'createGroup',
   method: 'POST',
   path: '/v1/factories/{factoryId}/groups',
-  summary: 'Create a programmer group in a factory',
-  description: 'Group names are unique within their factory (`409 name_taken`, whatever the case).',
+  summary: 'Create a programmer group in a factory (names unique per factory, any case)',
   access: { kind: 'account', minimumRole: 'admin' },
   params: FactoryParams,
   body: z.object({ name: Name }).strict(),
@@ -57,10 +56,7 @@ export const deleteGroup = defineRoute({
   method: 'DELETE',
   path: '/v1/groups/{groupId}',
   summary: 'Delete a programmer group that no programmer belongs to and no job targets',
-  description:
-    'A group still in use is `409 group_in_use` with `details: { programmerIds, jobIds }` (up to 20 of each): take the programmers out ' +
-    '(`PATCH /v1/programmers/{id}` `{ groupIds }`) and change the jobs\' targets first. Deleting a group silently would either hide a job from ' +
-    'everybody or show it to every programmer of the factory.',
+  description: 'In use: `409 group_in_use` with `details: { programmerIds, jobIds }` (up to 20 each).',
   access: { kind: 'account', minimumRole: 'admin' },
   params: z.object({ groupId: Id }),
   successStatus: 204,

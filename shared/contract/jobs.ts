@@ -87,8 +87,7 @@ export const updateJob = defineRoute({
   summary: 'Change a job: restrictions and target groups at any time; unit fields, onFailure and uidPolicy only before its first authorization',
   description:
     'Restrictions given replace the ones stored, field by field. A `maxCount` below the units already authorized is `409 invalid_transition`. ' +
-    '`targetGroupIds` aims the job at programmer groups of its factory (404 for any other group): programmers outside them no longer list it and are refused ' +
-    '`409 not_in_target_group`; `null` opens it to every programmer of the factory again. ' +
+    '`targetGroupIds`: groups of its factory (else 404); other programmers neither list it nor get it (`not_in_target_group`); null: all again. ' +
     '`unitFields`, `onFailure` and `uidPolicy` may change only while no unit was ever authorized (`409 job_started`). Sources of another account are 404.',
   access: { kind: 'account', minimumRole: 'author' },
   params: JobParams,
@@ -173,13 +172,10 @@ export const replaceJobImage = defineRoute({
   operationId: 'replaceJobImage',
   method: 'POST',
   path: '/v1/jobs/{jobId}/replace',
-  summary: 'Give a job a new image: it keeps its id, counters, serial position, unit-data sources, restrictions and targets',
+  summary: 'Give a job a new image; it keeps its counters, serial position, unit data, restrictions and targets',
   description:
-    'The body is that of `POST /v1/images` without `factoryId` and without the job settings a replace keeps (change those with `PATCH /v1/jobs/{jobId}`). ' +
-    '`job.imageId` becomes the new image and `job.imageVersion` counts up; a new binding is signed, and a cloud image gets a fresh upload URL ' +
-    '(programmers are refused `image_not_available` until it is verified). The old cloud image object is deleted. An authorization that presents ' +
-    "the old image's binding is refused `409 image_replaced` with `details: { imageId, binding }` (the new ones) and reserves nothing; " +
-    'authorizations granted before keep their units and serials.',
+    'Body: `POST /v1/images` without `factoryId` and the job settings a replace keeps. A new binding; a cloud image gets an upload URL and the old ' +
+    'object is deleted. The old binding is refused `409 image_replaced` with `details: { imageId, binding }` (the new ones), reserving nothing.',
   access: { kind: 'account', minimumRole: 'author' },
   params: JobParams,
   body: ReplaceImageBody,

@@ -74,9 +74,7 @@ export const updateProgrammer = defineRoute({
   method: 'PATCH',
   path: '/v1/programmers/{programmerId}',
   summary: 'Rename, move to another factory, disable/enable, update the loaded encryption key ids, or set its groups',
-  description:
-    '`groupIds` replaces the programmer\'s groups; each must be a group of its factory (after a move, of the new one), else 404. A move without ' +
-    '`groupIds` leaves every group of the old factory.',
+  description: '`groupIds` replaces its groups (of its factory, else 404); a move without it leaves the old groups.',
   access: { kind: 'account', minimumRole: 'admin' },
   params: ProgrammerParams,
   body: z

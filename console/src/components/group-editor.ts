@@ -62,7 +62,7 @@ export function FactoryGroups({ factoryId, factoryName, groups, onChanged }: { f
   };
   return html`<section aria-labelledby="groups-heading" class="groups">
     <h2 id="groups-heading">Groups of ${factoryName}</h2>
-    ${groups.length === 0 && html`<p class="empty">No groups yet. Jobs go to every programmer of the factory until they target groups.</p>`}
+    ${groups.length === 0 && html`<p class="empty">No groups yet.</p>`}
     ${groups.length > 0 &&
     html`<ul class="group-list">
       ${groups.map(

@@ -41,7 +41,7 @@ export function ReplaceImage({ job, onReplaced }: { job: Job; onReplaced: (job: 
       const result = await api.call(contract.replaceJobImage, { params: { jobId: job.jobId }, body });
       if (result.upload) {
         const put = await fetch(result.upload.url, { method: 'PUT', headers: result.upload.headers, body: file });
-        if (!put.ok) throw new Error(`the image upload answered ${put.status}; ask for a new upload URL on the image`);
+        if (!put.ok) throw new Error(`upload answered ${put.status}`);
       }
       setReplaced(result);
       onReplaced(result.job);
@@ -52,14 +52,14 @@ export function ReplaceImage({ job, onReplaced }: { job: Job; onReplaced: (job: 
     <h2 id="replace-heading">Image <span class="help">version ${job.imageVersion}</span></h2>
     <details>
       <summary>Replace image</summary>
-      <p class="help">The job keeps its counters, serial position, unit data, restrictions and targets. Programmers holding the old image are told to fetch the new one.</p>
+      <p class="help">Counters, serials, unit data, restrictions and targets stay.</p>
       <form onSubmit=${submit}>
         <label>Image file <input type="file" required onChange=${(event: Event) => setFile((event.target as HTMLInputElement).files?.[0])} /></label>
         <label>Name <input value=${name} maxLength=${200} placeholder="the file's name" onInput=${(event: Event) => setName((event.target as HTMLInputElement).value)} /></label>
         <label>Delivery
           <select value=${delivery} onChange=${(event: Event) => setDelivery((event.target as HTMLSelectElement).value as 'direct' | 'cloud')}>
-            <option value="direct">Direct (the line loads it)</option>
-            <option value="cloud">Cloud (programmers download it)</option>
+            <option value="direct">Direct</option>
+            <option value="cloud">Cloud</option>
           </select>
         </label>
         ${delivery === 'cloud' &&
