@@ -26,7 +26,7 @@ export function renderSummary(summary: SimulationSummary): string {
     ['Line', `${summary.programmers} programmer(s) × ${summary.lanes / Math.max(1, summary.programmers)} lane(s), batch ${summary.batch}, seed ${summary.seed}, failure rate ${summary.failureRate}`],
     ['Stopped', `${summary.stopReason}${summary.ok ? '' : ' (not ok)'}`],
     ['Units', `${summary.units} reported: ${summary.successes} ok, ${summary.failures} failed (${summary.authorizedUnits} authorized in ${summary.authorizations} authorizations, ${summary.returnedUnits} returned by releases)`],
-    ['Verified', `${summary.ticketsVerified} ticket(s), ${summary.certificatesVerified} device certificate(s), ${summary.imagesVerified} image download(s), binding ${summary.bindingVerified === null ? 'not given' : summary.bindingVerified ? 'ok' : 'NOT verified'}`],
+    ['Verified', `${summary.ticketsVerified} ticket(s), ${summary.certificatesVerified} device certificate(s), ${summary.imagesVerified} image download(s), ${summary.imagesFollowed} image replace(s) followed, binding ${summary.bindingVerified === null ? 'not given' : summary.bindingVerified ? 'ok' : 'NOT verified'}`],
     ['Refusals', refusals.join(', ') || 'none'],
     ['Requests', `${summary.requests} in ${(summary.durationMs / 1000).toFixed(1)} s: ${summary.requestsPerSecond}/s; ${summary.authorizationsPerSecond} authorizations/s; ${summary.unitsPerSecond} units/s`],
   ]);

@@ -14,6 +14,10 @@ type Authorization = contract.ResponseOf<typeof contract.authorizeProgramming>;
 type ResultInput = contract.BodyInputOf<typeof contract.reportResults>['results'][number];
 type LogInput = contract.BodyInputOf<typeof contract.appendLogs>['lines'][number];
 
+/** How often, and how long, a programmer asks again for a replacing image that is still being uploaded: two minutes. */
+const PENDING_IMAGE_POLL_MS = 1000;
+const MAX_PENDING_IMAGE_POLLS = 120;
+
 export interface SimulatorOptions {
   /** One credentials file per simulated programmer (role `programmer`). */
   programmers: readonly CredentialsFileType[];
@@ -71,6 +75,8 @@ export interface SimulationSummary {
   /** null: no binding was given. */
   bindingVerified: boolean | null;
   imagesVerified: number;
+  /** Times the job's image was replaced during the run and the programmers moved on to the new one (`409 image_replaced`). */
+  imagesFollowed: number;
   refusals: Record<string, number>;
   errors: string[];
   durationMs: number;
@@ -161,6 +167,7 @@ export async function simulate(options: SimulatorOptions): Promise<SimulationSum
     certificatesVerified: 0,
     bindingVerified: options.binding === undefined ? null : false,
     imagesVerified: 0,
+    imagesFollowed: 0,
     refusals: {},
     errors: [],
     durationMs: 0,
@@ -187,6 +194,10 @@ export async function simulate(options: SimulatorOptions): Promise<SimulationSum
   };
   const isRefusal = (error: unknown): error is FlashlineApiError => error instanceof FlashlineApiError && error.status === 409;
 
+  const binding = options.binding;
+  /** Per programmer and new image: the one move to it that every lane of the programmer waits for. */
+  const moves = new Map<string, Promise<{ job: DeviceJob; binding: string }>>();
+  const imagesFollowed = new Set<string>();
   const started = performance.now();
   const verifier = new JwsVerifier(async () => (await programmers[0]!.client.call(contract.getSigningKeys)) as JSONWebKeySet);
 
@@ -218,16 +229,8 @@ export async function simulate(options: SimulatorOptions): Promise<SimulationSum
     summary.delivery = reference.delivery;
     note(`Job ${reference.name} (${reference.jobId}): ${reference.delivery} delivery, ${reference.counters.remaining ?? 'unlimited'} units remaining`);
 
-    if (options.binding !== undefined) {
-      const claims = await verifier.verify(options.binding, BINDING_TYPE);
-      const problems = bindingClaimProblems(claims, {
-        accountId: programmers[0]!.credentials.accountId,
-        factoryId: reference.factoryId,
-        jobId: reference.jobId,
-        imageId: reference.imageId,
-        sha256: reference.image.contentSha256,
-      });
-      if (problems.length > 0) throw new Error(`the binding does not match this job: ${problems.join('; ')}`);
+    if (binding !== undefined) {
+      await checkBinding(binding, reference);
       summary.bindingVerified = true;
     }
 
@@ -279,6 +282,60 @@ export async function simulate(options: SimulatorOptions): Promise<SimulationSum
     return code;
   }
 
+  async function checkBinding(jws: string, job: DeviceJob): Promise<void> {
+    const claims = await verifier.verify(jws, BINDING_TYPE);
+    const problems = bindingClaimProblems(claims, {
+      accountId: programmers[0]!.credentials.accountId,
+      factoryId: job.factoryId,
+      jobId: job.jobId,
+      imageId: job.imageId,
+      sha256: job.image.contentSha256,
+    });
+    if (problems.length > 0) throw new Error(`the binding does not match this job: ${problems.join('; ')}`);
+  }
+
+  /**
+   * The job's image was replaced (`409 image_replaced` names the new image and its binding): as a
+   * device does, read the job again, check the new binding against it, fetch a cloud image, and
+   * go on with the new binding. The refused request reserved nothing, so nothing is counted twice.
+   */
+  function followReplacement(programmer: Programmer, jobId: string, details: Record<string, unknown> | undefined): Promise<{ job: DeviceJob; binding: string }> {
+    const imageId = String(details?.imageId);
+    const key = `${programmer.label}\n${imageId}`;
+    if (!moves.has(key)) {
+      moves.set(
+        key,
+        (async () => {
+          const listing = await programmer.client.call(contract.listDeviceJobs);
+          const job = listing.items.find((item) => item.jobId === jobId);
+          if (!job || job.imageId !== imageId) throw new Error(`job ${jobId} does not list the replacing image ${imageId}`);
+          await checkBinding(String(details?.binding), job);
+          if (job.delivery === 'cloud') await downloadWhenUploaded(programmer, job);
+          if (!imagesFollowed.has(imageId)) {
+            imagesFollowed.add(imageId);
+            summary.imagesFollowed += 1;
+          }
+          note(`${programmer.label}: the job's image was replaced; now programming image ${imageId} (version ${job.imageVersion ?? '?'})`);
+          return { job, binding: String(details?.binding) };
+        })(),
+      );
+    }
+    return moves.get(key)!;
+  }
+
+  /** A replacing cloud image may still be on its way up: a device asks again until it is verified (or the run stops). */
+  async function downloadWhenUploaded(programmer: Programmer, job: DeviceJob): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await downloadAndCheck(programmer, job);
+      } catch (error) {
+        const pending = error instanceof FlashlineApiError && error.code === 'image_not_available' && error.details?.status === 'pending_upload';
+        if (!pending || attempt >= MAX_PENDING_IMAGE_POLLS || stopped()) throw error;
+        await sleepUnlessAborted(PENDING_IMAGE_POLL_MS, options.signal);
+      }
+    }
+  }
+
   async function downloadAndCheck(programmer: Programmer, job: DeviceJob): Promise<void> {
     const download = await programmer.client.call(contract.createDownloadUrl, { params: { jobId: job.jobId } });
     const startedAt = performance.now();
@@ -298,7 +355,10 @@ export async function simulate(options: SimulatorOptions): Promise<SimulationSum
     note(`${programmer.label}: image downloaded and verified (${bytes.length} bytes, SHA-256 ok)`);
   }
 
-  async function runLane(programmer: Programmer, job: DeviceJob, budget: UnitBudget): Promise<void> {
+  async function runLane(programmer: Programmer, startJob: DeviceJob, budget: UnitBudget): Promise<void> {
+    // The image this lane programs and its binding: each lane moves to a replacing image when told, not before.
+    let job = startJob;
+    let laneBinding = binding;
     let cap = batch;
     // A server before v1.1 sends neither unit fields nor a uidPolicy.
     const certificateField = (job.unitFields ?? []).some((field) => 'certificateAuthority' in field.source);
@@ -310,11 +370,19 @@ export async function simulate(options: SimulatorOptions): Promise<SimulationSum
       const uids = (job.uidPolicy ?? 'none') === 'none' ? undefined : Array.from({ length: units }, () => readChip(programmer.credentials.programmerId, job.jobId));
       let authorization: Authorization;
       try {
-        authorization = await programmer.client.call(contract.authorizeProgramming, { body: { jobId: job.jobId, units, nonce, binding: options.binding, ...(uids && { uids }) } });
+        authorization = await programmer.client.call(contract.authorizeProgramming, { body: { jobId: job.jobId, units, nonce, binding: laneBinding, ...(uids && { uids }) } });
       } catch (error) {
         budget.give(units);
         if (!isRefusal(error)) return fail(`${programmer.label} authorization`, error);
         refuse(error.code);
+        if (error.code === 'image_replaced') {
+          try {
+            ({ job, binding: laneBinding } = await followReplacement(programmer, job.jobId, error.details));
+          } catch (followError) {
+            return fail(`${programmer.label} image replace`, followError);
+          }
+          continue;
+        }
         const remaining = error.details?.remaining;
         // The limit would be exceeded: ask again for what is left, as the contract invites.
         if (error.code === 'job_completed' && typeof remaining === 'number' && remaining > 0) {

@@ -8,6 +8,7 @@ import { accountRoutes } from './routes/account.js';
 import { auditRoutes } from './routes/audit.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { factoryRoutes } from './routes/factories.js';
+import { groupRoutes } from './routes/groups.js';
 import { imageRoutes } from './routes/images.js';
 import { jobRoutes } from './routes/jobs.js';
 import { metaRoutes } from './routes/meta.js';
@@ -20,7 +21,7 @@ import { webhookRoutes } from './routes/webhooks.js';
 
 /** Everything people and their tools do (account keys), plus the public JWKS and OpenAPI routes. */
 export const handler = observedHttpHandler(
-  createHttpHandler([...accountRoutes, ...peopleRoutes, ...factoryRoutes, ...programmerRoutes, ...imageRoutes, ...jobRoutes, ...sourceRoutes, ...certificateRoutes, ...dataListRoutes, ...unitRoutes, ...webhookRoutes, ...auditRoutes, ...metaRoutes], {
+  createHttpHandler([...accountRoutes, ...peopleRoutes, ...factoryRoutes, ...groupRoutes, ...programmerRoutes, ...imageRoutes, ...jobRoutes, ...sourceRoutes, ...certificateRoutes, ...dataListRoutes, ...unitRoutes, ...webhookRoutes, ...auditRoutes, ...metaRoutes], {
     // Credentials files and the OpenAPI `servers` name this URL. It comes from the stack, never
     // from the request's Host/X-Forwarded-Host, which any caller can set.
     publicBaseUrl: requireEnv('PUBLIC_API_URL'),

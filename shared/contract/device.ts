@@ -62,7 +62,7 @@ export const createDownloadUrl = defineRoute({
   params: JobParams,
   successStatus: 200,
   response: z.object({ url: z.string().url(), expiresAt: Timestamp, sha256: Sha256Hex, sizeBytes: z.number().int() }),
-  errors: ['image_not_available', 'missing_encryption_key', 'job_paused', 'job_deleted', 'job_completed', 'job_expired', 'wrong_factory', 'programmer_disabled'],
+  errors: ['image_not_available', 'missing_encryption_key', 'job_paused', 'job_deleted', 'job_completed', 'job_expired', 'wrong_factory', 'not_in_target_group', 'programmer_disabled'],
   idempotent: true,
 });
 
@@ -99,6 +99,8 @@ export const authorizeProgramming = defineRoute({
     'programmer_disabled',
     'wrong_factory',
     'binding_mismatch',
+    'not_in_target_group',
+    'image_replaced',
     'nonce_reused',
     'serials_exhausted',
     'macs_exhausted',

@@ -46,6 +46,10 @@ export const Job = z
     factoryId: Id,
     name: z.string(),
     status: JobStatus,
+    /** Counts up from 1 with every `POST /v1/jobs/{jobId}/replace`: the image programmers must hold. */
+    imageVersion: z.number().int(),
+    /** The programmer groups the job is for; null: every programmer of its factory. */
+    targetGroupIds: z.array(Id).nullable(),
     restrictions: z.object({
       maxCount: z.number().int().nullable(),
       notBefore: Timestamp.nullable(),

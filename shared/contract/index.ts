@@ -3,6 +3,7 @@ import * as audit from './audit.js';
 import * as certificates from './certificates.js';
 import * as device from './device.js';
 import * as factories from './factories.js';
+import * as groups from './groups.js';
 import * as images from './images.js';
 import * as jobs from './jobs.js';
 import * as meta from './meta.js';
@@ -20,6 +21,7 @@ export * from './certificates.js';
 export * from './device.js';
 export * from './common.js';
 export * from './factories.js';
+export * from './groups.js';
 export * from './images.js';
 export * from './jobs.js';
 export * from './meta.js';
@@ -38,4 +40,4 @@ function routesOf(module: Record<string, unknown>): RouteContract[] {
 }
 
 /** Every route of the public API, in one list: the functions, OpenAPI and the client all read it. */
-export const allRoutes: readonly RouteContract[] = [account, people, factories, programmers, images, jobs, sources, certificates, dataLists, units, webhooks, device, audit, meta].flatMap(routesOf);
+export const allRoutes: readonly RouteContract[] = [account, people, factories, groups, programmers, images, jobs, sources, certificates, dataLists, units, webhooks, device, audit, meta].flatMap(routesOf);

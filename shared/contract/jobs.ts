@@ -1,7 +1,8 @@
 import * as z from 'zod';
 import { FeedQuery, Id, ListQuery, Timestamp, feedOf, listOf } from './common.js';
 import { Job, JobStatus, type JobType, OnFailure, UidPolicy, UnitFields } from './entities.js';
-import { Restrictions } from './images.js';
+import { GroupIds } from './groups.js';
+import { Image, RegisterImageBody, Restrictions, UploadInstructions } from './images.js';
 import { defineRoute } from './route.js';
 
 export { Job, JobStatus, type JobType };
@@ -70,9 +71,11 @@ export const UpdateJobBody = z
     unitFields: UnitFields.optional(),
     onFailure: OnFailure.optional(),
     uidPolicy: UidPolicy.optional(),
+    /** The programmer groups of the job's factory it is for; null: every programmer of the factory. */
+    targetGroupIds: GroupIds.min(1).nullable().optional(),
   })
   .strict()
-  .refine((body) => Object.keys(body).length > 0, { message: 'give restrictions, unitFields, onFailure or uidPolicy' })
+  .refine((body) => Object.keys(body).length > 0, { message: 'give restrictions, unitFields, onFailure, uidPolicy or targetGroupIds' })
   // The refinement in the schema too, so generated clients and fuzzers know `{}` is refused.
   .meta({ minProperties: 1 });
 export type UpdateJobInput = z.infer<typeof UpdateJobBody>;
@@ -81,9 +84,10 @@ export const updateJob = defineRoute({
   operationId: 'updateJob',
   method: 'PATCH',
   path: '/v1/jobs/{jobId}',
-  summary: 'Change a job: restrictions at any time; unit fields, onFailure and uidPolicy only before its first authorization',
+  summary: 'Change a job: restrictions and target groups at any time; unit fields, onFailure and uidPolicy only before its first authorization',
   description:
     'Restrictions given replace the ones stored, field by field. A `maxCount` below the units already authorized is `409 invalid_transition`. ' +
+    '`targetGroupIds`: groups of its factory (else 404); other programmers neither list it nor get it (`not_in_target_group`); null: all again. ' +
     '`unitFields`, `onFailure` and `uidPolicy` may change only while no unit was ever authorized (`409 job_started`). Sources of another account are 404.',
   access: { kind: 'account', minimumRole: 'author' },
   params: JobParams,
@@ -157,4 +161,27 @@ export const listJobLogs = defineRoute({
   successStatus: 200,
   response: feedOf(LogLine),
   idempotent: true,
+});
+
+/** A replace brings a new image; what the job keeps (restrictions, serials, unit data, UID rule) is not part of it. */
+export const ReplaceImageBody = RegisterImageBody.omit({ factoryId: true, restrictions: true, serials: true, unitFields: true, onFailure: true, uidPolicy: true })
+  .strict()
+  .meta({ if: { properties: { delivery: { const: 'cloud' } }, required: ['delivery'] }, then: { required: ['encryptionKeyId'] } });
+export type ReplaceImageInput = z.infer<typeof ReplaceImageBody>;
+
+export const replaceJobImage = defineRoute({
+  operationId: 'replaceJobImage',
+  method: 'POST',
+  path: '/v1/jobs/{jobId}/replace',
+  summary: 'Give a job a new image; it keeps its counters, serial position, unit data, restrictions and targets',
+  description:
+    'Body: `POST /v1/images` without `factoryId` and the job settings a replace keeps. A new binding; a cloud image gets an upload URL and the old ' +
+    'object is deleted. The old binding is refused `409 image_replaced` with `details: { imageId, binding }` (the new ones), reserving nothing.',
+  access: { kind: 'account', minimumRole: 'author' },
+  params: JobParams,
+  body: ReplaceImageBody,
+  successStatus: 200,
+  response: z.object({ image: Image, job: Job, binding: z.string(), upload: UploadInstructions.optional() }),
+  errors: ['encryption_required', 'concurrent_change'],
+  idempotent: false,
 });

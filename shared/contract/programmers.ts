@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { CredentialsFile } from './account.js';
 import { Id, ListQuery, Name, Timestamp, listOf, trimmedText } from './common.js';
+import { GroupIds } from './groups.js';
 import { defineRoute } from './route.js';
 
 const EncryptionKeyIds = z.array(trimmedText(128)).max(64);
@@ -13,6 +14,8 @@ export const Programmer = z
     factoryId: Id,
     status: z.enum(['active', 'disabled']),
     encryptionKeyIds: z.array(z.string()),
+    /** Groups of its factory it belongs to (programmer groups); jobs that target groups go only to their members. */
+    groupIds: z.array(Id),
     createdAt: Timestamp,
     updatedAt: Timestamp,
     lastSeenAt: Timestamp.nullable(),
@@ -33,6 +36,8 @@ export const provisionProgrammer = defineRoute({
       hardwareSerial: trimmedText(128),
       factoryId: Id.optional(),
       encryptionKeyIds: EncryptionKeyIds.optional(),
+      /** Groups of the programmer's factory it joins at once (404 for a group that is not one of them). */
+      groupIds: GroupIds.optional(),
     })
     .strict(),
   successStatus: 201,
@@ -68,7 +73,8 @@ export const updateProgrammer = defineRoute({
   operationId: 'updateProgrammer',
   method: 'PATCH',
   path: '/v1/programmers/{programmerId}',
-  summary: 'Rename, move to another factory, disable/enable, or update the loaded encryption key ids',
+  summary: 'Rename, move to another factory, disable/enable, update the loaded encryption key ids, or set its groups',
+  description: '`groupIds` replaces its groups (of its factory, else 404); a move without it leaves the old groups.',
   access: { kind: 'account', minimumRole: 'admin' },
   params: ProgrammerParams,
   body: z
@@ -77,6 +83,7 @@ export const updateProgrammer = defineRoute({
       factoryId: Id.optional(),
       status: z.enum(['active', 'disabled']).optional(),
       encryptionKeyIds: EncryptionKeyIds.optional(),
+      groupIds: GroupIds.optional(),
     })
     .strict()
     .refine((b) => Object.keys(b).length > 0, { message: 'at least one field is required' })

@@ -27,7 +27,7 @@ export type Access =
  * answers 404 outside them, exactly as for another account's object. A new kind of object that
  * lives in a factory goes here (and gets its resolver in shared/store/factory-scope.ts).
  */
-export const FACTORY_PARAMS = ['factoryId', 'programmerId', 'jobId', 'imageId'] as const;
+export const FACTORY_PARAMS = ['factoryId', 'programmerId', 'jobId', 'imageId', 'groupId'] as const;
 export type FactoryParam = (typeof FACTORY_PARAMS)[number];
 /**
  * Path parameters that name what the whole account shares (keys, sources, webhooks) or a

@@ -15,10 +15,22 @@ export const MAX_LEASE_LIMIT_SECONDS = 7 * 86_400;
 export interface ProgrammerState {
   status: 'active' | 'disabled';
   factoryId: string;
+  /** Its programmer groups; absent: none. */
+  groupIds?: readonly string[];
 }
 
 export interface JobForDevice extends JobState {
   factoryId: string;
+  /** The groups the job is for; null or absent: every programmer of its factory. */
+  targetGroupIds?: readonly string[] | null;
+}
+
+/** A job aimed at programmer groups is for their members only; the refusal names the groups so an admin can tell why. */
+export function targetRefusal(programmer: Pick<ProgrammerState, 'groupIds'>, job: Pick<JobForDevice, 'targetGroupIds'>): ConflictError | undefined {
+  if (!job.targetGroupIds) return undefined;
+  const member = programmer.groupIds ?? [];
+  if (job.targetGroupIds.some((groupId) => member.includes(groupId))) return undefined;
+  return new ConflictError('not_in_target_group', 'Not in a target group', { targetGroupIds: job.targetGroupIds });
 }
 
 /** Why this programmer may not work on this job at all (any device route), as the contract's 409. */
@@ -28,7 +40,23 @@ export function deviceRefusal(programmer: ProgrammerState, job: JobForDevice): C
   if (job.factoryId !== programmer.factoryId) {
     return new ConflictError('wrong_factory', "This job belongs to another factory than this programmer's", { programmerFactoryId: programmer.factoryId });
   }
-  return undefined;
+  return targetRefusal(programmer, job);
+}
+
+/** How a presented binding relates to the job it names: its current image, an image the job had before a replace, or none of this job. */
+export type BindingFit = 'current' | 'replaced' | 'foreign';
+
+export function bindingFit(
+  claims: Record<string, unknown> | undefined,
+  job: { accountId: string; jobId: string; imageId: string; factoryId: string },
+): BindingFit {
+  if (!claims || claims.iss !== 'flashline' || claims.acct !== job.accountId || claims.job !== job.jobId || claims.fac !== job.factoryId) return 'foreign';
+  return claims.img === job.imageId ? 'current' : 'replaced';
+}
+
+/** A programmer holding a replaced image is told which image to fetch and the binding that proves it. */
+export function imageReplaced(imageId: string, binding: string): ConflictError {
+  return new ConflictError('image_replaced', 'Image replaced', { imageId, binding });
 }
 
 /** Everything that decides an authorization before any write: the programmer, then the job's state, dates and limit. */

@@ -9,7 +9,7 @@ export interface FactoryResolver {
 }
 
 /** What a missing object is called in its 404, the same words another account's object gets. */
-const NOT_FOUND_NAME: Record<FactoryParam, string> = { factoryId: 'Factory', programmerId: 'Programmer', jobId: 'Job', imageId: 'Image' };
+const NOT_FOUND_NAME: Record<FactoryParam, string> = { factoryId: 'Factory', programmerId: 'Programmer', jobId: 'Job', imageId: 'Image', groupId: 'Group' };
 
 /**
  * The one place per-factory scoping is enforced for a principal limited to factories: every

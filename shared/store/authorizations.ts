@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { authorizationDecision, deviceRefusal, isStaleReservation, leaseWindow } from '../domain/authorizations.js';
+import { type BindingFit, authorizationDecision, bindingFit, deviceRefusal, imageReplaced, isStaleReservation, leaseWindow } from '../domain/authorizations.js';
 import { releaseOutcome } from '../domain/reports.js';
 import { ConflictError, NotFoundError, ThrottledError, UnauthenticatedError } from '../domain/errors.js';
 import { authorizationRefusal, serialRange } from '../domain/jobs.js';
@@ -251,12 +251,21 @@ async function readSnapshot(db: Db, input: AuthorizeInput, authorizationId: stri
   };
 }
 
-async function bindingMatches(bindings: BindingVerifier, binding: string, input: AuthorizeInput, job: JobRecord): Promise<boolean> {
-  const claims = decodeJwsPayload(binding);
-  if (!claims || claims.iss !== 'flashline' || claims.acct !== input.accountId || claims.job !== job.jobId || claims.img !== job.imageId || claims.fac !== job.factoryId) {
-    return false;
-  }
-  return bindings.verify(binding);
+/** What a presented binding is for this job; the signature is checked for any binding of this job, old or current. */
+async function checkBinding(bindings: BindingVerifier, binding: string, input: AuthorizeInput, job: JobRecord): Promise<BindingFit> {
+  const fit = bindingFit(decodeJwsPayload(binding), { accountId: input.accountId, jobId: job.jobId, imageId: job.imageId, factoryId: job.factoryId });
+  if (fit === 'foreign') return fit;
+  return (await bindings.verify(binding)) ? fit : 'foreign';
+}
+
+/**
+ * The refusal of a programmer that holds a replaced image, with the new image's binding (kept on
+ * its image item). Read only on this refusal, the first request of each programmer after a
+ * replace: authorizations pay nothing for replaces.
+ */
+async function imageReplacedRefusal(db: Db, accountId: string, job: JobRecord): Promise<ConflictError> {
+  const [image] = await getItems(db, db.table, [keys.image(accountId, job.imageId)], true);
+  return imageReplaced(job.imageId, image?.binding as string);
 }
 
 /** A nonce names one request: the same nonce with another job or unit count is a client bug, not a retry. */
@@ -327,7 +336,7 @@ type Reservation = { kind: 'reserved'; entry: LedgerEntry; job: JobRecord; item:
  * The job's settings an authorization is decided on, as the reservation's condition: each must
  * still be what the decision saw (or still be absent), so a limit, date window, lease ceiling or
  * image changed between the decision and the write makes the write fail instead of granting on
- * old settings. Counters are not among them: `authorized` is checked against the limit itself.
+ * old settings, nor to a programmer outside new target groups. Counters are not among them: `authorized` is checked against the limit itself.
  */
 function decidedOn(job: JobRecord, names: Record<string, string>, values: Record<string, unknown>): string {
   const settings: [string, string | number | null][] = [
@@ -335,6 +344,8 @@ function decidedOn(job: JobRecord, names: Record<string, string>, values: Record
     ['notAfter', job.notAfter],
     ['maxLeaseSeconds', job.maxLeaseSeconds],
     ['imageId', job.imageId],
+    // As stored: the target groups comma-joined (a string compares where a list may not).
+    ['targetGroups', job.targetGroupIds?.join() ?? null],
   ];
   return settings
     .map(([attribute, value]) => {
@@ -578,7 +589,7 @@ async function reserveBesideReads(deps: AuthorizeDeps, input: AuthorizeInput, au
   if (known.uidPolicy !== 'none') return { kind: 'read first' };
   authorizationUids(known.uidPolicy, input.units, input.uids);
   if (authorizationRefusal(known, input.units, now)) return { kind: 'read first' };
-  if (input.binding !== undefined && !(await bindingMatches(deps.bindings, input.binding, input, known))) return { kind: 'read first' };
+  if (input.binding !== undefined && (await checkBinding(deps.bindings, input.binding, input, known)) !== 'current') return { kind: 'read first' };
   try {
     leaseWindow(known, input.validSeconds, now);
   } catch {
@@ -606,6 +617,8 @@ async function reserveBesideReads(deps: AuthorizeDeps, input: AuthorizeInput, au
     // The job changed since this container last saw it: decide on what is there now.
     const changedRefusal = authorizationDecision(programmer, reservation.job!, input.units, now);
     if (changedRefusal) throw changedRefusal;
+    // The binding fitted the image this container knew; the write refused a replaced one.
+    if (input.binding !== undefined && reservation.job!.imageId !== known.imageId) throw await imageReplacedRefusal(db, input.accountId, reservation.job!);
     return { kind: 'again' };
   }
   // An earlier attempt of this nonce reserved and died (or a twin is still running): finish that
@@ -632,8 +645,14 @@ async function decideThenReserve(deps: AuthorizeDeps, input: AuthorizeInput, aut
   const earlier = ledgerEntries(jobItem, authorizationId).sort((a, b) => a.firstIndex - b.firstIndex)[0];
   const refusal = earlier ? deviceRefusal(programmer, job) : authorizationDecision(programmer, job, input.units, now);
   if (refusal) throw refusal;
-  if (input.binding !== undefined && !(await bindingMatches(deps.bindings, input.binding, input, job))) {
-    throw new ConflictError('binding_mismatch', 'The binding was not issued by this cloud for this job, account and factory');
+  if (input.binding !== undefined) {
+    const fit = await checkBinding(deps.bindings, input.binding, input, job);
+    if (fit === 'replaced') {
+      // An eventually consistent read may predate the replace that issued this binding: read strongly before refusing.
+      if (!consistent) return { kind: 'again' };
+      throw await imageReplacedRefusal(db, input.accountId, job);
+    }
+    if (fit === 'foreign') throw new ConflictError('binding_mismatch', 'The binding was not issued by this cloud for this job, account and factory');
   }
   const lease = leaseWindow(job, input.validSeconds, now);
   // Jobs without a UID policy pay nothing here. UID jobs claim their chips before reserving
@@ -651,8 +670,10 @@ async function decideThenReserve(deps: AuthorizeDeps, input: AuthorizeInput, aut
     const current = reservation.job;
     const changedRefusal = current ? authorizationDecision(programmer, current, input.units, now) : new NotFoundError('Job');
     if (changedRefusal) throw changedRefusal;
+    if (input.binding !== undefined && current!.imageId !== job.imageId) throw await imageReplacedRefusal(db, input.accountId, current!);
     return { kind: 'again' };
   }
+
   return { kind: 'held', reservation, existing, inherited: false };
 }
 

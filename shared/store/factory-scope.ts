@@ -1,13 +1,14 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { FactoryParam } from '../contract/route.js';
 import type { Db } from './db.js';
-import { type Key, keys } from './keys.js';
+import { type Key, groupKeys, keys } from './keys.js';
 
 /** Where each kind of object named by a path parameter is stored; each item carries its `factoryId`. */
 const ITEM_OF: Record<Exclude<FactoryParam, 'factoryId'>, (accountId: string, id: string) => Key> = {
   programmerId: keys.programmer,
   jobId: keys.job,
   imageId: keys.image,
+  groupId: groupKeys.group,
 };
 
 /**

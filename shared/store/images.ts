@@ -1,5 +1,6 @@
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { RegisterImageInput } from '../contract/images.js';
+import type { ReplaceImageInput } from '../contract/jobs.js';
 import { BadRequestError, ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { DEFAULT_SERIAL_FORMAT, serialSettingsProblems } from '../domain/jobs.js';
@@ -7,7 +8,7 @@ import { auditItem } from './audit.js';
 import { factoryCounterUpdate } from './factories.js';
 import { type Db, cancelledConditions, isConditionFailure, nowIso } from './db.js';
 import type { ImageObjects, PresignedRequest } from './image-objects.js';
-import { type JobView, toJobRecord, toJobView } from './jobs.js';
+import { type JobView, getJobRecord, toJobRecord, toJobView } from './jobs.js';
 import { keys } from './keys.js';
 import { resolveUnitFields } from './unit-fields.js';
 import type { KmsJwsSigner } from './signer.js';
@@ -79,11 +80,7 @@ export async function registerImage(
   input: RegisterImageInput,
   actor: string,
 ): Promise<RegisteredImage> {
-  if (input.delivery === 'cloud' && !input.encryptionKeyId) {
-    throw new BadRequestError('encryption_required', 'Cloud delivery requires an encrypted image: give its encryptionKeyId', [
-      { path: 'encryptionKeyId', message: 'is required when delivery is "cloud"' },
-    ]);
-  }
+  requireEncryptionForCloud(input);
   const serialRule = { start: input.serials?.start ?? 1, step: input.serials?.step ?? 1, format: input.serials?.format ?? DEFAULT_SERIAL_FORMAT };
   const serialProblems = serialSettingsProblems(serialRule, input.restrictions?.maxCount ?? null);
   if (serialProblems.length > 0) throw new ValidationError(serialProblems);
@@ -93,35 +90,9 @@ export async function registerImage(
   const at = now.toISOString();
   const imageId = newId('img');
   const jobId = newId('job');
-  const claims: BindingClaims = {
-    iss: 'flashline',
-    acct: accountId,
-    fac: input.factoryId,
-    img: imageId,
-    job: jobId,
-    sha256: input.contentSha256,
-    iat: Math.floor(now.getTime() / 1000),
-  };
-  const binding = await signer.sign('flashline-binding+jwt', { ...claims });
+  const binding = await signer.sign('flashline-binding+jwt', { ...bindingClaims(accountId, { factoryId: input.factoryId, imageId, jobId }, input.contentSha256, now) });
 
-  const imageItem = {
-    ...keys.image(accountId, imageId),
-    type: 'image',
-    imageId,
-    jobId,
-    factoryId: input.factoryId,
-    name: input.name,
-    description: input.description,
-    contentSha256: input.contentSha256,
-    sizeBytes: input.sizeBytes,
-    delivery: input.delivery,
-    encryptionKeyId: input.encryptionKeyId,
-    steps: input.steps ?? [],
-    status: input.delivery === 'cloud' ? 'pending_upload' : 'registered',
-    binding,
-    createdAt: at,
-    updatedAt: at,
-  };
+  const imageItem = newImageItem(accountId, { imageId, jobId, factoryId: input.factoryId, binding, at }, input);
   const jobItem = {
     ...keys.job(accountId, jobId),
     gsi2pk: keys.factoryIndex(accountId, input.factoryId),
@@ -170,11 +141,126 @@ export async function registerImage(
     if (cancelledConditions(error)?.[0]) throw new NotFoundError('Factory');
     throw error;
   }
-  const result: RegisteredImage = { image: toImageView(imageItem), job: toJobView(toJobRecord(jobItem), now), binding };
-  if (input.delivery === 'cloud') {
-    result.upload = { ...(await objects.presignUpload(accountId, imageId, input.contentSha256, now)), method: 'PUT' };
+  return withUpload(objects, accountId, { image: toImageView(imageItem), job: toJobView(toJobRecord(jobItem), now), binding }, now);
+}
+
+function requireEncryptionForCloud(input: { delivery: 'direct' | 'cloud'; encryptionKeyId?: string }): void {
+  if (input.delivery === 'cloud' && !input.encryptionKeyId) {
+    throw new BadRequestError('encryption_required', 'Cloud delivery requires an encrypted image: give its encryptionKeyId', [
+      { path: 'encryptionKeyId', message: 'is required when delivery is "cloud"' },
+    ]);
   }
-  return result;
+}
+
+/** The image item as registered (or brought by a replace): its binding is kept with it. */
+function newImageItem(accountId: string, ids: { imageId: string; jobId: string; factoryId: string; binding: string; at: string }, input: ReplaceImageInput) {
+  return {
+    ...keys.image(accountId, ids.imageId),
+    type: 'image',
+    imageId: ids.imageId,
+    jobId: ids.jobId,
+    factoryId: ids.factoryId,
+    name: input.name,
+    description: input.description,
+    contentSha256: input.contentSha256,
+    sizeBytes: input.sizeBytes,
+    delivery: input.delivery,
+    encryptionKeyId: input.encryptionKeyId,
+    steps: input.steps ?? [],
+    status: input.delivery === 'cloud' ? 'pending_upload' : 'registered',
+    binding: ids.binding,
+    createdAt: ids.at,
+    updatedAt: ids.at,
+  };
+}
+
+/** A cloud image comes back with the presigned PUT its bytes go up with. */
+async function withUpload(objects: ImageObjects, accountId: string, result: RegisteredImage, now: Date): Promise<RegisteredImage> {
+  if (result.image.delivery !== 'cloud') return result;
+  return { ...result, upload: { ...(await objects.presignUpload(accountId, result.image.imageId, result.image.contentSha256, now)), method: 'PUT' } };
+}
+
+function bindingClaims(accountId: string, ids: { factoryId: string; imageId: string; jobId: string }, sha256: string, now: Date): BindingClaims {
+  return { iss: 'flashline', acct: accountId, fac: ids.factoryId, img: ids.imageId, job: ids.jobId, sha256, iat: Math.floor(now.getTime() / 1000) };
+}
+
+/**
+ * POST /v1/jobs/{jobId}/replace: a new image for a running job, in one transaction with the job
+ * (its imageId and imageVersion; counters, serial position, unit fields, restrictions and
+ * targets untouched), the old image's `replacedBy` and the audit record. The job's condition
+ * names the image it replaces, so two replaces at once cannot both win, and every reservation
+ * conditioned on the old image fails from the commit on (image_replaced). The old cloud object
+ * is deleted by the caller once this has committed (`replaced.previous`).
+ */
+export async function replaceJobImage(
+  deps: { db: Db; signer: KmsJwsSigner; objects: ImageObjects },
+  accountId: string,
+  jobId: string,
+  input: ReplaceImageInput,
+  actor: string,
+): Promise<RegisteredImage & { previous: { imageId: string; delivery: 'direct' | 'cloud' } }> {
+  requireEncryptionForCloud(input);
+  const { db, signer, objects } = deps;
+  const current = await getJobRecord(db, accountId, jobId);
+  if (current.status === 'deleted') throw new NotFoundError('Job', `Job ${jobId} was deleted; it is listed with ?status=deleted`);
+  const now = new Date();
+  const at = now.toISOString();
+  const imageId = newId('img');
+  const ids = { imageId, jobId, factoryId: current.factoryId };
+  const binding = await signer.sign('flashline-binding+jwt', { ...bindingClaims(accountId, ids, input.contentSha256, now) });
+  const imageItem = newImageItem(accountId, { ...ids, binding, at }, input);
+  const imageVersion = current.imageVersion + 1;
+  try {
+    await db.doc.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: db.table,
+              Key: keys.job(accountId, jobId),
+              UpdateExpression: `SET imageId = :imageId, imageVersion = :version, delivery = :delivery, updatedAt = :at${input.encryptionKeyId ? ', encryptionKeyId = :keyId' : ''}${
+                input.encryptionKeyId ? '' : ' REMOVE encryptionKeyId'
+              }`,
+              ConditionExpression: 'imageId = :replaced AND #status <> :deleted',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: {
+                ':imageId': imageId,
+                ':version': imageVersion,
+                ':delivery': input.delivery,
+                ':at': at,
+                ':replaced': current.imageId,
+                ':deleted': 'deleted',
+                ...(input.encryptionKeyId && { ':keyId': input.encryptionKeyId }),
+              },
+            },
+          },
+          { Put: { TableName: db.table, Item: imageItem, ConditionExpression: 'attribute_not_exists(pk)' } },
+          {
+            Update: {
+              TableName: db.table,
+              Key: keys.image(accountId, current.imageId),
+              UpdateExpression: 'SET replacedBy = :imageId, updatedAt = :at',
+              ConditionExpression: 'attribute_exists(pk)',
+              ExpressionAttributeValues: { ':imageId': imageId, ':at': at },
+            },
+          },
+          auditItem(
+            db,
+            { accountId, actor, action: 'job.replace', targetType: 'job', targetId: jobId, details: { fromImageId: current.imageId, toImageId: imageId, imageVersion, name: input.name, delivery: input.delivery } },
+            at,
+          ),
+        ],
+      }),
+    );
+  } catch (error) {
+    if (!cancelledConditions(error)?.[0]) throw error;
+    const now = await getJobRecord(db, accountId, jobId);
+    if (now.status === 'deleted') throw new NotFoundError('Job', `Job ${jobId} was deleted; it is listed with ?status=deleted`);
+    throw new ConflictError('concurrent_change', "The job's image was replaced meanwhile; read the job again", { imageId: now.imageId });
+  }
+  const job = toJobView({ ...current, imageId, imageVersion, delivery: input.delivery, encryptionKeyId: input.encryptionKeyId ?? null, updatedAt: at }, now);
+  const result = await withUpload(objects, accountId, { image: toImageView(imageItem), job, binding }, now);
+  return { ...result, previous: { imageId: current.imageId, delivery: current.delivery } };
 }
 
 export async function getImage(db: Db, accountId: string, imageId: string, consistent = false): Promise<ImageView> {
@@ -230,6 +316,11 @@ export async function verifyUpload(deps: { db: Db; objects: ImageObjects }, uplo
     if (!job || job.status === 'deleted') {
       await remove();
       return { outcome: 'orphaned', reason: 'the job was deleted', objectDeleted: true };
+    }
+    if (job.imageId !== image.imageId) {
+      // A late upload of an image its job has replaced since: no programmer will ever fetch it.
+      await remove();
+      return { outcome: 'orphaned', reason: 'the job replaced this image', objectDeleted: true };
     }
     if (image.status !== 'pending_upload') {
       // An image verified before versions were recorded keeps whatever it has: we cannot tell which one it was.

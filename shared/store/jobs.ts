@@ -1,13 +1,14 @@
 import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { UidPolicy } from '../domain/uids.js';
 import { createHash } from 'node:crypto';
-import { DEFAULT_LEASE_SECONDS } from '../domain/authorizations.js';
+import { DEFAULT_LEASE_SECONDS, targetRefusal } from '../domain/authorizations.js';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { type JobAction, type JobState, type JobStatus, applyTransition, effectiveStatus, remainingUnits, serialAt, serialSettingsProblems } from '../domain/jobs.js';
 import { type AutoPause, storedAutoPause } from '../domain/guardrail.js';
 import type { UnitFieldDefinition } from '../domain/unit-data.js';
 import { auditItem } from './audit.js';
 import { factoryCounterUpdate } from './factories.js';
+import { failedGroupCheck, groupChecks } from './groups.js';
 import { type Db, cancelledConditions, getItems, isConditionFailure } from './db.js';
 import { withFaultRetry } from './faults.js';
 import { type ImageView, toImageView } from './images.js';
@@ -24,6 +25,8 @@ export interface JobView {
   factoryId: string;
   name: string;
   status: JobStatus;
+  imageVersion: number;
+  targetGroupIds: string[] | null;
   restrictions: { maxCount: number | null; notBefore: string | null; notAfter: string | null; maxLeaseSeconds: number; autoPause: AutoPause | null };
   serials: { start: number; step: number; format: string; next: string };
   unitFields: UnitFieldInput[];
@@ -41,6 +44,10 @@ export interface JobRecord extends JobState {
   imageId: string;
   factoryId: string;
   name: string;
+  /** Counts replaces: 1 until the first. */
+  imageVersion: number;
+  /** The programmer groups the job is for; null: every programmer of its factory. */
+  targetGroupIds: string[] | null;
   serialStart: number;
   serialStep: number;
   serialFormat: string;
@@ -70,6 +77,8 @@ export function toJobRecord(item: Record<string, unknown>): JobRecord {
     imageId: item.imageId as string,
     factoryId: item.factoryId as string,
     name: item.name as string,
+    imageVersion: Number(item.imageVersion ?? 1),
+    targetGroupIds: (item.targetGroups as string | undefined)?.split(',') ?? null,
     status: item.status as JobRecord['status'],
     maxCount: (item.maxCount as number | undefined) ?? null,
     notBefore: (item.notBefore as string | undefined) ?? null,
@@ -103,6 +112,8 @@ export function toJobView(job: JobRecord, now = new Date()): JobView {
     factoryId: job.factoryId,
     name: job.name,
     status: effectiveStatus(job, now),
+    imageVersion: job.imageVersion,
+    targetGroupIds: job.targetGroupIds,
     restrictions: { maxCount: job.maxCount, notBefore: job.notBefore, notAfter: job.notAfter, maxLeaseSeconds: job.maxLeaseSeconds ?? DEFAULT_LEASE_SECONDS, autoPause: job.autoPause },
     serials: { ...rule, next: serialAt(rule, job.nextSerialIndex) },
     unitFields: job.unitFields.map(toUnitFieldInput),
@@ -221,6 +232,8 @@ export interface JobUpdate {
   unitFields?: UnitFieldInput[];
   onFailure?: OnFailure;
   uidPolicy?: UidPolicy;
+  /** null: every programmer of the factory again. */
+  targetGroupIds?: string[] | null;
 }
 
 /**
@@ -247,6 +260,8 @@ export async function updateJob(db: Db, accountId: string, jobId: string, update
     if (maxCount! < current.authorized) throw limitBelowAuthorized(current.authorized);
   }
   const unitFields = update.unitFields && (await resolveUnitFields(db, accountId, update.unitFields));
+  const targets = update.targetGroupIds ?? [];
+  const checks = await groupChecks(db, accountId, current.factoryId, targets);
   const at = new Date().toISOString();
   const sets: string[] = ['updatedAt = :at'];
   const values: Record<string, unknown> = { ':at': at, ':deleted': 'deleted' };
@@ -271,6 +286,9 @@ export async function updateJob(db: Db, accountId: string, jobId: string, update
   if (unitFields) set('unitFields', unitFields);
   if (update.onFailure) set('onFailure', update.onFailure);
   if (update.uidPolicy) set('uidPolicy', update.uidPolicy);
+  // One string, so the reservation's condition can compare it (authorizations.ts decidedOn).
+  if (update.targetGroupIds === null) removals.push('targetGroups');
+  if (update.targetGroupIds) set('targetGroups', update.targetGroupIds.join());
   if (changesData) {
     conditions.push('nextSerialIndex = :never');
     values[':never'] = 0;
@@ -291,11 +309,14 @@ export async function updateJob(db: Db, accountId: string, jobId: string, update
               },
             },
             auditItem(db, { accountId, actor, action: 'job.update', targetType: 'job', targetId: jobId, details: { ...update } }, at),
+            ...checks,
           ],
         }),
       ),
     );
   } catch (error) {
+    const groupGone = failedGroupCheck(error, 2, targets);
+    if (groupGone) throw groupGone;
     if (!cancelledConditions(error)?.[0] && !isConditionFailure(error)) throw error;
     // Programmers moved the job meanwhile: say why against what is there now.
     const now = await getJobRecord(db, accountId, jobId);
@@ -322,8 +343,8 @@ export interface DeviceJobView extends JobView {
  * gives units back, a restart begins a new run) and because nothing writes the job at the
  * moment it expires. Deleted jobs, final, leave it in the deleting write.
  */
-export async function listActiveFactoryJobs(db: Db, accountId: string, factoryId: string): Promise<DeviceJobView[]> {
-  const gsi2pk = keys.factoryIndex(accountId, factoryId);
+export async function listActiveFactoryJobs(db: Db, accountId: string, programmer: { factoryId: string; groupIds?: readonly string[] }): Promise<DeviceJobView[]> {
+  const gsi2pk = keys.factoryIndex(accountId, programmer.factoryId);
   const now = new Date();
   const jobs: JobRecord[] = [];
   let startKey: Record<string, unknown> | undefined;
@@ -338,7 +359,8 @@ export async function listActiveFactoryJobs(db: Db, accountId: string, factoryId
       }),
     );
     const items = await itemsOf(db, output.Items ?? []);
-    jobs.push(...items.flatMap((item) => (item ? [toJobRecord(item)] : [])).filter((job) => effectiveStatus(job, now) === 'active'));
+    // A job aimed at other groups is not this programmer's to see (it would be refused not_in_target_group).
+    jobs.push(...items.flatMap((item) => (item ? [toJobRecord(item)] : [])).filter((job) => effectiveStatus(job, now) === 'active' && !targetRefusal(programmer, job)));
     startKey = output.LastEvaluatedKey;
   } while (startKey);
   if (jobs.length === 0) return [];

@@ -9,6 +9,10 @@
  *   factory name lock  ACCT#{acct}            FACNAME#{normalized name}
  *   api key            ACCT#{acct}            KEY#{key}
  *   programmer         ACCT#{acct}            PRG#{prg}     gsi1: ACCT#{acct}#FAC#{fac} / PRG#{prg}
+ *     groupIds: the programmer groups it belongs to (absent: none), read with it by every device call
+ *   programmer group   ACCT#{acct}            GRP#{grp}     gsi1: ACCT#{acct}#FAC#{fac} / GRP#{grp}
+ *     (`deleting` while a delete checks that no programmer or job uses it: joins and targets condition on its absence)
+ *   group name lock    ACCT#{acct}            GRPNAME#{fac}#{normalized name}
  *   image              ACCT#{acct}            IMG#{img}
  *   job                ACCT#{acct}            JOB#{job}     gsi2: ACCT#{acct}#FAC#{fac} / JOB#{job}
  *     (sparse: the gsi2 keys are removed by the write that deletes the job; programmers never read deleted jobs)
@@ -16,6 +20,8 @@
  *     reservation whose authorization is not yet recorded, holding its first serial index;
  *     runStartIndex: the serial index the current run started at
  *     unitFields: the sources its units' data comes from, with what renders their values
+ *     targetGroups: the programmer groups it is for, comma-joined (absent: every programmer of its factory);
+ *     imageVersion: counts replaces (absent: 1, never replaced)
  *   serial pool        ACCT#{acct}            POOL#{pool}   (format, start, step, capacity; `issued` moved by one atomic ADD per authorization)
  *   mac block          ACCT#{acct}            MACB#{block}  (first address, count; `issued` as a pool's)
  *   certificate auth.  ACCT#{acct}            CA#{ca}       (name, subject, KMS key id, self-signed certificate)
@@ -201,4 +207,15 @@ export const keys = {
     const match = /^accounts\/([A-Za-z0-9_-]+)\/images\/([A-Za-z0-9_-]+)$/.exec(objectKey);
     return match ? { accountId: match[1] as string, imageId: match[2] as string } : undefined;
   },
+};
+
+/**
+ * Programmer groups' keys, apart from `keys` so the device bundle (which reads a programmer's
+ * `groupIds` and a job's `targetGroups`, never a group item) leaves them out: its size is budgeted.
+ */
+export const groupKeys = {
+  prefix: 'GRP#',
+  group: (accountId: string, groupId: string): Key => ({ pk: accountPk(accountId), sk: `GRP#${groupId}` }),
+  /** Names are unique per factory, whatever their case. */
+  groupName: (accountId: string, factoryId: string, name: string): Key => ({ pk: accountPk(accountId), sk: `GRPNAME#${factoryId}#${name.trim().toLowerCase()}` }),
 };

@@ -5,6 +5,7 @@ import { formatToken, hashSecret, newSecret } from '../domain/tokens.js';
 import { getAccount } from './accounts.js';
 import { auditItem } from './audit.js';
 import { factoryCounterUpdate } from './factories.js';
+import { failedGroupCheck, groupChecks } from './groups.js';
 import { type Db, cancelledConditions, isConditionFailure, nowIso } from './db.js';
 import { SK_PREFIX, keys } from './keys.js';
 import { type PageRequest, accountPage, factoryPage } from './pages.js';
@@ -17,6 +18,7 @@ export interface ProgrammerView {
   factoryId: string;
   status: 'active' | 'disabled';
   encryptionKeyIds: string[];
+  groupIds: string[];
   createdAt: string;
   updatedAt: string;
   lastSeenAt: string | null;
@@ -30,6 +32,7 @@ export function toProgrammerView(item: Record<string, unknown>): ProgrammerView 
     factoryId: item.factoryId as string,
     status: item.status as 'active' | 'disabled',
     encryptionKeyIds: (item.encryptionKeyIds as string[] | undefined) ?? [],
+    groupIds: (item.groupIds as string[] | undefined) ?? [],
     createdAt: item.createdAt as string,
     updatedAt: item.updatedAt as string,
     lastSeenAt: (item.lastSeenAt as string | undefined) ?? null,
@@ -46,10 +49,12 @@ export async function getProgrammer(db: Db, accountId: string, programmerId: str
 export async function provisionProgrammer(
   db: Db,
   accountId: string,
-  input: { name: string; hardwareSerial: string; factoryId?: string; encryptionKeyIds?: string[] },
+  input: { name: string; hardwareSerial: string; factoryId?: string; encryptionKeyIds?: string[]; groupIds?: string[] },
   actor: string,
 ): Promise<{ programmer: ProgrammerView; token: string }> {
   const factoryId = input.factoryId ?? (await getAccount(db, accountId)).defaultFactoryId;
+  const groupIds = input.groupIds ?? [];
+  const checks = await groupChecks(db, accountId, factoryId, groupIds);
   const at = nowIso();
   const programmerId = newId('prg');
   const secret = newSecret();
@@ -64,6 +69,7 @@ export async function provisionProgrammer(
     factoryId,
     status: 'active',
     encryptionKeyIds: [...new Set(input.encryptionKeyIds ?? [])],
+    ...(groupIds.length > 0 && { groupIds }),
     secretHash: hashSecret(secret),
     createdAt: at,
     updatedAt: at,
@@ -74,13 +80,14 @@ export async function provisionProgrammer(
         TransactItems: [
           { Put: { TableName: db.table, Item: item } },
           factoryCounterUpdate(db, accountId, factoryId, 'programmerCount', 1, at),
-          auditItem(db, { accountId, actor, action: 'programmer.provision', targetType: 'programmer', targetId: programmerId, details: { name: input.name, factoryId } }, at),
+          auditItem(db, { accountId, actor, action: 'programmer.provision', targetType: 'programmer', targetId: programmerId, details: { name: input.name, factoryId, ...(groupIds.length > 0 && { groupIds }) } }, at),
+          ...checks,
         ],
       }),
     );
   } catch (error) {
     if (cancelledConditions(error)?.[1]) throw new NotFoundError('Factory');
-    throw error;
+    throw failedGroupCheck(error, 3, groupIds) ?? error;
   }
   return { programmer: toProgrammerView(item), token: formatToken('programmer', accountId, programmerId, secret) };
 }
@@ -97,25 +104,29 @@ export async function updateProgrammer(
   db: Db,
   accountId: string,
   programmerId: string,
-  changes: { name?: string; factoryId?: string; status?: 'active' | 'disabled'; encryptionKeyIds?: string[] },
+  changes: { name?: string; factoryId?: string; status?: 'active' | 'disabled'; encryptionKeyIds?: string[]; groupIds?: string[] },
   actor: string,
 ): Promise<ProgrammerView> {
   const current = await getProgrammer(db, accountId, programmerId, true);
   const at = nowIso();
   const moving = changes.factoryId !== undefined && changes.factoryId !== current.factoryId;
+  // Groups belong to a factory: a move leaves the old factory's, unless the request names the new one's.
+  const groupIds = changes.groupIds ?? (moving ? [] : current.groupIds);
+  const checks = changes.groupIds ? await groupChecks(db, accountId, changes.factoryId ?? current.factoryId, changes.groupIds) : [];
   const next: ProgrammerView = {
     ...current,
     ...(changes.name !== undefined && { name: changes.name }),
     ...(changes.status !== undefined && { status: changes.status }),
     ...(changes.encryptionKeyIds !== undefined && { encryptionKeyIds: [...new Set(changes.encryptionKeyIds)] }),
     ...(moving && { factoryId: changes.factoryId }),
+    groupIds,
     updatedAt: at,
   };
   const update = {
     Update: {
       TableName: db.table,
       Key: keys.programmer(accountId, programmerId),
-      UpdateExpression: 'SET #name = :name, #status = :status, encryptionKeyIds = :keyIds, factoryId = :factoryId, gsi1pk = :gsi1pk, updatedAt = :at',
+      UpdateExpression: 'SET #name = :name, #status = :status, encryptionKeyIds = :keyIds, groupIds = :groupIds, factoryId = :factoryId, gsi1pk = :gsi1pk, updatedAt = :at',
       // The factory we read is the one whose counter we move: a concurrent move fails here.
       ConditionExpression: 'attribute_exists(pk) AND factoryId = :currentFactory',
       ExpressionAttributeNames: { '#name': 'name', '#status': 'status' },
@@ -123,6 +134,7 @@ export async function updateProgrammer(
         ':name': next.name,
         ':status': next.status,
         ':keyIds': next.encryptionKeyIds,
+        ':groupIds': next.groupIds,
         ':factoryId': next.factoryId,
         ':gsi1pk': keys.factoryIndex(accountId, next.factoryId),
         ':at': at,
@@ -135,12 +147,12 @@ export async function updateProgrammer(
     ? [update, factoryCounterUpdate(db, accountId, current.factoryId, 'programmerCount', -1, at), factoryCounterUpdate(db, accountId, next.factoryId, 'programmerCount', 1, at), audit]
     : [update, audit];
   try {
-    await db.doc.send(new TransactWriteCommand({ TransactItems: items }));
+    await db.doc.send(new TransactWriteCommand({ TransactItems: [...items, ...checks] }));
   } catch (error) {
     const failed = cancelledConditions(error);
-    if (failed?.[2]) throw new NotFoundError('Factory');
+    if (moving && failed?.[2]) throw new NotFoundError('Factory');
     if (failed?.[0]) throw new ConflictError('concurrent_change', 'The programmer changed meanwhile; read it again and retry');
-    throw error;
+    throw failedGroupCheck(error, items.length, changes.groupIds ?? []) ?? error;
   }
   return next;
 }

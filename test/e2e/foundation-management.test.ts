@@ -228,6 +228,7 @@ describe.each(['first', 'second'])('the %s account manages its foundation', () =
       factoryId: defaultFactoryId,
       status: 'active',
       encryptionKeyIds: ['key-a', 'key-b'],
+      groupIds: [],
       createdAt: expect.stringMatching(ISO),
       updatedAt: expect.stringMatching(ISO),
       lastSeenAt: null,

@@ -86,6 +86,7 @@ async function setUpAccount(label: string): Promise<Account> {
       dataListId: list.body.dataList.dataListId,
       webhookId: (await api('POST', 'v1/webhooks', { token: admin, body: { url: 'https://hooks.example.com/tenancy', events: ['job.paused'] } })).body.webhook.webhookId,
       personId: (await api('POST', 'v1/people', { token: admin, body: { email: `tenancy-${randomUUID()}@example.com`, role: 'viewer' } })).body.person.personId,
+      groupId: (await api('POST', `v1/factories/${factoryId}/groups`, { token: admin, body: { name: uniqueName(`Group of ${label}`) } })).body.group.groupId,
     },
     programmerToken: programmer.token,
     disabledProgrammerId: disabled.programmerId,

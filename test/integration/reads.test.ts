@@ -47,7 +47,7 @@ describe('reads that scale, on the emulator', () => {
     await transitionJob(db, accountId, deleted, 'delete', 'test');
 
     expect(await indexed()).toEqual([kept, paused].sort());
-    expect((await listActiveFactoryJobs(db, accountId, factoryId)).map((job) => job.jobId)).toEqual([kept]);
+    expect((await listActiveFactoryJobs(db, accountId, { factoryId })).map((job) => job.jobId)).toEqual([kept]);
     expect((await listJobs(db, accountId, { limit: 10, factoryId })).items.map((job) => job.jobId).sort()).toEqual([kept, paused].sort());
     expect((await listJobs(db, accountId, { limit: 10, factoryId, status: 'deleted' })).items.map((job) => job.jobId)).toEqual([deleted]);
     expect((await listJobs(db, accountId, { limit: 10, status: 'deleted' })).items.map((job) => job.jobId)).toEqual([deleted]);

@@ -33,6 +33,8 @@ export interface TenantIds {
   dataListId: string;
   webhookId: string;
   personId: string;
+  /** A programmer group in A's factory. */
+  groupId: string;
 }
 
 /** What one request sends beyond its path; `own` marks a request that names nothing of A (lists, creates). */
@@ -66,6 +68,7 @@ const PARAM_IDS: Record<string, keyof TenantIds> = {
   dataListId: 'dataListId',
   webhookId: 'webhookId',
   personId: 'personId',
+  groupId: 'groupId',
 };
 
 const directImage = (factoryId: string) => ({ name: 'Tenancy probe', factoryId, contentSha256: 'c'.repeat(64), sizeBytes: 1024, delivery: 'direct' });
@@ -87,6 +90,9 @@ export const ROUTE_FIXTURES: Record<string, Variant[]> = {
   getFactory: [{}],
   renameFactory: [{ body: () => ({ name: 'Hijacked' }) }],
   deleteFactory: [{}],
+  createGroup: [{ body: () => ({ name: `Probe group ${Math.random().toString(36).slice(2, 8)}` }) }],
+  listGroups: [{}],
+  deleteGroup: [{}],
   provisionProgrammer: [
     { label: "into A's factory", body: (a) => ({ name: 'intruder', hardwareSerial: `probe-${Math.random()}`, factoryId: a.factoryId }) },
     { label: "into A's default factory", body: (a) => ({ name: 'intruder', hardwareSerial: `probe-${Math.random()}`, factoryId: a.defaultFactoryId }) },
@@ -96,6 +102,7 @@ export const ROUTE_FIXTURES: Record<string, Variant[]> = {
   updateProgrammer: [
     { label: 'disable', body: () => ({ status: 'disabled' }) },
     { label: 'rename and load keys', body: () => ({ name: 'Hijacked', encryptionKeyIds: ['stolen'] }) },
+    { label: "into A's group", body: (a) => ({ groupIds: [a.groupId] }) },
   ],
   deprovisionProgrammer: [{}],
   registerImage: [{ body: (a) => directImage(a.factoryId) }],
@@ -106,7 +113,9 @@ export const ROUTE_FIXTURES: Record<string, Variant[]> = {
   updateJob: [
     { label: 'limit', body: () => ({ restrictions: { maxCount: 5 } }) },
     { label: "fields from A's pool", body: (a) => ({ unitFields: [{ name: 'sn', source: { serialPool: a.serialPoolId } }] }) },
+    { label: "targets A's group", body: (a) => ({ targetGroupIds: [a.groupId] }) },
   ],
+  replaceJobImage: [{ body: () => ({ name: 'Hijacked image', contentSha256: 'd'.repeat(64), sizeBytes: 1024, delivery: 'direct' }) }],
   createSerialPool: [{ body: () => ({ name: 'probe', format: 'P{n:06}' }), own: true }],
   listSerialPools: [{ own: true }],
   getSerialPool: [{}],
@@ -237,6 +246,7 @@ export const SAMPLE_IDS: TenantIds = {
   dataListId: 'list_sample',
   webhookId: 'wh_sample',
   personId: 'per_sample',
+  groupId: 'grp_sample',
 };
 
 /** Why the matrix cannot cover these routes: missing entries, unfilled path parameters, bodies or queries the contract refuses. */

@@ -11,7 +11,7 @@ const NOW = Date.parse('2026-11-27T12:00:00Z');
 const minutesAgo = (minutes: number) => new Date(NOW - minutes * 60_000).toISOString();
 
 function programmer(overrides: Partial<Programmer>): Programmer {
-  return { programmerId: 'prg_1', name: 'P', hardwareSerial: 'HW', factoryId: 'fac_a', status: 'active', encryptionKeyIds: [], createdAt: minutesAgo(600), updatedAt: minutesAgo(600), lastSeenAt: null, ...overrides };
+  return { programmerId: 'prg_1', name: 'P', hardwareSerial: 'HW', factoryId: 'fac_a', status: 'active', encryptionKeyIds: [], groupIds: [], createdAt: minutesAgo(600), updatedAt: minutesAgo(600), lastSeenAt: null, ...overrides };
 }
 
 function factory(overrides: Partial<Factory>): Factory {

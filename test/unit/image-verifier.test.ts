@@ -40,7 +40,7 @@ const imageItem = (overrides: Record<string, unknown> = {}) => ({
 });
 
 /** The table as the verifier reads it: the image and its job, by sort key. */
-function table(image: Record<string, unknown> | undefined, job: Record<string, unknown> | null = { status: 'active' }): void {
+function table(image: Record<string, unknown> | undefined, job: Record<string, unknown> | null = { status: 'active', imageId: 'img_1' }): void {
   ddb.on(GetCommand).callsFake((input: { Key: { sk: string } }) => ({ Item: input.Key.sk.startsWith('IMG#') ? image : (job ?? undefined) }));
 }
 
@@ -120,8 +120,9 @@ describe('image verifier', () => {
   });
 
   it.each([
-    ['deleted', { status: 'deleted' }],
+    ['deleted', { status: 'deleted', imageId: 'img_1' }],
     ['missing', null],
+    ['now holding another image (replaced)', { status: 'active', imageId: 'img_2' }],
   ])('deletes an upload whose job is %s, even while the image waits for it', async (_label, job) => {
     table(imageItem(), job);
     await invoke(event(KEY));
@@ -133,7 +134,7 @@ describe('image verifier', () => {
   it('decides again when another verdict wins the race, and then deletes its extra version', async () => {
     let reads = 0;
     ddb.on(GetCommand).callsFake((input: { Key: { sk: string } }) => {
-      if (!input.Key.sk.startsWith('IMG#')) return { Item: { status: 'active' } };
+      if (!input.Key.sk.startsWith('IMG#')) return { Item: { status: 'active', imageId: 'img_1' } };
       reads += 1;
       return { Item: reads === 1 ? imageItem() : imageItem({ status: 'available', objectVersionId: 'v-1' }) };
     });

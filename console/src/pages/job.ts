@@ -11,6 +11,8 @@ import { StatusBadge } from '../components/status-badge.js';
 import { TimeAgo, Timestamp } from '../components/time-ago.js';
 import { MAX_PAGES_PER_TICK, useFeed } from '../feed.js';
 import { formatCount, formatDuration, formatTime, formatYield, yieldOf } from '../format.js';
+import { JobTargets } from '../components/group-targets.js';
+import { ReplaceImage } from '../components/replace-image.js';
 import { asApiError, useConsole, usePolling } from '../hooks.js';
 import { ResultHistogram } from '../incremental.js';
 import { can } from '../permissions.js';
@@ -141,6 +143,8 @@ export function JobPage({ jobId }: { jobId: string }) {
       onCancel=${() => setConfirming(undefined)}
     />`}
     <${Counters} job=${job} />
+    <${JobTargets} job=${job} onChanged=${setOverride} />
+    <${ReplaceImage} job=${job} onReplaced=${setOverride} />
     <${JobDetails} job=${job} />
     <${RestrictionsEditor} job=${job} onSaved=${setOverride} />
     <${ResultsSection} jobId=${jobId} programmerNames=${programmerNames} />

@@ -8,6 +8,7 @@ import { ConfirmDialog } from '../components/confirm-dialog.js';
 import { CredentialsDownload } from '../components/credentials-download.js';
 import { ErrorNotice } from '../components/error-notice.js';
 import { FormDialog } from '../components/form-dialog.js';
+import { FactoryGroups, ProgrammerGroups } from '../components/group-editor.js';
 import { StatusBadge } from '../components/status-badge.js';
 import { TimeAgo } from '../components/time-ago.js';
 import { useAction, useConsole, usePolling } from '../hooks.js';
@@ -44,6 +45,18 @@ export function ProgrammersPage() {
     setMoveTo(programmer.factoryId);
     setEditing({ kind, programmer });
   };
+  // Groups live in factories: every factory's, so each row names its programmer's groups.
+  const groups = usePolling(
+    async () => (await Promise.all((factories.data ?? []).map((factory) => api.listAll(contract.listGroups, { params: { factoryId: factory.factoryId }, query: { limit: 100 } })))).flat(),
+    null,
+    [factories.data],
+    Boolean(factories.data),
+  );
+  const groupsOf = (id: string) => (groups.data ?? []).filter((group) => group.factoryId === id);
+  const groupsChanged = () => {
+    groups.reload();
+    programmers.reload();
+  };
 
   return html`
     <h1>Programmers</h1>
@@ -64,7 +77,7 @@ export function ProgrammersPage() {
     html`<table>
       <caption class="visually-hidden">Programmers</caption>
       <thead>
-        <tr><th scope="col">Programmer</th><th scope="col">Hardware serial</th><th scope="col">Status</th><th scope="col">Factory</th><th scope="col">Last seen</th><th scope="col">Actions</th></tr>
+        <tr><th scope="col">Programmer</th><th scope="col">Hardware serial</th><th scope="col">Status</th><th scope="col">Factory</th><th scope="col">Groups</th><th scope="col">Last seen</th><th scope="col">Actions</th></tr>
       </thead>
       <tbody>
         ${shown.map(
@@ -73,6 +86,7 @@ export function ProgrammersPage() {
             <td><code>${programmer.hardwareSerial}</code></td>
             <td><${StatusBadge} status=${programmer.status} /></td>
             <td><a href=${href.factory(programmer.factoryId)}>${factoryNames.get(programmer.factoryId) ?? programmer.factoryId}</a></td>
+            <td><${ProgrammerGroups} programmer=${programmer} groups=${groupsOf(programmer.factoryId)} onChanged=${groupsChanged} /></td>
             <td><${TimeAgo} at=${programmer.lastSeenAt} /></td>
             <td class="row-actions">
               <button type="button" aria-label=${`Move ${programmer.name}`} onClick=${() => open('move', programmer)}>Move</button>
@@ -135,6 +149,8 @@ export function ProgrammersPage() {
       onConfirm=${async () =>
         finish(await change.run(() => api.call(contract.deprovisionProgrammer, { params: { programmerId: editing.programmer.programmerId } }), () => `${editing.programmer.name} deprovisioned.`))}
     />`}
+    ${factoryId && groups.data && html`<${FactoryGroups} factoryId=${factoryId} factoryName=${factoryNames.get(factoryId) ?? factoryId} groups=${groupsOf(factoryId)} onChanged=${groupsChanged} />`}
+    ${!factoryId && html`<p class="help">Choose a factory to manage its programmer groups.</p>`}
   `;
 }
 

@@ -1,6 +1,7 @@
 // The device routes' contract only: the index would also build every management schema at cold start.
 import * as contract from '../../../shared/contract/device.js';
 import { ConflictError, NotFoundError } from '../../../shared/domain/errors.js';
+import { targetRefusal } from '../../../shared/domain/authorizations.js';
 import { downloadRefusal } from '../../../shared/domain/jobs.js';
 import { type BoundRoute, WithStatus, implement } from '../../../shared/http/handler.js';
 import { logger } from '../../../shared/http/logger.js';
@@ -35,12 +36,12 @@ function seen(principal: ProgrammerPrincipal): Promise<void> {
 export const deviceRoutes: BoundRoute[] = [
   implement(contract.listDeviceJobs, async ({ principal: me }) => {
     const [{ programmer }] = await Promise.all([loadDeviceContext(db, me.accountId, me.programmerId), seen(me)]);
-    return { items: await listActiveFactoryJobs(db, me.accountId, programmer.factoryId), nextCursor: null };
+    return { items: await listActiveFactoryJobs(db, me.accountId, programmer), nextCursor: null };
   }),
 
   implement(contract.createDownloadUrl, async ({ principal: me, params }) => {
     const [{ programmer, job }] = await Promise.all([loadDeviceContext(db, me.accountId, me.programmerId, params.jobId), seen(me)]);
-    const refusal = downloadRefusal(job!, new Date());
+    const refusal = downloadRefusal(job!, new Date()) ?? targetRefusal(programmer, job!);
     if (refusal) throw refusal;
     const image = await getImage(db, me.accountId, job!.imageId, true);
     if (image.delivery !== 'cloud') {

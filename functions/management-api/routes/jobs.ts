@@ -3,10 +3,11 @@ import { NotFoundError } from '../../../shared/domain/errors.js';
 import type { JobAction } from '../../../shared/domain/jobs.js';
 import { type RouteRequest, implement } from '../../../shared/http/handler.js';
 import { actorOf } from '../../../shared/http/principal.js';
+import { replaceJobImage } from '../../../shared/store/images.js';
 import * as jobs from '../../../shared/store/jobs.js';
 import { listLogLines } from '../../../shared/store/logs.js';
 import { listResults } from '../../../shared/store/results.js';
-import { db, objects } from '../deps.js';
+import { db, objects, signer } from '../deps.js';
 
 function transition(action: JobAction) {
   return async ({ principal, params }: RouteRequest<typeof contract.pauseJob> | RouteRequest<typeof contract.deleteJob>) => {
@@ -36,6 +37,12 @@ export const jobRoutes = [
   implement(contract.resumeJob, transition('resume')),
   implement(contract.restartJob, transition('restart')),
   implement(contract.deleteJob, transition('delete')),
+  implement(contract.replaceJobImage, async ({ principal, params, body }) => {
+    const { previous, ...replaced } = await replaceJobImage({ db, signer, objects }, principal.accountId, params.jobId, body, actorOf(principal));
+    // Committed: no programmer can be granted the old image again, so its object goes.
+    if (previous.delivery === 'cloud') await objects.delete(principal.accountId, previous.imageId);
+    return replaced;
+  }),
   implement(contract.listJobResults, async ({ principal, params, query }) => {
     await servedJob(principal.accountId, params.jobId, false);
     return listResults(db, principal.accountId, params.jobId, query);
