@@ -410,6 +410,41 @@ describe.skipIf(!haveChromium && !requireChromium)(`the web console in Chromium 
     await screenshot(page, 'audit', 'console-audit');
   });
 
+  it('shows the unit data sources with the jobs that use them, and finds a unit by its pool value', async () => {
+    const pool = await call('POST', 'v1/serial-pools', { token: admin.token, body: { name: uniqueName('Boards'), format: 'BD{n:06}' } });
+    expect(pool.status, JSON.stringify(pool.body)).toBe(201);
+    const fieldsJobName = uniqueName('Traced board');
+    const image = await call('POST', 'v1/images', {
+      token: admin.token,
+      body: { name: fieldsJobName, factoryId, contentSha256: 'ef'.repeat(32), sizeBytes: 1024, delivery: 'direct', unitFields: [{ name: 'board', source: { serialPool: pool.body.serialPool.serialPoolId } }] },
+    });
+    expect(image.status, JSON.stringify(image.body)).toBe(201);
+    const granted = await device('v1/device/authorizations', { jobId: image.body.job.jobId, units: 2, nonce: randomUUID() });
+    expect(granted.status, JSON.stringify(granted.body)).toBe(201);
+    const [first] = granted.body.unitData as { serial: string; fields: { board: string } }[];
+    expect((await device('v1/device/results', { authorizationId: granted.body.authorizationId, results: [{ serial: first!.serial, status: 'success' }] })).status).toBe(200);
+
+    await pressByKeyboard(page, mainNav().getByRole('link', { name: 'Sources' }));
+    const pools = page.getByRole('table', { name: 'Serial pools' });
+    const row = pools.getByRole('row').filter({ hasText: pool.body.serialPool.name });
+    await expectText(await cellOf(pools, row, 'Issued'), '2');
+    await expectText(await cellOf(pools, row, 'Used by'), fieldsJobName);
+    await expectAccessible(page, 'the sources page');
+
+    await pressByKeyboard(page, mainNav().getByRole('link', { name: 'Unit lookup' }));
+    await page.getByLabel('Look up by').selectOption('serial');
+    await page.getByLabel('Value', { exact: true }).fill(first!.fields.board);
+    await pressByKeyboard(page, page.getByRole('button', { name: 'Look up' }));
+    const stories = page.getByRole('table', { name: /One unit got/ });
+    const story = stories.getByRole('row').filter({ hasText: first!.serial });
+    await expectText(await cellOf(stories, story, 'Result'), 'success');
+    expect(page.url()).toContain(`#/units/serial/${encodeURIComponent(first!.fields.board)}`);
+    await expectAccessible(page, 'the unit lookup');
+    await page.getByLabel('Value', { exact: true }).fill('BD999999');
+    await pressByKeyboard(page, page.getByRole('button', { name: 'Look up' }));
+    await expectText(page.getByRole('status').filter({ hasText: 'No unit got' }), /^No unit got BD999999/);
+  });
+
   it('shows an image page, and a clear error for a job that does not exist', async () => {
     await page.goto(`${console_.server.url}#/images/${cloudImageId}`);
     await expectText(page.getByRole('heading', { level: 1 }).locator('.status'), 'available');
