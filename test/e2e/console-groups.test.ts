@@ -80,7 +80,7 @@ describe.skipIf(!haveChromium && !requireChromium)(`programmer groups and job re
   it('creates groups and puts a programmer into one on the programmers page', async () => {
     await page.getByRole('link', { name: 'Programmers' }).click();
     await page.getByRole('heading', { name: 'Programmers', level: 1 }).waitFor();
-    await page.getByLabel('Factory').selectOption({ label: factoryName });
+    await page.getByLabel('Show factory').selectOption({ label: factoryName });
     const groups = page.getByRole('region', { name: `Groups of ${factoryName}` });
     for (const name of ['Line A', 'Line B']) {
       await groups.getByLabel('New group').fill(name);

@@ -130,7 +130,7 @@ describe.skipIf(!haveChromium && !requireChromium)(`people in the web console (n
 
     await operatorPage.getByRole('heading', { name: 'Factories' }).waitFor();
     await expect.poll(() => operatorPage.locator('.who').textContent()).toContain(operatorEmail);
-    expect(await operatorPage.locator('.who .tag').textContent()).toBe('operator');
+    expect(await operatorPage.locator('.who .tag').textContent()).toBe('operator · 1 factory');
     // The code came back in the query and is gone from the address bar; no token was ever in a URL, nor in localStorage.
     expect(new URL(operatorPage.url()).search).toBe('');
     const token = await operatorToken();
