@@ -361,6 +361,8 @@ describe.skipIf(!haveChromium && !requireChromium)(`the web console in Chromium 
     expect((await call('GET', `v1/jobs/${jobId}`, { token: admin.token })).body.job.status).toBe('active');
 
     await pressByKeyboard(page, page.getByRole('button', { name: 'Actions' }));
+    // Enter only once the menu has moved focus to Pause: pressed earlier, it lands on the Actions button again.
+    await expect.poll(() => page.getByRole('menuitem', { name: 'Pause' }).evaluate((element) => element === document.activeElement)).toBe(true);
     await page.keyboard.press('Enter');
     await pressByKeyboard(page, dialog.getByRole('button', { name: 'Pause job' }));
     await page.getByRole('status').filter({ hasText: 'Job paused.' }).waitFor();
@@ -430,6 +432,7 @@ describe.skipIf(!haveChromium && !requireChromium)(`the web console in Chromium 
     await expectText(await cellOf(pools, row, 'Issued'), '2');
     await expectText(await cellOf(pools, row, 'Used by'), fieldsJobName);
     await expectAccessible(page, 'the sources page');
+    await screenshot(page, 'sources', 'console-sources');
 
     await pressByKeyboard(page, mainNav().getByRole('link', { name: 'Unit lookup' }));
     await page.getByLabel('Look up by').selectOption('serial');
@@ -440,6 +443,7 @@ describe.skipIf(!haveChromium && !requireChromium)(`the web console in Chromium 
     await expectText(await cellOf(stories, story, 'Result'), 'success');
     expect(page.url()).toContain(`#/units/serial/${encodeURIComponent(first!.fields.board)}`);
     await expectAccessible(page, 'the unit lookup');
+    await screenshot(page, 'units', 'console-units');
     await page.getByLabel('Value', { exact: true }).fill('BD999999');
     await pressByKeyboard(page, page.getByRole('button', { name: 'Look up' }));
     await expectText(page.getByRole('status').filter({ hasText: 'No unit got' }), /^No unit got BD999999/);

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { type BrowserContext, type Page, chromium } from 'playwright-core';
@@ -8,6 +8,8 @@ import { buildConsole } from '../../console/build.js';
 import { type ConsoleServer, startConsoleServer } from '../../scripts/lib/console-server.js';
 import type { CredentialsFileType } from '../../shared/contract/index.js';
 import { call, createAccount, uniqueName } from '../support/api.js';
+import { expectAccessible, screenshot } from '../support/browser.js';
+import { CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, haveChromium, requireChromium } from '../support/chromium.js';
 
 /**
  * Groups and replace in the web console (issue 11 parts 3 and 4), in Debian's Chromium against
@@ -16,11 +18,6 @@ import { call, createAccount, uniqueName } from '../support/api.js';
  * replaces the job's image from a file chosen in the browser. The console server proxies the
  * API on a free port, so this file never competes for the CORS-allowed port of the other browser test.
  */
-const CHROMIUM = process.env.FLASHLINE_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const haveChromium = existsSync(CHROMIUM);
-const requireChromium = process.env.FLASHLINE_REQUIRE_BROWSER === '1';
-const SCREENSHOTS = path.resolve(import.meta.dirname, '../../test-results/screenshots');
 const UI_TIMEOUT_MS = 30_000;
 
 describe.skipIf(!haveChromium && !requireChromium)(`programmer groups and job replace in the console (needs ${CHROMIUM})`, () => {
@@ -36,8 +33,6 @@ describe.skipIf(!haveChromium && !requireChromium)(`programmer groups and job re
   let server: ConsoleServer;
   let browser: BrowserContext;
   let page: Page;
-
-  const screenshot = (name: string) => page.screenshot({ path: path.join(SCREENSHOTS, `console-${name}.png`), fullPage: true });
 
   beforeAll(async () => {
     if (!haveChromium) throw new Error(`FLASHLINE_REQUIRE_BROWSER=1 but ${CHROMIUM} is missing: install Debian's chromium package`);
@@ -91,7 +86,10 @@ describe.skipIf(!haveChromium && !requireChromium)(`programmer groups and job re
     await page.getByRole('button', { name: `Edit groups of ${programmerName}` }).click();
     const editor = page.getByRole('group', { name: `Groups of ${programmerName}` });
     await editor.getByRole('checkbox', { name: 'Line A' }).check();
+    await expectAccessible(page, "the programmers page with a programmer's group editor open");
     await page.getByRole('button', { name: 'Save groups' }).click();
+    // The editor's own checkbox labels say 'Line A' too: only its closing means the PATCH answered.
+    await editor.waitFor({ state: 'hidden' });
     const row = page.getByRole('row').filter({ hasText: programmerName });
     await expect.poll(async () => (await row.textContent()) ?? '', { timeout: UI_TIMEOUT_MS }).toContain('Line A');
     const stored = await call('GET', `v1/programmers/${programmerId}`, { token: admin.token });
@@ -102,7 +100,8 @@ describe.skipIf(!haveChromium && !requireChromium)(`programmer groups and job re
     // A group in use stays, and the console shows the API's reason.
     await groups.getByRole('button', { name: 'Delete group Line A' }).click();
     await groups.getByRole('alert').filter({ hasText: 'group_in_use' }).waitFor();
-    await screenshot('programmers-groups');
+    await expectAccessible(page, 'the programmers page with a refused group deletion');
+    await screenshot(page, 'programmers-groups', 'console-programmers-groups');
   });
 
   it('aims the job at another group on the job page, and the programmer is refused it', async () => {
@@ -111,6 +110,7 @@ describe.skipIf(!haveChromium && !requireChromium)(`programmer groups and job re
     await targets.getByText('Every programmer of the factory').waitFor();
     await targets.getByRole('button', { name: 'Change targets' }).click();
     await targets.getByRole('checkbox', { name: 'Line B' }).check();
+    await expectAccessible(page, "the job page with the targets editor open");
     await targets.getByRole('button', { name: 'Save targets' }).click();
     await targets.getByText('Groups: Line B').waitFor();
 
@@ -119,7 +119,7 @@ describe.skipIf(!haveChromium && !requireChromium)(`programmer groups and job re
     expect(refused.body.error.code).toBe('not_in_target_group');
     const listed = await call('GET', 'v1/device/jobs', { token: programmerToken });
     expect(listed.body.items.map((job: { jobId: string }) => job.jobId)).not.toContain(jobId);
-    await screenshot('job-targets');
+    await screenshot(page, 'job-targets');
   });
 
   it("replaces the job's image from a file chosen in the browser, keeping its counters", async () => {
@@ -134,6 +134,7 @@ describe.skipIf(!haveChromium && !requireChromium)(`programmer groups and job re
     const bytes = randomBytes(3000);
     await replace.getByLabel('Image file').setInputFiles({ name: 'gate-driver-1.1.bin', mimeType: 'application/octet-stream', buffer: bytes });
     await replace.getByLabel('Name').fill('Gate driver 1.1');
+    await expectAccessible(page, 'the replace form');
     await replace.getByRole('button', { name: 'Replace image' }).click();
     await replace.getByRole('status').filter({ hasText: 'Image replaced: now version 2' }).waitFor();
 
@@ -141,6 +142,7 @@ describe.skipIf(!haveChromium && !requireChromium)(`programmer groups and job re
     expect(job).toMatchObject({ imageVersion: 2, counters: { authorized: 4, remaining: 26 } });
     const image = (await call('GET', `v1/images/${job.imageId}`, { token: admin.token })).body.image;
     expect(image).toMatchObject({ name: 'Gate driver 1.1', sizeBytes: 3000, status: 'registered' });
-    await screenshot('job-replace');
+    await expectAccessible(page, 'the job page after a replace');
+    await screenshot(page, 'job-replace', 'console-job-replace');
   });
 });

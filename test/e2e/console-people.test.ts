@@ -5,10 +5,9 @@ import { type Browser, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildConsole } from '../../console/build.js';
 import { type ConsoleServer, startConsoleServer } from '../../scripts/lib/console-server.js';
-import * as contract from '../../shared/contract/index.js';
-import { ROLE_RANK } from '../../shared/contract/route.js';
 import type { CredentialsFileType } from '../../shared/contract/index.js';
 import { call, createAccount, uniqueName } from '../support/api.js';
+import { expectAccessible, screenshot } from '../support/browser.js';
 import { CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, haveChromium, requireChromium } from '../support/chromium.js';
 
 /**
@@ -22,11 +21,6 @@ const UI_TIMEOUT_MS = 30_000;
 /** The people test's own console origin (infra/app.ts LOCAL_CONSOLE_ORIGINS): a callback URL of the pool's client. */
 const CONSOLE_PORT = 4582;
 const NEW_PASSWORD = 'Operator-console-1!';
-/**
- * Per-factory scoping and the operator's job actions come with the roles work (issue 11 part 2):
- * until the contract lets operators pause, those assertions wait for it instead of failing.
- */
-const operatorsMayPause = ROLE_RANK[contract.pauseJob.access.kind === 'account' ? contract.pauseJob.access.minimumRole : 'admin'] <= ROLE_RANK.operator;
 
 describe.skipIf(!haveChromium && !requireChromium)(`people in the web console (needs ${CHROMIUM})`, () => {
   let admin: CredentialsFileType;
@@ -96,6 +90,7 @@ describe.skipIf(!haveChromium && !requireChromium)(`people in the web console (n
     await page.getByRole('link', { name: 'People' }).click();
     await page.getByRole('heading', { name: 'Invite a person' }).waitFor();
     await page.getByText('Nobody is invited yet.').waitFor();
+    await expectAccessible(page, 'the people page, empty');
 
     operatorEmail = `operator-${Date.now().toString(36)}@example.com`;
     await page.getByLabel('Email').fill(operatorEmail);
@@ -108,7 +103,8 @@ describe.skipIf(!haveChromium && !requireChromium)(`people in the web console (n
     const row = page.getByRole('row').filter({ hasText: operatorEmail });
     await expect.poll(() => row.textContent()).toContain(factoryA.name);
     expect(await row.getByRole('combobox').inputValue()).toBe('operator');
-    await page.screenshot({ path: path.join(SCREENSHOTS, 'console-people.png'), fullPage: true });
+    await expectAccessible(page, 'the people page with the temporary password shown');
+    await screenshot(page, 'people', 'console-people');
     await context.close();
   });
 
@@ -136,6 +132,7 @@ describe.skipIf(!haveChromium && !requireChromium)(`people in the web console (n
     const token = await operatorToken();
     expect(visited.some((url) => url.includes(token))).toBe(false);
     expect(await operatorPage.evaluate(() => localStorage.length)).toBe(0);
+    await expectAccessible(operatorPage, 'the factories page of a signed-in person');
     // Operators do not manage people.
     expect(await operatorPage.getByRole('link', { name: 'People' }).count()).toBe(0);
     const me = await call('GET', 'v1/account', { token });
@@ -147,7 +144,7 @@ describe.skipIf(!haveChromium && !requireChromium)(`people in the web console (n
     expect([refused.status, refused.body.error.code]).toEqual([403, 'forbidden']);
   });
 
-  it.skipIf(!operatorsMayPause)("sees A's jobs and pauses one, and nothing of factory B (UI and API 404) [needs the roles work]", async () => {
+  it("sees A's jobs and pauses one, and nothing of factory B (UI and API 404)", async () => {
     const token = await operatorToken();
     await operatorPage.goto(`${server.url}#/factories`);
     await operatorPage.getByRole('link', { name: factoryA.name }).waitFor();

@@ -1,12 +1,14 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildConsole } from '../../console/build.js';
 import { type ConsoleServer, startConsoleServer } from '../../scripts/lib/console-server.js';
 import type { CredentialsFileType } from '../../shared/contract/index.js';
 import { call, createAccount, uniqueName } from '../support/api.js';
+import { expectAccessible, screenshot, signInWithToken } from '../support/browser.js';
+import { CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, haveChromium, requireChromium } from '../support/chromium.js';
 
 /**
  * The console is role-aware (issue 11): an admin creates a key limited to one factory on the
@@ -14,17 +16,8 @@ import { call, createAccount, uniqueName } from '../support/api.js';
  * new operator key sees only that factory, is offered pause/resume/restart but not delete, no
  * keys or audit pages, and another factory's job deep link answers not_found.
  */
-const CHROMIUM = process.env.FLASHLINE_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const haveChromium = existsSync(CHROMIUM);
-const requireChromium = process.env.FLASHLINE_REQUIRE_BROWSER === '1';
-const SCREENSHOTS = path.resolve(import.meta.dirname, '../../test-results/screenshots');
 const UI_TIMEOUT_MS = 30_000;
 
-async function signIn(page: Page, secret: string): Promise<void> {
-  await page.getByLabel('API token or credentials file').fill(secret);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
 
 describe.skipIf(!haveChromium && !requireChromium)(`the role-aware console in Chromium (needs ${CHROMIUM})`, () => {
   let admin: CredentialsFileType;
@@ -78,7 +71,7 @@ describe.skipIf(!haveChromium && !requireChromium)(`the role-aware console in Ch
   it('lets an admin create an operator key limited to line A, shown once, and revoke an old key', async () => {
     const page = browser.pages()[0] ?? (await browser.newPage());
     await page.goto(server.url);
-    await signIn(page, JSON.stringify(admin));
+    await signInWithToken(page, JSON.stringify(admin));
     await page.getByRole('link', { name: 'API keys' }).click();
     await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
     const form = page.getByRole('form', { name: 'Create a key' });
@@ -94,7 +87,8 @@ describe.skipIf(!haveChromium && !requireChromium)(`the role-aware console in Ch
     await file.waitFor();
     operator = JSON.parse(await file.inputValue()) as CredentialsFileType;
     expect(operator).toMatchObject({ role: 'operator', factoryIds: [lineA.factoryId], accountId: admin.accountId });
-    await page.screenshot({ path: path.join(SCREENSHOTS, 'console-api-keys-created.png'), fullPage: true });
+    await expectAccessible(page, 'the new key shown once');
+    await screenshot(page, 'api-keys-created');
     await page.getByRole('button', { name: 'Done' }).click();
     await file.waitFor({ state: 'hidden' });
 
@@ -104,19 +98,22 @@ describe.skipIf(!haveChromium && !requireChromium)(`the role-aware console in Ch
 
     await page.getByRole('button', { name: `Revoke ${oldKeyName}` }).click();
     const dialog = page.getByRole('dialog', { name: 'Revoke this key?' });
+    await dialog.waitFor();
+    await expectAccessible(page, 'the revoke confirmation');
     await dialog.getByRole('button', { name: 'Revoke key' }).click();
     await page.getByRole('status').filter({ hasText: `Revoked ${oldKeyName}` }).waitFor();
     await table.getByRole('row').filter({ hasText: oldKeyName }).filter({ hasText: 'revoked' }).waitFor();
     const keys = (await call('GET', 'v1/api-keys', { token: admin.token })).body.items as { name: string; status: string }[];
     expect(keys.find((key) => key.name === oldKeyName)?.status).toBe('revoked');
-    await page.screenshot({ path: path.join(SCREENSHOTS, 'console-api-keys.png'), fullPage: true });
+    await expectAccessible(page, 'the API keys page');
+    await screenshot(page, 'api-keys', 'console-api-keys');
   });
 
   it('shows the operator only line A, offers pause but not delete, and no keys or audit pages', async () => {
     // A new tab is a new session (the token lives in the tab's sessionStorage).
     const page = await browser.newPage();
     await page.goto(server.url);
-    await signIn(page, operator.token);
+    await signInWithToken(page, operator.token);
     await page.getByRole('heading', { name: 'Factories' }).waitFor();
     await page.getByRole('link', { name: lineA.name }).waitFor();
     expect(await page.getByRole('link', { name: lineB.name }).count()).toBe(0);
@@ -133,7 +130,8 @@ describe.skipIf(!haveChromium && !requireChromium)(`the role-aware console in Ch
     await page.getByRole('dialog', { name: 'Pause this job?' }).getByRole('button', { name: 'Pause job' }).click();
     await page.getByRole('status').filter({ hasText: 'Job paused.' }).waitFor();
     expect((await call('GET', `v1/jobs/${jobA}`, { token: admin.token })).body.job.status).toBe('paused');
-    await page.screenshot({ path: path.join(SCREENSHOTS, 'console-operator-job.png'), fullPage: true });
+    await expectAccessible(page, 'the job page of an operator');
+    await screenshot(page, 'operator-job');
 
     await page.goto(`${server.url}#/jobs/${jobB}`);
     await page.getByRole('alert').filter({ hasText: 'not_found' }).waitFor();
@@ -149,7 +147,7 @@ describe.skipIf(!haveChromium && !requireChromium)(`the role-aware console in Ch
     const viewer = await call('POST', 'v1/api-keys', { token: admin.token, body: { name: uniqueName('Viewer'), role: 'viewer', factoryIds: [lineA.factoryId] } });
     const page = await browser.newPage();
     await page.goto(`${server.url}#/jobs/${jobA}`);
-    await signIn(page, viewer.body.credentials.token);
+    await signInWithToken(page, viewer.body.credentials.token);
     await page.getByRole('heading', { level: 1 }).filter({ hasText: 'Board' }).waitFor();
     expect(await page.getByRole('button', { name: 'Actions' }).count()).toBe(0);
     await page.close();

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
@@ -7,6 +7,7 @@ import { expect, inject } from 'vitest';
 import { buildConsole } from '../../console/build.js';
 import { BROWSER_TEST_CONSOLE_PORTS } from '../../infra/local-console-origins.js';
 import { type ConsoleServer, startConsoleServer } from '../../scripts/lib/console-server.js';
+import { CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, haveChromium, requireChromium } from './chromium.js';
 
 /**
  * What every browser test of the console shares: Debian's headless Chromium (never a
@@ -14,14 +15,9 @@ import { type ConsoleServer, startConsoleServer } from '../../scripts/lib/consol
  * waiting helpers, screenshots, keyboard reachability and the axe-core check each page gets.
  */
 
-/** Debian's package; FLASHLINE_CHROMIUM points elsewhere (another distribution's path). */
-export const CHROMIUM = process.env.FLASHLINE_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-export const haveChromium = existsSync(CHROMIUM);
-export const requireChromium = process.env.FLASHLINE_REQUIRE_BROWSER === '1';
+export { CHROMIUM, haveChromium, requireChromium };
 /** Longer than the console's refresh intervals (job 5 s, logs 3 s) with room for a slow emulator. */
 export const UI_TIMEOUT_MS = 30_000;
-const SCREENSHOTS = path.resolve(import.meta.dirname, '../../test-results/screenshots');
 /** The README tour's pictures: written only when asked (FLASHLINE_DOCS_SCREENSHOTS=1), so test runs leave docs/ alone. */
 const DOCS = path.resolve(import.meta.dirname, '../../docs');
 const writeDocsScreenshots = process.env.FLASHLINE_DOCS_SCREENSHOTS === '1';

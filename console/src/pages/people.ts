@@ -128,7 +128,8 @@ function InviteForm({ factories, busy, onInvite }: InviteFormProps) {
   const [role, setRole] = useState<Role>('viewer');
   const [scope, setScope] = useState<string[]>([]);
   const scoped = role !== 'admin';
-  return html`<form class="invite" aria-labelledby="invite-title"
+  return html`<h2 id="invite-title">Invite a person</h2>
+  <form class="grid-form" aria-labelledby="invite-title"
     onSubmit=${(event: Event) => {
       event.preventDefault();
       void onInvite({ email, role, ...(scoped && scope.length > 0 ? { factoryIds: scope } : {}) }).then(() => {
@@ -136,7 +137,6 @@ function InviteForm({ factories, busy, onInvite }: InviteFormProps) {
         setScope([]);
       });
     }}>
-    <h2 id="invite-title">Invite a person</h2>
     <label for="invite-email">Email</label>
     <input id="invite-email" type="email" required autocomplete="off" value=${email} onInput=${(event: Event) => setEmail((event.target as HTMLInputElement).value)} />
     <label for="invite-role">Role</label>
