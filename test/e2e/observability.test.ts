@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { parseApiFlavour } from '../../infra/api-flavour.js';
 import { METRIC, METRICS_NAMESPACE } from '../../shared/observability/metric-names.js';
 import { call, createAccount, uniqueName } from '../support/api.js';
 import { type Line, linesSince, logGroupOf } from '../support/function-logs.js';
@@ -20,6 +21,7 @@ async function eventually(logGroupName: string, startTime: number, found: (lines
  * through CloudWatch Logs as an operator's tools would read them.
  */
 describe('logs and metrics of a deployed run', () => {
+  const restOnMiniStack = parseApiFlavour(process.env.FLASHLINE_API_FLAVOUR) === 'rest' && inject('emulatorKind') === 'ministack';
   const startTime = Date.now() - 60_000;
   let admin: { token: string; accountId: string };
   let programmer: { token: string; programmerId: string };
@@ -80,7 +82,9 @@ describe('logs and metrics of a deployed run', () => {
       expect(mine(lines).length, functionId).toBeGreaterThan(0);
       for (const line of mine(lines)) {
         expect(line.function_request_id, functionId).toMatch(/^[0-9a-f-]{36}$/);
-        expect(line.apiRequestId, functionId).toBeTruthy();
+        // MiniStack-specific: its REST API hands the REQUEST authorizer an event without
+        // requestContext.requestId (AWS's carries it), so there the authorizer has none to log.
+        if (!(functionId === 'Authorizer' && restOnMiniStack)) expect(line.apiRequestId, functionId).toBeTruthy();
         expect(line.service, functionId).toBe(functionId);
       }
       if (functionId !== 'ManagementApi') expect(mine(lines).some((line) => line.programmerId === programmer.programmerId), functionId).toBe(true);

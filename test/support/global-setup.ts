@@ -15,6 +15,8 @@ declare module 'vitest' {
     peopleUserPoolId: string;
     peopleClientId: string;
     peopleSignInUrl: string;
+    /** 'ministack' or 'localstack' (localstack/emulator.ts): marks the tests that depend on an emulator's specifics. */
+    emulatorKind: string;
   }
 }
 
@@ -46,6 +48,7 @@ export default async function setup(project: TestProject): Promise<() => void> {
   project.provide('peopleUserPoolId', stack.outputs.people?.userPoolId ?? '');
   project.provide('peopleClientId', stack.outputs.people?.clientId ?? '');
   project.provide('peopleSignInUrl', stack.outputs.people?.signInUrl ?? '');
+  project.provide('emulatorKind', stack.emulator.kind);
   return () => {
     if (stack.startedEmulator) stopEmulator();
   };
