@@ -89,6 +89,15 @@ export const EVENT_SOURCES = { job: { skPrefix: SK_PREFIX.job }, image: { skPref
 const PRESENCE_INDEX_PK = 'PRESENCE';
 
 const RESERVATION_PREFIX = 'rsv_';
+/**
+ * The job item carries one ledger attribute per reservation not yet recorded (about one per busy
+ * container), and a write costs a write unit per KB of the item: names are kept short so that 16
+ * busy containers' entries (36 bytes each instead of 59) leave the job item near 1 KB.
+ * `@{epoch seconds, base 36}.{units, base 36}.{the authorization id's 128 bits, base64url}`.
+ */
+const COMPACT_RESERVATION_PREFIX = '@';
+const COMPACT_RESERVATION = /^@([0-9a-z]{1,10})\.([0-9a-z]{1,4})\.([A-Za-z0-9_-]{22})$/;
+const CANONICAL_AUTHORIZATION_ID = /^auth_([0-9a-f]{32})$/;
 
 const accountPk = (accountId: string) => `ACCT#${accountId}`;
 
@@ -168,8 +177,17 @@ export const keys = {
    * authorizations.ts): when (epoch seconds), how many units and for which authorization; its
    * value is the first serial index.
    */
-  reservationAttribute: (reservedAtSeconds: number, units: number, authorizationId: string) => `${RESERVATION_PREFIX}${reservedAtSeconds}_${units}_${authorizationId}`,
+  reservationAttribute: (reservedAtSeconds: number, units: number, authorizationId: string) => {
+    const canonical = CANONICAL_AUTHORIZATION_ID.exec(authorizationId);
+    if (!canonical) return `${RESERVATION_PREFIX}${reservedAtSeconds}_${units}_${authorizationId}`;
+    return `${COMPACT_RESERVATION_PREFIX}${reservedAtSeconds.toString(36)}.${units.toString(36)}.${Buffer.from(canonical[1] as string, 'hex').toString('base64url')}`;
+  },
+  /** Both forms: compact names (written since 2026-11-27) and the long ones of job items written before. */
   parseReservationAttribute: (name: string): { reservedAtSeconds: number; units: number; authorizationId: string } | undefined => {
+    const compact = COMPACT_RESERVATION.exec(name);
+    if (compact) {
+      return { reservedAtSeconds: parseInt(compact[1] as string, 36), units: parseInt(compact[2] as string, 36), authorizationId: `auth_${Buffer.from(compact[3] as string, 'base64url').toString('hex')}` };
+    }
     const match = /^rsv_(\d+)_(\d+)_(auth_[0-9a-f]+)$/.exec(name);
     return match ? { reservedAtSeconds: Number(match[1]), units: Number(match[2]), authorizationId: match[3] as string } : undefined;
   },
