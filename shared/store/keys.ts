@@ -16,8 +16,9 @@
  *   image              ACCT#{acct}            IMG#{img}
  *   job                ACCT#{acct}            JOB#{job}     gsi2: ACCT#{acct}#FAC#{fac} / JOB#{job}
  *     (sparse: the gsi2 keys are removed by the write that deletes the job; programmers never read deleted jobs)
- *     its reservation ledger: one attribute rsv_{epoch seconds}_{units}_{authorization id} per
- *     reservation whose authorization is not yet recorded, holding its first serial index;
+ *     its reservation ledger: one attribute @{epoch seconds, base 36}.{units, base 36}.{authorization
+ *     id bits, base64url} per reservation whose authorization is not yet recorded, holding its
+ *     first serial index (items written before may carry rsv_{seconds}_{units}_{authorization id});
  *     runStartIndex: the serial index the current run started at
  *     unitFields: the sources its units' data comes from, with what renders their values
  *     targetGroups: the programmer groups it is for, comma-joined (absent: every programmer of its factory);
