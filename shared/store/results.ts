@@ -1,5 +1,5 @@
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { type AutoPause, GUARDRAIL_ACTOR, guardrailCrossed, storedAutoPause } from '../domain/guardrail.js';
+import { type AutoPause, GUARDRAIL_ACTOR, failuresCeilingBelowRate, guardrailCrossed, storedAutoPause } from '../domain/guardrail.js';
 import { ThrottledError } from '../domain/errors.js';
 import { type ResultInput, ReportedSet, planReport } from '../domain/reports.js';
 import { type AuthorizationRecord, authorizationOf, readReportedState } from './authorizations.js';
@@ -86,9 +86,11 @@ async function readGuardedJob(db: Db, accountId: string, jobId: string): Promise
 }
 
 /**
- * The counter update of a report. Without a known guardrail it requires the job to have none;
- * with one it is conditioned on the failures (and, when it pauses, all counters and the status)
- * being what was read, so the write that makes the rate cross is exactly the one that pauses.
+ * The counter update of a report. Without a known guardrail it requires the job to have none.
+ * With one, either its failures stay under a ceiling that keeps the rate below the guardrail
+ * whatever lands first (failuresCeilingBelowRate), or — near the threshold — the counters and
+ * status are exactly what was read, so the write that makes the job cross is exactly the one
+ * that pauses it.
  */
 function counterUpdate(db: Db, accountId: string, authorization: AuthorizationRecord, counts: { succeeded: number; failed: number; returned: number }, guard: GuardedJob | undefined, at: string) {
   const adds = ['succeeded :succeeded', 'failed :failed', ...(counts.returned > 0 ? ['#returned :returned'] : [])];
@@ -99,13 +101,22 @@ function counterUpdate(db: Db, accountId: string, authorization: AuthorizationRe
   const pauses = guard !== undefined && guard.status === 'active' && guardrailCrossed(guard.autoPause, guard.succeeded + counts.succeeded, guard.failed + counts.failed);
   if (!guard) conditions.push('attribute_not_exists(autoPauseFailureRate)');
   else {
-    names['#status'] = 'status';
-    conditions.push('#status = :readStatus', 'failed = :readFailed', 'autoPauseFailureRate = :rate', 'autoPauseMinUnits = :minUnits');
-    Object.assign(values, { ':readStatus': guard.status, ':readFailed': guard.failed, ':rate': guard.autoPause.failureRate, ':minUnits': guard.autoPause.minUnits });
+    conditions.push('autoPauseFailureRate = :rate', 'autoPauseMinUnits = :minUnits');
+    Object.assign(values, { ':rate': guard.autoPause.failureRate, ':minUnits': guard.autoPause.minUnits });
+    // Far below the rate, a bound on failures is enough and concurrent reports leave it true;
+    // near it (or past it, waiting for minUnits) the decision needs the exact counters.
+    const ceiling = pauses ? undefined : failuresCeilingBelowRate(guard.autoPause, guard.succeeded, guard.failed, counts);
+    if (ceiling !== undefined) {
+      conditions.push('failed <= :failedCeiling');
+      values[':failedCeiling'] = ceiling;
+    } else {
+      names['#status'] = 'status';
+      conditions.push('#status = :readStatus', 'failed = :readFailed', 'succeeded = :readSucceeded');
+      Object.assign(values, { ':readStatus': guard.status, ':readFailed': guard.failed, ':readSucceeded': guard.succeeded });
+    }
     if (pauses) {
       sets.push('#status = :paused', 'statusChangedBy = :guardrail', 'updatedAt = :at');
-      conditions.push('succeeded = :readSucceeded');
-      Object.assign(values, { ':paused': 'paused', ':guardrail': GUARDRAIL_ACTOR, ':at': at, ':readSucceeded': guard.succeeded });
+      Object.assign(values, { ':paused': 'paused', ':guardrail': GUARDRAIL_ACTOR, ':at': at });
     }
   }
   const update = {

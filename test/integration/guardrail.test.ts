@@ -1,4 +1,4 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { EMULATOR_AWS_ENV } from '../../localstack/ministack.js';
@@ -68,5 +68,37 @@ describe('yield guardrail under concurrency', () => {
     const crossed = pauses[0]!.details as { succeeded: number; failed: number };
     expect(crossed.succeeded + crossed.failed).toBeGreaterThanOrEqual(20);
     expect(crossed.failed / (crossed.succeeded + crossed.failed)).toBeGreaterThanOrEqual(0.3);
+  });
+
+  it('records 40 reports landing at once, failures among them, without one re-planning another while the rate is far below the guardrail', async () => {
+    const objects = new ImageObjects(createS3Client(), inject('imagesBucketName'));
+    const { job } = await registerImage(
+      { db, signer, objects },
+      accountId,
+      { name: 'Guarded, busy', factoryId, contentSha256: 'e'.repeat(64), sizeBytes: 10, delivery: 'direct', restrictions: { autoPause: { failureRate: 0.5, minUnits: 10 } } },
+      'test',
+    );
+    // One-unit authorizations, so the reports share nothing but the job's counters.
+    const grants = await Promise.all(
+      Array.from({ length: 60 }, async (_, i) => {
+        const programmerId = programmers[i % programmers.length]!;
+        const { authorization } = await authorizeUnits({ db, tickets: signer, bindings: signer }, { accountId, programmerId, jobId: job.jobId, units: 1, nonce: randomUUID() });
+        return getAuthorizationRecord(db, accountId, programmerId, authorization.authorizationId);
+      }),
+    );
+    // A line that has been running: 20 successes, reported one after another.
+    for (const record of grants.slice(0, 20)) await recordResults(db, accountId, record, [{ serial: record.serials[0]!, status: 'success' }]);
+    // The same client, counting the report transactions it sends (nothing is replaced).
+    let transactions = 0;
+    const counting: Db = { ...db, doc: { send: (command: unknown) => { if (command instanceof TransactWriteCommand) transactions += 1; return db.doc.send(command as never); } } as Db['doc'] };
+    // Then 40 at once, one failure in five: the rate stays far from 50 %. Each counter update
+    // carries only a ceiling on failures that the others' failures never reach, so each report
+    // lands with its first transaction. Conditioned on the exact failures (before), they took 151.
+    const recorded = await Promise.all(grants.slice(20).map((record, i) => recordResults(counting, accountId, record, [{ serial: record.serials[0]!, status: i % 5 === 0 ? 'failure' : 'success' }])));
+    expect(recorded.reduce((sum, r) => sum + r.recorded, 0)).toBe(40);
+    expect(transactions).toBe(40);
+    const after = await getJob(db, accountId, job.jobId);
+    expect(after.counters).toMatchObject({ succeeded: 52, failed: 8 });
+    expect(after.status).toBe('active');
   });
 });
