@@ -26,12 +26,6 @@ export function storedAutoPause(item: Record<string, unknown>): AutoPause | null
     : { failureRate: Number(item.autoPauseFailureRate), minUnits: Number(item.autoPauseMinUnits) };
 }
 
-/** The failure rate alone (no `minUnits`): failed / (succeeded + failed) ≥ failureRate, with at least one result. */
-function rateReached(autoPause: AutoPause, succeeded: number, failed: number): boolean {
-  const total = succeeded + failed;
-  return total > 0 && failed / total >= autoPause.failureRate;
-}
-
 /**
  * The most failures the job may hold when a report adding `added` lands, for the failure rate
  * to stay below the guardrail's afterwards — given the job holds at least `succeededAtLeast`
@@ -43,14 +37,15 @@ function rateReached(autoPause: AutoPause, succeeded: number, failed: number): b
  */
 export function failuresCeilingBelowRate(autoPause: AutoPause, succeededAtLeast: number, failedRead: number, added: { succeeded: number; failed: number }): number | undefined {
   const successes = succeededAtLeast + added.succeeded;
-  const below = (failed: number) => !rateReached(autoPause, successes, failed + added.failed);
+  // The rate alone: minUnits only delays a pause, it never makes a rate below the guardrail cross.
+  const below = (failed: number) => !guardrailCrossed({ failureRate: autoPause.failureRate, minUnits: 0 }, successes, failed + added.failed);
   if (!below(failedRead)) return undefined;
   const rate = autoPause.failureRate;
   // Every failure count keeps the rate below 1 while there is a success.
   if (rate >= 1) return Number.MAX_SAFE_INTEGER;
-  // (F + a) / (s + F + a) < r  ⇔  F < (r·s − (1 − r)·a) / (1 − r); then exact integer checks, float-safe.
-  let ceiling = Math.max(failedRead, Math.min(Number.MAX_SAFE_INTEGER - 1, Math.ceil((rate * successes - (1 - rate) * added.failed) / (1 - rate)) - 1));
-  while (ceiling > failedRead && !below(ceiling)) ceiling -= 1;
-  while (ceiling < Number.MAX_SAFE_INTEGER - 1 && below(ceiling + 1)) ceiling += 1;
+  // (F + a) / (s + F + a) < r  ⇔  F < (r·s − (1 − r)·a) / (1 − r); then exact integer steps, float-safe.
+  let ceiling = Math.max(failedRead, Math.ceil((rate * successes - (1 - rate) * added.failed) / (1 - rate)) - 1);
+  while (!below(ceiling)) ceiling -= 1;
+  while (below(ceiling + 1)) ceiling += 1;
   return ceiling;
 }
