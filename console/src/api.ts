@@ -1,5 +1,17 @@
 import { FlashlineApiError, FlashlineClient } from '../../shared/contract/client.js';
-import type { ResponseOf, getAccount, getFactory, getJob, listAudit, listJobLogs, listJobResults, listPeople, listProgrammers } from '../../shared/contract/index.js';
+import type {
+  ResponseOf,
+  getAccount,
+  getFactory,
+  getJob,
+  listAudit,
+  listJobLogs,
+  listJobResults,
+  listPeople,
+  listProgrammers,
+  listWebhookDeliveries,
+  listWebhooks,
+} from '../../shared/contract/index.js';
 
 // The console calls the API through the one typed client of the contract, like the CLI and the simulator.
 export { FlashlineApiError, FlashlineClient };
@@ -14,6 +26,8 @@ export type Programmer = ResponseOf<typeof listProgrammers>['items'][number];
 export type ResultRecord = ResponseOf<typeof listJobResults>['items'][number];
 export type LogLine = ResponseOf<typeof listJobLogs>['items'][number];
 export type AuditRecord = ResponseOf<typeof listAudit>['items'][number];
+export type Webhook = ResponseOf<typeof listWebhooks>['items'][number];
+export type WebhookDelivery = ResponseOf<typeof listWebhookDeliveries>['items'][number];
 
 export interface Page<T> {
   items: T[];

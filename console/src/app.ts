@@ -18,6 +18,7 @@ import { PublishImagePage } from './pages/publish-image.js';
 import { SignInPage } from './pages/sign-in.js';
 import { SourcesPage } from './pages/sources.js';
 import { UnitLookupPage } from './pages/unit-lookup.js';
+import { WebhooksPage } from './pages/webhooks.js';
 import { NAV, type Route, href, titleOf, useRoute } from './router.js';
 import {
   type PeopleConfig,
@@ -163,6 +164,8 @@ function Page({ route }: { route: Route }) {
       return html`<${ApiKeysPage} />`;
     case 'people':
       return html`<${PeoplePage} />`;
+    case 'webhooks':
+      return html`<${WebhooksPage} />`;
     case 'not-found':
       return html`<h1>Page not found</h1>
         <p>Nothing lives at <code>#${route.path}</code>. <a href=${href.dashboard()}>Go to the dashboard</a>.</p>`;

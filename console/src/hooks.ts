@@ -117,3 +117,41 @@ export function useAction(): Action {
     },
   };
 }
+
+export interface PagedList<T> {
+  items: T[] | undefined;
+  /** The next page's cursor; null when the list is read to its end. */
+  cursor: string | null;
+  error: FlashlineApiError | undefined;
+  busy: boolean;
+  /** No cursor: reads the first page again, replacing what is shown; a cursor: appends the page after it. */
+  load: (after?: string) => Promise<void>;
+}
+
+/**
+ * A list read a page at a time on demand (the audit trail, a webhook's deliveries): lists that
+ * only grow are paged rather than polled. `read` is called as it is at load time, so it may
+ * close over the page's current filters.
+ */
+export function usePagedList<T>(read: (cursor: string | undefined) => Promise<{ items: T[]; nextCursor: string | null }>): PagedList<T> {
+  const [items, setItems] = useState<T[] | undefined>();
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [error, setError] = useState<FlashlineApiError | undefined>();
+  const [busy, setBusy] = useState(false);
+  const readRef = useRef(read);
+  readRef.current = read;
+  const load = async (after?: string) => {
+    setBusy(true);
+    try {
+      const page = await readRef.current(after);
+      setItems((previous) => (after ? [...(previous ?? []), ...page.items] : page.items));
+      setCursor(page.nextCursor);
+      setError(undefined);
+    } catch (problem) {
+      setError(asApiError(problem));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { items, cursor, error, busy, load };
+}

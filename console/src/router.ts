@@ -19,6 +19,7 @@ export type Route =
   | { page: 'units'; kind?: UnitLookupKind; value?: string }
   | { page: 'api-keys' }
   | { page: 'people' }
+  | { page: 'webhooks' }
   | { page: 'not-found'; path: string };
 
 export function parseRoute(hash: string): Route {
@@ -39,6 +40,7 @@ export function parseRoute(hash: string): Route {
   if (first === 'units' && second && LOOKUP_KINDS.includes(second) && parts.length === 3) return { page: 'units', kind: second as UnitLookupKind, value: parts[2] };
   if (first === 'api-keys' && parts.length === 1) return { page: 'api-keys' };
   if (first === 'people' && parts.length === 1) return { page: 'people' };
+  if (first === 'webhooks' && parts.length === 1) return { page: 'webhooks' };
   return { page: 'not-found', path };
 }
 
@@ -55,6 +57,7 @@ export const href = {
   units: (kind?: UnitLookupKind, value?: string) => (kind && value ? `#/units/${kind}/${encodeURIComponent(value)}` : '#/units'),
   apiKeys: () => '#/api-keys',
   people: () => '#/people',
+  webhooks: () => '#/webhooks',
 };
 
 export interface NavEntry {
@@ -82,6 +85,7 @@ export const NAV: readonly NavEntry[] = [
   { label: 'Audit trail', href: href.audit(), pages: ['audit'], needs: contract.listAudit },
   { label: 'API keys', href: href.apiKeys(), pages: ['api-keys'], needs: contract.listApiKeys },
   { label: 'People', href: href.people(), pages: ['people'], needs: contract.listPeople, needsUserPool: true },
+  { label: 'Webhooks', href: href.webhooks(), pages: ['webhooks'], needs: contract.listWebhooks },
 ];
 
 export function titleOf(route: Route): string {
@@ -98,6 +102,7 @@ export function titleOf(route: Route): string {
     units: 'Unit lookup',
     'api-keys': 'API keys',
     people: 'People',
+    webhooks: 'Webhooks',
     'not-found': 'Not found',
   };
   return titles[route.page];

@@ -5,6 +5,9 @@ import { DEFAULT_OFFLINE_MINUTES, jobsNearLimit, presenceOf, summarizeFactories 
 import { changedRestrictions, draftOf, restrictionsOf, toLocalInput } from '../../console/src/restrictions.js';
 import { NAV, href, parseRoute } from '../../console/src/router.js';
 import { parseKeyIds } from '../../console/src/pages/programmers.js';
+import { can } from '../../console/src/permissions.js';
+import { WEBHOOK_EVENT_TYPES, describeEvents, lastAttemptOutcome, subscribesToAll, toggleEventType } from '../../console/src/webhook-events.js';
+import { EVENT_TYPES } from '../../shared/domain/events.js';
 import { credentialsFileName } from '../../shared/domain/credentials-file-name.js';
 
 const NOW = Date.parse('2026-11-27T12:00:00Z');
@@ -118,5 +121,38 @@ describe('console forms and navigation', () => {
   it('has a nav entry that parses back to each of its pages', () => {
     for (const entry of NAV) expect(entry.pages).toContain(parseRoute(entry.href).page);
     expect(parseRoute(href.publish('fac 1'))).toEqual({ page: 'publish', factoryId: 'fac 1' });
+  });
+});
+
+describe('the webhooks page', () => {
+  it('offers exactly the event types the API accepts, ticked on and off in their order', () => {
+    expect(WEBHOOK_EVENT_TYPES).toEqual(EVENT_TYPES);
+    const chosen = toggleEventType(toggleEventType([], 'image.rejected', true), 'job.paused', true);
+    expect(chosen).toEqual(['job.paused', 'image.rejected']);
+    expect(toggleEventType(chosen, 'job.paused', false)).toEqual(['image.rejected']);
+    expect(toggleEventType(chosen, 'job.paused', true)).toEqual(chosen);
+  });
+
+  it('calls a subscription to every type "All events" and lists a partial one', () => {
+    expect(subscribesToAll([...EVENT_TYPES])).toBe(true);
+    expect(describeEvents([...EVENT_TYPES])).toBe(`All events (${EVENT_TYPES.length})`);
+    expect(subscribesToAll(EVENT_TYPES.slice(1))).toBe(false);
+    expect(describeEvents(['job.paused', 'job.resumed'])).toBe('job.paused, job.resumed');
+  });
+
+  it("words a delivery's last attempt: the receiver's status, else why none came", () => {
+    const attempt = (status: number | null, error: string | null) => ({ at: '2026-11-27T12:00:00Z', status, error, durationMs: 3 });
+    expect(lastAttemptOutcome({ attempts: [] })).toBe('not attempted yet');
+    expect(lastAttemptOutcome({ attempts: [attempt(500, null), attempt(204, null)] })).toBe('HTTP 204');
+    expect(lastAttemptOutcome({ attempts: [attempt(null, 'timed out after 5000 ms')] })).toBe('timed out after 5000 ms');
+    expect(lastAttemptOutcome({ attempts: [attempt(null, null)] })).toBe('no answer');
+  });
+
+  it('is a route of its own whose nav entry only admins see', () => {
+    expect(parseRoute(href.webhooks())).toEqual({ page: 'webhooks' });
+    const entry = NAV.find((candidate) => candidate.pages.includes('webhooks'));
+    expect(entry?.label).toBe('Webhooks');
+    const offered = (['viewer', 'operator', 'author', 'admin'] as const).filter((role) => can({ via: 'key', keyId: 'key_1', role }, entry!.needs));
+    expect(offered).toEqual(['admin']);
   });
 });

@@ -1,11 +1,10 @@
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import * as contract from '../../../shared/contract/index.js';
-import type { AuditRecord, FlashlineApiError } from '../api.js';
 import { type AuditFilter, NO_AUDIT_FILTER, actionsOf, matchesAudit } from '../audit-filter.js';
 import { ErrorNotice } from '../components/error-notice.js';
 import { Timestamp } from '../components/time-ago.js';
-import { asApiError, useConsole } from '../hooks.js';
+import { useConsole, usePagedList } from '../hooks.js';
 import { toLocalInput } from '../restrictions.js';
 
 /**
@@ -15,30 +14,12 @@ import { toLocalInput } from '../restrictions.js';
  */
 export function AuditPage() {
   const { api } = useConsole();
-  const [records, setRecords] = useState<AuditRecord[] | undefined>();
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [error, setError] = useState<FlashlineApiError | undefined>();
-  const [busy, setBusy] = useState(false);
   const [filter, setFilter] = useState<AuditFilter>(NO_AUDIT_FILTER);
   const [from, setFrom] = useState('');
-
-  const load = async (after: string | undefined, replace: boolean) => {
-    setBusy(true);
-    try {
-      const since = from ? new Date(from).toISOString() : undefined;
-      const page = await api.call(contract.listAudit, { query: { limit: 50, cursor: after, since } });
-      setRecords((previous) => (replace ? page.items : [...(previous ?? []), ...page.items]));
-      setCursor(page.nextCursor);
-      setError(undefined);
-    } catch (problem) {
-      setError(asApiError(problem));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { items: records, cursor, error, busy, load } = usePagedList((after) => api.call(contract.listAudit, { query: { limit: 50, cursor: after, since: from ? new Date(from).toISOString() : undefined } }));
 
   useEffect(() => {
-    void load(undefined, true);
+    void load();
   }, [from]);
 
   const shown = (records ?? []).filter((record) => matchesAudit(record, filter));
@@ -55,7 +36,7 @@ export function AuditPage() {
       </select></label>
       <label>Target <input type="search" value=${filter.target} placeholder="job, factory, an id…" onInput=${text('target')} /></label>
       <button type="button" onClick=${() => { setFilter(NO_AUDIT_FILTER); setFrom(''); }}>Clear filters</button>
-      <button type="button" onClick=${() => load(undefined, true)} disabled=${busy}>Refresh</button>
+      <button type="button" onClick=${() => load()} disabled=${busy}>Refresh</button>
     </form>
     <${ErrorNotice} error=${error} title="Could not load the audit trail" />
     ${records === undefined && !error && html`<p role="status">Loading…</p>`}
@@ -79,6 +60,6 @@ export function AuditPage() {
         )}
       </tbody>
     </table>`}
-    ${cursor && html`<button type="button" onClick=${() => load(cursor, false)} disabled=${busy}>${from ? 'Load later entries' : 'Load older entries'}</button>`}
+    ${cursor && html`<button type="button" onClick=${() => load(cursor)} disabled=${busy}>${from ? 'Load later entries' : 'Load older entries'}</button>`}
   `;
 }
