@@ -490,7 +490,7 @@ describe('Flashline templates (both stacks)', () => {
       const open = routes.filter((r) => r.AuthorizationType !== 'CUSTOM').map((r) => r.RouteKey);
       expect(open.sort()).toEqual(['$default', 'GET /v1/openapi.json', 'GET /v1/signing-keys']);
       const guarded = routes.filter((r) => r.AuthorizationType === 'CUSTOM').map((r) => r.RouteKey);
-      expect(guarded.sort()).toEqual(['ANY /v1/device/{proxy+}', 'ANY /v1/{proxy+}', 'POST /v1/device/certificates']);
+      expect(guarded.sort()).toEqual(['ANY /v1/device/certificates', 'ANY /v1/device/{proxy+}', 'ANY /v1/{proxy+}']);
     });
 
     it('allows CORS only from the configured origins', () => {
