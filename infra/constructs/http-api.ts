@@ -92,9 +92,12 @@ export class HttpApi extends Construct implements PublicApi {
     // with `Allow`, not the device function's 404 for a path it does not serve.
     const certificates = new HttpLambdaIntegration('DeviceCertificates', props.deviceCertificatesFunction);
     this.api.addRoutes({ path: '/v1/device/certificates', methods: [apigw.HttpMethod.ANY], integration: certificates, authorizer });
+    // ANY, not GET: another method of a public path reaches the function and gets its 405 with
+    // `Allow`, not the authorized catch-all's 401 (a client without a token would read that as
+    // "sign in", not "wrong method"). CORS preflights are answered by API Gateway before routes.
     const publicRoutes = [
-      ...this.api.addRoutes({ path: '/v1/signing-keys', methods: [apigw.HttpMethod.GET], integration: management }),
-      ...this.api.addRoutes({ path: '/v1/openapi.json', methods: [apigw.HttpMethod.GET], integration: management }),
+      ...this.api.addRoutes({ path: '/v1/signing-keys', methods: [apigw.HttpMethod.ANY], integration: management }),
+      ...this.api.addRoutes({ path: '/v1/openapi.json', methods: [apigw.HttpMethod.ANY], integration: management }),
     ];
     const fallback = new apigw.HttpRoute(this, 'Fallback', { httpApi: this.api, routeKey: apigw.HttpRouteKey.DEFAULT, integration: management });
 
