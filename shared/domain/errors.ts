@@ -52,6 +52,17 @@ export class NotFoundError extends AppError {
   }
 }
 
+/**
+ * A 404 for an id in the body that names nothing of this account (a factory a key is to be
+ * limited to): what exists is the account's state, not the schema's to know, and another
+ * account's object answers the same. `details.issues` names the field.
+ */
+export class UnknownReferenceError extends AppError {
+  constructor(issues: ValidationIssue[]) {
+    super(404, 'not_found', describeIssues(issues), { issues });
+  }
+}
+
 export class ConflictError extends AppError {
   constructor(code: string, message: string, details?: Record<string, unknown>) {
     super(409, code, message, details);

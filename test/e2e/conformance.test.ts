@@ -19,11 +19,11 @@ import { type FuzzCursor, type FuzzReport, ensureSchemathesis, runSchemathesis, 
 const DEVICE_PATHS = '^/v1/device/';
 const SEED = 20261127;
 /**
- * Per operation and phase. At 120 the two sides made 7,804 requests one after the other (1,288
- * device, 6,516 account; 264 s, 2 workers): 100 aims at about 6,500, a margin of a quarter over
- * the 5,000 the test asserts, with both sides at once.
+ * Per operation and phase. At 100 the two sides, at once, made 8,149 requests (1,047 device,
+ * 7,102 account, the stateful phase making more as fewer requests were refused): 80 aims at
+ * about 6,500, a margin of a quarter over the 5,000 the test asserts.
  */
-const MAX_EXAMPLES = 100;
+const MAX_EXAMPLES = 80;
 
 interface Seeded {
   admin: CredentialsFileType;
@@ -156,7 +156,9 @@ describe('conformance: schemathesis on the served OpenAPI document', () => {
       for (const phase of ['coverage', 'fuzzing', 'stateful']) expect(report.summary.phases[phase]?.status, phase).not.toBe('skipped');
     }
     const fuzzed = new Set([...testedOperations(device), ...testedOperations(account)]);
-    const documented = operations.map((o) => `${o.method} ${o.path}`);
+    // The served document itself is selected but never called by schemathesis 4.32.5 (no case in
+    // its reports, seen in every run): it is the one operation left out here.
+    const documented = operations.map((o) => `${o.method} ${o.path}`).filter((o) => o !== 'GET /v1/openapi.json');
     expect(documented.filter((o) => !fuzzed.has(o))).toEqual([]);
     expect(requests(device) + requests(account)).toBeGreaterThanOrEqual(5000);
     expect([...serverErrors(device), ...serverErrors(account)]).toEqual([]);
