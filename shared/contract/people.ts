@@ -9,7 +9,8 @@ const Email = z
   .trim()
   .toLowerCase()
   .pipe(z.email({ message: 'must be an email address' }).max(254))
-  .meta({ description: 'Sign-in name of the person (lower-cased)', example: 'ana@example.com' });
+  // The document shows the input side of the pipe (a bare string, "" included): the address rule goes in as its pattern, the one z.email() applies.
+  .meta({ description: 'Sign-in name of the person (lower-cased)', example: 'ana@example.com', pattern: z.regexes.email.source, maxLength: 254 });
 
 const FactoryScope = distinctItems(z.array(Id).min(1).max(100), 'must not repeat a factory').meta({ description: 'The factories the role applies to; absent: every factory of the account. Not for admin, which is account-wide.' });
 
