@@ -58,9 +58,6 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
-          // The schemathesis run is its own command (`npm run test:conformance`) until it reports no
-          // failure on the v1.1 routes; see README "Conformance". It is not switched off: it fails there.
-          exclude: process.env.FLASHLINE_CONFORMANCE === '1' ? [] : ['test/e2e/conformance.test.ts'],
           environment: 'node',
           globalSetup: ['test/support/global-setup.ts'],
           testTimeout: 120_000,

@@ -87,12 +87,17 @@ export class HttpApi extends Construct implements PublicApi {
 
     this.api.addRoutes({ path: '/v1/{proxy+}', methods: [apigw.HttpMethod.ANY], integration: management, authorizer });
     this.api.addRoutes({ path: '/v1/device/{proxy+}', methods: [apigw.HttpMethod.ANY], integration: device, authorizer });
-    // More specific than the catch-all: API Gateway sends this one path and method to its own function.
+    // More specific than the catch-all: API Gateway sends this one path to its own function. ANY,
+    // not POST: another method must reach the function that knows the path and answer its 405
+    // with `Allow`, not the device function's 404 for a path it does not serve.
     const certificates = new HttpLambdaIntegration('DeviceCertificates', props.deviceCertificatesFunction);
-    this.api.addRoutes({ path: '/v1/device/certificates', methods: [apigw.HttpMethod.POST], integration: certificates, authorizer });
+    this.api.addRoutes({ path: '/v1/device/certificates', methods: [apigw.HttpMethod.ANY], integration: certificates, authorizer });
+    // ANY, not GET: another method of a public path reaches the function and gets its 405 with
+    // `Allow`, not the authorized catch-all's 401 (a client without a token would read that as
+    // "sign in", not "wrong method"). CORS preflights are answered by API Gateway before routes.
     const publicRoutes = [
-      ...this.api.addRoutes({ path: '/v1/signing-keys', methods: [apigw.HttpMethod.GET], integration: management }),
-      ...this.api.addRoutes({ path: '/v1/openapi.json', methods: [apigw.HttpMethod.GET], integration: management }),
+      ...this.api.addRoutes({ path: '/v1/signing-keys', methods: [apigw.HttpMethod.ANY], integration: management }),
+      ...this.api.addRoutes({ path: '/v1/openapi.json', methods: [apigw.HttpMethod.ANY], integration: management }),
     ];
     const fallback = new apigw.HttpRoute(this, 'Fallback', { httpApi: this.api, routeKey: apigw.HttpRouteKey.DEFAULT, integration: management });
 

@@ -1,16 +1,11 @@
 import * as z from 'zod';
-import { Id, ListQuery, Name, Timestamp, listOf } from './common.js';
+import { Id, ListQuery, Name, Timestamp, distinctItems, listOf } from './common.js';
 import { ACCOUNT_ROLES, defineRoute } from './route.js';
 
 export const AccountRoleSchema = z.enum(ACCOUNT_ROLES);
 
 /** Factories a key or person is limited to; absent means every factory of the account. */
-export const FactoryScope = z
-  .array(Id)
-  .min(1)
-  .max(50)
-  .refine((ids) => new Set(ids).size === ids.length, { message: 'factory ids must be unique' })
-  .meta({ description: 'The factories this principal is limited to (1–50, unique). Absent: every factory of the account. Never with role admin, which is account-wide.' });
+export const FactoryScope = distinctItems(z.array(Id).min(1).max(50), 'factory ids must be unique').meta({ description: 'The factories this principal is limited to (1–50, unique). Absent: every factory of the account. Never with role admin, which is account-wide.' });
 
 /** What an admin downloads once and the CLI reads (`flashline --credentials FILE`). */
 export const CredentialsFile = z
@@ -61,11 +56,23 @@ export const Caller = z
   .meta({ id: 'Caller' });
 export type CallerType = z.infer<typeof Caller>;
 
+/**
+ * The admin rule in the document's words (JSON Schema if/then), beside the refinement that
+ * validates it: with role admin, `factoryIds` is absent (`null` too where the body may clear it).
+ */
+export function adminTakesNoFactories(clearable: boolean) {
+  return {
+    if: { properties: { role: { const: 'admin' } }, required: ['role'] },
+    then: clearable ? { properties: { factoryIds: { type: 'null' } } } : { not: { required: ['factoryIds'] } },
+  };
+}
+
 /** `{name, role, factoryIds?}`; an admin key is account-wide, so it takes no factoryIds. */
 export const CreateApiKeyBody = z
   .object({ name: Name, role: AccountRoleSchema, factoryIds: FactoryScope.optional() })
   .strict()
-  .refine((body) => !(body.role === 'admin' && body.factoryIds), { message: 'an admin key is account-wide: leave factoryIds out or choose another role', path: ['factoryIds'] });
+  .refine((body) => !(body.role === 'admin' && body.factoryIds), { message: 'an admin key is account-wide: leave factoryIds out or choose another role', path: ['factoryIds'] })
+  .meta(adminTakesNoFactories(false));
 
 export const getAccount = defineRoute({
   operationId: 'getAccount',

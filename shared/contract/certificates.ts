@@ -19,11 +19,18 @@ export const CertificateAuthority = z
   })
   .meta({ id: 'CertificateAuthority' });
 
+/** The attribute names a subject may use (those the certificate library knows), and a value without the separators and escapes of RFC 4514. */
+const SUBJECT_ATTRIBUTE = '(?:CN|L|ST|O|OU|C|DC|E|G|I|SN|T)';
+const SUBJECT_VALUE = '[^,+"\\\\<>;=#\\x00-\\x1f\\x7f]+';
+/** `NAME=value` pairs joined by commas, one of them the CN: in the schema, so the document says what the server parses. */
+export const SUBJECT = new RegExp(`^(?:${SUBJECT_ATTRIBUTE}=${SUBJECT_VALUE},\\s*)*CN=${SUBJECT_VALUE}(?:,\\s*${SUBJECT_ATTRIBUTE}=${SUBJECT_VALUE})*$`);
+
 export const CreateCertificateAuthorityBody = z
   .object({
     name: Name,
-    subject: z.string().min(3).max(512).meta({
-      description: 'Distinguished name of the CA, with a CN; RFC 4514 style, e.g. "CN=Acme Device CA, O=Acme, C=DE"',
+    subject: z.string().min(3).max(512).regex(SUBJECT, 'must be NAME=value pairs joined by commas, one of them CN= (names CN, L, ST, O, OU, C, DC, E, G, I, SN, T; no , + " \\ < > ; = # in values)').meta({
+      description:
+        'Distinguished name of the CA, with a CN; RFC 4514 style without escapes, e.g. "CN=Acme Device CA, O=Acme, C=DE". Attribute names: CN, L, ST, O, OU, C, DC, E, G, I, SN, T.',
       examples: ['CN=Acme Device CA, O=Acme'],
     }),
   })
@@ -87,7 +94,7 @@ export const issueDeviceCertificate = defineRoute({
   path: '/v1/device/certificates',
   summary: "A unit's certificate for its CSR, from the CA of its job's certificate field; idempotent by (authorizationId, serial)",
   description:
-    'Only for an authorization of this programmer (another\'s is 404), a serial it granted (else 422 serial_not_in_authorization), and a job with a certificate field ' +
+    'Only for an authorization of this programmer (another\'s is 404), a serial it granted (else 409 serial_not_in_authorization), and a job with a certificate field ' +
     '(else 409 no_certificate_field). The CSR must be PEM PKCS#10 with an EC P-256 key and a valid self-signature (else 400 naming `csr`); its subject is ignored. ' +
     'A retry answers 200 with the stored certificate; a CSR with another key for a unit that has one is 409 certificate_already_issued.',
   access: { kind: 'programmer' },
@@ -101,7 +108,6 @@ export const issueDeviceCertificate = defineRoute({
   successStatus: 201,
   replayStatus: { status: 200, description: 'This unit already has its certificate: the stored one' },
   response: DeviceCertificate,
-  errors: ['no_certificate_field', 'certificate_already_issued', 'programmer_disabled'],
-  unprocessable: ['serial_not_in_authorization'],
+  errors: ['no_certificate_field', 'certificate_already_issued', 'programmer_disabled', 'serial_not_in_authorization'],
   idempotent: true,
 });

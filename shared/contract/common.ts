@@ -26,6 +26,26 @@ export function trimmedText(maxLength: number) {
 export const Name = trimmedText(200);
 
 /**
+ * A list whose items must all differ: refused with 400 naming the list, and `uniqueItems` in the
+ * document, so a client (or a fuzzer) that reads the schema never sends a repeat it thinks valid.
+ */
+export function distinctItems<T extends z.ZodArray>(list: T, message: string) {
+  return list.refine((items) => new Set(items.map((item) => JSON.stringify(item))).size === items.length, { message }).meta({ uniqueItems: true });
+}
+
+/**
+ * A list of objects whose `key` must differ from item to item (column names, field names).
+ * JSON Schema has no keyword for uniqueness by one property: the document carries
+ * `uniqueItems` (no two equal items) and the rule in words; the server refuses a repeat with
+ * 400 naming the list.
+ */
+export function distinctBy<T extends z.ZodArray>(list: T, key: string, message: string) {
+  return list
+    .refine((items) => new Set(items.map((item) => (item as Record<string, unknown>)[key])).size === items.length, { message })
+    .meta({ uniqueItems: true, description: `No two items share a \`${key}\` (400 invalid_request otherwise).` });
+}
+
+/**
  * Opaque to clients: the server signs it for the list (and account) it came from, so a cursor
  * that was altered, cut short, or taken from another list or account is refused with
  * `400 invalid_request` naming `cursor`.

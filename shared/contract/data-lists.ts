@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { MAX_COLUMN_LENGTH } from '../domain/data-lists.js';
-import { Id, ListQuery, Name, Timestamp, listOf } from './common.js';
+import { Id, ListQuery, Name, Timestamp, distinctBy, listOf } from './common.js';
 import { Sha256Hex } from './entities.js';
 import { UploadInstructions } from './images.js';
 import { defineRoute } from './route.js';
@@ -52,11 +52,7 @@ export const DataList = z
 export const CreateDataListBody = z
   .object({
     name: Name,
-    columns: z
-      .array(DataListColumn)
-      .min(1)
-      .max(MAX_DATA_LIST_COLUMNS)
-      .refine((columns) => new Set(columns.map((column) => column.name)).size === columns.length, { message: 'column names must be unique' }),
+    columns: distinctBy(z.array(DataListColumn).min(1).max(MAX_DATA_LIST_COLUMNS), 'name', 'column names must be unique'),
   })
   .strict();
 
@@ -123,7 +119,7 @@ export const uploadDataListRows = defineRoute({
   path: '/v1/data-lists/{dataListId}/rows',
   summary: 'Fill a data list with rows given inline (up to 1 MiB); the list is ready when this answers',
   description:
-    'Every row is checked before any is stored: a bad one is a 400 invalid_request whose issue (path `content`) names its line and column, and nothing is stored. ' +
+    'Every row is checked against the list\'s columns before any is stored: a bad one is a 409 rows_rejected whose issue (path `content`) names its line and column, and nothing is stored. ' +
     'A list is filled once: a list that has its rows answers 409 invalid_transition.',
   access: { kind: 'account', minimumRole: 'author', accountWideWrite: true },
   params: DataListParams,
@@ -131,6 +127,7 @@ export const uploadDataListRows = defineRoute({
   maxBodyBytes: MAX_INLINE_ROWS_BYTES + 4096,
   successStatus: 200,
   response: z.object({ dataList: DataList }),
+  errors: ['rows_rejected', 'invalid_transition'],
   idempotent: false,
 });
 

@@ -107,8 +107,8 @@ export const authorizeProgramming = defineRoute({
     'lease_too_long',
     'uid_already_programmed',
     'uid_in_progress',
+    'invalid_uids',
   ],
-  unprocessable: ['invalid_uids'],
   idempotent: true,
 });
 
@@ -169,8 +169,7 @@ export const reportResults = defineRoute({
   maxBodyBytes: 256 * 1024,
   maxBatch: { field: 'results', max: MAX_RESULTS_PER_REQUEST },
   successStatus: 200,
-  errors: ['authorization_released', 'programmer_disabled', 'uid_already_programmed', 'uid_in_progress'],
-  unprocessable: ['uid_mismatch'],
+  errors: ['authorization_released', 'programmer_disabled', 'uid_already_programmed', 'uid_in_progress', 'uid_mismatch'],
   response: z.object({
     /** Results recorded by this request. */
     recorded: z.number().int(),

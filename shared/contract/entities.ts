@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { Id, Timestamp } from './common.js';
+import { Id, Timestamp, distinctBy } from './common.js';
 
 /**
  * The job and image schemas that both the management routes and the device routes answer
@@ -28,10 +28,7 @@ export const UnitField = z
   .strict()
   .meta({ id: 'UnitField' });
 export const MAX_UNIT_FIELDS = 8;
-export const UnitFields = z
-  .array(UnitField)
-  .max(MAX_UNIT_FIELDS)
-  .refine((fields) => new Set(fields.map((field) => field.name)).size === fields.length, { message: 'field names must be unique' });
+export const UnitFields = distinctBy(z.array(UnitField).max(MAX_UNIT_FIELDS), 'name', 'field names must be unique');
 /** `consume`: a failed unit's values are spent; `return`: they go back to their sources and are handed out again, once. */
 export const OnFailure = z.enum(['consume', 'return']);
 /** Chip UIDs: `unique_per_job` / `unique_per_account`: an authorization names one chip UID per unit, and a chip is programmed successfully at most once in that scope. */

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { Id, ListQuery, Name, Timestamp, listOf } from './common.js';
+import { Id, ListQuery, Name, Timestamp, distinctItems, listOf } from './common.js';
 import { defineRoute } from './route.js';
 
 /**
@@ -17,10 +17,7 @@ export const ProgrammerGroup = z
 
 /** A programmer joins few groups and a job targets few: the lists travel in every device read. */
 export const MAX_GROUPS_PER_LIST = 20;
-export const GroupIds = z
-  .array(Id)
-  .max(MAX_GROUPS_PER_LIST)
-  .refine((ids) => new Set(ids).size === ids.length, { message: 'group ids must be unique' });
+export const GroupIds = distinctItems(z.array(Id).max(MAX_GROUPS_PER_LIST), 'group ids must be unique');
 
 const FactoryParams = z.object({ factoryId: Id });
 

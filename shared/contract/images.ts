@@ -11,9 +11,23 @@ export const EncryptionKeyId = trimmedText(128);
 /** 5 GiB: the largest object one presigned S3 PUT can carry. */
 export const MAX_IMAGE_BYTES = 5 * 1024 ** 3;
 
+/**
+ * The smallest failure rate above 0. DynamoDB stores no number closer to 0 than 1e-130 (a rate
+ * of 2e-311 was a 500), and with at most a billion units counted any rate below 1e-9 already
+ * means "the first failure": so 0, or 1e-9 up to 1. The gap is in the document as a `not`.
+ */
+export const MIN_FAILURE_RATE = 1e-9;
+
+export const FailureRate = z
+  .number()
+  .min(0)
+  .max(1)
+  .refine((rate) => rate === 0 || rate >= MIN_FAILURE_RATE, { message: `must be 0, or from ${MIN_FAILURE_RATE} to 1` })
+  .meta({ not: { exclusiveMinimum: 0, exclusiveMaximum: MIN_FAILURE_RATE }, description: `0, or from ${MIN_FAILURE_RATE} to 1` });
+
 export const AutoPause = z
   .object({
-    failureRate: z.number().min(0).max(1),
+    failureRate: FailureRate,
     minUnits: z.number().int().min(1).max(1_000_000_000),
   })
   .strict()

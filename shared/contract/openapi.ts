@@ -134,9 +134,6 @@ export function buildOpenApiDocument(serverUrl?: string): Record<string, unknown
         content: { 'application/json': { schema: ErrorBody } },
       };
     }
-    if (route.unprocessable?.length) {
-      responses[422] = { description: `Unprocessable: ${route.unprocessable.join(', ')}`, content: { 'application/json': { schema: ErrorBody } } };
-    }
     registry.registerPath({
       operationId: route.operationId,
       method: route.method.toLowerCase() as 'get' | 'post' | 'patch' | 'delete',

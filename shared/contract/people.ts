@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import { AccountRoleSchema } from './account.js';
-import { Id, ListQuery, Timestamp, listOf } from './common.js';
+import { AccountRoleSchema, adminTakesNoFactories } from './account.js';
+import { Id, ListQuery, Timestamp, distinctItems, listOf } from './common.js';
 import { defineRoute } from './route.js';
 
 /** What the user pool accepts as a sign-in name: one address, compared in lower case. */
@@ -9,14 +9,10 @@ const Email = z
   .trim()
   .toLowerCase()
   .pipe(z.email({ message: 'must be an email address' }).max(254))
-  .meta({ description: 'Sign-in name of the person (lower-cased)', example: 'ana@example.com' });
+  // The document shows the input side of the pipe (a bare string, "" included): the address rule goes in as its pattern, the one z.email() applies.
+  .meta({ description: 'Sign-in name of the person (lower-cased)', example: 'ana@example.com', pattern: z.regexes.email.source, maxLength: 254 });
 
-const FactoryScope = z
-  .array(Id)
-  .min(1)
-  .max(100)
-  .refine((ids) => new Set(ids).size === ids.length, 'must not repeat a factory')
-  .meta({ description: 'The factories the role applies to; absent: every factory of the account. Not for admin, which is account-wide.' });
+const FactoryScope = distinctItems(z.array(Id).min(1).max(100), 'must not repeat a factory').meta({ description: 'The factories the role applies to; absent: every factory of the account. Not for admin, which is account-wide.' });
 
 export const Person = z
   .object({
@@ -47,7 +43,7 @@ export const createPerson = defineRoute({
     'and `temporaryPassword` is in the answer, for the admin to hand over. The person sets a new password at first sign-in. ' +
     'One email is one person of one account (`409 person_exists`). Deployments without a user pool answer `409 people_not_configured`.',
   access: { kind: 'account', minimumRole: 'admin' },
-  body: z.object({ email: Email, role: AccountRoleSchema, factoryIds: FactoryScope.optional() }).strict().superRefine(adminIsAccountWide),
+  body: z.object({ email: Email, role: AccountRoleSchema, factoryIds: FactoryScope.optional() }).strict().superRefine(adminIsAccountWide).meta(adminTakesNoFactories(false)),
   successStatus: 201,
   response: z.object({ person: Person, temporaryPassword: z.string().optional().meta({ description: 'Only where no invitation mail is sent (the local stack)' }) }),
   errors: ['person_exists', 'people_not_configured'],
@@ -79,7 +75,7 @@ export const updatePerson = defineRoute({
     .strict()
     .refine((body) => Object.keys(body).length > 0, 'name at least one of role, factoryIds, status')
     .superRefine(adminIsAccountWide)
-    .meta({ minProperties: 1 }),
+    .meta({ minProperties: 1, ...adminTakesNoFactories(true) }),
   successStatus: 200,
   response: z.object({ person: Person }),
   errors: ['person_is_caller', 'people_not_configured'],

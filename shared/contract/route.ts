@@ -68,10 +68,12 @@ export interface RouteContract<
   /** A second success status with the same body (a retried idempotent create answers 200 with what it stored). */
   replayStatus?: { status: 200; description: string };
   response: TResponse;
-  /** Error codes this route may answer with, beyond the generic ones; documented in OpenAPI. */
+  /**
+   * 409 codes this route may answer with, beyond the generic ones; documented in OpenAPI. Also
+   * where a well-formed request does not fit the stored state of what it names (a serial its
+   * authorization did not grant, a job's UID rule): a 400 is only for what the schema refuses.
+   */
   errors?: readonly string[];
-  /** 422 codes: the request is well formed but does not fit what it names (a serial its authorization did not grant, a job's UID rule). */
-  unprocessable?: readonly string[];
   /** Safe to retry automatically (reads, and writes the contract makes idempotent). */
   idempotent: boolean;
 }

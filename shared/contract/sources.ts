@@ -33,7 +33,13 @@ export const CreateSerialPoolBody = z
         '{check:mod11-10} (ISO/IEC 7064 MOD 11,10 over the digits before it); {{ and }} are literal braces. At most 64 characters written.',
       examples: ['SN-{n:08}', 'AB{chars:0-9A-Z}{chars:0-9A-Z}-{X:4}{check:mod37-36}'],
     }),
-    start: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+    start: z
+      .number()
+      .int()
+      .min(0)
+      .max(Number.MAX_SAFE_INTEGER)
+      .optional()
+      .meta({ description: 'The first value (default 0). One at or past the last value the format can write makes a pool with capacity 0: a job drawing from it gets 409 serials_exhausted.' }),
     step: z.number().int().min(1).max(1_000_000).optional(),
   })
   .strict();

@@ -35,9 +35,25 @@ export const WebhookDelivery = z
 
 const WebhookParams = z.object({ webhookId: Id });
 
+const HOST_LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+/**
+ * The shape of a receiver's URL, in the schema so the document says it: https to a DNS name
+ * (a dotted name ending in letters, so never an IP address, whose private ranges the server
+ * could only refuse after the schema said yes), or plain http to the loopback names the local
+ * stack allows. The server still refuses credentials in it and, outside the local stack, http.
+ */
+export const WEBHOOK_URL = new RegExp(
+  `^(?:https://${HOST_LABEL}(?:\\.${HOST_LABEL})*\\.[A-Za-z]{2,63}|http://(?:localhost|127\\.0\\.0\\.1|\\[::1\\]))(?::[0-9]{1,4})?(?:[/?#][\\x21-\\x7e]*)?$`,
+);
+
 const CreateWebhookBody = z
   .object({
-    url: z.string().min(1).max(2048).meta({ description: 'https URL of the receiver (http://localhost or 127.0.0.1 only on the local stack); never a private, loopback or link-local address' }),
+    url: z
+      .string()
+      .min(1)
+      .max(2048)
+      .regex(WEBHOOK_URL, 'must be an https URL naming a DNS host (http only to localhost or 127.0.0.1 on the local stack)')
+      .meta({ description: 'https URL of the receiver, naming a DNS host, not an IP address (http://localhost or 127.0.0.1 only on the local stack); never a private, loopback or link-local address' }),
     events: z.array(EventType).min(1).max(EVENT_TYPES.length),
   })
   .strict();

@@ -33,13 +33,6 @@ export class BadRequestError extends AppError {
   }
 }
 
-/** A 422: the request is well formed but does not fit what it refers to (e.g. a serial its authorization did not grant, a job's UID rule). */
-export class UnprocessableError extends AppError {
-  constructor(code: string, message: string, issues: ValidationIssue[], details?: Record<string, unknown>) {
-    super(422, code, message, { issues, ...details });
-  }
-}
-
 export class UnauthenticatedError extends AppError {
   constructor(message = 'A valid bearer token is required') {
     super(401, 'unauthenticated', message);
@@ -59,9 +52,32 @@ export class NotFoundError extends AppError {
   }
 }
 
+/**
+ * A 404 for an id in the body that names nothing of this account (a factory a key is to be
+ * limited to): what exists is the account's state, not the schema's to know, and another
+ * account's object answers the same. `details.issues` names the field.
+ */
+export class UnknownReferenceError extends AppError {
+  constructor(issues: ValidationIssue[]) {
+    super(404, 'not_found', describeIssues(issues), { issues });
+  }
+}
+
 export class ConflictError extends AppError {
   constructor(code: string, message: string, details?: Record<string, unknown>) {
     super(409, code, message, details);
+  }
+}
+
+/**
+ * A 409 for a well-formed request that does not fit the stored state of what it names (UIDs sent
+ * for a job whose uidPolicy is none, a serial its authorization did not grant, rows whose header
+ * is not the list's columns): the same body could be right for another object, so it is a
+ * conflict with this one's state, not a 400. `details.issues` still names the field.
+ */
+export class StateConflictError extends ConflictError {
+  constructor(code: string, message: string, issues: ValidationIssue[], details?: Record<string, unknown>) {
+    super(code, message, { issues, ...details });
   }
 }
 

@@ -182,7 +182,8 @@ export function parseSerialFormat(source: string, path = 'format'): SerialFormat
   if (source.length > MAX_FORMAT_LENGTH) fail(path, `is longer than ${MAX_FORMAT_LENGTH} characters`);
   const tokens = tokenize(source, path);
   const variables = tokens.filter(isVariable);
-  if (variables.length === 0) fail(path, 'has no variable field ({n}, {n:08}, {X:6}, {chars:…}): every value would be the same');
+  // No variable field is fixed text: a pool of one value (capacity 1), handed out once like any
+  // other. Refusing it was a 400 for a body the schema accepts (schemathesis, issue 9).
   const unbounded = tokens.findIndex((token) => token.kind === 'decimal' && token.width === null);
   if (unbounded >= 0 && tokens.findIndex(isVariable) !== unbounded) {
     fail(path, '{n} without a width takes whatever the fields after it leave, so it must be the first variable field; give it a width, e.g. {n:08}');

@@ -3,14 +3,14 @@
  * programmed once; an authorization names the chips it is about to program, a result names the
  * chip of each serial. Pure rules; the claims themselves are in store/uid-claims.ts.
  */
-import { UnprocessableError } from './errors.js';
+import { StateConflictError } from './errors.js';
 
 export type UidPolicy = 'none' | 'unique_per_job' | 'unique_per_account';
 
 /** Hex, any case in; upper case is the one stored and compared form. */
 export const normalizeUid = (uid: string): string => uid.toUpperCase();
 
-const uidsIssue = (message: string) => new UnprocessableError('invalid_uids', `uids ${message}`, [{ path: 'uids', message }]);
+const uidsIssue = (message: string) => new StateConflictError('invalid_uids', `uids ${message}`, [{ path: 'uids', message }]);
 
 /**
  * The UIDs of an authorization, in unit order (the order of its serials), or undefined for a job
@@ -37,6 +37,6 @@ export function checkResultUids(serials: readonly string[], grantedUids: readonl
     const given = result.uid === undefined ? undefined : normalizeUid(result.uid);
     if (given === granted) return;
     const message = granted ? `must be ${granted}, granted with ${result.serial}` : 'is not taken: no UIDs were granted';
-    throw new UnprocessableError('uid_mismatch', `results[${i}].uid ${message}`, [{ path: `results[${i}].uid`, message }]);
+    throw new StateConflictError('uid_mismatch', `results[${i}].uid ${message}`, [{ path: `results[${i}].uid`, message }]);
   });
 }

@@ -1,6 +1,6 @@
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { AccountRole } from '../contract/route.js';
-import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { ConflictError, NotFoundError, UnknownReferenceError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { formatToken, hashSecret, newSecret } from '../domain/tokens.js';
 import { auditItem } from './audit.js';
@@ -135,7 +135,7 @@ export async function createApiKey(db: Db, accountId: string, input: { name: str
     const failed = cancelledConditions(error);
     const missing = factoryIds.filter((_id, i) => failed?.[i]);
     if (missing.length > 0) {
-      throw new ValidationError(missing.map((id) => ({ path: `factoryIds.${factoryIds.indexOf(id)}`, message: `no factory ${id} in this account` })));
+      throw new UnknownReferenceError(missing.map((id) => ({ path: `factoryIds.${factoryIds.indexOf(id)}`, message: `no factory ${id} in this account` })));
     }
     throw error;
   }

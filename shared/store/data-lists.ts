@@ -2,7 +2,7 @@ import { GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type DataListColumn, MAX_COLUMN_LENGTH, RowParseError, type RowIssue, type UploadFormat, parseRows, toChunks } from '../domain/data-lists.js';
 import { seal } from '../domain/sealing.js';
-import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { ConflictError, NotFoundError, StateConflictError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { IndexRuns } from '../domain/unit-data.js';
 import { type AccountDataKeys, dataKeyContext } from './account-data-keys.js';
@@ -204,7 +204,11 @@ async function storeRows(deps: Pick<DataListDeps, 'db' | 'dataKeys'>, accountId:
   }
 }
 
-/** Rows given in the request (≤ 1 MiB): a bad row is a 400 naming its line and column, and nothing is stored. */
+/**
+ * Rows given in the request (≤ 1 MiB): a bad row is a 409 rows_rejected naming its line and
+ * column, and nothing is stored. 409, not 400: whether rows are right depends on the list's
+ * columns (the same content fills another list), so it is a conflict with this list's state.
+ */
 export async function uploadRowsInline(deps: Pick<DataListDeps, 'db' | 'dataKeys'>, accountId: string, dataListId: string, input: { format: UploadFormat; content: string }, actor: string): Promise<DataListView> {
   const list = await readDataList(deps.db, accountId, dataListId);
   if (list.status === 'ready') throw notAgain();
@@ -212,7 +216,7 @@ export async function uploadRowsInline(deps: Pick<DataListDeps, 'db' | 'dataKeys
   try {
     rows = parseRows(list.columns, input.format, input.content);
   } catch (error) {
-    if (error instanceof RowParseError) throw new ValidationError([{ path: 'content', message: error.message }], `The rows were refused, none stored: ${error.message}`);
+    if (error instanceof RowParseError) throw new StateConflictError('rows_rejected', `The rows were refused, none stored: ${error.message}`, [{ path: 'content', message: error.message }]);
     throw error;
   }
   const stored = await storeRows(deps, accountId, list, newId('upl'), rows, {});

@@ -1,7 +1,7 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { buildDeviceCertificate, checkCsr } from '../domain/certificates.js';
-import { ConflictError, UnprocessableError } from '../domain/errors.js';
+import { ConflictError, StateConflictError } from '../domain/errors.js';
 import { authorizationOf } from './authorizations.js';
 import { getCaSigningMaterial, kmsDerSigner } from './certificate-authorities.js';
 import { type Db, getItems, isConditionFailure } from './db.js';
@@ -51,7 +51,7 @@ export async function issueDeviceCertificate(db: Db, kms: KMSClient, input: Issu
   }
   const unit = authorization.serials.indexOf(input.serial);
   if (unit < 0) {
-    throw new UnprocessableError('serial_not_in_authorization', `Serial ${input.serial} was not granted by this authorization`, [{ path: 'serial', message: 'is not one of the serials this authorization granted' }]);
+    throw new StateConflictError('serial_not_in_authorization', `Serial ${input.serial} was not granted by this authorization`, [{ path: 'serial', message: 'is not one of the serials this authorization granted' }]);
   }
   // Read only once the caller is known to hold this unit: another's authorization is a 404 whatever it sends.
   const csr = await checkCsr(input.csr);

@@ -2,7 +2,7 @@ import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dyn
 import type { UidPolicy } from '../domain/uids.js';
 import { createHash } from 'node:crypto';
 import { DEFAULT_LEASE_SECONDS, targetRefusal } from '../domain/authorizations.js';
-import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { ConflictError, NotFoundError, StateConflictError } from '../domain/errors.js';
 import { type JobAction, type JobState, type JobStatus, applyTransition, effectiveStatus, remainingUnits, serialAt, serialSettingsProblems } from '../domain/jobs.js';
 import { type AutoPause, storedAutoPause } from '../domain/guardrail.js';
 import type { UnitFieldDefinition } from '../domain/unit-data.js';
@@ -251,12 +251,16 @@ export async function updateJob(db: Db, accountId: string, jobId: string, update
   const maxCount = restrictions.maxCount ?? current.maxCount;
   const notBefore = restrictions.notBefore ?? current.notBefore;
   const notAfter = restrictions.notAfter ?? current.notAfter;
+  // Both rules weigh the change against what the job already holds (its other date, its serial
+  // rule and position): a conflict with its state, 409 naming the field, not a 400 for a body the
+  // schema accepts. Both dates in one body are the schema's rule (400).
   if (notBefore !== null && notAfter !== null && Date.parse(notBefore) >= Date.parse(notAfter)) {
-    throw new ValidationError([{ path: 'restrictions.notAfter', message: 'must be later than notBefore' }]);
+    const path = restrictions.notAfter !== undefined ? 'restrictions.notAfter' : 'restrictions.notBefore';
+    throw new StateConflictError('invalid_transition', `${path}: the job would end before it starts`, [{ path, message: `must leave notAfter later than notBefore (the job has ${notBefore} – ${notAfter})` }]);
   }
   if (restrictions.maxCount !== undefined) {
     const problems = serialSettingsProblems({ start: current.serialStart, step: current.serialStep, format: current.serialFormat }, current.nextSerialIndex + maxCount!);
-    if (problems.length > 0) throw new ValidationError(problems.map((problem) => ({ ...problem, path: 'restrictions.maxCount' })));
+    if (problems.length > 0) throw new StateConflictError('invalid_transition', `restrictions.maxCount: ${problems[0]!.message}`, problems.map((problem) => ({ ...problem, path: 'restrictions.maxCount' })));
     if (maxCount! < current.authorized) throw limitBelowAuthorized(current.authorized);
   }
   const unitFields = update.unitFields && (await resolveUnitFields(db, accountId, update.unitFields));

@@ -1,6 +1,6 @@
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { AccountRole } from '../contract/route.js';
-import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { ConflictError, NotFoundError, UnknownReferenceError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { auditItem } from './audit.js';
 import { type Db, cancelledConditions, getItems, nowIso } from './db.js';
@@ -51,7 +51,7 @@ export async function checkFactoriesExist(db: Db, accountId: string, factoryIds:
   if (!factoryIds || factoryIds.length === 0) return;
   const found = await getItems(db, db.table, factoryIds.map((id) => keys.factory(accountId, id)), false);
   const issues = factoryIds.flatMap((id, index) => (found[index] ? [] : [{ path: `factoryIds.${index}`, message: `no factory ${id} in this account` }]));
-  if (issues.length > 0) throw new ValidationError(issues);
+  if (issues.length > 0) throw new UnknownReferenceError(issues);
 }
 
 export interface NewPerson {

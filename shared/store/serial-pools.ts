@@ -46,7 +46,13 @@ function toSerialPoolView(item: Record<string, unknown>): SerialPoolView {
   };
 }
 
-/** The format checked and its capacity computed before anything is written: a bad format is a 400 naming `format`. */
+/**
+ * The format checked and its capacity computed before anything is written: a bad format is a 400
+ * naming `format`. A start at or past the last value the format can write is no error but a pool
+ * with nothing to give (capacity 0: a job drawing from it gets 409 serials_exhausted), as a pool
+ * used up is: whether `start` fits depends on `format`, which no schema can compare, and a
+ * schema-valid body is not refused.
+ */
 export function checkedPoolSettings(input: CreateSerialPoolInput): { start: number; step: number; capacity: number } {
   let format;
   try {
@@ -57,9 +63,7 @@ export function checkedPoolSettings(input: CreateSerialPoolInput): { start: numb
   }
   const start = input.start ?? 0;
   const step = input.step ?? 1;
-  const capacity = poolCapacity(format, start, step);
-  if (capacity === 0) throw new ValidationError([{ path: 'start', message: `is beyond what the format can write (${format.capacity} values)` }]);
-  return { start, step, capacity };
+  return { start, step, capacity: poolCapacity(format, start, step) };
 }
 
 export async function createSerialPool(db: Db, accountId: string, input: CreateSerialPoolInput, actor: string): Promise<SerialPoolView> {

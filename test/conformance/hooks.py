@@ -3,16 +3,22 @@
 Two things the fuzzer cannot know from the OpenAPI document alone:
 
 - A cursor is a value a list handed out (the document says so, and that anything else is
-  `400 invalid_request`). A string the fuzzer makes up is not one, so in *positive* cases (the
-  ones the server must accept) the cursor is replaced with a real one of that operation,
-  collected by the test before the run. Negative cases keep their made-up cursors: they still
-  reach the server and must be refused cleanly, never with a 5xx.
+  `400 invalid_request`), and it belongs to the list it came from: the same path (one job's
+  results, not another's) and the same filters (`factoryId`, `status`). A string the fuzzer
+  makes up is not one, so in *positive* cases (the ones the server must accept) the cursor is
+  replaced with a real one of that operation, collected by the test before the run, and the
+  filters it was not collected with are dropped; where the path is another (a stateful step's
+  job) or no cursor was collected (a list with one page), the positive case goes without a
+  cursor. Negative cases keep their made-up cursors: they still reach the server and must be
+  refused cleanly, never with a 5xx.
 - A result reports a serial its authorization granted (the document says so, and api.md that
   any other is `400 invalid_request`): positive reports for an authorization this run was
   granted name its serials, learnt from the authorization responses.
 - Rules between fields that JSON Schema cannot state and the document states in words (a
-  job's `notAfter` later than its `notBefore`): positive cases that break one are not sent
-  as positive (the server's 400 for them is right); negative cases still are.
+  job's `notAfter` later than its `notBefore`; inline serials that stay within 2^53 and 64
+  characters for the units the job may hand out; exactly one of `serial`, `mac`, `uid` in a unit
+  lookup; no two columns or unit fields of one name): positive cases that break one are not
+  sent as positive (the server's 400 for them is right); negative cases still are.
 - The test's own count of requests and statuses: every HTTP exchange is tallied here, so the
   test can assert how many requests were made and that none answered 5xx without trusting the
   run's own summary alone.
@@ -20,6 +26,7 @@ Two things the fuzzer cannot know from the OpenAPI document alone:
 
 import json
 import os
+import re
 import threading
 from collections import Counter
 from datetime import datetime
@@ -33,17 +40,20 @@ _tally: Counter = Counter()
 _granted_serials: dict = {}
 
 
-@schemathesis.hook
-def map_case(context, case):
+def _is_positive(case):
     meta = case.meta
-    if meta is None or not meta.generation.mode.is_positive:
-        return case
+    return meta is not None and meta.generation.mode.is_positive
+
+
+def _with_real_cursor(case):
+    """A positive case's cursor: the one collected for this operation on this very list, or none."""
     if not case.query or "cursor" not in case.query:
-        return case
-    real = _CURSORS.get(case.operation.definition.raw.get("operationId", ""))
-    if real is not None:
-        case.query = {**case.query, "cursor": real}
-    return case
+        return
+    harvested = _CURSORS.get(case.operation.definition.raw.get("operationId", ""))
+    if harvested is not None and all(str(case.path_parameters.get(name)) == value for name, value in harvested["pathParameters"].items()):
+        case.query = {"cursor": harvested["cursor"], **({"limit": case.query["limit"]} if "limit" in case.query else {})}
+    else:
+        case.query = {name: value for name, value in case.query.items() if name != "cursor"}
 
 
 def _with_granted_serials(case):
@@ -65,6 +75,41 @@ def _instant(value):
         return None
 
 
+_SERIAL_NUMBER = re.compile(r"\{n(?::(0?)(\d{1,2}))?\}")
+# As shared/domain/jobs.ts: a job without a count limit is checked for 2^32 units; serials are at most 64 characters.
+_UNLIMITED_JOB_UNITS = 2**32
+_MAX_SAFE_INTEGER = 2**53 - 1
+_MAX_SERIAL_LENGTH = 64
+
+
+def _breaks_serial_rule(body):
+    """Inline serials that would pass 2^53 or 64 characters (UTF-16 units, as JavaScript counts) within the units the job may hand out."""
+    serials = body.get("serials") if isinstance(body, dict) else None
+    if not isinstance(serials, dict) or not isinstance(serials.get("start"), (int, float)):
+        return False
+    restrictions = body.get("restrictions") if isinstance(body.get("restrictions"), dict) else {}
+    units = int(restrictions.get("maxCount") or _UNLIMITED_JOB_UNITS)
+    last = int(serials["start"]) + (units - 1) * int(serials.get("step") or 1)
+    if last > _MAX_SAFE_INTEGER:
+        return True
+    rendered = _SERIAL_NUMBER.sub(lambda m: str(last).zfill(int(m.group(2))) if m.group(2) else str(last), serials.get("format") or "SN-{n:08}")
+    return len(rendered.encode("utf-16-le", "surrogatepass")) // 2 > _MAX_SERIAL_LENGTH
+
+
+def _repeats_a_name(body):
+    for key in ("columns", "unitFields"):
+        items = body.get(key) if isinstance(body, dict) else None
+        if isinstance(items, list):
+            names = [item.get("name") for item in items if isinstance(item, dict)]
+            if len(set(map(str, names))) != len(names):
+                return True
+    return False
+
+
+def _not_one_lookup(case):
+    return case.operation.path == "/v1/units" and sum(1 for name in ("serial", "mac", "uid") if name in (case.query or {})) != 1
+
+
 def _breaks_window_rule(body):
     restrictions = body.get("restrictions") if isinstance(body, dict) else None
     if not isinstance(restrictions, dict):
@@ -80,17 +125,18 @@ def _breaks_window_rule(body):
 
 @schemathesis.hook
 def filter_case(context, case):
-    meta = case.meta
-    if meta is None or not meta.generation.mode.is_positive:
+    if not _is_positive(case):
         return True
-    return not _breaks_window_rule(case.body)
+    return not (_breaks_window_rule(case.body) or _breaks_serial_rule(case.body) or _repeats_a_name(case.body) or _not_one_lookup(case))
 
 
 @schemathesis.hook
 def before_call(context, case, kwargs):
-    # Here, not in map_case: a stateful step gets its authorizationId from a link after map_case ran.
-    meta = case.meta
-    if meta is not None and meta.generation.mode.is_positive and case.operation.path == "/v1/device/results":
+    # Here, not in map_case: a stateful step gets its authorizationId (and a job's id in the path) from a link after map_case ran.
+    if not _is_positive(case):
+        return
+    _with_real_cursor(case)
+    if case.operation.path == "/v1/device/results":
         _with_granted_serials(case)
 
 

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type { CredentialsFileType } from '../../shared/contract/index.js';
 import { call, createAccount, uniqueName } from '../support/api.js';
-import { type FuzzReport, ensureSchemathesis, runSchemathesis, safeWorkers } from '../support/schemathesis.js';
+import { type FuzzCursor, type FuzzReport, ensureSchemathesis, runSchemathesis, safeWorkers } from '../support/schemathesis.js';
 
 /**
  * schemathesis against the deployed stack, as a new user would point it at the served
@@ -18,8 +18,12 @@ import { type FuzzReport, ensureSchemathesis, runSchemathesis, safeWorkers } fro
 
 const DEVICE_PATHS = '^/v1/device/';
 const SEED = 20261127;
-/** Per operation and phase. At 80 the two sides made 3,627 requests in 260 s (2 workers, a busy machine); 120 aims past 5,000. */
-const MAX_EXAMPLES = 120;
+/**
+ * Per operation and phase. At 100 the two sides, at once, made 8,149 requests (1,047 device,
+ * 7,102 account, the stateful phase making more as fewer requests were refused): 80 aims at
+ * about 6,500, a margin of a quarter over the 5,000 the test asserts.
+ */
+const MAX_EXAMPLES = 80;
 
 interface Seeded {
   admin: CredentialsFileType;
@@ -83,15 +87,20 @@ function operationsOf(document: { paths: Record<string, Record<string, Omit<Oper
   return Object.entries(document.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => ({ ...operation, method: method.toUpperCase(), path })));
 }
 
-/** One real cursor per list operation of the document: the second page of a one-item page, or where a feed's first page ended. */
-async function harvestCursors(operations: Operation[], token: string, ids: Record<string, string>): Promise<Record<string, string>> {
-  const cursors: Record<string, string> = {};
+/**
+ * One real cursor per list operation of the document: the second page of a one-item page, or
+ * where a feed's first page ended; with the path parameters it was read with, because a cursor
+ * belongs to one list (one job's results, not another's: hooks.py uses it only there).
+ */
+async function harvestCursors(operations: Operation[], token: string, ids: Record<string, string>): Promise<Record<string, FuzzCursor>> {
+  const cursors: Record<string, FuzzCursor> = {};
   for (const operation of operations) {
     if (operation.method !== 'GET' || !operation.parameters?.some((p) => p.in === 'query' && p.name === 'cursor')) continue;
-    const route = operation.path.replace(/^\//, '').replace(/\{(\w+)\}/g, (_m, name: string) => ids[name] ?? 'unknown');
+    const pathParameters = Object.fromEntries([...operation.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => [name!, ids[name!] ?? 'unknown']));
+    const route = operation.path.replace(/^\//, '').replace(/\{(\w+)\}/g, (_m, name: string) => pathParameters[name]!);
     const page = await call('GET', `${route}?limit=1`, { token });
     const cursor = page.body?.nextCursor ?? page.body?.followCursor;
-    if (typeof cursor === 'string') cursors[operation.operationId] = cursor;
+    if (typeof cursor === 'string') cursors[operation.operationId] = { cursor, pathParameters };
   }
   return cursors;
 }
@@ -113,14 +122,17 @@ describe('conformance: schemathesis on the served OpenAPI document', () => {
 
   beforeAll(async () => {
     const bin = ensureSchemathesis();
-    const seeded = await seedAccount();
+    // An account per side, so both run at once: the account side deletes and disables what it
+    // finds (it may deprovision a programmer, delete a job), and must not take the device side's.
+    const [deviceSide, accountSide] = await Promise.all([seedAccount(), seedAccount()]);
     const document = (await call('GET', 'v1/openapi.json')).body;
     operations = operationsOf(document);
-    const cursors = await harvestCursors(operations, seeded.admin.token, seeded.ids);
+    const cursors = await harvestCursors(operations, accountSide.admin.token, accountSide.ids);
     const common = { apiUrl: inject('apiUrl'), cursors, maxExamples: MAX_EXAMPLES, seed: SEED, workers: safeWorkers(bin) };
-    // Device side first: the account side may deprovision the programmer it uses.
-    device = await runSchemathesis(bin, { ...common, name: 'device', token: seeded.programmer.token, includePathRegex: DEVICE_PATHS });
-    account = await runSchemathesis(bin, { ...common, name: 'account', token: seeded.admin.token, excludePathRegex: DEVICE_PATHS });
+    [device, account] = await Promise.all([
+      runSchemathesis(bin, { ...common, name: 'device', token: deviceSide.programmer.token, includePathRegex: DEVICE_PATHS }),
+      runSchemathesis(bin, { ...common, name: 'account', token: accountSide.admin.token, excludePathRegex: DEVICE_PATHS }),
+    ]);
     for (const [side, report] of [['device', device], ['account', account]] as const) {
       const statuses = Object.entries(report.tally).reduce<Record<string, number>>((sum, [key, n]) => ({ ...sum, [key.slice(-3)]: (sum[key.slice(-3)] ?? 0) + n }), {});
       console.log(`schemathesis ${side}: ${requests(report)} requests over ${testedOperations(report).size} operations, ${report.summary.test_cases.generated} test cases, ${report.summary.failures.length} failures; statuses ${JSON.stringify(statuses)}`);
@@ -144,7 +156,9 @@ describe('conformance: schemathesis on the served OpenAPI document', () => {
       for (const phase of ['coverage', 'fuzzing', 'stateful']) expect(report.summary.phases[phase]?.status, phase).not.toBe('skipped');
     }
     const fuzzed = new Set([...testedOperations(device), ...testedOperations(account)]);
-    const documented = operations.map((o) => `${o.method} ${o.path}`);
+    // The served document itself is selected but never called by schemathesis 4.32.5 (no case in
+    // its reports, seen in every run): it is the one operation left out here.
+    const documented = operations.map((o) => `${o.method} ${o.path}`).filter((o) => o !== 'GET /v1/openapi.json');
     expect(documented.filter((o) => !fuzzed.has(o))).toEqual([]);
     expect(requests(device) + requests(account)).toBeGreaterThanOrEqual(5000);
     expect([...serverErrors(device), ...serverErrors(account)]).toEqual([]);

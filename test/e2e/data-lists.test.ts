@@ -79,8 +79,13 @@ describe('data lists and traceability', () => {
     const list = await newList('Inline');
     expect(list).toMatchObject({ status: 'empty', total: 0, issued: 0, remaining: 0, returned: 0 });
     const refused = await call('POST', `v1/data-lists/${list.dataListId}/rows`, { token: author, body: { format: 'csv', content: 'label,deviceKey\nok,k1\nok,\n' } });
-    expect(refused.status).toBe(400);
+    // Judged against this list's columns: a conflict with its state, the line and column named.
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe('rows_rejected');
     expect(refused.body.error.details.issues[0]).toEqual({ path: 'content', message: 'line 3, column deviceKey: must not be empty' });
+    const unknownColumn = await call('POST', `v1/data-lists/${list.dataListId}/rows`, { token: author, body: { format: 'csv', content: '00' } });
+    expect(unknownColumn.status).toBe(409);
+    expect(unknownColumn.body.error).toMatchObject({ code: 'rows_rejected', details: { issues: [{ path: 'content', message: 'line 1: the header names "00", which is not a column of this list' }] } });
     expect((await call('GET', `v1/data-lists/${list.dataListId}`, { token: viewer })).body.dataList).toMatchObject({ status: 'empty', total: 0 });
     const filled = await call('POST', `v1/data-lists/${list.dataListId}/rows`, { token: author, body: { format: 'jsonl', content: '{"label":"a","deviceKey":"k-a"}\n{"label":"b","deviceKey":"k-b"}\n' } });
     expect(filled.status).toBe(200);

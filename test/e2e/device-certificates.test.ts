@@ -86,7 +86,8 @@ describe('device certificates and chip UIDs', () => {
     expect(job).toMatchObject({ uidPolicy: 'unique_per_job', unitFields: [{ name: 'cert', source: { certificateAuthority: caId } }] });
     const [me, other] = programmers as [Programmer, Programmer];
     const missing = await authorize(me.token, { jobId: job.jobId, units: 2 });
-    expect(missing.status).toBe(422);
+    // The job's uidPolicy decides what the request needs: a conflict with its state, 409.
+    expect(missing.status).toBe(409);
     expect(missing.body.error).toMatchObject({ code: 'invalid_uids', details: { issues: [{ path: 'uids' }] } });
     const granted = await authorize(me.token, { jobId: job.jobId, units: 2, uids: ['04a1b2c3d4e5f6', '04A1B2C3D4E5F7'] });
     expect(granted.status, JSON.stringify(granted.body)).toBe(201);
@@ -119,7 +120,7 @@ describe('device certificates and chip UIDs', () => {
     expect(badCsr.status).toBe(400);
     expect(badCsr.body.error.details.issues[0]).toMatchObject({ path: 'csr' });
     const notGranted = await issue(me.token, { authorizationId, serial: 'SN-99999999', csr: device.csrPem });
-    expect(notGranted.status).toBe(422);
+    expect(notGranted.status).toBe(409);
     expect(notGranted.body.error).toMatchObject({ code: 'serial_not_in_authorization', details: { issues: [{ path: 'serial' }] } });
     // Another programmer of the account, and a programmer of another account: not theirs, 404.
     expect((await issue(other.token, { authorizationId, serial: serials[0], csr: device.csrPem })).status).toBe(404);
@@ -156,7 +157,7 @@ describe('device certificates and chip UIDs', () => {
     expect(granted.status, JSON.stringify(granted.body)).toBe(201);
     const [s1, s2] = granted.body.serials as string[];
     const wrong = await call('POST', 'v1/device/results', { token: me.token, body: { authorizationId: granted.body.authorizationId, results: [{ serial: s1, status: 'success', uid: 'AA02' }] } });
-    expect(wrong.status).toBe(422);
+    expect(wrong.status).toBe(409);
     expect(wrong.body.error).toMatchObject({ code: 'uid_mismatch', details: { issues: [{ path: 'results[0].uid' }] } });
     const reported = await call('POST', 'v1/device/results', {
       token: me.token,

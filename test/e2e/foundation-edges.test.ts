@@ -9,13 +9,16 @@ describe('the HTTP contract at its edges', () => {
   let admin: string;
   let defaultFactoryId: string;
   let programmerId: string;
+  let programmerToken: string;
 
   const issuesOf = (body: { error: { details?: { issues?: { path: string; message: string }[] } } }) => body.error.details?.issues ?? [];
 
   beforeAll(async () => {
     admin = (await createAccount(uniqueName('Edges'))).token;
     defaultFactoryId = (await api('GET', 'v1/account', { token: admin })).body.account.defaultFactoryId;
-    programmerId = (await api('POST', 'v1/programmers', { token: admin, body: { name: 'edge', hardwareSerial: randomUUID() } })).body.programmer.programmerId;
+    const provisioned = (await api('POST', 'v1/programmers', { token: admin, body: { name: 'edge', hardwareSerial: randomUUID() } })).body;
+    programmerId = provisioned.programmer.programmerId;
+    programmerToken = provisioned.credentials.token;
   });
 
   it.each([
@@ -123,6 +126,20 @@ describe('the HTTP contract at its edges', () => {
     const wrongMethod = await api('PUT', 'v1/account', { token: admin, body: {} });
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.body.error.code).toBe('method_not_allowed');
+  });
+
+  it('answers a method no route of a path declares with 405 and an Allow header naming the ones it does, on every path of the contract', async () => {
+    const declared = new Map<string, string[]>();
+    for (const route of allRoutes) declared.set(route.path, [...(declared.get(route.path) ?? []), route.method]);
+    for (const [path, methods] of declared) {
+      // PUT: no route of the contract uses it. Device paths take a programmer's token (also the
+      // one served by its own function, /v1/device/certificates), the others an account key.
+      const token = path.startsWith('/v1/device/') ? programmerToken : admin;
+      const response = await api('PUT', path.slice(1).replace(/\{\w+\}/g, 'some_id'), { token, body: {} });
+      expect(response.status, path).toBe(405);
+      expect(response.body.error.code, path).toBe('method_not_allowed');
+      expect(response.headers.get('allow')?.split(/,\s*/).sort(), path).toEqual([...methods].sort());
+    }
   });
 
   it('answers 401 to a request without Authorization, and 401 unauthenticated to an unknown or malformed token', async () => {

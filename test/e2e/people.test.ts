@@ -47,17 +47,18 @@ describe('people', () => {
   });
 
   it('refuses bad invitations with a 4xx naming the field, and writes nothing', async () => {
-    const cases: [Record<string, unknown>, string][] = [
-      [{ email: 'not-an-address', role: 'viewer' }, 'email'],
-      [{ email: email(), role: 'owner' }, 'role'],
-      [{ email: email(), role: 'admin', factoryIds: [factoryA] }, 'factoryIds'],
-      [{ email: email(), role: 'viewer', factoryIds: ['fac_nope'] }, 'factoryIds.0'],
-      [{ email: email(), role: 'viewer', factoryIds: [factoryA, factoryA] }, 'factoryIds'],
+    // A factory the account does not have is 404 (what exists is the account's state, as for another account's object), the rest 400.
+    const cases: [Record<string, unknown>, string, number][] = [
+      [{ email: 'not-an-address', role: 'viewer' }, 'email', 400],
+      [{ email: email(), role: 'owner' }, 'role', 400],
+      [{ email: email(), role: 'admin', factoryIds: [factoryA] }, 'factoryIds', 400],
+      [{ email: email(), role: 'viewer', factoryIds: ['fac_nope'] }, 'factoryIds.0', 404],
+      [{ email: email(), role: 'viewer', factoryIds: [factoryA, factoryA] }, 'factoryIds', 400],
     ];
     const before = (await api('GET', 'v1/people?limit=100', { token: admin })).body.items.length;
-    for (const [body, field] of cases) {
+    for (const [body, field, status] of cases) {
       const response = await api('POST', 'v1/people', { token: admin, body });
-      expect(response.status, JSON.stringify(body)).toBe(400);
+      expect(response.status, JSON.stringify(body)).toBe(status);
       expect(response.body.error.details.issues.map((issue: { path: string }) => issue.path)).toContain(field);
     }
     expect((await api('GET', 'v1/people?limit=100', { token: admin })).body.items).toHaveLength(before);

@@ -488,9 +488,9 @@ describe('Flashline templates (both stacks)', () => {
     it('leaves only the JWKS, the OpenAPI document and the JSON 404 fallback without the authorizer', () => {
       const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties);
       const open = routes.filter((r) => r.AuthorizationType !== 'CUSTOM').map((r) => r.RouteKey);
-      expect(open.sort()).toEqual(['$default', 'GET /v1/openapi.json', 'GET /v1/signing-keys']);
+      expect(open.sort()).toEqual(['$default', 'ANY /v1/openapi.json', 'ANY /v1/signing-keys']);
       const guarded = routes.filter((r) => r.AuthorizationType === 'CUSTOM').map((r) => r.RouteKey);
-      expect(guarded.sort()).toEqual(['ANY /v1/device/{proxy+}', 'ANY /v1/{proxy+}', 'POST /v1/device/certificates']);
+      expect(guarded.sort()).toEqual(['ANY /v1/device/certificates', 'ANY /v1/device/{proxy+}', 'ANY /v1/{proxy+}']);
     });
 
     it('allows CORS only from the configured origins', () => {

@@ -49,10 +49,16 @@ export interface FuzzRun {
   includePathRegex?: string;
   excludePathRegex?: string;
   /** Real cursors by operationId, for the positive cases (see hooks.py). */
-  cursors: Record<string, string>;
+  cursors: Record<string, FuzzCursor>;
   maxExamples: number;
   seed: number;
   workers: number;
+}
+
+/** A cursor a list handed out, and the path parameters of that list: it is a cursor of that list only. */
+export interface FuzzCursor {
+  cursor: string;
+  pathParameters: Record<string, string>;
 }
 
 export interface FuzzFailure {

@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { UnprocessableError } from '../../shared/domain/errors.js';
+import { StateConflictError } from '../../shared/domain/errors.js';
 import { authorizationUids, checkResultUids } from '../../shared/domain/uids.js';
 
 const codeOf = (run: () => unknown) => {
   try {
     run();
   } catch (error) {
-    expect(error).toBeInstanceOf(UnprocessableError);
-    return { code: (error as UnprocessableError).code, path: ((error as UnprocessableError).details?.issues as { path: string }[])[0]?.path };
+    // A conflict with the job's or the authorization's state: 409, the field still named.
+    expect(error).toBeInstanceOf(StateConflictError);
+    expect((error as StateConflictError).status).toBe(409);
+    return { code: (error as StateConflictError).code, path: ((error as StateConflictError).details?.issues as { path: string }[])[0]?.path };
   }
   throw new Error('expected a refusal');
 };
@@ -18,7 +20,7 @@ describe('chip UID rules', () => {
     expect(authorizationUids('none', 2, undefined)).toBeUndefined();
   });
 
-  it('refuses missing, miscounted, repeated or unwanted UIDs with 422 naming uids', () => {
+  it('refuses missing, miscounted, repeated or unwanted UIDs with 409 naming uids', () => {
     expect(codeOf(() => authorizationUids('unique_per_account', 1, undefined))).toEqual({ code: 'invalid_uids', path: 'uids' });
     expect(codeOf(() => authorizationUids('unique_per_job', 2, ['AA']))).toEqual({ code: 'invalid_uids', path: 'uids' });
     expect(codeOf(() => authorizationUids('unique_per_job', 2, ['aa', 'AA']))).toEqual({ code: 'invalid_uids', path: 'uids' });

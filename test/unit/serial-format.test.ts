@@ -120,10 +120,19 @@ describe('serial formats: capacity', () => {
   });
 });
 
+describe('serial formats: fixed text', () => {
+  it('is a pool of one value: the text itself, once', () => {
+    const format = parseSerialFormat('0'.repeat(200).slice(0, 64));
+    expect(format.capacity).toBe(1);
+    expect(poolCapacity(format, 0, 1)).toBe(1);
+    expect(poolCapacity(format, 1, 1)).toBe(0);
+    expect(poolValueAt(format, 0, 1, 0)).toBe('0'.repeat(64));
+  });
+});
+
 describe('serial formats: bad formats name format and say why', () => {
   it.each([
     ['', /empty/],
-    ['SN-0001', /no variable field/],
     ['SN-{n:08', /never closed/],
     ['SN-}{n}', /closes nothing/],
     ['{q:3}', /unknown field/],
