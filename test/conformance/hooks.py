@@ -17,7 +17,8 @@ Two things the fuzzer cannot know from the OpenAPI document alone:
 - Rules between fields that JSON Schema cannot state and the document states in words (a
   job's `notAfter` later than its `notBefore`; inline serials that stay within 2^53 and 64
   characters for the units the job may hand out; exactly one of `serial`, `mac`, `uid` in a unit
-  lookup; no two columns or unit fields of one name): positive cases that break one are not
+  lookup; no two columns or unit fields of one name; a pool format writing at most 64
+  characters): positive cases that break one are not
   sent as positive (the server's 400 for them is right); negative cases still are.
 - The test's own count of requests and statuses: every HTTP exchange is tallied here, so the
   test can assert how many requests were made and that none answered 5xx without trusting the
@@ -96,6 +97,26 @@ def _breaks_serial_rule(body):
     return len(rendered.encode("utf-16-le", "surrogatepass")) // 2 > _MAX_SERIAL_LENGTH
 
 
+# A pool format's fields and the most characters each writes (shared/domain/serial-format.ts:
+# {n} unpadded up to 2^53, 16 digits; {n:K}, {X:K}, {x:K} exactly K; a {chars:…} or {check:…} one).
+_FORMAT_FIELD = re.compile(r"\{\{|\}\}|\{(n|X|x)(?::0?(\d+))?\}|\{(?:chars|check):[^}]*\}")
+
+
+def _format_writes_too_much(case):
+    """A serial pool format that may write more than the 64 characters the document allows ("At most 64 characters written")."""
+    body = case.body
+    if case.operation.path != "/v1/serial-pools" or case.method.upper() != "POST" or not isinstance(body, dict) or not isinstance(body.get("format"), str):
+        return False
+    def width(match):
+        if match.group(0) in ("{{", "}}"):
+            return "_"
+        if match.group(1) is not None:
+            return "_" * (int(match.group(2)) if match.group(2) else 16)
+        return "_"
+    written = _FORMAT_FIELD.sub(width, body["format"])
+    return len(written.encode("utf-16-le", "surrogatepass")) // 2 > _MAX_SERIAL_LENGTH
+
+
 def _repeats_a_name(body):
     for key in ("columns", "unitFields"):
         items = body.get(key) if isinstance(body, dict) else None
@@ -127,7 +148,7 @@ def _breaks_window_rule(body):
 def filter_case(context, case):
     if not _is_positive(case):
         return True
-    return not (_breaks_window_rule(case.body) or _breaks_serial_rule(case.body) or _repeats_a_name(case.body) or _not_one_lookup(case))
+    return not (_breaks_window_rule(case.body) or _breaks_serial_rule(case.body) or _repeats_a_name(case.body) or _not_one_lookup(case) or _format_writes_too_much(case))
 
 
 @schemathesis.hook
