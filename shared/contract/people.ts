@@ -78,7 +78,7 @@ export const updatePerson = defineRoute({
     .meta({ minProperties: 1, ...adminTakesNoFactories(true) }),
   successStatus: 200,
   response: z.object({ person: Person }),
-  errors: ['person_is_caller', 'people_not_configured'],
+  errors: ['person_is_caller', 'people_not_configured', 'admin_is_account_wide'],
   idempotent: true,
 });
 

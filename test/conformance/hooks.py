@@ -20,6 +20,9 @@ Two things the fuzzer cannot know from the OpenAPI document alone:
   lookup; no two columns or unit fields of one name; a pool format writing at most 64
   characters): positive cases that break one are not
   sent as positive (the server's 400 for them is right); negative cases still are.
+- Factories named in a positive body are factories the account has (learnt from the answers):
+  a made-up `factoryId` is rightly `404`, which the stateful phase would take for its
+  just-created programmer or person being gone.
 - The test's own count of requests and statuses: every HTTP exchange is tallied here, so the
   test can assert how many requests were made and that none answered 5xx without trusting the
   run's own summary alone.
@@ -102,11 +105,17 @@ def _breaks_serial_rule(body):
 _FORMAT_FIELD = re.compile(r"\{\{|\}\}|\{(n|X|x)(?::0?(\d+))?\}|\{(?:chars|check):[^}]*\}")
 
 
+# The format language as the document describes it: fixed text, literal braces, the listed fields.
+_FORMAT_SYNTAX = re.compile(r"(?:[^{}]|\{\{|\}\}|\{(?:n|X|x)(?::0?\d+)?\}|\{chars:[^{}]+\}|\{check:(?:luhn|mod37-36|mod11-10)\})*")
+
+
 def _format_writes_too_much(case):
-    """A serial pool format that may write more than the 64 characters the document allows ("At most 64 characters written")."""
+    """A serial pool format outside the language the document describes, or that may write more than the 64 characters it allows ("At most 64 characters written")."""
     body = case.body
     if case.operation.path != "/v1/serial-pools" or case.method.upper() != "POST" or not isinstance(body, dict) or not isinstance(body.get("format"), str):
         return False
+    if not _FORMAT_SYNTAX.fullmatch(body["format"]):
+        return True
     def width(match):
         if match.group(0) in ("{{", "}}"):
             return "_"
@@ -115,6 +124,37 @@ def _format_writes_too_much(case):
         return "_"
     written = _FORMAT_FIELD.sub(width, body["format"])
     return len(written.encode("utf-16-le", "surrogatepass")) // 2 > _MAX_SERIAL_LENGTH
+
+
+_known_factories: set = set()
+
+
+def _learn_factories(value):
+    """Every factory id an answer names: the account's factories, as this run has seen them."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "factoryId" and isinstance(item, str):
+                with _lock:
+                    _known_factories.add(item)
+            else:
+                _learn_factories(item)
+    elif isinstance(value, list):
+        for item in value:
+            _learn_factories(item)
+
+
+def _with_real_factories(case):
+    """A positive body names factories the account has: a made-up id is rightly 404, which the stateful
+    phase would read as its just-created programmer (or person) being gone."""
+    body = case.body
+    with _lock:
+        known = sorted(_known_factories)
+    if not isinstance(body, dict) or not known:
+        return
+    if isinstance(body.get("factoryId"), str) and body["factoryId"] not in known:
+        body["factoryId"] = known[0]
+    if isinstance(body.get("factoryIds"), list) and any(item not in known for item in body["factoryIds"]):
+        body["factoryIds"] = known[: max(1, min(len(body["factoryIds"]), len(known)))]
 
 
 def _repeats_a_name(body):
@@ -157,6 +197,7 @@ def before_call(context, case, kwargs):
     if not _is_positive(case):
         return
     _with_real_cursor(case)
+    _with_real_factories(case)
     if case.operation.path == "/v1/device/results":
         _with_granted_serials(case)
 
@@ -164,6 +205,11 @@ def before_call(context, case, kwargs):
 @schemathesis.hook
 def after_call(context, case, response):
     key = f"{case.operation.method.upper()} {case.operation.path} {response.status_code}"
+    if response.status_code in (200, 201):
+        try:
+            _learn_factories(response.json())
+        except ValueError:
+            pass
     if case.operation.path == "/v1/device/authorizations" and response.status_code in (200, 201):
         try:
             granted = response.json()

@@ -1,5 +1,5 @@
 import * as contract from '../../../shared/contract/index.js';
-import { ConflictError, ValidationError } from '../../../shared/domain/errors.js';
+import { ConflictError, StateConflictError } from '../../../shared/domain/errors.js';
 import { implement } from '../../../shared/http/handler.js';
 import { type AccountPrincipal, actorOf } from '../../../shared/http/principal.js';
 import * as people from '../../../shared/store/people.js';
@@ -39,8 +39,9 @@ export const peopleRoutes = [
     const current = await people.getPerson(db, principal.accountId, params.personId, true);
     // The schema sees one body; the rule holds for the person as the change leaves them.
     const scope = body.factoryIds === undefined ? current.factoryIds : body.factoryIds;
+    // Both in the body is the schema's 400; one of them stored makes the change conflict with the person as they are.
     if ((body.role ?? current.role) === 'admin' && scope) {
-      throw new ValidationError([{ path: 'factoryIds', message: 'admin is account-wide: send factoryIds: null with role admin' }]);
+      throw new StateConflictError('admin_is_account_wide', 'An admin is account-wide: send factoryIds: null with role admin', [{ path: 'factoryIds', message: 'admin is account-wide: send factoryIds: null with role admin' }]);
     }
     await people.checkFactoriesExist(db, principal.accountId, body.factoryIds);
     // The table decides first, so a disabled person's tokens stop at once; the pool then blocks sign-in.
