@@ -43,7 +43,7 @@ const HOST_LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
  * stack allows. The server still refuses credentials in it and, outside the local stack, http.
  */
 export const WEBHOOK_URL = new RegExp(
-  `^(?:https://${HOST_LABEL}(?:\\.${HOST_LABEL})*\\.[A-Za-z]{2,63}|http://(?:localhost|127\\.0\\.0\\.1|\\[::1\\]))(?::[0-9]{1,4})?(?:[/?#][\\x21-\\x7e]*)?$`,
+  `^(?:https://${HOST_LABEL}(?:\\.${HOST_LABEL})*\\.[A-Za-z]{2,63}|http://(?:localhost|127\\.0\\.0\\.1|\\[::1\\]))(?::[0-9]{1,5})?(?:[/?#][\\x21-\\x7e]*)?$`,
 );
 
 const CreateWebhookBody = z

@@ -72,7 +72,7 @@ describe.skipIf(!haveChromium && !requireChromium)(`webhooks in the console (nee
     await form.getByRole('checkbox', { name: 'job.paused' }).check();
     await add.click();
     const refusal = form.getByRole('alert');
-    await refusal.filter({ hasText: 'invalid_request' }).filter({ hasText: 'must use https' }).waitFor();
+    await refusal.filter({ hasText: 'invalid_request' }).filter({ hasText: 'must be an https URL' }).waitFor();
     expect(await refusal.locator('li code').first().textContent()).toBe('url');
     expect((await call('GET', 'v1/webhooks', { token: admin.token })).body.items).toEqual([]);
     await expectAccessible(page, 'the add form with a refused URL');

@@ -155,7 +155,8 @@ describe('events and signed webhooks (api.md "Events and webhooks")', () => {
   });
 
   it('retries a failing receiver with the same webhook-id until it answers, and lists the attempts', async () => {
-    const flaky = new Receiver(2);
+    // Issue 10's acceptance: three 500s, then the fourth attempt delivers (the local stack's backoff base is 1 s: 1, 3, 9 s).
+    const flaky = new Receiver(3);
     const created = await call('POST', 'v1/webhooks', { token: admin, body: { url: await flaky.start(), events: ['job.paused'] } });
     const { webhookId } = created.body.webhook;
     try {
@@ -164,7 +165,7 @@ describe('events and signed webhooks (api.md "Events and webhooks")', () => {
       const delivered = await flaky.next((event) => event.type === 'job.paused' && event.data.jobId === job.jobId);
       const id = delivered.headers['webhook-id'];
       const attempts = flaky.requests.filter((r) => r.headers['webhook-id'] === id);
-      expect(attempts).toHaveLength(3);
+      expect(attempts).toHaveLength(4);
       expect(new Set(attempts.map((r) => r.body)).size).toBe(1);
       expect([...flaky.messages.keys()].filter((key) => key === id)).toHaveLength(1);
       expect(new Webhook(created.body.secret).verify(delivered.body, delivered.headers as Record<string, string>)).toMatchObject({ type: 'job.paused' });
@@ -176,7 +177,7 @@ describe('events and signed webhooks (api.md "Events and webhooks")', () => {
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
       expect(listed).toMatchObject({ eventType: 'job.paused', status: 'delivered', nextAttemptAt: null });
-      expect(listed.attempts.map((a: { status: number }) => a.status)).toEqual([500, 500, 204]);
+      expect(listed.attempts.map((a: { status: number }) => a.status)).toEqual([500, 500, 500, 204]);
     } finally {
       await flaky.stop();
     }

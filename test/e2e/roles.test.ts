@@ -55,17 +55,18 @@ describe('keys limited to factories, at each role', () => {
 
   it('refuses an admin key limited to factories, an unknown factory and repeated ids, naming the field, and writes nothing', async () => {
     const before = (await api('GET', 'v1/api-keys', { token: admin })).body.items.length;
-    const cases: [Record<string, unknown>, string][] = [
-      [{ role: 'admin', factoryIds: [lineA] }, 'factoryIds'],
-      [{ role: 'viewer', factoryIds: [lineA, 'fac_doesnotexist'] }, 'factoryIds.1'],
-      [{ role: 'viewer', factoryIds: [lineA, lineA] }, 'factoryIds'],
-      [{ role: 'viewer', factoryIds: [] }, 'factoryIds'],
-      [{ role: 'owner' }, 'role'],
+    // An unknown factory is the account's state speaking: 404 naming it, as for another account's object.
+    const cases: [Record<string, unknown>, string, number, string][] = [
+      [{ role: 'admin', factoryIds: [lineA] }, 'factoryIds', 400, 'invalid_request'],
+      [{ role: 'viewer', factoryIds: [lineA, 'fac_doesnotexist'] }, 'factoryIds.1', 404, 'not_found'],
+      [{ role: 'viewer', factoryIds: [lineA, lineA] }, 'factoryIds', 400, 'invalid_request'],
+      [{ role: 'viewer', factoryIds: [] }, 'factoryIds', 400, 'invalid_request'],
+      [{ role: 'owner' }, 'role', 400, 'invalid_request'],
     ];
-    for (const [body, path] of cases) {
+    for (const [body, path, status, code] of cases) {
       const response = await api('POST', 'v1/api-keys', { token: admin, body: { name: 'bad', ...body } });
-      expect(response.status, JSON.stringify(body)).toBe(400);
-      expect(response.body.error.code).toBe('invalid_request');
+      expect(response.status, JSON.stringify(body)).toBe(status);
+      expect(response.body.error.code).toBe(code);
       expect(response.body.error.details.issues.map((issue: { path: string }) => issue.path)).toContain(path);
     }
     expect((await api('GET', 'v1/api-keys', { token: admin })).body.items).toHaveLength(before);
