@@ -210,6 +210,10 @@ def after_call(context, case, response):
             _learn_factories(response.json())
         except ValueError:
             pass
+    # A deleted factory is no longer the account's: positive bodies stop naming it.
+    if case.operation.method.upper() == "DELETE" and case.operation.path == "/v1/factories/{factoryId}" and response.status_code == 204:
+        with _lock:
+            _known_factories.discard((case.path_parameters or {}).get("factoryId"))
     if case.operation.path == "/v1/device/authorizations" and response.status_code in (200, 201):
         try:
             granted = response.json()
