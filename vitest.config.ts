@@ -58,9 +58,6 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
-          // schemathesis stays `npm run test:conformance` until its last stateful finding is fixed:
-          // in the clean-clone run of 8e9ca0d it found one schema-valid request refused (issue 9).
-          exclude: process.env.FLASHLINE_CONFORMANCE === '1' ? [] : ['test/e2e/conformance.test.ts'],
           environment: 'node',
           globalSetup: ['test/support/global-setup.ts'],
           testTimeout: 120_000,

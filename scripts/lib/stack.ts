@@ -17,6 +17,8 @@ export interface StackOutputs {
   ticketKeyId: string;
   /** The presence check (events pipeline): tests invoke it with a scheduled event's `time`. */
   presenceCheckFunctionName: string;
+  /** Where alarms notify (pagers and emails subscribe to it). */
+  alarmTopicArn: string;
   /** People's user pool (absent with `-c people=off`): the console's sign-in and the tests' users. */
   people?: { userPoolId: string; clientId: string; signInUrl: string };
 }
@@ -61,6 +63,7 @@ export async function readStackOutputs(stackName: string = STACK_NAME, apiStackN
     signingKeyId: need(data, stackName, 'SigningKeyId'),
     ticketKeyId: need(data, stackName, 'TicketKeyId'),
     presenceCheckFunctionName: need(api, apiStackName, 'PresenceCheckFunctionName'),
+    alarmTopicArn: need(api, apiStackName, 'AlarmTopicArn'),
     ...(data.PeopleUserPoolId ? { people: { userPoolId: data.PeopleUserPoolId, clientId: need(data, stackName, 'PeopleClientId'), signInUrl: need(data, stackName, 'PeopleSignInUrl') } } : {}),
   };
 }

@@ -35,7 +35,13 @@ export const WebhookDelivery = z
 
 const WebhookParams = z.object({ webhookId: Id });
 
-const HOST_LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+/**
+ * A DNS label. Not one in IDNA's ASCII form (`xn--…`): whether its punycode decodes is more
+ * than a pattern can say, and the server's URL parser refuses one that does not.
+ */
+const HOST_LABEL = '(?![Xx][Nn]--)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+/** 1–65535, as the URL parser takes a port: a pattern of digit counts alone let 72932 through. */
+const PORT = '(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})';
 /**
  * The shape of a receiver's URL, in the schema so the document says it: https to a DNS name
  * (a dotted name ending in letters, so never an IP address, whose private ranges the server
@@ -43,7 +49,7 @@ const HOST_LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
  * stack allows. The server still refuses credentials in it and, outside the local stack, http.
  */
 export const WEBHOOK_URL = new RegExp(
-  `^(?:https://${HOST_LABEL}(?:\\.${HOST_LABEL})*\\.[A-Za-z]{2,63}|http://(?:localhost|127\\.0\\.0\\.1|\\[::1\\]))(?::[0-9]{1,5})?(?:[/?#][\\x21-\\x7e]*)?$`,
+  `^(?:https://${HOST_LABEL}(?:\\.${HOST_LABEL})*\\.[A-Za-z]{2,63}|http://(?:localhost|127\\.0\\.0\\.1|\\[::1\\]))(?::${PORT})?(?:[/?#][\\x21-\\x7e]*)?$`,
 );
 
 const CreateWebhookBody = z
@@ -53,7 +59,7 @@ const CreateWebhookBody = z
       .min(1)
       .max(2048)
       .regex(WEBHOOK_URL, 'must be an https URL naming a DNS host (http only to localhost or 127.0.0.1 on the local stack)')
-      .meta({ description: 'https URL of the receiver, naming a DNS host, not an IP address (http://localhost or 127.0.0.1 only on the local stack); never a private, loopback or link-local address' }),
+      .meta({ description: 'https URL of the receiver, naming a DNS host (ASCII labels, not xn-- ones), not an IP address (http://localhost or 127.0.0.1 only on the local stack); never a private, loopback or link-local address' }),
     events: z.array(EventType).min(1).max(EVENT_TYPES.length),
   })
   .strict();

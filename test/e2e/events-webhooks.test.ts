@@ -78,7 +78,9 @@ describe('events and signed webhooks (api.md "Events and webhooks")', () => {
   it('delivers job.paused and job.resumed, signed so that Standard Webhooks verifies them', async () => {
     const { job } = await register();
     expect((await call('POST', `v1/jobs/${job.jobId}/pause`, { token: admin })).status).toBe(200);
+    const pausedAt = Date.now();
     const paused = await receiver.next((event) => event.type === 'job.paused' && event.data.jobId === job.jobId);
+    console.log(`job.paused reached the receiver ${paused.receivedAt - pausedAt} ms after the pause was answered`);
     expect(verified(paused, webhook.secret)).toMatchObject({ type: 'job.paused', data: { jobId: job.jobId, factoryId } });
     expect(paused.event.data.accountId).toBeTruthy();
     expect(paused.event.data.by).toMatch(/^key:/);
@@ -99,8 +101,13 @@ describe('events and signed webhooks (api.md "Events and webhooks")', () => {
     expect(verified(event, webhook.secret)).toMatchObject({ data: { jobId: job.jobId, programmerId: programmer.programmerId, units: 3, reported: 1, returned: 2 } });
 
     await authorize(job.jobId, 4);
+    const lastUnitAt = Date.now();
     const completed = await receiver.next((e) => e.type === 'job.completed' && e.data.jobId === job.jobId);
     expect(completed.event.data.counters).toMatchObject({ authorized: 5, remaining: 0 });
+    // Issue 10's acceptance bound (not a benchmark: the pipeline has no timer or schedule on this
+    // path, so a miss means a lost hop, not a slow machine). The figure goes to the closing note.
+    console.log(`job.completed reached the receiver ${completed.receivedAt - lastUnitAt} ms after the last unit was authorized`);
+    expect(completed.receivedAt - lastUnitAt).toBeLessThan(10_000);
   });
 
   it('delivers image.available once an uploaded image is verified', async () => {

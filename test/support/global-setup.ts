@@ -11,6 +11,7 @@ declare module 'vitest' {
     signingKeyId: string;
     ticketKeyId: string;
     presenceCheckFunctionName: string;
+    alarmTopicArn: string;
     /** Empty strings when the stack has no user pool. */
     peopleUserPoolId: string;
     peopleClientId: string;
@@ -45,6 +46,7 @@ export default async function setup(project: TestProject): Promise<() => void> {
   project.provide('signingKeyId', stack.outputs.signingKeyId);
   project.provide('ticketKeyId', stack.outputs.ticketKeyId);
   project.provide('presenceCheckFunctionName', stack.outputs.presenceCheckFunctionName);
+  project.provide('alarmTopicArn', stack.outputs.alarmTopicArn);
   project.provide('peopleUserPoolId', stack.outputs.people?.userPoolId ?? '');
   project.provide('peopleClientId', stack.outputs.people?.clientId ?? '');
   project.provide('peopleSignInUrl', stack.outputs.people?.signInUrl ?? '');

@@ -5,6 +5,8 @@ export interface Received {
   headers: IncomingHttpHeaders;
   body: string;
   event: { type: string; timestamp: string; data: Record<string, any> };
+  /** When the request arrived (Date.now()): the tests time the pipeline from a change to its delivery. */
+  receivedAt: number;
 }
 
 /**
@@ -23,7 +25,7 @@ export class Receiver {
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
         const body = Buffer.concat(chunks).toString('utf8');
-        const received = { headers: request.headers, body, event: JSON.parse(body) };
+        const received = { headers: request.headers, body, event: JSON.parse(body), receivedAt: Date.now() };
         this.requests.push(received);
         const id = String(request.headers['webhook-id']);
         const attempts = this.requests.filter((r) => r.headers['webhook-id'] === id).length;

@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
+import { WEBHOOK_URL } from '../../shared/contract/webhooks.js';
 import { eventsOfChange } from '../../shared/domain/events.js';
 import { guardrailCrossed, storedAutoPause } from '../../shared/domain/guardrail.js';
 import { isPrivateAddress, nextAttemptAt, retryDelaySeconds, webhookUrlProblems } from '../../shared/domain/webhooks.js';
@@ -87,6 +88,24 @@ describe('webhook rules', () => {
     expect(webhookUrlProblems('https://[::1]/x', false)).toEqual(['must not name a private, loopback or link-local address']);
     expect(webhookUrlProblems('https://user:pw@hooks.example.com/', false)).toEqual(['must not carry credentials']);
     expect(webhookUrlProblems('not a url', false)).toEqual(['must be an absolute URL']);
+  });
+
+  it('agrees with the schema: a URL the pattern takes, the server takes (schemathesis found a port and labels it did not)', () => {
+    const edges = [
+      'https://0.0.A.AAwUUOp:72932',
+      'https://a.bc:65535',
+      'https://a.bc:65536',
+      'https://a.bc:0',
+      'https://xn--a.com',
+      'https://shop.xn--bcher-kva.example',
+      'https://ab--cd.com/x?y#z',
+      'http://localhost:54321/hook',
+      'http://[::1]/hook',
+    ];
+    for (const url of edges) {
+      if (WEBHOOK_URL.test(url)) expect(webhookUrlProblems(url, true), url).toEqual([]);
+    }
+    expect(edges.filter((url) => WEBHOOK_URL.test(url))).toEqual(['https://a.bc:65535', 'https://ab--cd.com/x?y#z', 'http://localhost:54321/hook', 'http://[::1]/hook']);
   });
 
   it('knows private, loopback, link-local and mapped addresses', () => {
