@@ -40,7 +40,7 @@ export const DataList = z
       description: '`ready`: rows stored, jobs may name it; `rejected`: the last upload was refused whole (see `rejection`), a new one may follow. A list is filled once.',
     }),
     total: z.number().int(),
-    issued: z.number().int().meta({ description: 'Rows handed out fresh' }),
+    issued: z.number().int().meta({ description: 'Rows taken fresh: handed out to units, or held by a busy device function for its next units (at most 32, and at most a 64th of what was left; those of a function that stops are burned, never handed out twice)' }),
     returned: z.number().int().meta({ description: 'Rows of failed units given back (onFailure return), waiting to be handed out again' }),
     remaining: z.number().int().meta({ description: 'total − issued + returned' }),
     rejection: RowRejection.nullable(),

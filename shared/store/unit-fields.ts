@@ -1,5 +1,6 @@
 import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, NotFoundError } from '../domain/errors.js';
+import { type HeldValues, emptyHeldValues, holdValues, spareToTake, takeHeld, takenLately } from '../domain/source-leases.js';
 import { type IndexRuns, type UnitFieldDefinition, indexesPerUnit, runsLength, splitRuns, toRuns, unitIndexes } from '../domain/unit-data.js';
 import { type Db, getItems, isConditionFailure } from './db.js';
 import { withFaultRetry } from './faults.js';
@@ -63,8 +64,9 @@ export async function resolveUnitFields(db: Db, accountId: string, fields: reado
 }
 
 /**
- * The values of `units` units for every field: one atomic conditional update per source (see
- * takeIndexes), so jobs sharing a source never share a value. A field that cannot be filled
+ * The values of `units` units for every field: from what this server holds of the source, else
+ * one atomic conditional update per source (see takeIndexes), so jobs sharing a source never
+ * share a value. A field that cannot be filled
  * is a 409 (serials_exhausted / macs_exhausted / data_list_exhausted); values already taken for the fields before it
  * are burned, never handed out twice.
  */
@@ -89,8 +91,7 @@ export async function drawUnitValues(
       draws.push(claimed);
       continue;
     }
-    const first = await takeIndexes(db, sourceKeyOf(accountId, field), field.capacity, fresh, exhaustedOf(field));
-    draws.push([...claimed, [first, fresh]]);
+    draws.push([...claimed, ...(await takeIndexes(db, sourceKeyOf(accountId, field), field.capacity, fresh, exhaustedOf(field), indexesPerUnit(field)))]);
   }
   return draws;
 }
@@ -179,12 +180,65 @@ export function returnedValuesWrites(
 }
 
 /**
- * Takes `count` consecutive indexes of a source (a serial pool or a MAC block: both keep
- * `issued` and `capacity`) in ONE atomic conditional update: DynamoDB serializes concurrent
- * callers, so two jobs on one pool never get the same index, and none waits for another to
- * retry. Answers the first index; a source without room is a 409 naming what is left.
+ * What this server holds of each source it took from (shared/domain/source-leases.ts), by source
+ * item and group size: a unit's `perUnit` MAC addresses must be consecutive, so values are held in
+ * whole groups, apart for each size that jobs take from one block.
  */
-export async function takeIndexes(db: Db, key: { pk: string; sk: string }, capacity: number, count: number, exhausted: (remaining: number) => ConflictError): Promise<number> {
+const heldBySource = new Map<string, HeldValues>();
+
+/**
+ * Takes `count` indexes of a source (a serial pool, MAC block or data list: each keeps `issued`
+ * and `capacity`): first from what this server already holds of it, then the rest, with the
+ * spare the source's recent use here warrants (whole groups of `groupSize`), in ONE atomic conditional update. DynamoDB
+ * serializes concurrent takers, so two servers (and two jobs on one pool) never get the same
+ * index, and none waits for another to retry. A source without room for what is missing is a 409
+ * naming what is left; what this server held for the request stays held.
+ */
+export async function takeIndexes(
+  db: Db,
+  key: { pk: string; sk: string },
+  capacity: number,
+  count: number,
+  exhausted: (remaining: number) => ConflictError,
+  groupSize = 1,
+  nowMs = Date.now(),
+): Promise<IndexRuns> {
+  const sourceId = `${key.pk}\n${key.sk}\n${groupSize}`;
+  const held = heldBySource.get(sourceId) ?? emptyHeldValues();
+  heldBySource.set(sourceId, held);
+  const lately = takenLately(held, nowMs);
+  held.recent.push({ atMs: nowMs, count });
+  const { taken, missing } = takeHeld(held, count);
+  if (missing === 0) return taken;
+  const spare = spareToTake(lately, held.remaining, groupSize, runsLength(held.free) + held.pendingSpare);
+  held.pendingSpare += spare;
+  try {
+    let answer = await takeFromSource(db, key, capacity, missing + spare).finally(() => (held.pendingSpare -= spare));
+    // The spare did not fit but the need does: take just that.
+    if (answer.kind === 'short' && spare > 0 && answer.remaining >= missing) answer = await takeFromSource(db, key, capacity, missing);
+    if (answer.kind === 'short') {
+      held.remaining = answer.remaining;
+      throw exhausted(answer.remaining + runsLength(taken) + runsLength(held.free));
+    }
+    held.remaining = answer.remaining;
+    const [mine, rest] = splitRuns([[answer.first, answer.count]], missing);
+    holdValues(held, rest);
+    return [...taken, ...mine];
+  } catch (error) {
+    holdValues(held, taken);
+    throw error;
+  }
+}
+
+/** Values this server holds of a source for its next requests (taken from the source, not yet handed out): for tests' accounting. */
+export function heldValuesOf(key: { pk: string; sk: string }, groupSize = 1): number {
+  return runsLength(heldBySource.get(`${key.pk}\n${key.sk}\n${groupSize}`)?.free ?? []);
+}
+
+type SourceAnswer = { kind: 'taken'; first: number; count: number; remaining: number } | { kind: 'short'; remaining: number };
+
+/** One conditional `ADD issued`: the first of `count` new indexes, or how many the source has left. */
+async function takeFromSource(db: Db, key: { pk: string; sk: string }, capacity: number, count: number): Promise<SourceAnswer> {
   try {
     const output = await withFaultRetry(() =>
       db.doc.send(
@@ -200,11 +254,12 @@ export async function takeIndexes(db: Db, key: { pk: string; sk: string }, capac
         }),
       ),
     );
-    return Number(output.Attributes?.issued) - count;
+    const issued = Number(output.Attributes?.issued);
+    return { kind: 'taken', first: issued - count, count, remaining: capacity - issued };
   } catch (error) {
     if (!isConditionFailure(error)) throw error;
     const old = (error as { Item?: Record<string, { N?: string }> }).Item;
-    throw exhausted(old?.issued?.N !== undefined ? Math.max(0, capacity - Number(old.issued.N)) : 0);
+    return { kind: 'short', remaining: old?.issued?.N !== undefined ? Math.max(0, capacity - Number(old.issued.N)) : 0 };
   }
 }
 

@@ -173,7 +173,8 @@ describe('per-unit data: serial pools, MAC blocks, unitData and ud', () => {
     const summary = await simulate({ programmers: programmers.slice(0, 2), jobId: job.jobId, batch: 4, concurrency: 2, programMs: 0, failureRate: 0, seed: 'units', sendLogs: false });
     expect(summary).toMatchObject({ ok: true, units: 30 });
     expect(summary.ticketsVerified).toBe(summary.authorizations);
-    expect((await call('GET', `v1/serial-pools/${pool.serialPoolId}`, { token: viewer })).body.serialPool.issued).toBe(30);
+    // A busy device function holds a few values beyond what it handed out (README "Per-unit data"): issued may exceed 30, never fall short.
+    expect((await call('GET', `v1/serial-pools/${pool.serialPoolId}`, { token: viewer })).body.serialPool.issued).toBeGreaterThanOrEqual(30);
   });
 
   it('onFailure return re-issues a failed unit\'s values exactly once', async () => {
@@ -191,8 +192,11 @@ describe('per-unit data: serial pools, MAC blocks, unitData and ud', () => {
     const values = next.unitData.map((unit: UnitData) => unit.fields.sn);
     expect(values).toEqual([failed.fields.sn, 'RE00004', 'RE00005']);
     const later = (await authorizeAsDevice(holder.token, job.jobId, 3, randomUUID())).body;
-    expect(later.unitData.map((unit: UnitData) => unit.fields.sn)).toEqual(['RE00006', 'RE00007', 'RE00008']);
-    expect((await call('GET', `v1/serial-pools/${pool.serialPoolId}`, { token: viewer })).body.serialPool.issued).toBe(9);
+    // Fresh values, none handed out before: the next ones of the pool, or of what a busy device function holds.
+    const laterValues = later.unitData.map((unit: UnitData) => unit.fields.sn as string);
+    expect(new Set([...first.unitData.map((unit: UnitData) => unit.fields.sn), ...values, ...laterValues]).size).toBe(4 + 3 + 3 - 1);
+    expect(laterValues.every((value: string) => value > 'RE00005')).toBe(true);
+    expect((await call('GET', `v1/serial-pools/${pool.serialPoolId}`, { token: viewer })).body.serialPool.issued).toBeGreaterThanOrEqual(9);
   });
 });
 

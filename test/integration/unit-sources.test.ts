@@ -15,7 +15,7 @@ import { createMacBlock, getMacBlock } from '../../shared/store/mac-blocks.js';
 import { provisionProgrammer } from '../../shared/store/programmers.js';
 import { createSerialPool, getSerialPool } from '../../shared/store/serial-pools.js';
 import { KmsJwsSigner } from '../../shared/store/signer.js';
-import { type UnitFieldInput, serialsExhausted, takeIndexes } from '../../shared/store/unit-fields.js';
+import { type UnitFieldInput, heldValuesOf, serialsExhausted, takeIndexes } from '../../shared/store/unit-fields.js';
 import { keys } from '../../shared/store/keys.js';
 import { reportResults } from '../../shared/store/results.js';
 
@@ -61,15 +61,35 @@ describe('serial pools and MAC blocks on the emulator', () => {
   it('hands disjoint index runs to concurrent takers of one pool, and refuses past its capacity', async () => {
     const pool = await createSerialPool(db, accountId, { name: 'Direct', format: '{n:2}' }, 'test');
     const outcomes = await Promise.allSettled(
-      Array.from({ length: 40 }, (_, i) => takeIndexes(db, keys.serialPool(accountId, pool.serialPoolId), pool.capacity, (i % 4) + 1, serialsExhausted(pool.serialPoolId)).then((first) => ({ first, count: (i % 4) + 1 }))),
+      Array.from({ length: 40 }, (_, i) => takeIndexes(db, keys.serialPool(accountId, pool.serialPoolId), pool.capacity, (i % 4) + 1, serialsExhausted(pool.serialPoolId))),
     );
-    const taken = outcomes.flatMap((o) => (o.status === 'fulfilled' ? Array.from({ length: o.value.count }, (_, k) => o.value.first + k) : []));
+    const taken = outcomes.flatMap((o) => (o.status === 'fulfilled' ? o.value.flatMap(([first, count]) => Array.from({ length: count }, (_, k) => first + k)) : []));
     expect(new Set(taken).size).toBe(taken.length);
     expect(Math.max(...taken)).toBeLessThan(100);
     expect(outcomes.filter((o) => o.status === 'rejected').every((o) => codeOf(o) === 'serials_exhausted')).toBe(true);
     // 40 requests ask for 100 values: exactly the pool's 100, since single ones fill the last gaps.
-    expect((await getSerialPool(db, accountId, pool.serialPoolId, true)).issued).toBe(taken.length);
+    // Issued = handed out + what this process holds for its next takers (a small pool: nothing).
+    expect((await getSerialPool(db, accountId, pool.serialPoolId, true)).issued).toBe(taken.length + heldValuesOf(keys.serialPool(accountId, pool.serialPoolId)));
     expect(taken.length).toBeGreaterThanOrEqual(97);
+  });
+
+  it('serves a busy server’s takes from what it holds: fewer writes to the pool than takes, no value twice, every issued value accounted for', async () => {
+    const pool = await createSerialPool(db, accountId, { name: 'Busy', format: 'B{n:07}' }, 'test');
+    const key = keys.serialPool(accountId, pool.serialPoolId);
+    let writes = 0;
+    const counting: Db = { ...db, doc: { send: (command: { constructor: { name: string } }) => ((writes += command.constructor.name === 'UpdateCommand' ? 1 : 0), db.doc.send(command as never)) } as unknown as Db['doc'] };
+    const taken: number[] = [];
+    // One server's sequential takes within a second, as a busy programmer line's requests come.
+    const startMs = Date.now();
+    for (let i = 0; i < 40; i += 1) {
+      const runs = await takeIndexes(counting, key, pool.capacity, 1, serialsExhausted(pool.serialPoolId), 1, startMs + i * 20);
+      taken.push(...runs.flatMap(([first, count]) => Array.from({ length: count }, (_, k) => first + k)));
+    }
+    expect(new Set(taken).size).toBe(40);
+    // The first take knows nothing of the pool (exact); then each write takes what the last second used.
+    expect(writes).toBeLessThanOrEqual(8);
+    expect((await getSerialPool(db, accountId, pool.serialPoolId, true)).issued).toBe(40 + heldValuesOf(key));
+    expect(heldValuesOf(key)).toBeLessThanOrEqual(32);
   });
 
   it('never gives one pool value to two units of two jobs sharing the pool, and the ticket signs the unit data', async () => {
@@ -84,7 +104,7 @@ describe('serial pools and MAC blocks on the emulator', () => {
       expect(authorization.unitData.map((unit) => unit.serial)).toEqual(authorization.serials);
       expect(decodeJwsPayload(authorization.ticket)?.ud).toBe(unitDataDigest(authorization.unitData));
     }
-    expect((await getSerialPool(db, accountId, pool.serialPoolId, true)).issued).toBe(48);
+    expect((await getSerialPool(db, accountId, pool.serialPoolId, true)).issued).toBe(48 + heldValuesOf(keys.serialPool(accountId, pool.serialPoolId)));
   });
 
   it('gives a retried nonce the same unit data and ticket, drawing nothing more', async () => {
@@ -122,7 +142,8 @@ describe('serial pools and MAC blocks on the emulator', () => {
       }
     }
     expect(outcomes.filter((o) => o.status === 'rejected').every((o) => codeOf(o) === 'macs_exhausted')).toBe(true);
-    expect((await getMacBlock(db, accountId, block.macBlockId)).issued).toBe(addresses.length);
+    const held = heldValuesOf(keys.macBlock(accountId, block.macBlockId), 2) + heldValuesOf(keys.macBlock(accountId, block.macBlockId), 3);
+    expect((await getMacBlock(db, accountId, block.macBlockId)).issued).toBe(addresses.length + held);
   });
 
   it('lets exactly one of concurrent overlapping MAC blocks in, and every disjoint one', async () => {
@@ -185,6 +206,6 @@ describe('serial pools and MAC blocks on the emulator', () => {
     // A unit's returned addresses stay a consecutive pair.
     for (const unit of handedOut) expect(Number.parseInt(unit.eth[1]!.replaceAll(':', ''), 16) - Number.parseInt(unit.eth[0]!.replaceAll(':', ''), 16)).toBe(1);
     // Every value handed out came from the pool once: what was returned is reused, never drawn twice.
-    expect((await getSerialPool(db, accountId, pool.serialPoolId, true)).issued).toBe(10 + serials.length - 10);
+    expect((await getSerialPool(db, accountId, pool.serialPoolId, true)).issued).toBe(10 + serials.length - 10 + heldValuesOf(keys.serialPool(accountId, pool.serialPoolId)));
   });
 });
