@@ -19,7 +19,7 @@ import { drawUnitValues } from './unit-fields.js';
 import { type UidScope, claimUids, releaseUidClaims } from './uid-claims.js';
 import type { AccountDataKeys } from './account-data-keys.js';
 import { listRowsOf } from './data-list-rows.js';
-import { unitIndexWrites } from './unit-index.js';
+import { unitIndexItems } from './unit-index.js';
 
 export interface AuthorizationView {
   authorizationId: string;
@@ -462,46 +462,55 @@ async function readAuthorizationItem(db: Db, accountId: string, authorizationId:
  * tombstone of an abandoned attempt exactly as read, so of twin requests for one nonce exactly
  * one grants, and a request whose reservation was rolled back meanwhile cannot grant it.
  */
-async function recordGrant(db: Db, input: AuthorizeInput, record: AuthorizationRecord, entry: LedgerEntry, job: JobRecord, previous: AuthorizationRecord | undefined): Promise<boolean> {
+async function recordGrant(
+  db: Db,
+  input: AuthorizeInput,
+  record: AuthorizationRecord,
+  entry: LedgerEntry,
+  job: JobRecord,
+  previous: AuthorizationRecord | undefined,
+  traced: readonly Record<string, unknown>[],
+): Promise<boolean> {
   const ticketFields = await storeTicket(db, record.ticket);
+  const grant = {
+    TableName: db.table,
+    Item: {
+      ...keys.authorization(input.accountId, record.authorizationId),
+      authorizationId: record.authorizationId,
+      jobId: record.jobId,
+      programmerId: record.programmerId,
+      nonce: record.nonce,
+      units: record.units,
+      run: record.run,
+      state: 'granted',
+      firstIndex: entry.firstIndex,
+      serialStart: job.serialStart,
+      serialStep: job.serialStep,
+      serialFormat: job.serialFormat,
+      // Only for jobs with per-unit data: others keep their one-write-unit item.
+      ...(record.unitFields.length > 0 && { unitFields: record.unitFields, unitDraws: record.unitDraws }),
+      ...(record.onFailure === 'return' && { onFailure: 'return' }),
+      ...(record.uids && { uids: record.uids, uidPolicy: record.uidPolicy }),
+      expiresAt: record.expiresAt,
+      ...ticketFields,
+    },
+    ...(previous?.state === 'abandoned'
+      ? {
+          ConditionExpression: '#state = :abandoned AND abandonedAt = :abandonedAt',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':abandoned': 'abandoned', ':abandonedAt': previous.abandonedAt },
+        }
+      : { ConditionExpression: 'attribute_not_exists(pk)' }),
+  };
   try {
-    await withFaultRetry(() =>
-      db.doc.send(
-        new PutCommand({
-          TableName: db.table,
-          Item: {
-            ...keys.authorization(input.accountId, record.authorizationId),
-            authorizationId: record.authorizationId,
-            jobId: record.jobId,
-            programmerId: record.programmerId,
-            nonce: record.nonce,
-            units: record.units,
-            run: record.run,
-            state: 'granted',
-            firstIndex: entry.firstIndex,
-            serialStart: job.serialStart,
-            serialStep: job.serialStep,
-            serialFormat: job.serialFormat,
-            // Only for jobs with per-unit data: others keep their one-write-unit item.
-            ...(record.unitFields.length > 0 && { unitFields: record.unitFields, unitDraws: record.unitDraws }),
-            ...(record.onFailure === 'return' && { onFailure: 'return' }),
-            ...(record.uids && { uids: record.uids, uidPolicy: record.uidPolicy }),
-            expiresAt: record.expiresAt,
-            ...ticketFields,
-          },
-          ...(previous?.state === 'abandoned'
-            ? {
-                ConditionExpression: '#state = :abandoned AND abandonedAt = :abandonedAt',
-                ExpressionAttributeNames: { '#state': 'state' },
-                ExpressionAttributeValues: { ':abandoned': 'abandoned', ':abandonedAt': previous.abandonedAt },
-              }
-            : { ConditionExpression: 'attribute_not_exists(pk)' }),
-        }),
-      ),
-    );
+    // A job without per-unit sources keeps its one plain write; one with them writes its index
+    // items in the same transaction (one round trip, all or nothing).
+    if (traced.length === 0) await withFaultRetry(() => db.doc.send(new PutCommand(grant)));
+    else await withFaultRetry(() => db.doc.send(new TransactWriteCommand({ TransactItems: [{ Put: grant }, ...traced.map((Item) => ({ Put: { TableName: db.table, Item } }))] })));
     return true;
   } catch (error) {
-    if (isConditionFailure(error)) return false;
+    // The grant's own condition, alone or as the transaction's first item.
+    if (isConditionFailure(error) || cancelledConditions(error)?.[0] === true) return false;
     throw error;
   }
 }
@@ -732,12 +741,8 @@ async function authorizeClaimingUids(deps: AuthorizeDeps, input: AuthorizeInput,
     const unitDraws = await drawForReservation(db, input, reserved, reservation.entry);
     const listRows = await listRowsOf(db, deps.dataKeys, input.accountId, reserved.unitFields, unitDraws);
     const unitData = buildUnitData(serials, reserved.unitFields, unitDraws, listRows);
-    // Traceability: one small item per (source, run) of serial pools and MAC blocks, written
-    // beside the signature (no extra latency). Written before the grant: an entry whose
-    // authorization never names these indexes (a crash, a twin) reads as burned, never as another unit's.
-    const [ticket] = await Promise.all([
-      withFaultRetry(() =>
-        deps.tickets.signTicket({
+    const ticket = await withFaultRetry(() =>
+      deps.tickets.signTicket({
         iss: 'flashline',
         sub: input.programmerId,
         acct: input.accountId,
@@ -751,10 +756,8 @@ async function authorizeClaimingUids(deps: AuthorizeDeps, input: AuthorizeInput,
         exp: lease.exp,
         iat: lease.iat,
         jti: authorizationId,
-        }),
-      ),
-      unitIndexWrites(db, input.accountId, authorizationId, reserved.jobId, reserved.unitFields, unitDraws),
-    ]);
+      }),
+    );
     const record: AuthorizationRecord = {
       authorizationId,
       jobId: reserved.jobId,
@@ -772,7 +775,10 @@ async function authorizeClaimingUids(deps: AuthorizeDeps, input: AuthorizeInput,
       onFailure: reserved.onFailure,
       ...(uids && claims.scope && { uids, uidPolicy: claims.scope.policy }),
     };
-    if (await recordGrant(db, input, record, reservation.entry, reserved, existing)) {
+    // Traceability: one small item per (source, run) of serial pools and MAC blocks, in the
+    // grant's own write, so an entry exists exactly when the authorization that names it does.
+    const traced = unitIndexItems(input.accountId, authorizationId, reserved.jobId, reserved.unitFields, unitDraws);
+    if (await recordGrant(db, input, record, reservation.entry, reserved, existing, traced)) {
       noteRecordedReservation(input.accountId, reserved.jobId, reservation.entry.name);
       return { authorization: publicView(record, listRows), created: true };
     }
