@@ -227,6 +227,25 @@ describe('authorizeUnits: AWS faults are 429, never 500, and never half-written'
     expect(ddb.commandCalls(UpdateCommand, { Key: keys.job('acc_1', 'job_1') })).toHaveLength(3);
   });
 
+  it('retries a conflict on the grant transaction of a job with a serial pool, writing the grant and its index item together once', async () => {
+    const pool = keys.serialPool('acc_1', 'spl_conflict');
+    const unitFields = [{ name: 'board', kind: 'serial', sourceId: 'spl_conflict', format: 'B{n:04}', start: 0, step: 1, capacity: 10_000 }];
+    ddb.on(BatchGetCommand).resolves({ Responses: { entities: [programmerItem, jobItem({ unitFields })] } });
+    ddb.on(UpdateCommand, { Key: keys.job('acc_1', 'job_1') }).resolves({ Attributes: jobItem({ unitFields, authorized: 7, nextSerialIndex: 7, [ledger]: 4 }) });
+    ddb.on(UpdateCommand, { Key: pool }).resolves({ Attributes: { issued: 3 } });
+    ddb.on(TransactWriteCommand).rejectsOnce(transactionConflict()).resolves({});
+    const outcome = await run(authorizeUnits(deps, input, now));
+    expect(outcome).toMatchObject({ value: { created: true, authorization: { unitData: [{ fields: { board: 'B0000' } }, { fields: { board: 'B0001' } }, { fields: { board: 'B0002' } }] } } });
+    const writes = ddb.commandCalls(TransactWriteCommand);
+    expect(writes).toHaveLength(2);
+    const items = writes[1]!.args[0].input.TransactItems!;
+    expect(items[0]!.Put).toMatchObject({ Item: keys.authorization('acc_1', authorizationId), ConditionExpression: 'attribute_not_exists(pk)' });
+    expect(items.slice(1).map((item) => item.Put?.Item)).toEqual([expect.objectContaining({ ...keys.unitIndex('acc_1', 'spl_conflict', 0, authorizationId), first: 0, count: 3 })]);
+    // The grant is never a plain Put beside the transaction, and the pool was taken from once.
+    expect(ddb.commandCalls(PutCommand).filter((call) => (call.args[0].input.Item as { pk?: string }).pk === keys.authorization('acc_1', authorizationId).pk)).toHaveLength(0);
+    expect(ddb.commandCalls(UpdateCommand, { Key: pool })).toHaveLength(1);
+  });
+
   it('answers 429 throttled with a Retry-After when the fault outlasts the budget, with no unit counted', async () => {
     ddb.on(BatchGetCommand).resolves({ Responses: { entities: [programmerItem, jobItem()] } });
     ddb.on(PutCommand).resolves({});
