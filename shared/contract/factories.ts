@@ -81,6 +81,8 @@ export const deleteFactory = defineRoute({
   method: 'DELETE',
   path: '/v1/factories/{factoryId}',
   summary: 'Delete an empty Virtual Factory (not the default one)',
+  description:
+    'Empty: no programmers and no open jobs, else `409 factory_not_empty` with the counts. The factory’s programmer groups are deleted with it, in the same write (at most 45; more is `409 factory_not_empty` with `details.groupCount`), and named in the audit record’s `details.groupsDeleted`.',
   access: { kind: 'account', minimumRole: 'admin' },
   params: FactoryParams,
   successStatus: 204,

@@ -4,6 +4,7 @@ import { newId } from '../domain/ids.js';
 import { auditItem } from './audit.js';
 import { type Db, cancelledConditions, nowIso } from './db.js';
 import { SK_PREFIX, keys } from './keys.js';
+import { MAX_GROUPS_DELETED_WITH_FACTORY, groupsOfFactory } from './groups.js';
 import { type PageRequest, accountPage } from './pages.js';
 import { type FactoryScope, seesFactory } from '../domain/factory-scope.js';
 
@@ -152,37 +153,53 @@ export async function updateFactory(db: Db, accountId: string, factoryId: string
   return { ...current, name, programmerOfflineMinutes, updatedAt: at };
 }
 
+/**
+ * Deletes an empty factory (no programmers, no open jobs) and, in the same transaction, its
+ * programmer groups: they are the factory's configuration, not its content, and would otherwise
+ * outlive it unreachable. The transaction is conditioned on the groups' version read with them,
+ * so a group created meanwhile makes it fail and decide again rather than stay behind.
+ */
 export async function deleteFactory(db: Db, accountId: string, factoryId: string, actor: string): Promise<void> {
-  const current = await getFactory(db, accountId, factoryId, true);
-  if (current.isDefault) throw new ConflictError('default_factory', 'The default factory cannot be deleted');
-  const at = nowIso();
-  try {
-    await db.doc.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Delete: {
-              TableName: db.table,
-              Key: keys.factory(accountId, factoryId),
-              // Programmers and jobs move counters in their own transactions; checking them here
-              // makes "empty" and "deleted" one atomic fact.
-              ConditionExpression: 'attribute_exists(pk) AND programmerCount = :zero AND openJobCount = :zero',
-              ExpressionAttributeValues: { ':zero': 0 },
+  for (let attempt = 1; ; attempt += 1) {
+    const { Item } = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.factory(accountId, factoryId), ConsistentRead: true }));
+    if (!Item) throw new NotFoundError('Factory');
+    const current = toFactoryView(Item);
+    if (current.isDefault) throw new ConflictError('default_factory', 'The default factory cannot be deleted');
+    const { groups, deletes } = await groupsOfFactory(db, accountId, factoryId);
+    if (groups.length > MAX_GROUPS_DELETED_WITH_FACTORY) {
+      throw new ConflictError('factory_not_empty', `The factory has ${groups.length} programmer groups; delete all but ${MAX_GROUPS_DELETED_WITH_FACTORY} first`, { groupCount: groups.length });
+    }
+    const groupsVersion = Item.groupsVersion as number | undefined;
+    try {
+      await db.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Delete: {
+                TableName: db.table,
+                Key: keys.factory(accountId, factoryId),
+                // Programmers and jobs move counters in their own transactions, groups the version;
+                // checking them here makes "empty", "these groups" and "deleted" one atomic fact.
+                ConditionExpression: `attribute_exists(pk) AND programmerCount = :zero AND openJobCount = :zero AND ${groupsVersion === undefined ? 'attribute_not_exists(groupsVersion)' : 'groupsVersion = :groupsVersion'}`,
+                ExpressionAttributeValues: { ':zero': 0, ...(groupsVersion !== undefined && { ':groupsVersion': groupsVersion }) },
+              },
             },
-          },
-          { Delete: { TableName: db.table, Key: keys.factoryName(accountId, current.name) } },
-          auditItem(db, { accountId, actor, action: 'factory.delete', targetType: 'factory', targetId: factoryId, details: { name: current.name } }, at),
-        ],
-      }),
-    );
-  } catch (error) {
-    if (cancelledConditions(error)?.[0]) {
+            { Delete: { TableName: db.table, Key: keys.factoryName(accountId, current.name) } },
+            auditItem(db, { accountId, actor, action: 'factory.delete', targetType: 'factory', targetId: factoryId, details: { name: current.name, groupsDeleted: groups.map((group) => group.name) } }, nowIso()),
+            ...deletes,
+          ],
+        }),
+      );
+      return;
+    } catch (error) {
+      if (!cancelledConditions(error)?.[0]) throw error;
       const after = await getFactory(db, accountId, factoryId, true);
+      // Only a group created meanwhile: read the groups again (bounded: a group a round is a user's pace).
+      if (after.programmerCount === 0 && after.openJobCount === 0 && attempt < 3) continue;
       throw new ConflictError('factory_not_empty', 'The factory still has programmers or jobs', {
         programmerCount: after.programmerCount,
         openJobCount: after.openJobCount,
       });
     }
-    throw error;
   }
 }

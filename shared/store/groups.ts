@@ -38,7 +38,17 @@ export async function createGroup(db: Db, accountId: string, factoryId: string, 
     await db.doc.send(
       new TransactWriteCommand({
         TransactItems: [
-          { ConditionCheck: { TableName: db.table, Key: keys.factory(accountId, factoryId), ConditionExpression: 'attribute_exists(pk)' } },
+          // The factory must exist, and its groups' version moves: a factory delete that read the
+          // groups before this one was created fails its condition rather than leave it behind.
+          {
+            Update: {
+              TableName: db.table,
+              Key: keys.factory(accountId, factoryId),
+              UpdateExpression: 'ADD groupsVersion :one',
+              ConditionExpression: 'attribute_exists(pk)',
+              ExpressionAttributeValues: { ':one': 1 },
+            },
+          },
           { Put: { TableName: db.table, Item: { ...groupKeys.groupName(accountId, factoryId, name), type: 'groupName', groupId }, ConditionExpression: 'attribute_not_exists(pk)' } },
           { Put: { TableName: db.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } },
           auditItem(db, { accountId, actor, action: 'group.create', targetType: 'group', targetId: groupId, details: { name, factoryId } }, at),
@@ -92,7 +102,30 @@ const IN_USE_SAMPLE = 20;
 
 /** Ids of the account's items of one kind whose list attribute names the group (consistent: the delete's check must see every committed join). */
 async function usersOf(db: Db, accountId: string, prefix: string, attribute: string, groupId: string, idAttribute: string, extra = ''): Promise<string[]> {
-  const found: string[] = [];
+  const items = await accountItems(
+    db,
+    accountId,
+    prefix,
+    {
+      FilterExpression: `contains(#list, :group)${extra}`,
+      ProjectionExpression: '#id',
+      ExpressionAttributeNames: { '#list': attribute, '#id': idAttribute, ...(extra && { '#status': 'status' }) },
+      ExpressionAttributeValues: { ':group': groupId, ...(extra && { ':deleted': 'deleted' }) },
+    },
+    IN_USE_SAMPLE,
+  );
+  return items.map((item) => item[idAttribute] as string).slice(0, IN_USE_SAMPLE);
+}
+
+/** Items of the account's partition under one key prefix that pass a filter, read strongly consistent, page after page (until `enough` are found). */
+async function accountItems(
+  db: Db,
+  accountId: string,
+  prefix: string,
+  filter: { FilterExpression: string; ProjectionExpression?: string; ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues: Record<string, unknown> },
+  enough = Number.POSITIVE_INFINITY,
+): Promise<Record<string, unknown>[]> {
+  const found: Record<string, unknown>[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
     const output = await withFaultRetry(() =>
@@ -100,19 +133,17 @@ async function usersOf(db: Db, accountId: string, prefix: string, attribute: str
         new QueryCommand({
           TableName: db.table,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          FilterExpression: `contains(#list, :group)${extra}`,
-          ProjectionExpression: '#id',
-          ExpressionAttributeNames: { '#list': attribute, '#id': idAttribute, ...(extra && { '#status': 'status' }) },
-          ExpressionAttributeValues: { ':pk': keys.accountPartition(accountId), ':prefix': prefix, ':group': groupId, ...(extra && { ':deleted': 'deleted' }) },
+          ...filter,
+          ExpressionAttributeValues: { ':pk': keys.accountPartition(accountId), ':prefix': prefix, ...filter.ExpressionAttributeValues },
           ConsistentRead: true,
           ExclusiveStartKey: startKey,
         }),
       ),
     );
-    found.push(...(output.Items ?? []).map((item) => item[idAttribute] as string));
+    found.push(...(output.Items ?? []));
     startKey = output.LastEvaluatedKey;
-  } while (startKey && found.length < IN_USE_SAMPLE);
-  return found.slice(0, IN_USE_SAMPLE);
+  } while (startKey && found.length < enough);
+  return found;
 }
 
 /**
@@ -162,4 +193,21 @@ export async function deleteGroup(db: Db, accountId: string, groupId: string, ac
       ],
     }),
   );
+}
+
+/** The most groups a factory delete removes with the factory, in its one transaction (100 items, 2 a group). */
+export const MAX_GROUPS_DELETED_WITH_FACTORY = 45;
+
+/**
+ * A factory's groups, read strongly consistent from the account's partition (the factory index
+ * is eventually consistent, and a group created a moment ago must be seen), with the writes that
+ * delete each one and its name lock.
+ */
+export async function groupsOfFactory(db: Db, accountId: string, factoryId: string): Promise<{ groups: GroupView[]; deletes: { Delete: { TableName: string; Key: { pk: string; sk: string } } }[] }> {
+  const groups = (await accountItems(db, accountId, groupKeys.prefix, { FilterExpression: 'factoryId = :factoryId', ExpressionAttributeValues: { ':factoryId': factoryId } })).map(toGroupView);
+  const deletes = groups.flatMap((group) => [
+    { Delete: { TableName: db.table, Key: groupKeys.group(accountId, group.groupId) } },
+    { Delete: { TableName: db.table, Key: groupKeys.groupName(accountId, factoryId, group.name) } },
+  ]);
+  return { groups, deletes };
 }

@@ -144,6 +144,27 @@ describe('programmer groups and job replace', () => {
     expect(actions).toEqual(expect.arrayContaining(['group.create', 'group.delete']));
   });
 
+  it('deletes an empty factory with its groups in one write: nothing of them is left, their names are free again', async () => {
+    const name = uniqueName('Closing line');
+    const { factory } = await admin.call(contract.createFactory, { body: { name } });
+    const groupNames = [uniqueName('Day shift'), uniqueName('Night shift')];
+    const groups = await Promise.all(groupNames.map((groupName) => admin.call(contract.createGroup, { params: { factoryId: factory.factoryId }, body: { name: groupName } })));
+    await admin.call(contract.deleteFactory, { params: { factoryId: factory.factoryId } });
+
+    expect(await refusal(admin.call(contract.listGroups, { params: { factoryId: factory.factoryId } }))).toMatchObject({ status: 404 });
+    // A group of the deleted factory cannot be deleted, joined or named any more: it is gone.
+    for (const { group } of groups) expect(await refusal(admin.call(contract.deleteGroup, { params: { groupId: group.groupId } }))).toMatchObject({ status: 404 });
+    // A factory of the same name takes groups of the same names: no name lock was left behind.
+    const { factory: again } = await admin.call(contract.createFactory, { body: { name } });
+    const { group: reused } = await admin.call(contract.createGroup, { params: { factoryId: again.factoryId }, body: { name: groupNames[0]! } });
+    expect(reused.name).toBe(groupNames[0]);
+
+    await feedSettled();
+    const audit = await admin.call(contract.listAudit, { query: { since: new Date(Date.now() - 600_000).toISOString() } });
+    const deleted = audit.items.find((entry) => entry.action === 'factory.delete' && entry.target.id === factory.factoryId);
+    expect((deleted?.details as { groupsDeleted?: string[] }).groupsDeleted?.sort()).toEqual([...groupNames].sort());
+  });
+
   it('replaces a job image mid-run: the simulator follows to the new image and the counters equal the units it reported', async () => {
     const line = [await provision('Cyclone R1', undefined, ['key-replace']), await provision('Cyclone R2', undefined, ['key-replace'])];
     const uploadCloud = async (upload: { url: string; headers: Record<string, string> } | undefined, bytes: Buffer, imageId: string) => {

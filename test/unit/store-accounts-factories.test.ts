@@ -1,5 +1,5 @@
 import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AppError } from '../../shared/domain/errors.js';
@@ -92,12 +92,30 @@ describe('store: factories and API keys against a mocked DynamoDB', () => {
         .on(GetCommand)
         .resolvesOnce({ Item: factoryItem() })
         .resolves({ Item: factoryItem({ programmerCount: 2 }) });
+      ddb.on(QueryCommand).resolves({ Items: [] });
       ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None', 'None'));
       const error = await rejection(deleteFactory(db, 'acc_1', 'fac_1', 'key:key_1'));
       expect(error).toMatchObject({ status: 409, code: 'factory_not_empty', details: { programmerCount: 2, openJobCount: 0 } });
       const condition = ddb.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[0]?.Delete?.ConditionExpression;
       expect(condition).toContain('programmerCount = :zero');
       expect(condition).toContain('openJobCount = :zero');
+    });
+
+    it('deletes the factory’s groups in its transaction, and reads them again when one was created meanwhile', async () => {
+      const group = (groupId: string, name: string) => ({ pk: 'ACCT#acc_1', sk: `GRP#${groupId}`, groupId, factoryId: 'fac_1', name, createdAt: 't' });
+      ddb.on(GetCommand).resolvesOnce({ Item: factoryItem({ groupsVersion: 1 }) }).resolves({ Item: factoryItem({ groupsVersion: 2 }) });
+      ddb.on(QueryCommand).resolvesOnce({ Items: [group('grp_a', 'Day')] }).resolves({ Items: [group('grp_a', 'Day'), group('grp_b', 'Night')] });
+      ddb.on(TransactWriteCommand).rejectsOnce(cancelled('ConditionalCheckFailed', 'None', 'None', 'None', 'None')).resolves({});
+      await deleteFactory(db, 'acc_1', 'fac_1', 'key:key_1');
+      const [first, second] = ddb.commandCalls(TransactWriteCommand).map((call) => call.args[0].input.TransactItems!);
+      expect(first![0]!.Delete).toMatchObject({ ConditionExpression: expect.stringContaining('groupsVersion = :groupsVersion'), ExpressionAttributeValues: { ':groupsVersion': 1 } });
+      expect(second![0]!.Delete).toMatchObject({ ExpressionAttributeValues: { ':groupsVersion': 2 } });
+      expect(second!.slice(3).map((item) => item.Delete?.Key)).toEqual([
+        { pk: 'ACCT#acc_1', sk: 'GRP#grp_a' },
+        { pk: 'ACCT#acc_1', sk: 'GRPNAME#fac_1#day' },
+        { pk: 'ACCT#acc_1', sk: 'GRP#grp_b' },
+        { pk: 'ACCT#acc_1', sk: 'GRPNAME#fac_1#night' },
+      ]);
     });
 
     it('refuses the default factory with 409 default_factory without writing', async () => {
