@@ -10,7 +10,7 @@ import { EMULATOR_PORT, stopEmulator } from '../localstack/ministack.js';
 import { ROOT } from '../scripts/lib/deploy.js';
 import { ensureLocalStack } from '../scripts/lib/local-stack.js';
 import * as contract from '../shared/contract/index.js';
-import { type BundleReport, measureBundle, renderBundle } from './lib/bundle.js';
+import { type BundleReport, measureDeviceBundles, renderBundle } from './lib/bundle.js';
 import { type CapacityResult, capacityModel, renderCapacity } from './lib/capacity.js';
 import { updateCapacityDoc, updateFloodDoc } from './lib/capacity-doc.js';
 import { type CostModelResult, forStorage, renderCostModel, runCostModel } from './lib/cost-model.js';
@@ -153,8 +153,8 @@ async function measureSections(
     out.push(renderFlood(replaced.flood as FloodResult));
   }
   if (sections.includes('bundle')) {
-    replaced.bundle = await measureBundle('device-api', deployedApi.device.environment);
-    out.push(renderBundle(replaced.bundle as BundleReport));
+    replaced.bundle = await measureDeviceBundles(deployedApi);
+    out.push(...(replaced.bundle as BundleReport[]).map(renderBundle));
   }
   return { replaced, out };
 }
@@ -289,8 +289,8 @@ async function runBenchmarks(freshLambdas: boolean, deployed: boolean, startedEm
   const costModel = await runCostModel(sweepLine, deployedApi, log);
   const capacity = capacityModel(costModel, deployedApi);
 
-  const bundle = await measureBundle('device-api', deployedApi.device.environment);
-  log(renderBundle(bundle));
+  const bundle = await measureDeviceBundles(deployedApi);
+  for (const report of bundle) log(renderBundle(report));
 
   // Fairness: another account's authorizations while one account floods at 200 requests/s.
   const flood = await measureFlood(log);
@@ -370,7 +370,8 @@ type Results = {
   unitFields: UnitFieldsResult;
   costModel: CostModelResult;
   capacity: CapacityResult;
-  bundle: BundleReport;
+  /** Both device functions': the authorizations function (the hot path) and the other device routes. */
+  bundle: BundleReport[];
   flood: FloodResult;
 };
 
@@ -409,7 +410,7 @@ function renderReport(r: Results): string {
     '',
     renderCapacity(r.capacity),
     '',
-    renderBundle(r.bundle),
+    ...(Array.isArray(r.bundle) ? r.bundle : [r.bundle]).map(renderBundle),
     '',
     renderFlood(r.flood),
   ].join('\n');

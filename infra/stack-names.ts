@@ -19,7 +19,7 @@ export const STACK_NAMES = {
  * before the role exists (stateless, deployed after it), so the role's name is fixed and the
  * key policy names it in a condition rather than by reference.
  */
-export const SIGNER_FUNCTIONS = { binding: 'ManagementApi', ticket: 'DeviceApi' } as const;
+export const SIGNER_FUNCTIONS = { binding: 'ManagementApi', ticket: 'DeviceAuthorizations' } as const;
 
 /** The fixed role name of a signing function: unique per stateless stack (and so per deployment in an account). */
 export function signerRoleName(statelessStackName: string, functionId: string): string {

@@ -52,7 +52,7 @@ export interface FlashlineApiStackProps extends StackProps {
 }
 
 /** Concurrency set aside per function: 380 of the default 1,000, leaving 620 unreserved. */
-export const RESERVED_CONCURRENCY = { Authorizer: 100, ManagementApi: 50, DeviceApi: 200, DeviceCertificates: 20, ImageVerifier: 10, EventRelay: 5, WebhookDelivery: 20, PresenceCheck: 1 } as const;
+export const RESERVED_CONCURRENCY = { Authorizer: 100, ManagementApi: 50, DeviceApi: 80, DeviceAuthorizations: 120, DeviceCertificates: 20, ImageVerifier: 10, EventRelay: 5, WebhookDelivery: 20, PresenceCheck: 1 } as const;
 
 /** Seconds API Gateway caches an authorizer answer: the longest a revoked credential keeps working. */
 export const AUTHORIZER_CACHE_TTL_SECONDS = 30;
@@ -102,14 +102,15 @@ export class FlashlineApiStack extends Stack {
     // Certificate authorities' KMS keys are created at run time (one per CA) and carry this tag:
     // the functions may create, tag and use only keys that carry it (grantCaKeys below).
     const caKeyTagValue = props.data.stackName;
+    // Read once per container (each API function's deps); leases write the bucket items with
+    // UpdateItem, which every API function holds already.
+    const rateLimits = JSON.stringify(props.rateLimits ?? DEFAULT_RATE_LIMITS);
     const apiEnvironment: FunctionEnvironment = {
       ...tables,
       [ENV.SIGNING_KEY_ID]: store.bindingKey.keyId,
       [ENV.TICKET_KEY_ID]: store.ticketKey.keyId,
       [ENV.IMAGES_BUCKET]: store.imagesBucket.bucketName,
-      // Read once per container (functions/shared-deps.ts); leases write the bucket items with
-      // UpdateItem, which both API functions hold already.
-      [ENV.RATE_LIMITS]: JSON.stringify(props.rateLimits ?? DEFAULT_RATE_LIMITS),
+      [ENV.RATE_LIMITS]: rateLimits,
     };
 
     const management = new ProjectFunction(this, 'ManagementApi', {
@@ -157,31 +158,41 @@ export class FlashlineApiStack extends Stack {
       ...functionDefaults,
       reservedConcurrency: reserved('DeviceApi'),
       entry: 'functions/device-api/index.ts',
-      description: 'Programmer API: jobs, downloads, authorizations, results, logs',
-      environment: apiEnvironment,
+      description: 'Programmer API: jobs, downloads, results, releases, logs',
+      environment: { ...tables, [ENV.IMAGES_BUCKET]: store.imagesBucket.bucketName, [ENV.RATE_LIMITS]: rateLimits },
       memorySize: 1024,
-      roleName: signerRoleName(this.stackName, SIGNER_FUNCTIONS.ticket),
     });
-    // Entity table: snapshots, reservations, authorizations, reported units, releases, presence; gsi2 lists a factory's jobs.
+    // Entity table: snapshots, reported units, releases, presence; gsi2 lists a factory's jobs.
     // Events table: log lines, result batches and log markers, written only (puts, alone or in transactions).
     store.grantTables(
       device,
       { table: store.table, items: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'], queriesIndexes: true },
       { table: store.eventsTable, items: ['PutItem'] },
     );
-    // Certifies its session keys with the ticket key; reads the binding key to verify bindings presented to it.
-    // onFailure return claims a failed unit's values by querying and deleting them, and chip UID
-    // claims are freed by deleting them: only in those partitions (dynamodb:LeadingKeys).
-    device.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:Query', 'dynamodb:DeleteItem'],
-        resources: [store.table.tableArn],
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...keys.deviceDeletablePartitions] } },
-      }),
-    );
-    store.grantSign(store.ticketKey, device);
-    store.grantPublicKeys(device, store.bindingKey);
+    // A release frees the chip UID claims it held by deleting them: only in those partitions.
+    device.addToRolePolicy(this.devicePartitionsStatement(store.table.tableArn, ['dynamodb:DeleteItem']));
     store.grantImageRead(device);
+
+    const authorizations = new ProjectFunction(this, 'DeviceAuthorizations', {
+      ...functionDefaults,
+      reservedConcurrency: reserved('DeviceAuthorizations'),
+      entry: 'functions/device-authorizations/index.ts',
+      description: 'Programmer API: POST /v1/device/authorizations (reservations, per-unit data, tickets)',
+      environment: { ...tables, [ENV.SIGNING_KEY_ID]: store.bindingKey.keyId, [ENV.TICKET_KEY_ID]: store.ticketKey.keyId, [ENV.RATE_LIMITS]: rateLimits },
+      memorySize: 1024,
+      roleName: signerRoleName(this.stackName, SIGNER_FUNCTIONS.ticket),
+      // One device API to operators: authorizations are counted with the other device routes.
+      serviceName: 'DeviceApi',
+    });
+    // Entity table only: programmer and nonce, the job's reservation, per-unit sources, data-list
+    // rows, the authorization with its traceability index items, UID claims. No index, no feed.
+    store.grantTables(authorizations, { table: store.table, items: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'] });
+    // onFailure return: a new unit takes a failed unit's values by querying and deleting them;
+    // a refused request frees the chip UIDs it claimed. Only in those partitions.
+    authorizations.addToRolePolicy(this.devicePartitionsStatement(store.table.tableArn, ['dynamodb:Query', 'dynamodb:DeleteItem']));
+    // Certifies its session keys with the ticket key (the only role that may); verifies bindings presented to it.
+    store.grantSign(store.ticketKey, authorizations);
+    store.grantPublicKeys(authorizations, store.bindingKey);
 
     // Creates CA keys, reads their public keys, self-signs the CA certificate, and schedules the
     // deletion of a key whose CA could not be recorded.
@@ -192,7 +203,7 @@ export class FlashlineApiStack extends Stack {
       reservedConcurrency: reserved('DeviceCertificates'),
       entry: 'functions/device-certificates/index.ts',
       description: "Programmer API: a unit's device certificate from its CSR, signed by its job's CA in KMS",
-      environment: { ...tables, [ENV.RATE_LIMITS]: JSON.stringify(props.rateLimits ?? DEFAULT_RATE_LIMITS) },
+      environment: { ...tables, [ENV.RATE_LIMITS]: rateLimits },
       memorySize: 512,
     });
     // Reads programmer, authorization, stored certificate and CA (BatchGet/Get); writes the
@@ -236,6 +247,7 @@ export class FlashlineApiStack extends Stack {
       authorizerFunction: authorizer,
       managementFunction: management,
       deviceFunction: device,
+      deviceAuthorizationsFunction: authorizations,
       deviceCertificatesFunction: certificates,
       authorizerCacheTtl: Duration.seconds(AUTHORIZER_CACHE_TTL_SECONDS),
       corsOrigins: props.data.corsOrigins,
@@ -249,7 +261,7 @@ export class FlashlineApiStack extends Stack {
 
     this.operations = new Operations(this, 'Operations', {
       api: this.api.metrics,
-      functions: { authorizer, management, device, verifier },
+      functions: { authorizer, management, device, authorizations, verifier },
       deadLetterQueue: props.data.verifierFailures,
       events: { relay: events.relay, delivery: events.delivery, failures: props.data.eventFailures },
       notificationsKey: props.data.notificationsKey,
@@ -274,6 +286,18 @@ export class FlashlineApiStack extends Stack {
         ],
       },
     ]);
+  }
+
+  /**
+   * Rights the device functions hold only in the partitions of returned values and chip UID
+   * claims (dynamodb:LeadingKeys): nothing else may they delete, or query outside the indexes.
+   */
+  private devicePartitionsStatement(tableArn: string, actions: string[]): iam.PolicyStatement {
+    return new iam.PolicyStatement({
+      actions,
+      resources: [tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...keys.deviceDeletablePartitions] } },
+    });
   }
 
   /**

@@ -53,6 +53,8 @@ export interface BundleBuild {
   file: string;
   /** Bytes in the output per npm package (or per folder of ours), largest first. */
   packages: { name: string; bytes: number }[];
+  /** The files that put code in the bundle (relative to the repository root; tree-shaken-away imports are not listed). */
+  modules: string[];
 }
 
 export interface FunctionBundleReport extends BundleBuild {
@@ -105,7 +107,8 @@ export async function buildFunctionBundle(entry: string, outDir: string): Promis
     byPackage.set(name, (byPackage.get(name) ?? 0) + bytesInOutput);
   }
   const packages = [...byPackage].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes);
-  return { bytes: output.bytes, file, packages };
+  const modules = Object.entries(output.inputs).filter(([, { bytesInOutput }]) => bytesInOutput > 0).map(([input]) => input);
+  return { bytes: output.bytes, file, packages, modules };
 }
 
 /** Wall and CPU milliseconds to import the bundle once, in a fresh process, with Lambda's NODE_OPTIONS and placeholder configuration. */

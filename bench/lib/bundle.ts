@@ -1,7 +1,8 @@
 import { functionEnvironment, measureFunctionBundles } from '../../scripts/bundle-report.js';
+import type { DeployedApi } from './deployed.js';
 
 /**
- * Size and module init time of the device function, measured by the same bundle report the
+ * Size and module init time of a device function, measured by the same bundle report the
  * unit test's budget uses (scripts/bundle-report.ts: esbuild with ProjectFunction's options, a
  * fresh `node` importing the bundle once per run, median of 5), with the deployed function's
  * environment (its NODE_OPTIONS included, if it has any) over the report's placeholders.
@@ -29,6 +30,11 @@ export async function measureBundle(name: string, environment: Record<string, st
     packages: report.packages.slice(0, 8),
     nodeOptions: merged.NODE_OPTIONS ?? '',
   };
+}
+
+/** The device API's two functions, each with its deployed environment: issue 7's budget (≤ 250 kB, init ≤ 100 ms) holds for both. */
+export async function measureDeviceBundles(deployed: DeployedApi): Promise<BundleReport[]> {
+  return [await measureBundle('device-authorizations', deployed.authorizations.environment), await measureBundle('device-api', deployed.device.environment)];
 }
 
 export function renderBundle(report: BundleReport): string {

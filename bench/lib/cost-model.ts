@@ -88,7 +88,7 @@ export async function runCostModel(line: Line, deployed: DeployedApi, log: (line
   const batches: BatchCost[] = [];
   for (const { batch, units } of COST_PLAN) {
     const jobId = await directJob(line, `bench cost batch ${batch}`, units);
-    const run = await runWorker({ device: deployed.device, authorizer: deployed.authorizer, authorizerTtlSeconds: deployed.authorizerTtlSeconds, jobId, tokens, batch, units, failureEvery: FAILURE_EVERY });
+    const run = await runWorker({ device: deployed.device, authorizations: deployed.authorizations, authorizer: deployed.authorizer, authorizerTtlSeconds: deployed.authorizerTtlSeconds, jobId, tokens, batch, units, failureEvery: FAILURE_EVERY });
     const perThousandUnits = perThousand(run, deployed);
     const costPerMillionUnits = costOf(perThousandUnits, prices, deployed);
     batches.push({ batch, units, perThousandUnits, costPerMillionUnits, run });
@@ -98,7 +98,7 @@ export async function runCostModel(line: Line, deployed: DeployedApi, log: (line
   const batch100 = batches.find((b) => b.batch === 100)!;
   return {
     method:
-      "The device API's real handler (functions/device-api) and authorizer run in a fresh process per batch size with the deployed functions' environment, against the emulator; a meter on the SDK clients that shared/store/clients.ts builds counts every DynamoDB, KMS and S3 call (module init included). Each unit is authorized then reported (2% failures) by one programmer asking sequentially (a container serves one request at a time; contention is measured by the sweep); API Gateway requests = handler invocations; authorizer invocations follow API Gateway's cache (one per token per cache TTL).",
+      "The device API's real handlers (functions/device-authorizations for authorizations, functions/device-api for results) and the authorizer run in a fresh process per batch size with the deployed functions' environment, against the emulator; a meter on the SDK clients that shared/store/clients.ts builds counts every DynamoDB, KMS and S3 call (module init included). Each unit is authorized then reported (2% failures) by one programmer asking sequentially (a container serves one request at a time; contention is measured by the sweep); API Gateway requests = handler invocations; authorizer invocations follow API Gateway's cache (one per token per cache TTL).",
     capacityUnits:
       'DynamoDB write units: the emulator\'s ConsumedCapacity (ReturnConsumedCapacity TOTAL on every call; it sizes writes by DynamoDB\'s rules). Read units: computed from the items returned (4 KB units; strongly consistent 1, eventually 0.5, transactional 2; a missing item 1), because the emulator answers reads with a flat figure (GetItem, Query) or nothing (BatchGetItem). See bench/lib/aws-meter.ts.',
     prices: { file: path.relative(ROOT, PRICES_FILE), asOf: prices.asOf, region: prices.region },

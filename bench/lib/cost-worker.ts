@@ -8,7 +8,7 @@ import type { DeployedFunction } from './deployed.js';
 
 /**
  * One "container" of the device API for the cost model, run as its own process so every batch
- * size starts cold, as a fresh Lambda container would: the real handler of functions/device-api
+ * size starts cold, as a fresh Lambda container would: the real handlers of functions/device-authorizations and functions/device-api
  * (and the real authorizer) imported in-process with the deployed functions' environment, the
  * meter attached to the SDK clients they build, driven through authorize → report results for N
  * units. API Gateway's authorizer cache is reproduced (one authorizer run per token per TTL).
@@ -16,7 +16,9 @@ import type { DeployedFunction } from './deployed.js';
  * CloudWatch Logs ingestion. The result is written as JSON to the file named by the job.
  */
 export interface CostJob {
+  /** The device API's two functions: results (and other routes), and authorizations. Same memory and architecture. */
   device: DeployedFunction;
+  authorizations: DeployedFunction;
   authorizer: DeployedFunction;
   authorizerTtlSeconds: number;
   jobId: string;
@@ -93,13 +95,14 @@ function lambdaContext(fn: DeployedFunction): Context {
 async function main(): Promise<void> {
   const job = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as CostJob;
   // The deployed functions' own variables; NODE_OPTIONS means nothing to an already running process.
-  for (const [key, value] of Object.entries({ ...job.authorizer.environment, ...job.device.environment })) {
+  for (const [key, value] of Object.entries({ ...job.authorizer.environment, ...job.device.environment, ...job.authorizations.environment })) {
     if (key !== 'NODE_OPTIONS') process.env[key] = value;
   }
   const meter = new AwsMeter();
   observeNewClients((client) => meter.attach(client));
   const initStarted = performance.now();
   const device = (await import('../../functions/device-api/index.js')).handler as unknown as Handler;
+  const authorize = (await import('../../functions/device-authorizations/index.js')).handler as unknown as Handler;
   const authorizer = (await import('../../functions/authorizer/index.js')).handler as unknown as Handler;
   const moduleInitMs = performance.now() - initStarted;
   const initAws = meter.snapshot();
@@ -164,7 +167,9 @@ async function main(): Promise<void> {
       isBase64Encoded: false,
     };
     const started = performance.now();
-    const response = (await device(event, lambdaContext(job.device))) as APIGatewayProxyStructuredResultV2;
+    // As API Gateway routes it (infra/constructs/http-api.ts).
+    const [handler, fn] = routeKey === 'POST /v1/device/authorizations' ? [authorize, job.authorizations] : [device, job.device];
+    const response = (await handler(event, lambdaContext(fn))) as APIGatewayProxyStructuredResultV2;
     deviceDurations.push(performance.now() - started);
     deviceRoutes[routeKey] = (deviceRoutes[routeKey] ?? 0) + 1;
     const status = response.statusCode ?? 200;

@@ -12,7 +12,10 @@ export interface DeployedFunction {
 }
 
 export interface DeployedApi {
+  /** The device routes other than creating authorizations (functions/device-api). */
   device: DeployedFunction;
+  /** POST /v1/device/authorizations (functions/device-authorizations). */
+  authorizations: DeployedFunction;
   authorizer: DeployedFunction;
   /** How long API Gateway caches an authorizer answer per token (0: every request runs it). */
   authorizerTtlSeconds: number;
@@ -46,6 +49,7 @@ export async function readDeployedApi(apiId: string): Promise<DeployedApi> {
   };
   return {
     device: await functionOf('DeviceApi'),
+    authorizations: await functionOf('DeviceAuthorizations'),
     authorizer: await functionOf('Authorizer'),
     authorizerTtlSeconds: await authorizerTtlSeconds(endpoint, apiId),
   };

@@ -56,7 +56,7 @@ export const LEAN_AWS_ALIAS: Record<string, string> = {
  *   `node --enable-source-maps` (or any source-map tool) maps a logged trace afterwards.
  * The other functions keep the SDK and mapped traces at runtime.
  */
-const LEAN_ENTRIES = new Set(['functions/device-api/index.ts']);
+const LEAN_ENTRIES = new Set(['functions/device-api/index.ts', 'functions/device-authorizations/index.ts']);
 
 /** The import replacements of one function's bundle (`entry` relative to the repository root). */
 export function bundlingAlias(entry: string): Record<string, string> {

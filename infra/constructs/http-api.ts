@@ -23,6 +23,8 @@ export interface HttpApiProps {
   deviceFunction: lambda.IFunction;
   /** POST /v1/device/certificates: its own function (the X.509 library stays out of the device bundle). */
   deviceCertificatesFunction: lambda.IFunction;
+  /** POST /v1/device/authorizations: its own function (only it signs tickets; both device bundles stay small). */
+  deviceAuthorizationsFunction: lambda.IFunction;
   /** How long API Gateway caches an authorizer answer per Authorization header (≤ 60 s by contract). */
   authorizerCacheTtl: Duration;
   corsOrigins: string[];
@@ -92,6 +94,10 @@ export class HttpApi extends Construct implements PublicApi {
     // with `Allow`, not the device function's 404 for a path it does not serve.
     const certificates = new HttpLambdaIntegration('DeviceCertificates', props.deviceCertificatesFunction);
     this.api.addRoutes({ path: '/v1/device/certificates', methods: [apigw.HttpMethod.ANY], integration: certificates, authorizer });
+    // The same for creating authorizations; `/v1/device/authorizations/{id}/release` is deeper, so
+    // it stays with the device function's catch-all.
+    const authorizations = new HttpLambdaIntegration('DeviceAuthorizations', props.deviceAuthorizationsFunction);
+    this.api.addRoutes({ path: '/v1/device/authorizations', methods: [apigw.HttpMethod.ANY], integration: authorizations, authorizer });
     // ANY, not GET: another method of a public path reaches the function and gets its 405 with
     // `Allow`, not the authorized catch-all's 401 (a client without a token would read that as
     // "sign in", not "wrong method"). CORS preflights are answered by API Gateway before routes.

@@ -13,7 +13,7 @@ import { METRIC, METRICS_NAMESPACE, type MetricName } from '../../shared/observa
 export interface OperationsProps {
   /** Either flavour's request, error and latency metrics (http-api.ts, rest-api.ts). */
   api: PublicApi['metrics'];
-  functions: { authorizer: lambda.IFunction; management: lambda.IFunction; device: lambda.IFunction; verifier: lambda.IFunction };
+  functions: { authorizer: lambda.IFunction; management: lambda.IFunction; device: lambda.IFunction; authorizations: lambda.IFunction; verifier: lambda.IFunction };
   /** The image verifier's on-failure destination. */
   deadLetterQueue: sqs.IQueue;
   /** The events pipeline: its two functions and the queue of what it gave up on. */

@@ -35,6 +35,12 @@ export interface ProjectFunctionProps {
    * policy, infra/stack-names.ts). Default: generated.
    */
   roleName?: string;
+  /**
+   * The `service` of its logs and metrics (POWERTOOLS_SERVICE_NAME). Default: the construct id.
+   * Functions serving one API share it, so its dashboard and alarms count the API whatever
+   * function answered.
+   */
+  serviceName?: string;
 }
 
 /**
@@ -74,7 +80,7 @@ export class ProjectFunction extends NodejsFunction {
       depsLockFilePath: path.join(ROOT, 'package-lock.json'),
       environment: {
         ...(runtimeNodeOptions(props.entry) && { [ENV.NODE_OPTIONS]: runtimeNodeOptions(props.entry) }),
-        [ENV.POWERTOOLS_SERVICE_NAME]: id,
+        [ENV.POWERTOOLS_SERVICE_NAME]: props.serviceName ?? id,
         [ENV.POWERTOOLS_LOG_LEVEL]: 'INFO',
         ...props.environment,
       },

@@ -77,6 +77,7 @@ export class RestApi extends Construct implements PublicApi {
     const management = new apigw.LambdaIntegration(props.managementFunction, { proxy: true, scopePermissionToMethod: false });
     const device = new apigw.LambdaIntegration(props.deviceFunction, { proxy: true, scopePermissionToMethod: false });
     const certificates = new apigw.LambdaIntegration(props.deviceCertificatesFunction, { proxy: true, scopePermissionToMethod: false });
+    const authorizations = new apigw.LambdaIntegration(props.deviceAuthorizationsFunction, { proxy: true, scopePermissionToMethod: false });
     const v1 = this.api.root.addResource('v1');
     v1.addProxy({ defaultIntegration: management, anyMethod: true, defaultMethodOptions: { authorizer } });
     const deviceResource = v1.addResource('device');
@@ -85,6 +86,12 @@ export class RestApi extends Construct implements PublicApi {
     // device bundle). ANY, so another method reaches a function and gets its JSON 405, not a
     // gateway 404 that the HTTP flavour would not give.
     deviceResource.addResource('certificates').addMethod('ANY', certificates, { authorizer });
+    // Creating authorizations has its own function too. A REST API matches the most specific
+    // resource and never falls back to a shallower proxy, so the paths below it
+    // (`/v1/device/authorizations/{id}/release`) get a proxy of their own to the device function.
+    const authorizationsResource = deviceResource.addResource('authorizations');
+    authorizationsResource.addMethod('ANY', authorizations, { authorizer });
+    authorizationsResource.addProxy({ defaultIntegration: device, anyMethod: true, defaultMethodOptions: { authorizer } });
     // Public: the JWKS and OpenAPI documents (ANY: another method gets the function's 405), and
     // `/` and every path outside /v1 (addProxy on the root adds both), which the management
     // function answers with its JSON 404.

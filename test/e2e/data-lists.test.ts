@@ -209,7 +209,7 @@ describe('data lists and traceability', () => {
       ...traced,
       ...manifests,
     ];
-    const logTexts = (await Promise.all(['DeviceApi', 'ManagementApi', 'ImageVerifier'].map(async (id) => (await linesSince(await logGroupOf(id), startTime)).raw.join('\n')))).join('\n');
+    const logTexts = (await Promise.all(['DeviceApi', 'DeviceAuthorizations', 'ManagementApi', 'ImageVerifier'].map(async (id) => (await linesSince(await logGroupOf(id), startTime)).raw.join('\n')))).join('\n');
     expect(logTexts.length).toBeGreaterThan(0);
     for (const secret of secrets) {
       for (const text of reads) expect(text.includes(secret), secret).toBe(false);

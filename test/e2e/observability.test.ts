@@ -60,16 +60,19 @@ describe('logs and metrics of a deployed run', () => {
     expect((await call('GET', 'v1/jobs/job_doesnotexist0000000', { token: admin.token })).status).toBe(404);
   });
 
-  it('writes the units authorized, succeeded, failed and returned as EMF in the device function’s log group, once each', async () => {
-    const group = await logGroupOf('DeviceApi');
+  it('writes the units authorized, succeeded, failed and returned as EMF in the device functions’ log groups, once each, as the one DeviceApi service', async () => {
     const emf = (lines: Line[]) => lines.filter((line) => line._aws?.CloudWatchMetrics?.[0]?.Namespace === METRICS_NAMESPACE);
+    // Authorizations are counted by their own function, the rest of the device API by the device function.
     const ours = (lines: Line[]) => emf(lines).filter((line) => line[METRIC.unitsAuthorized] === units);
-    const { lines } = await eventually(group, startTime, (read) => ours(read).length > 0 && emf(read).some((line) => line[METRIC.unitsReturned] === units - successes - failures));
-    expect(ours(lines)).toHaveLength(1);
-    expect(ours(lines)[0]).toMatchObject({ service: 'DeviceApi', [METRIC.authorizations]: 1 });
+    const authorized = await eventually(await logGroupOf('DeviceAuthorizations'), startTime, (read) => ours(read).length > 0);
+    expect(ours(authorized.lines)).toHaveLength(1);
+    expect(ours(authorized.lines)[0]).toMatchObject({ service: 'DeviceApi', [METRIC.authorizations]: 1 });
+    const { lines } = await eventually(await logGroupOf('DeviceApi'), startTime, (read) => emf(read).some((line) => line[METRIC.unitsReturned] === units - successes - failures));
     expect(emf(lines).filter((line) => line[METRIC.unitsSucceeded] === successes && line[METRIC.unitsFailed] === failures).length).toBeGreaterThanOrEqual(1);
     expect(emf(lines).filter((line) => line[METRIC.unitsReturned] === units - successes - failures)).toHaveLength(1);
-    for (const line of emf(lines)) {
+    expect(ours(lines)).toEqual([]);
+    for (const line of [...emf(lines), ...emf(authorized.lines)]) {
+      expect(line.service).toBe('DeviceApi');
       const dimensions = line._aws.CloudWatchMetrics.flatMap((m: { Dimensions: string[][] }) => m.Dimensions.flat());
       expect(dimensions.every((name: string) => name === 'service' || name === 'code')).toBe(true);
     }
@@ -78,6 +81,7 @@ describe('logs and metrics of a deployed run', () => {
   it('tags every function’s lines with the Lambda request id and the account, and never logs a token', async () => {
     for (const [functionId, message] of [
       ['DeviceApi', 'request'],
+      ['DeviceAuthorizations', 'request'],
       ['Authorizer', 'authorize'],
       ['ManagementApi', 'request'],
     ] as const) {
@@ -90,7 +94,8 @@ describe('logs and metrics of a deployed run', () => {
         // MiniStack-specific: its REST API hands the REQUEST authorizer an event without
         // requestContext.requestId (AWS's carries it), so there the authorizer has none to log.
         if (!(functionId === 'Authorizer' && restOnMiniStack)) expect(line.apiRequestId, functionId).toBeTruthy();
-        expect(line.service, functionId).toBe(functionId);
+        // Both device functions log as the one device API service.
+        expect(line.service, functionId).toBe(functionId === 'DeviceAuthorizations' ? 'DeviceApi' : functionId);
       }
       if (functionId !== 'ManagementApi') expect(mine(lines).some((line) => line.programmerId === programmer.programmerId), functionId).toBe(true);
       const everything = raw.join('\n');

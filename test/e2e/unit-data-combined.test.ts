@@ -212,7 +212,7 @@ describe('per-unit data, every source at once', () => {
       ...traced,
       ...manifests,
     ];
-    const logs = (await Promise.all(['DeviceApi', 'ManagementApi', 'DeviceCertificates'].map(async (id) => (await linesSince(await logGroupOf(id), startTime)).raw.join('\n')))).join('\n');
+    const logs = (await Promise.all(['DeviceApi', 'DeviceAuthorizations', 'ManagementApi', 'DeviceCertificates'].map(async (id) => (await linesSince(await logGroupOf(id), startTime)).raw.join('\n')))).join('\n');
     expect(logs.length).toBeGreaterThan(0);
     for (const unit of [...first, ...again]) {
       const handedOut = responseTexts.filter((text) => text.includes(unit.deviceKey)).length;

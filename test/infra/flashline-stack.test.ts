@@ -13,7 +13,7 @@ import { synthFlashline } from './synth.js';
  * settings are proven here, on the templates (read as one, see synth.ts; stacks.test.ts covers
  * the split itself). Synthesized once for the whole file.
  */
-const OUR_FUNCTIONS = ['Authorizer', 'ManagementApi', 'DeviceApi', 'DeviceCertificates', 'ImageVerifier', 'EventRelay', 'WebhookDelivery', 'PresenceCheck'] as const;
+const OUR_FUNCTIONS = ['Authorizer', 'ManagementApi', 'DeviceApi', 'DeviceAuthorizations', 'DeviceCertificates', 'ImageVerifier', 'EventRelay', 'WebhookDelivery', 'PresenceCheck'] as const;
 type FunctionName = (typeof OUR_FUNCTIONS)[number];
 
 interface Statement {
@@ -122,8 +122,10 @@ describe('Flashline templates (both stacks)', () => {
         // People: invite, disable (with a global sign-out), enable, remove; on the user pool only (people.test.ts).
         ...['AdminCreateUser', 'AdminDisableUser', 'AdminEnableUser', 'AdminUserGlobalSignOut', 'AdminDeleteUser'].map((a) => `cognito-idp:${a}`),
       ],
-      // DeleteItem only in the partitions of returned values and UID claims (checked below).
-      DeviceApi: [...BASE, ...['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'].map((a) => `dynamodb:${a}`), ...DATA_KEY_WRITE, 'kms:Sign', 'kms:GetPublicKey', 's3:GetObject'],
+      // DeleteItem only in the partitions of returned values and UID claims (checked below); Query only on indexes.
+      DeviceApi: [...BASE, ...['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'].map((a) => `dynamodb:${a}`), ...DATA_KEY_WRITE, 's3:GetObject'],
+      // Query and DeleteItem only in those partitions; signs with the ticket key, reads the binding key's public key.
+      DeviceAuthorizations: [...BASE, ...['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'].map((a) => `dynamodb:${a}`), ...DATA_KEY_WRITE, 'kms:Sign', 'kms:GetPublicKey'],
       DeviceCertificates: [...BASE, ...['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'].map((a) => `dynamodb:${a}`), ...DATA_KEY_WRITE, 'kms:Sign'],
       ImageVerifier: [
         ...BASE,
@@ -183,8 +185,12 @@ describe('Flashline templates (both stacks)', () => {
       expect(resourcesFor('ImageVerifier', 'kms:GenerateDataKey').every((r) => mentions(r, notificationsKey) || mentions(r, dataKeyId))).toBe(true);
       const authorizer = actionsOf('Authorizer');
       for (const action of ['dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'kms:Encrypt']) expect(authorizer, action).not.toContain(action);
-      const device = actionsOf('DeviceApi');
-      for (const action of ['dynamodb:BatchWriteItem', 's3:PutObject', 's3:DeleteObject']) expect(device, action).not.toContain(action);
+      for (const name of ['DeviceApi', 'DeviceAuthorizations'] as const) {
+        for (const action of ['dynamodb:BatchWriteItem', 's3:PutObject', 's3:DeleteObject']) expect(actionsOf(name), action).not.toContain(action);
+      }
+      // Only the authorizations function signs (tickets) or reads a public key (bindings); it presigns no download.
+      for (const action of ['kms:Sign', 'kms:GetPublicKey']) expect(actionsOf('DeviceApi'), action).not.toContain(action);
+      expect(actionsOf('DeviceAuthorizations')).not.toContain('s3:GetObject');
       expect(actionsOf('ManagementApi')).not.toContain('s3:GetObject');
     });
 
@@ -204,10 +210,16 @@ describe('Flashline templates (both stacks)', () => {
       }
       // The device deletes (and queries the base table) only in the partitions of returned values
       // and chip UID claims: every statement granting either carries that LeadingKeys condition.
-      const partitionScoped = statementsOf('DeviceApi').filter((st) => asList(st.Action).some((a) => a === 'dynamodb:DeleteItem' || (a === 'dynamodb:Query' && !JSON.stringify(st.Resource).includes('/index/*'))));
-      expect(partitionScoped.length).toBeGreaterThan(0);
-      for (const statement of partitionScoped) {
-        expect((statement as { Condition?: unknown }).Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...keys.deviceDeletablePartitions] } });
+      for (const name of ['DeviceApi', 'DeviceAuthorizations'] as const) {
+        const partitionScoped = statementsOf(name).filter((st) => asList(st.Action).some((a) => a === 'dynamodb:DeleteItem' || (a === 'dynamodb:Query' && !JSON.stringify(st.Resource).includes('/index/*'))));
+        expect(partitionScoped.length, name).toBeGreaterThan(0);
+        for (const statement of partitionScoped) {
+          expect((statement as { Condition?: unknown }).Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...keys.deviceDeletablePartitions] } });
+        }
+      }
+      // The authorizations function reaches the entity table alone: no index, no feed.
+      for (const action of [...actionsOf('DeviceAuthorizations')].filter((a) => a.startsWith('dynamodb:'))) {
+        expect(resourcesFor('DeviceAuthorizations', action), action).toEqual([{ 'Fn::GetAtt': [entityTable, 'Arn'] }]);
       }
       // Feeds are partitions of the events table: nothing queries an index of it.
       for (const name of OUR_FUNCTIONS) {
@@ -278,7 +290,7 @@ describe('Flashline templates (both stacks)', () => {
     });
   });
 
-  describe('signing root keys (bindings: management only; ticket session-key certificates: device only)', () => {
+  describe('signing root keys (bindings: management only; ticket session-key certificates: the authorizations function only)', () => {
     const bindingKey = () => logicalIdOf('AWS::KMS::Key', 'StoreSigningKey');
     const ticketKey = () => logicalIdOf('AWS::KMS::Key', 'StoreTicketKey');
     const roleOf = (name: FunctionName) => resources[functionId(name)]?.Properties?.Role['Fn::GetAtt'][0] as string;
@@ -290,7 +302,7 @@ describe('Flashline templates (both stacks)', () => {
 
     it.each([
       ['StoreSigningKey', 'ManagementApi'],
-      ['StoreTicketKey', 'DeviceApi'],
+      ['StoreTicketKey', 'DeviceAuthorizations'],
     ] as const)('%s is an ECC_NIST_P256 key whose policy allows kms:Sign to the %s role alone', (prefix, signer) => {
       const keyId = logicalIdOf('AWS::KMS::Key', prefix);
       expect(resources[keyId]?.Properties).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
@@ -313,21 +325,21 @@ describe('Flashline templates (both stacks)', () => {
       expect(keyPolicyOf(keyId).filter((s) => s.Effect !== 'Allow')).toEqual([]);
     });
 
-    it('lets the management role sign with the binding key only, and the device role with the ticket key only', () => {
+    it('lets the management role sign with the binding key only, and the authorizations role with the ticket key only', () => {
       expect(resourcesFor('ManagementApi', 'kms:Sign').length).toBeGreaterThan(0);
       for (const resource of resourcesFor('ManagementApi', 'kms:Sign').filter((r) => !isCaKeys(r))) {
         expect(mentions(resource, bindingKey())).toBe(true);
         expect(mentions(resource, ticketKey())).toBe(false);
       }
-      expect(resourcesFor('DeviceApi', 'kms:Sign').length).toBeGreaterThan(0);
-      expect(resourcesFor('DeviceApi', 'kms:Sign').some(isCaKeys)).toBe(false);
-      for (const resource of resourcesFor('DeviceApi', 'kms:Sign')) {
+      expect(resourcesFor('DeviceAuthorizations', 'kms:Sign').length).toBeGreaterThan(0);
+      expect(resourcesFor('DeviceAuthorizations', 'kms:Sign').some(isCaKeys)).toBe(false);
+      for (const resource of resourcesFor('DeviceAuthorizations', 'kms:Sign')) {
         expect(mentions(resource, ticketKey())).toBe(true);
         expect(mentions(resource, bindingKey())).toBe(false);
       }
       expect(JSON.stringify(allowing(ticketKey(), 'kms:Sign'))).not.toContain('ManagementApi');
-      expect(JSON.stringify(allowing(bindingKey(), 'kms:Sign'))).not.toContain('DeviceApi');
-      for (const name of ['Authorizer', 'ImageVerifier'] as const) expect(actionsOf(name)).not.toContain('kms:Sign');
+      expect(JSON.stringify(allowing(bindingKey(), 'kms:Sign'))).not.toContain('DeviceAuthorizations');
+      for (const name of ['Authorizer', 'ImageVerifier', 'DeviceApi'] as const) expect(actionsOf(name)).not.toContain('kms:Sign');
     });
 
     it("scopes CA key rights to keys tagged with the deployment's CA tag: created (with that tag only) by management, signed with by management and DeviceCertificates", () => {
@@ -347,22 +359,24 @@ describe('Flashline templates (both stacks)', () => {
       expect(caStatements.filter((st) => st.id.startsWith('DeviceCertificates')).flatMap((st) => asList(st.Action))).toEqual(['kms:Sign']);
     });
 
-    it('lets the JWKS (management) function read both public keys, and the device function the binding key to verify bindings', () => {
+    it('lets the JWKS (management) function read both public keys, and the authorizations function the binding key to verify bindings', () => {
       const managementReads = resourcesFor('ManagementApi', 'kms:GetPublicKey');
       expect(managementReads.some((r) => mentions(r, bindingKey()))).toBe(true);
       expect(managementReads.some((r) => mentions(r, ticketKey()))).toBe(true);
-      expect(resourcesFor('DeviceApi', 'kms:GetPublicKey').some((r) => mentions(r, bindingKey()))).toBe(true);
+      expect(resourcesFor('DeviceAuthorizations', 'kms:GetPublicKey').some((r) => mentions(r, bindingKey()))).toBe(true);
     });
 
     it('tells the management function its public URL from the API itself, so no request header decides it', () => {
       const variables = resources[functionId('ManagementApi')]?.Properties?.Environment.Variables;
       expect(mentions(variables.PUBLIC_API_URL, logicalIdOf('AWS::ApiGatewayV2::Api', 'HttpApi'))).toBe(true);
       // The device API hands out no URLs: it has none to misuse.
-      expect(resources[functionId('DeviceApi')]?.Properties?.Environment.Variables.PUBLIC_API_URL).toBeUndefined();
+      for (const name of ['DeviceApi', 'DeviceAuthorizations'] as const) expect(resources[functionId(name)]?.Properties?.Environment.Variables.PUBLIC_API_URL).toBeUndefined();
     });
 
-    it('names both keys to both API functions through SIGNING_KEY_ID and TICKET_KEY_ID', () => {
-      for (const name of ['ManagementApi', 'DeviceApi'] as const) {
+    it('names both keys to the functions that use them through SIGNING_KEY_ID and TICKET_KEY_ID, and none to the other device routes', () => {
+      expect(resources[functionId('DeviceApi')]?.Properties?.Environment.Variables).not.toHaveProperty('TICKET_KEY_ID');
+      expect(resources[functionId('DeviceApi')]?.Properties?.Environment.Variables).not.toHaveProperty('SIGNING_KEY_ID');
+      for (const name of ['ManagementApi', 'DeviceAuthorizations'] as const) {
         expect(resources[functionId(name)]?.Properties?.Environment.Variables).toMatchObject({
           SIGNING_KEY_ID: { Ref: bindingKey() },
           TICKET_KEY_ID: { Ref: ticketKey() },
@@ -442,7 +456,7 @@ describe('Flashline templates (both stacks)', () => {
       const properties = resources[functionId(name)]?.Properties;
       expect(properties).toMatchObject({ Architectures: ['arm64'], Runtime: 'nodejs24.x', TracingConfig: { Mode: 'Active' } });
       // The device function maps stack traces offline: decoding its source map at load was a third of its init (function-bundling.ts).
-      if (name === 'DeviceApi') expect(properties?.Environment.Variables.NODE_OPTIONS).toBeUndefined();
+      if (name === 'DeviceApi' || name === 'DeviceAuthorizations') expect(properties?.Environment.Variables.NODE_OPTIONS).toBeUndefined();
       else expect(properties?.Environment.Variables.NODE_OPTIONS).toContain('--enable-source-maps');
       const logGroupId = properties?.LoggingConfig?.LogGroup?.Ref as string;
       expect(resources[logGroupId]?.Type).toBe('AWS::Logs::LogGroup');
@@ -490,7 +504,20 @@ describe('Flashline templates (both stacks)', () => {
       const open = routes.filter((r) => r.AuthorizationType !== 'CUSTOM').map((r) => r.RouteKey);
       expect(open.sort()).toEqual(['$default', 'ANY /v1/openapi.json', 'ANY /v1/signing-keys']);
       const guarded = routes.filter((r) => r.AuthorizationType === 'CUSTOM').map((r) => r.RouteKey);
-      expect(guarded.sort()).toEqual(['ANY /v1/device/certificates', 'ANY /v1/device/{proxy+}', 'ANY /v1/{proxy+}']);
+      expect(guarded.sort()).toEqual(['ANY /v1/device/authorizations', 'ANY /v1/device/certificates', 'ANY /v1/device/{proxy+}', 'ANY /v1/{proxy+}']);
+    });
+
+    it('sends creating authorizations to its own function and everything else of the device API to the device function', () => {
+      const routes = template.findResources('AWS::ApiGatewayV2::Route');
+      const integrations = template.findResources('AWS::ApiGatewayV2::Integration');
+      const functionOfRoute = (routeKey: string) => {
+        const route = Object.values(routes).find((r) => r.Properties.RouteKey === routeKey)!;
+        const integrationId = (route.Properties.Target['Fn::Join'][1] as unknown[]).map((part) => (part as { Ref?: string }).Ref).find(Boolean)!;
+        return (['DeviceAuthorizations', 'DeviceCertificates', 'DeviceApi'] as const).find((name) => mentions(integrations[integrationId]?.Properties.IntegrationUri, functionId(name)));
+      };
+      expect(functionOfRoute('ANY /v1/device/authorizations')).toBe('DeviceAuthorizations');
+      expect(functionOfRoute('ANY /v1/device/{proxy+}')).toBe('DeviceApi');
+      expect(functionOfRoute('ANY /v1/device/certificates')).toBe('DeviceCertificates');
     });
 
     it('allows CORS only from the configured origins', () => {

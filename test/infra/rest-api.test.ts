@@ -65,15 +65,22 @@ describe('the REST API flavour', () => {
       const part = resources[resourceRef.Ref]!.Properties;
       return `${pathOf(part.ParentId)}${pathOf(part.ParentId) === '/' ? '' : '/'}${part.PathPart}`;
     };
-    const functionOf = (uri: unknown) => ['DeviceCertificates', 'DeviceApi', 'ManagementApi'].find((prefix) => mentions(uri, prefix));
+    const functionOf = (uri: unknown) => ['DeviceCertificates', 'DeviceAuthorizations', 'DeviceApi', 'ManagementApi'].find((prefix) => mentions(uri, prefix));
     const methods = ofType(resources, 'AWS::ApiGateway::Method').map(([, r]) => ({
       key: `${r.Properties.HttpMethod} ${pathOf(r.Properties.ResourceId)}`,
       auth: r.Properties.AuthorizationType,
       target: functionOf(r.Properties.Integration?.Uri),
     }));
     const guarded = methods.filter((m) => m.auth === 'CUSTOM').map((m) => `${m.key} → ${m.target}`);
-    // The same split as the HTTP API's routes (http-api.ts), certificates included.
-    expect(guarded.sort()).toEqual(['ANY /v1/device/certificates → DeviceCertificates', 'ANY /v1/device/{proxy+} → DeviceApi', 'ANY /v1/{proxy+} → ManagementApi']);
+    // The same split as the HTTP API's routes (http-api.ts), certificates and authorizations
+    // included; what lies below /v1/device/authorizations (a release) goes back to the device function.
+    expect(guarded.sort()).toEqual([
+      'ANY /v1/device/authorizations → DeviceAuthorizations',
+      'ANY /v1/device/authorizations/{proxy+} → DeviceApi',
+      'ANY /v1/device/certificates → DeviceCertificates',
+      'ANY /v1/device/{proxy+} → DeviceApi',
+      'ANY /v1/{proxy+} → ManagementApi',
+    ]);
     const open = methods.filter((m) => m.auth !== 'CUSTOM' && !m.key.startsWith('OPTIONS')).map((m) => m.key);
     expect(open.sort()).toEqual(['ANY /', 'ANY /v1/openapi.json', 'ANY /v1/signing-keys', 'ANY /{proxy+}']);
   });

@@ -73,7 +73,7 @@ describe('the stack split', () => {
     const named = new Set<string>(Object.values(ENV));
     const functions = Object.values(apiResources).filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Environment);
     const ours = functions.filter((r) => r.Properties?.Environment.Variables.POWERTOOLS_SERVICE_NAME);
-    expect(ours).toHaveLength(8);
+    expect(ours).toHaveLength(9);
     for (const fn of ours) {
       for (const name of Object.keys(fn.Properties?.Environment.Variables)) expect(named.has(name), name).toBe(true);
     }
@@ -81,7 +81,7 @@ describe('the stack split', () => {
 
   it('names each signing key’s signer role before the role exists, and the role carries that name', () => {
     const keyPolicies = JSON.stringify(Object.values(dataResources).filter((r) => r.Type === 'AWS::KMS::Key').map((r) => r.Properties?.KeyPolicy));
-    for (const signer of ['ManagementApi', 'DeviceApi']) {
+    for (const signer of ['ManagementApi', 'DeviceAuthorizations']) {
       const roleName = `${STACK_NAMES.stateless}-${signer}-signer`;
       expect(keyPolicies).toContain(`:role/${roleName}`);
       apiTemplate.hasResourceProperties('AWS::IAM::Role', { RoleName: roleName });
@@ -104,14 +104,14 @@ describe('the stack split', () => {
       expect(alarms.ServerErrorRate?.Threshold).toBe(ALARM_THRESHOLDS.serverErrorRatePercent);
     });
 
-    it('computes the 5xx alarm as a rate of the API’s requests, and sums Lambda throttles of all four functions with 429 throttled answers', () => {
+    it('computes the 5xx alarm as a rate of the API’s requests, and sums Lambda throttles of all five functions with 429 throttled answers', () => {
       const { ServerErrorRate, Throttles } = alarmsByName();
       const rate = JSON.stringify(ServerErrorRate?.Metrics);
       expect(rate).toContain('100 * errors / requests');
       expect(rate).toContain('"MetricName":"5xx"');
       expect(rate).toContain('"MetricName":"Count"');
       const throttles = JSON.stringify(Throttles?.Metrics);
-      expect(throttles.match(/"MetricName":"Throttles","Namespace":"AWS\/Lambda"/g)).toHaveLength(4);
+      expect(throttles.match(/"MetricName":"Throttles","Namespace":"AWS\/Lambda"/g)).toHaveLength(5);
       expect(throttles.match(new RegExp(`"MetricName":"${METRIC.throttles}","Namespace":"${METRICS_NAMESPACE}"`, 'g'))).toHaveLength(2);
     });
 

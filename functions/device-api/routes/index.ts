@@ -3,35 +3,20 @@ import * as contract from '../../../shared/contract/device.js';
 import { ConflictError, NotFoundError } from '../../../shared/domain/errors.js';
 import { targetRefusal } from '../../../shared/domain/authorizations.js';
 import { downloadRefusal } from '../../../shared/domain/jobs.js';
-import { type BoundRoute, WithStatus, implement } from '../../../shared/http/handler.js';
-import { logger } from '../../../shared/http/logger.js';
+import { type BoundRoute, implement } from '../../../shared/http/handler.js';
 import type { ProgrammerPrincipal } from '../../../shared/http/principal.js';
 import { METRIC } from '../../../shared/observability/metric-names.js';
-import { count, countAuthorization, countResults } from '../../../shared/observability/metrics.js';
-import { JobMemory, authorizeUnits, getAuthorizationRecord, releaseAuthorizationOnce } from '../../../shared/store/authorizations.js';
-import { loadDeviceContext, notePresence } from '../../../shared/store/device.js';
+import { count, countResults } from '../../../shared/observability/metrics.js';
+import { getAuthorizationRecord, releaseAuthorizationOnce } from '../../../shared/store/authorizations.js';
+import { loadDeviceContext } from '../../../shared/store/device.js';
 import { getImage } from '../../../shared/store/images.js';
 import { listActiveFactoryJobs } from '../../../shared/store/jobs.js';
 import { appendLogLines } from '../../../shared/store/logs.js';
 import { reportResults } from '../../../shared/store/results.js';
-import { dataKeys, db, imageUrls, signer, tickets } from '../../shared-deps.js';
+import { markSeen } from '../../device-presence.js';
+import { db, imageUrls } from '../deps.js';
 
-/**
- * Tickets are signed by this container's certified session key; the binding key verifies
- * bindings programmers present; jobs this container reserved on are remembered, so their next
- * authorization reserves beside its reads.
- */
-const ticketDeps = { db, tickets, bindings: signer, jobs: new JobMemory(), dataKeys };
-
-/**
- * Every device call also marks the programmer as seen (at most one write a minute). Best
- * effort: a throttled or failed presence write must never fail the programmer's request.
- */
-function seen(principal: ProgrammerPrincipal): Promise<void> {
-  return notePresence(db, principal.accountId, principal.programmerId).catch((error: unknown) => {
-    logger.warn('lastSeenAt not recorded', { error: error instanceof Error ? error.name : String(error) });
-  });
-}
+const seen = (principal: ProgrammerPrincipal) => markSeen(db, principal);
 
 export const deviceRoutes: BoundRoute[] = [
   implement(contract.listDeviceJobs, async ({ principal: me }) => {
@@ -57,17 +42,6 @@ export const deviceRoutes: BoundRoute[] = [
     }
     const download = await imageUrls.presignDownload(me.accountId, image.imageId);
     return { url: download.url, expiresAt: download.expiresAt, sha256: image.contentSha256, sizeBytes: image.sizeBytes };
-  }),
-
-  implement(contract.authorizeProgramming, async ({ principal: me, body }) => {
-    const [{ authorization, created }] = await Promise.all([
-      authorizeUnits(ticketDeps, { accountId: me.accountId, programmerId: me.programmerId, ...body }),
-      seen(me),
-    ]);
-    // A retried nonce gets the stored authorization back with 200, never new units.
-    if (!created) return new WithStatus(200, authorization);
-    countAuthorization(authorization.units);
-    return authorization;
   }),
 
   implement(contract.reportResults, async ({ principal: me, body }) => {
