@@ -10,7 +10,7 @@ import { type BundleBuild, PLACEHOLDER_ENVIRONMENT, buildFunctionBundle, functio
  * device-api was 689 kB with the S3 client (for presigning only) and the SDK's whole default
  * credential chain, 417 kB with the SDK's DynamoDB and KMS clients (issue 7 asks ≤ 250 kB); this
  * budget keeps those out. Each is easy to pull back in by accident: importing
- * ImageObjects/createS3Client into functions/shared-deps.ts, dropping an alias, or a store
+ * ImageObjects/createS3Client into a device deps.ts, dropping an alias, or a store
  * import that reaches @aws-sdk/client-dynamodb by another path than the aliased ones.
  */
 /**

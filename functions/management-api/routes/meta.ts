@@ -1,7 +1,7 @@
 import * as contract from '../../../shared/contract/index.js';
 import { buildOpenApiDocument } from '../../../shared/contract/openapi.js';
 import { implement } from '../../../shared/http/handler.js';
-import { signer, ticketKey } from '../../shared-deps.js';
+import { signer, ticketKey } from '../deps.js';
 
 let openApiDocument: Record<string, unknown> | undefined;
 

@@ -1,8 +1,7 @@
 import * as contract from '../../../shared/contract/index.js';
 import { implement } from '../../../shared/http/handler.js';
 import * as units from '../../../shared/store/units.js';
-import { signer } from '../../shared-deps.js';
-import { db } from '../deps.js';
+import { db, signer } from '../deps.js';
 
 /** Traceability: where a value went, and the signed manifest of a job's units (signed by the binding root key, verifiable with the JWKS). */
 export const unitRoutes = [
