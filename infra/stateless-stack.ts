@@ -243,6 +243,12 @@ export class FlashlineApiStack extends Stack {
     props.data.notificationsKey.grant(management, 'kms:GenerateDataKey', 'kms:Decrypt');
 
     const rest = (props.apiFlavour ?? DEFAULT_API_FLAVOUR) === 'rest';
+    // A REST API's Lambda proxy answers carry only the functions' own headers: there the API
+    // functions add Access-Control-Allow-Origin for the console (shared/http crossOrigin). An
+    // HTTP API's CORS configuration sets it instead, and a second header would make browsers refuse.
+    if (rest && props.data.corsOrigins.length > 0) {
+      for (const fn of [management, device, authorizations, certificates]) fn.addEnvironment(ENV.CORS_ORIGINS, props.data.corsOrigins.join(','));
+    }
     this.api = new (rest ? RestApi : HttpApi)(this, rest ? 'Rest' : 'Http', {
       authorizerFunction: authorizer,
       managementFunction: management,

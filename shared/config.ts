@@ -19,6 +19,13 @@ export const ENV = {
   PUBLIC_API_URL: 'PUBLIC_API_URL',
   /** Secrets Manager ARN of the key that signs list cursors (management function only). */
   CURSOR_KEY_SECRET_ARN: 'CURSOR_KEY_SECRET_ARN',
+  /**
+   * REST flavour only: the console origins (comma-separated) whose pages may read the API's
+   * answers. A REST API's Lambda proxy answer carries only the headers the function sets, so the
+   * API functions add Access-Control-Allow-Origin themselves; an HTTP API's CORS configuration
+   * does it there, and the variable is not set.
+   */
+  CORS_ORIGINS: 'CORS_ORIGINS',
   /** The token buckets' limits as JSON (both API functions; shared/domain/rate-limits.ts). */
   RATE_LIMITS: 'RATE_LIMITS',
   /** Value of the CA_KEY_TAG tag on the KMS keys of certificate authorities: the only keys the functions may create, tag and Sign with. */

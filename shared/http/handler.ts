@@ -1,4 +1,5 @@
 import middy from '@middy/core';
+import { optionalEnv } from '../config.js';
 import type { Context } from 'aws-lambda';
 import type { Principal } from './principal.js';
 import type { ApiResponse, HttpEvent } from './http-event.js';
@@ -8,6 +9,7 @@ import {
   authentication,
   bodyParsing,
   type ChainMiddleware,
+  crossOrigin,
   errorMapping,
   eventNormalizer,
   refuseFactoryScopedPrincipals,
@@ -41,16 +43,19 @@ export interface HttpHandlerOptions {
    * Without it, principals limited to factories are refused outright (403).
    */
   factoryScoping?: ChainMiddleware;
+  /** Origins whose pages may read the answers (`crossOrigin`). Default: CORS_ORIGINS, set on the REST flavour only. */
+  corsOrigins?: readonly string[];
 }
 
 /**
- * The one middy chain both API functions use. On the way in: event normalizer (REST or HTTP
+ * The one middy chain every API function uses. On the way in: event normalizer (REST or HTTP
  * API) → routing → authentication and role → rate limits → JSON body → zod validation →
- * factory scoping → the route. On the way out: serialization, then error mapping and the request log, last (middy
- * runs `after` and `onError` in reverse order of use()).
+ * factory scoping → the route. On the way out: serialization, then error mapping and the request log, then
+ * the CORS headers, last (middy runs `after` and `onError` in reverse order of use()).
  */
 export function createHttpHandler(routes: BoundRoute[], options: HttpHandlerOptions = {}): (event: HttpEvent, context: Context) => Promise<ApiResponse> {
   const chain = middy<HttpEvent, ChainResult, Error, ChainContext>()
+    .use(crossOrigin(options.corsOrigins ?? configuredCorsOrigins()))
     .use(errorMapping())
     .use(serialization())
     .use(eventNormalizer())
@@ -63,6 +68,10 @@ export function createHttpHandler(routes: BoundRoute[], options: HttpHandlerOpti
     if (response instanceof WithStatus) throw new Error('the serialization middleware did not run');
     return response;
   };
+}
+
+function configuredCorsOrigins(): string[] {
+  return (optionalEnv('CORS_ORIGINS') ?? '').split(',').filter((origin) => origin !== '');
 }
 
 async function callRoute(context: ChainContext, options: HttpHandlerOptions): Promise<WithStatus<unknown>> {

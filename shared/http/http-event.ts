@@ -49,6 +49,13 @@ export function viewOf(event: HttpEvent): ApiRequestView {
   };
 }
 
+/** A request header by name, whatever its case (an HTTP API lowercases names, a REST API keeps the caller's). */
+export function headerOf(event: HttpEvent, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(event.headers ?? {})) if (key.toLowerCase() === wanted && value !== undefined) return value;
+  return undefined;
+}
+
 function definedValues(parameters: Record<string, string | undefined> | null | undefined): Record<string, string> {
   const values: Record<string, string> = {};
   for (const [name, value] of Object.entries(parameters ?? {})) if (value !== undefined) values[name] = value;

@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { type RouteContract, ROLE_RANK } from '../contract/route.js';
 import { ForbiddenError, PayloadTooLargeError, UnauthenticatedError, ValidationError, type ValidationIssue } from '../domain/errors.js';
 import { errorToResponse, jsonResponse } from './error-mapping.js';
-import { type ApiRequestView, type ApiResponse, type HttpEvent, viewOf } from './http-event.js';
+import { type ApiRequestView, type ApiResponse, type HttpEvent, headerOf, viewOf } from './http-event.js';
 import { logger } from './logger.js';
 import { type Principal, principalFromContext } from './principal.js';
 import { WithStatus } from './route.js';
@@ -184,6 +184,29 @@ export function serialization(): ChainMiddleware {
       request.response = jsonResponse(answer.status, answer.status === 204 ? undefined : answer.body);
     },
   };
+}
+
+/**
+ * CORS on the answers, for the REST flavour: API Gateway answers its preflights, but a browser
+ * reads an answer only with Access-Control-Allow-Origin, and a Lambda proxy answer carries only
+ * what the function sets. Outermost, so it also marks the error bodies `errorMapping` makes.
+ * Without allowed origins (the HTTP flavour, whose CORS configuration sets the headers) it adds
+ * nothing.
+ */
+export function crossOrigin(allowedOrigins: readonly string[]): ChainMiddleware {
+  const allowed = new Set(allowedOrigins);
+  const mark = (request: ChainRequest) => {
+    const response = request.response;
+    if (allowed.size === 0 || !response || response instanceof WithStatus) return;
+    const origin = headerOf(request.event, 'origin');
+    response.headers = {
+      ...response.headers,
+      // Caches must not hand one origin's answer to another.
+      vary: 'Origin',
+      ...(origin !== undefined && allowed.has(origin) && { 'access-control-allow-origin': origin, 'access-control-expose-headers': 'Allow, Retry-After' }),
+    };
+  };
+  return { after: mark, onError: mark };
 }
 
 /**

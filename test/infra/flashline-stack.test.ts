@@ -524,6 +524,8 @@ describe('Flashline templates (both stacks)', () => {
       template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
         CorsConfiguration: Match.objectLike({ AllowOrigins: ['https://console.example.com'], AllowHeaders: Match.arrayWith(['authorization', 'content-type']) }),
       });
+      // The HTTP API sets the CORS headers itself: the functions must not add a second one.
+      for (const name of OUR_FUNCTIONS) expect(resources[functionId(name)]?.Properties?.Environment.Variables.CORS_ORIGINS, name).toBeUndefined();
     });
   });
 });

@@ -99,6 +99,17 @@ describe('the REST API flavour', () => {
     if (type === 'THROTTLED') expect(responses[0].ResponseParameters['gatewayresponse.header.Retry-After']).toBe("'1'");
   });
 
+  it('tells every function behind the API the console origins, since a Lambda proxy answer carries only the headers the function sets', () => {
+    const functions = ofType(resources, 'AWS::Lambda::Function');
+    for (const prefix of ['ManagementApi', 'DeviceApi', 'DeviceAuthorizations', 'DeviceCertificates']) {
+      const fn = functions.find(([id]) => new RegExp(`^${prefix}[0-9A-F]{8}$`).test(id));
+      expect(fn?.[1].Properties.Environment.Variables.CORS_ORIGINS, prefix).toBe('https://console.example.com');
+    }
+    // Not behind the API: nothing to answer a browser.
+    const authorizer = functions.find(([id]) => /^Authorizer[0-9A-F]{8}$/.test(id));
+    expect(authorizer?.[1].Properties.Environment.Variables.CORS_ORIGINS).toBeUndefined();
+  });
+
   it('serves one regional stage with the same throttle, access log fields and tracing', () => {
     template.hasResourceProperties('AWS::ApiGateway::RestApi', { EndpointConfiguration: { Types: ['REGIONAL'] } });
     template.hasResourceProperties('AWS::ApiGateway::Stage', {

@@ -607,6 +607,55 @@ describe('the same chain behind a REST API (payload 1.0)', () => {
   });
 });
 
+describe('CORS on the answers (the REST flavour, whose Lambda proxy answers carry only what the function sets)', () => {
+  const consoleOrigin = 'https://console.example.com';
+  const corsHandler = createHttpHandler(
+    [
+      implement(viewerRoute, async () => ({ ok: true })),
+      implement(failingRoute, async () => {
+        throw new ThrottledError(3, 'slow down');
+      }),
+    ],
+    { corsOrigins: [consoleOrigin, 'http://127.0.0.1:4580'] },
+  );
+  const rest = async (method: string, path: string, headers: Record<string, string>, chain = corsHandler) => {
+    const response = await chain(restEvent(method, path, { headers }), context);
+    return { status: response.statusCode as number, headers: response.headers ?? {} };
+  };
+
+  beforeEach(() => {
+    vi.spyOn(logger, 'info').mockImplementation(() => undefined);
+    vi.spyOn(logger, 'error').mockImplementation(() => undefined);
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it('lets an allowed origin read answers and refusals alike, whatever the case of the header name', async () => {
+    const ok = await rest('GET', '/v1/things', { Origin: consoleOrigin });
+    expect(ok).toMatchObject({ status: 200, headers: { 'access-control-allow-origin': consoleOrigin, vary: 'Origin' } });
+    // A refusal made by the error mapping, with the headers a page needs to act on it.
+    const throttled = await rest('GET', '/v1/fail/throttled', { origin: 'http://127.0.0.1:4580' });
+    expect(throttled).toMatchObject({ status: 429, headers: { 'access-control-allow-origin': 'http://127.0.0.1:4580', 'retry-after': '3' } });
+    expect(throttled.headers['access-control-expose-headers']).toContain('Retry-After');
+    const notFound = await rest('GET', '/v1/nothing-here', { origin: consoleOrigin });
+    expect(notFound).toMatchObject({ status: 404, headers: { 'access-control-allow-origin': consoleOrigin } });
+  });
+
+  it('names no other origin, and says the answer varies by origin', async () => {
+    const other = await rest('GET', '/v1/things', { origin: 'https://evil.example.com' });
+    expect(other.status).toBe(200);
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
+    expect(other.headers.vary).toBe('Origin');
+    expect((await rest('GET', '/v1/things', {})).headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('adds nothing without allowed origins (the HTTP flavour: its CORS configuration sets the headers)', async () => {
+    const plain = await rest('GET', '/v1/things', { origin: consoleOrigin }, createHttpHandler([implement(viewerRoute, async () => ({ ok: true }))], { corsOrigins: [] }));
+    expect(plain.status).toBe(200);
+    expect(plain.headers).not.toHaveProperty('vary');
+    expect(plain.headers).not.toHaveProperty('access-control-allow-origin');
+  });
+});
+
 describe('the principal a route receives', () => {
   it('is typed by the route access kind, so routes need no cast', () => {
     expectTypeOf<RouteRequest<typeof deviceRoute>['principal']>().toEqualTypeOf<ProgrammerPrincipal>();
