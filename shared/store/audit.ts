@@ -1,3 +1,4 @@
+import { type AuditAction, type AuditFilter, isAuditFilterActive, matchesAudit } from '../domain/audit.js';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { newId } from '../domain/ids.js';
 import { invalidCursor } from './cursors.js';
@@ -11,7 +12,7 @@ export const AUDIT_RETENTION_DAYS = 400;
 export interface AuditEntry {
   accountId: string;
   actor: string;
-  action: string;
+  action: AuditAction;
   targetType: string;
   targetId: string;
   details?: Record<string, unknown>;
@@ -54,12 +55,38 @@ export function auditItem(db: Db, entry: AuditEntry, at: string) {
 /** An audit record's sort key (keys.audit): its time, then its id. */
 const AUDIT_SORT_KEY = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z#[A-Za-z0-9_-]{1,64}$/;
 
+type AuditPage = { items: AuditRecord[]; nextCursor: string | null; followCursor?: string };
+
+/** How many pages one filtered request reads at most before it answers what it found (and the cursor on). */
+export const MAX_PAGES_PER_FILTERED_READ = 10;
+
+/**
+ * The trail, narrowed by `filter` when one is given: pages are read on (each asking for what is
+ * still missing, so a page never holds more than `limit`) until `limit` records matched, the
+ * trail ends, or MAX_PAGES_PER_FILTERED_READ pages were read; the cursors are those of the last
+ * page read, so a client passes them on to search further, or to follow, as without a filter.
+ */
+export async function listAudit(db: Db, accountId: string, options: FeedQuery & AuditFilter): Promise<AuditPage> {
+  const { actor, action, target, ...query } = options;
+  const filter = { actor, action, target };
+  if (!isAuditFilterActive(filter)) return readAuditPage(db, accountId, query);
+  const items: AuditRecord[] = [];
+  let page: AuditPage | undefined;
+  for (let read = 0; read < MAX_PAGES_PER_FILTERED_READ && items.length < query.limit; read += 1) {
+    const cursor = page ? page.nextCursor : query.cursor;
+    if (page && cursor === null) break;
+    page = await readAuditPage(db, accountId, { ...query, cursor: cursor ?? undefined, limit: query.limit - items.length });
+    items.push(...page.items.filter((record) => matchesAudit(record, filter)));
+  }
+  return { ...page!, items };
+}
+
 /**
  * Newest first for browsing; oldest first, in arrival order, from `since` or from a feed cursor
  * (feed.ts): the way to follow the trail. Records are stamped by the writing container's clock
  * as part of the change's own transaction.
  */
-export async function listAudit(db: Db, accountId: string, options: FeedQuery): Promise<{ items: AuditRecord[]; nextCursor: string | null; followCursor?: string }> {
+async function readAuditPage(db: Db, accountId: string, options: FeedQuery): Promise<AuditPage> {
   const pk = keys.auditPartition(accountId);
   if ((options.since && options.cursor === undefined) || (await isFeedCursor(db, pk, options.cursor))) {
     return readFeed(db, { table: db.events, partitionKey: 'pk', partitionValue: pk, sortKey: 'sk', startKey: (sk) => ({ pk, sk }) }, options, toAuditRecord);

@@ -136,6 +136,9 @@ describe('the flashline CLI tells the seed story', () => {
     const audit = await flashlineJson(as('admin.json', 'audit'), cli);
     const actions = audit.items.map((r: { action: string }) => r.action);
     expect(actions).toEqual(expect.arrayContaining(['job.pause', 'job.resume']));
+    // Filtered by the cloud: only this job's resume.
+    const resumes = await flashlineJson(as('admin.json', 'audit', '--action', 'job.resume', '--target', jobId), cli);
+    expect(resumes.items.map((r: { action: string; target: { id: string } }) => [r.action, r.target.id])).toEqual([['job.resume', jobId]]);
     const keys = await flashlineJson(as('admin.json', 'signing-keys'), cli);
     expect(keys.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256' });
     const deleted = await flashlineJson(as('author.json', 'jobs', 'rm', jobId, '--yes'), cli);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AuditRecord, Factory, Job, Programmer } from '../../console/src/api.js';
-import { actionsOf, matchesAudit, NO_AUDIT_FILTER } from '../../console/src/audit-filter.js';
+import { AUDIT_ACTIONS, type AuditAction, isAuditFilterActive, matchesAudit } from '../../shared/domain/audit.js';
 import { DEFAULT_OFFLINE_MINUTES, jobsNearLimit, presenceOf, summarizeFactories } from '../../console/src/dashboard-figures.js';
 import { changedRestrictions, draftOf, restrictionsOf, toLocalInput } from '../../console/src/restrictions.js';
 import { NAV, href, parseRoute } from '../../console/src/router.js';
@@ -92,18 +92,29 @@ describe('the restrictions form', () => {
   });
 });
 
-describe('the audit filters', () => {
+describe('the audit filters (shared/domain/audit.ts: the API applies them, the console offers them)', () => {
   const record = (actor: string, action: string, target: { type: string; id: string }, details: Record<string, unknown> = {}): AuditRecord => ({ auditId: `${actor}${action}${target.id}`, at: minutesAgo(1), actor, action, target, details });
   const records = [record('key:key_1', 'job.pause', { type: 'job', id: 'job_7' }), record('programmer:prg_2', 'factory.create', { type: 'factory', id: 'fac_9' }, { name: 'East Coast' })];
 
   it('match by actor (part of it), action (exactly) and target (type, id or a details value), any case', () => {
-    expect(records.filter((r) => matchesAudit(r, NO_AUDIT_FILTER))).toHaveLength(2);
-    expect(records.filter((r) => matchesAudit(r, { ...NO_AUDIT_FILTER, actor: 'KEY:' })).map((r) => r.action)).toEqual(['job.pause']);
-    expect(records.filter((r) => matchesAudit(r, { ...NO_AUDIT_FILTER, action: 'job.pause' }))).toHaveLength(1);
-    expect(records.filter((r) => matchesAudit(r, { ...NO_AUDIT_FILTER, action: 'job' }))).toHaveLength(0);
-    expect(records.filter((r) => matchesAudit(r, { ...NO_AUDIT_FILTER, target: 'east coast' })).map((r) => r.target.id)).toEqual(['fac_9']);
-    expect(records.filter((r) => matchesAudit(r, { ...NO_AUDIT_FILTER, target: 'job_7', actor: 'programmer' }))).toHaveLength(0);
-    expect(actionsOf(records)).toEqual(['factory.create', 'job.pause']);
+    expect(records.filter((r) => matchesAudit(r, {}))).toHaveLength(2);
+    expect(records.filter((r) => matchesAudit(r, { actor: 'KEY:' })).map((r) => r.action)).toEqual(['job.pause']);
+    expect(records.filter((r) => matchesAudit(r, { action: 'job.pause' }))).toHaveLength(1);
+    expect(records.filter((r) => matchesAudit(r, { action: 'job.resume' }))).toHaveLength(0);
+    expect(records.filter((r) => matchesAudit(r, { target: 'east coast' })).map((r) => r.target.id)).toEqual(['fac_9']);
+    expect(records.filter((r) => matchesAudit(r, { target: 'job_7', actor: 'programmer' }))).toHaveLength(0);
+    // Blank text narrows nothing (the API takes what its schema allows, a space included).
+    expect(records.filter((r) => matchesAudit(r, { actor: ' ', target: '\u00a0' }))).toHaveLength(2);
+    expect(isAuditFilterActive({ actor: ' ' })).toBe(false);
+    expect(isAuditFilterActive({ action: 'job.pause' })).toBe(true);
+  });
+
+  it('name every action the store writes: each is `{entity}.{verb}` and listed once', () => {
+    expect(new Set(AUDIT_ACTIONS).size).toBe(AUDIT_ACTIONS.length);
+    for (const action of AUDIT_ACTIONS) expect(action).toMatch(/^[a-z][A-Za-z_]*\.[a-z]+$/);
+    // Every job transition is recorded under its own action (store/jobs.ts writes `job.${action}`).
+    const transitions: AuditAction[] = ['job.pause', 'job.resume', 'job.restart', 'job.delete'];
+    for (const action of transitions) expect(AUDIT_ACTIONS).toContain(action);
   });
 });
 
