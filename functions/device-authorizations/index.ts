@@ -1,4 +1,4 @@
-import * as contract from '../../shared/contract/device.js';
+import * as contract from '../../shared/contract/authorizations.js';
 import { WithStatus, createHttpHandler, implement } from '../../shared/http/handler.js';
 import { observedHttpHandler } from '../../shared/observability/observe.js';
 import { countAuthorization } from '../../shared/observability/metrics.js';

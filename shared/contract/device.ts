@@ -1,40 +1,15 @@
 import * as z from 'zod';
-import { MAX_LEASE_LIMIT_SECONDS, MIN_LEASE_SECONDS } from '../domain/authorizations.js';
 import { Id, Timestamp } from './common.js';
 import { Delivery, Image, Job, Sha256Hex } from './entities.js';
+import { Uid } from './authorizations.js';
 import { defineRoute } from './route.js';
+
+// Creating authorizations has a module of its own, so that its function builds only its schemas
+// (not the job and image entities of the other device routes); it is part of the device routes.
+export * from './authorizations.js';
 
 export const DeviceJob = Job.extend({ image: Image, delivery: Delivery }).meta({ id: 'DeviceJob' });
 
-export const Authorization = z
-  .object({
-    authorizationId: Id,
-    jobId: Id,
-    units: z.number().int(),
-    serials: z.array(z.string()),
-    unitData: z
-      .array(z.object({ serial: z.string(), fields: z.record(z.string(), z.union([z.string(), z.array(z.string())])) }))
-      .meta({
-        description:
-          "Per-unit data (v1.1), in the order of `serials`: each unit's value of each of the job's unit fields (a serial pool's value as a string, a MAC field's `perUnit` addresses as an array). " +
-          'The ticket payload carries `ud` = base64url SHA-256 of the canonical JSON of this array (object keys sorted, no spaces), so the signature covers it.',
-      }),
-    uids: z.array(z.string()).optional().meta({ description: 'Chip UIDs (a UID job), in serial order; the ticket binds them' }),
-    expiresAt: Timestamp,
-    ticket: z.string().meta({
-      description:
-        'Compact JWS (ES256, typ flashline-ticket+jwt) of the ticket payload. Signed by the device function\'s in-memory session key: ' +
-        'its protected header carries `kid` (the session key) and `crt`, a JWS (typ flashline-key+jwt) by a root key of ' +
-        'GET /v1/signing-keys certifying that key: `{iss, sub: session kid, jwk, iat, exp}`, exp − iat ≤ 86400. Verify `crt` with ' +
-        'the JWKS key its kid names, check crt.sub = the ticket\'s kid and crt.iat ≤ ticket iat ≤ crt.exp, then verify the ticket ' +
-        'with crt.jwk. A ticket without `crt` verifies against the JWKS directly.',
-    }),
-  })
-  .meta({ id: 'Authorization' });
-
-export const MAX_UNITS_PER_AUTHORIZATION = 1000;
-/** A chip UID: 1–64 bytes of hex, any case (stored upper case). */
-export const Uid = z.string().regex(/^(?:[0-9A-Fa-f]{2}){1,64}$/);
 export const MAX_RESULTS_PER_REQUEST = 500;
 export const MAX_LOG_LINES_PER_REQUEST = 1000;
 export const MAX_LOG_BYTES_PER_REQUEST = 256 * 1024;
@@ -63,52 +38,6 @@ export const createDownloadUrl = defineRoute({
   successStatus: 200,
   response: z.object({ url: z.string().url(), expiresAt: Timestamp, sha256: Sha256Hex, sizeBytes: z.number().int() }),
   errors: ['image_not_available', 'missing_encryption_key', 'job_paused', 'job_deleted', 'job_completed', 'job_expired', 'wrong_factory', 'not_in_target_group', 'programmer_disabled'],
-  idempotent: true,
-});
-
-export const authorizeProgramming = defineRoute({
-  operationId: 'authorizeProgramming',
-  method: 'POST',
-  path: '/v1/device/authorizations',
-  summary: 'Ask permission to program units: reserves them under the job limit and allocates serial numbers; idempotent by (programmer, nonce)',
-  access: { kind: 'programmer' },
-  body: z
-    .object({
-      jobId: Id,
-      units: z.number().int().min(1).max(MAX_UNITS_PER_AUTHORIZATION),
-      nonce: z.string().min(8).max(128).regex(/^[A-Za-z0-9._:-]+$/, 'must be 8–128 characters of A-Z a-z 0-9 . _ : -'),
-      binding: z.string().max(4096).optional(),
-      /** Lease length in seconds (v1.1): 60 up to the job's `restrictions.maxLeaseSeconds`; default 600. `expiresAt` never passes the job's `notAfter`. */
-      validSeconds: z.number().int().min(MIN_LEASE_SECONDS).max(MAX_LEASE_LIMIT_SECONDS).optional(),
-      uids: z
-        .array(Uid)
-        .max(MAX_UNITS_PER_AUTHORIZATION)
-        .optional()
-        .meta({ description: 'One distinct chip UID per unit, for a job with a uidPolicy; unit i gets serials[i]' }),
-    })
-    .strict(),
-  successStatus: 201,
-  replayStatus: { status: 200, description: 'A retry of a nonce this programmer already used: the stored authorization, whatever the job\'s state by now' },
-  response: Authorization,
-  errors: [
-    'job_paused',
-    'job_deleted',
-    'job_completed',
-    'job_not_started',
-    'job_expired',
-    'programmer_disabled',
-    'wrong_factory',
-    'binding_mismatch',
-    'not_in_target_group',
-    'image_replaced',
-    'nonce_reused',
-    'serials_exhausted',
-    'macs_exhausted',
-    'lease_too_long',
-    'uid_already_programmed',
-    'uid_in_progress',
-    'invalid_uids',
-  ],
   idempotent: true,
 });
 
