@@ -3,5 +3,5 @@ import { observedHttpHandler } from '../../shared/observability/observe.js';
 import { rateLimiter } from './deps.js';
 import { deviceRoutes } from './routes/index.js';
 
-/** The programmers' hot path: jobs, download URLs, authorizations, results, logs. */
+/** The programmers' routes but creating authorizations (functions/device-authorizations): jobs, download URLs, results, releases, logs. */
 export const handler = observedHttpHandler(createHttpHandler(deviceRoutes, { rateLimiter }));

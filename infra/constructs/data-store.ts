@@ -70,7 +70,7 @@ export class DataStore extends Construct {
   readonly dataKey: kms.Key;
   /** Signs image bindings (construct id `SigningKey`, kept so existing deployments keep their key). */
   readonly bindingKey: kms.Key;
-  /** Certifies the device function's in-memory session keys, which sign tickets (api.md v1.1). */
+  /** Certifies the authorizations function's in-memory session keys, which sign tickets (api.md v1.1). */
   readonly ticketKey: kms.Key;
   /** Encrypts the functions' and the API's CloudWatch log groups (they hold account and programmer ids). */
   readonly logsKey: kms.Key;

@@ -33,7 +33,7 @@ export const FUNCTION_BUNDLING = {
  * The lean AWS clients (shared/aws-lean/): the JSON-protocol calls the store makes to DynamoDB
  * and KMS, in place of the SDK's document client, DynamoDB client and KMS client (~180 kB
  * minified of @smithy/core, @aws-sdk/core and the clients, and a third of the module init).
- * Only the device function gets them: it is the one on the programmers' hot path, where cold
+ * Only the two device functions get them: they are the programmers' hot path, where cold
  * starts count (issue 7: ≤ 250 kB, init ≤ 100 ms). The management API and the image verifier
  * keep the SDK. The store's source imports the SDK either way; the integration tests run the
  * store through these replacements too (vitest.config.ts, project `integration-lean`).

@@ -1,6 +1,6 @@
 /**
  * AES-256-GCM sealing of data-list secrets with an account's data key (node:crypto only: the
- * device function opens chunks with it, and its bundle takes no library for that).
+ * authorizations function opens chunks with it, and its bundle takes no library for that).
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 

@@ -10,7 +10,7 @@ export const dataKeyContext = (accountId: string) => ({ flashlineAccount: accoun
 /**
  * Each account's AES-256 data key (envelope encryption of data-list secrets): stored encrypted by
  * the deployment's KMS data key on the account's DATAKEY item, decrypted once per container and
- * kept in memory. Only Decrypt here (the device function's bundle holds no other KMS call); the
+ * kept in memory. Only Decrypt here (the authorizations function's bundle holds no other KMS call); the
  * key is created with the account's first data list (store/data-lists.ts).
  */
 export class AccountDataKeys {

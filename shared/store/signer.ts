@@ -48,7 +48,7 @@ export class KmsJwsSigner {
 
   /**
    * v1 tickets, signed by the root key itself (one KMS call per ticket), as verifiers must still
-   * accept. The device function signs with a SessionTicketSigner instead.
+   * accept. The authorizations function (functions/device-authorizations) signs with a SessionTicketSigner instead.
    */
   signTicket(payload: Record<string, unknown>): Promise<string> {
     return this.sign('flashline-ticket+jwt', payload);
