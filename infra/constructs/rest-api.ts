@@ -105,9 +105,13 @@ export class RestApi extends Construct implements PublicApi {
    * throttle is 429 `throttled`; a resource without a method (`/v1`, `/v1/device`) is 404 `not_found`.
    */
   private addGatewayResponses(corsOrigins: string[]): void {
-    // A browser reads an error only with the CORS header; a gateway response cannot pick one of
-    // several origins, so it names the origin only when there is exactly one.
-    const cors: Record<string, string> = corsOrigins.length === 1 ? { 'Access-Control-Allow-Origin': `'${corsOrigins[0]}'` } : {};
+    // A browser reads an error only with the CORS header. A gateway response cannot pick the
+    // caller's origin among several, so with several it allows any: these refusals come before
+    // any function ran and carry no account data (the functions' own answers name one origin).
+    const cors: Record<string, string> =
+      corsOrigins.length === 0
+        ? {}
+        : { 'Access-Control-Allow-Origin': corsOrigins.length === 1 ? `'${corsOrigins[0]}'` : "'*'", 'Access-Control-Expose-Headers': "'Retry-After'" };
     const respond = (id: string, type: apigw.ResponseType, error: AppError, extraHeaders: Record<string, string> = {}) =>
       this.api.addGatewayResponse(id, {
         type,

@@ -96,7 +96,18 @@ describe('the REST API flavour', () => {
     expect(responses[0].StatusCode).toBe(String(expected.statusCode));
     expect(JSON.parse(responses[0].ResponseTemplates['application/json'])).toEqual(JSON.parse(expected.body!));
     expect(responses[0].ResponseParameters['gatewayresponse.header.Access-Control-Allow-Origin']).toBe("'https://console.example.com'");
+    expect(responses[0].ResponseParameters['gatewayresponse.header.Access-Control-Expose-Headers']).toBe("'Retry-After'");
     if (type === 'THROTTLED') expect(responses[0].ResponseParameters['gatewayresponse.header.Retry-After']).toBe("'1'");
+  });
+
+  it('lets a page of any origin read the gateway’s own refusals when several console origins are configured (it cannot pick one), and none when there is no console', () => {
+    const headerOf = (origins: string[]) => {
+      const { template: other } = synthFlashline({ apiFlavour: 'rest', corsOrigins: origins, console: false, bundle: false });
+      const responses = Object.values(other.findResources('AWS::ApiGateway::GatewayResponse')).map((r) => r.Properties);
+      return new Set(responses.map((p) => p.ResponseParameters?.['gatewayresponse.header.Access-Control-Allow-Origin']));
+    };
+    expect(headerOf(['https://a.example.com', 'https://b.example.com'])).toEqual(new Set(["'*'"]));
+    expect(headerOf([])).toEqual(new Set([undefined]));
   });
 
   it('tells every function behind the API the console origins, since a Lambda proxy answer carries only the headers the function sets', () => {
