@@ -12,11 +12,12 @@ import { ensureLocalStack } from '../scripts/lib/local-stack.js';
 import * as contract from '../shared/contract/index.js';
 import { type BundleReport, measureDeviceBundles, renderBundle } from './lib/bundle.js';
 import { type CapacityResult, capacityModel, renderCapacity } from './lib/capacity.js';
-import { updateCapacityDoc, updateFloodDoc } from './lib/capacity-doc.js';
+import { updateCapacityDoc, updateFloodDoc, updateSpreadDoc } from './lib/capacity-doc.js';
 import { type CostModelResult, forStorage, renderCostModel, runCostModel } from './lib/cost-model.js';
 import { readDeployedApi } from './lib/deployed.js';
 import { createAccount, createLine, measuring } from './lib/fixtures.js';
 import { type FloodResult, renderFlood, runFlood } from './lib/flood.js';
+import { type SpreadResult, measureRateLimitSpread, renderRateLimitSpread } from './lib/rate-limit-spread.js';
 import { type RefusalsResult, measureRefusals, renderRefusals } from './lib/refusals.js';
 import { SWEEP_CALLERS, type SweepResult, renderSweep, runSweep } from './lib/sweep.js';
 import { UNIT_FIELDS_CALLERS, type UnitFieldsResult, renderUnitFields, runUnitFields } from './lib/unit-fields.js';
@@ -59,7 +60,7 @@ async function main(): Promise<void> {
  * `npm run bench -- --only=sweep,cost,bundle,flood`: just those sections; they replace their own
  * sections of latest.json (`rerun` names which, when and at which commit), the others stay.
  */
-const PARTIAL_SECTIONS = ['sweep', 'cost', 'bundle', 'flood', 'refusals', 'unitFields'] as const;
+const PARTIAL_SECTIONS = ['sweep', 'cost', 'bundle', 'flood', 'refusals', 'unitFields', 'rateLimitSpread'] as const;
 const listArgument = (name: string) =>
   process.argv
     .find((arg) => arg.startsWith(`--${name}=`))
@@ -79,6 +80,7 @@ async function runPartial(sections: string[], adminCredentials: contract.Credent
   writeFileSync(RESULTS_FILE, `${JSON.stringify({ ...previous, ...replaced, rerun }, null, 2)}\n`);
   if (replaced.capacity) updateCapacityDoc(replaced.capacity as CapacityResult, rerun.commit);
   if (replaced.flood) updateFloodDoc(replaced.flood as FloodResult, rerun.commit);
+  if (replaced.rateLimitSpread) updateSpreadDoc(replaced.rateLimitSpread as SpreadResult);
   process.stdout.write(`${out.join('\n\n')}\n\n${Object.keys(replaced).join(', ')} replaced in ${path.relative(process.cwd(), RESULTS_FILE)}\n`);
 }
 
@@ -151,6 +153,10 @@ async function measureSections(
   if (sections.includes('flood')) {
     replaced.flood = await measureFlood(log);
     out.push(renderFlood(replaced.flood as FloodResult));
+  }
+  if (sections.includes('rateLimitSpread')) {
+    replaced.rateLimitSpread = await measureRateLimitSpread(deployedApi, log);
+    out.push(renderRateLimitSpread(replaced.rateLimitSpread as SpreadResult));
   }
   if (sections.includes('bundle')) {
     replaced.bundle = await measureDeviceBundles(deployedApi);
@@ -292,6 +298,9 @@ async function runBenchmarks(freshLambdas: boolean, deployed: boolean, startedEm
   const bundle = await measureDeviceBundles(deployedApi);
   for (const report of bundle) log(renderBundle(report));
 
+  // Rate-limit leases when each programmer's requests are spread over many containers.
+  const rateLimitSpread = await measureRateLimitSpread(deployedApi, log);
+
   // Fairness: another account's authorizations while one account floods at 200 requests/s.
   const flood = await measureFlood(log);
 
@@ -329,11 +338,13 @@ async function runBenchmarks(freshLambdas: boolean, deployed: boolean, startedEm
     capacity,
     bundle,
     flood,
+    rateLimitSpread,
   };
   mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
   writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
   updateCapacityDoc(capacity, results.commit);
   updateFloodDoc(flood, results.commit);
+  updateSpreadDoc(rateLimitSpread);
   process.stdout.write(renderReport(results));
   process.stdout.write(`\nWritten to ${path.relative(process.cwd(), RESULTS_FILE)}\n`);
 }
@@ -373,6 +384,7 @@ type Results = {
   /** Both device functions': the authorizations function (the hot path) and the other device routes. */
   bundle: BundleReport[];
   flood: FloodResult;
+  rateLimitSpread: SpreadResult;
 };
 
 function renderReport(r: Results): string {
@@ -413,6 +425,7 @@ function renderReport(r: Results): string {
     ...(Array.isArray(r.bundle) ? r.bundle : [r.bundle]).map(renderBundle),
     '',
     renderFlood(r.flood),
+    renderRateLimitSpread(r.rateLimitSpread),
   ].join('\n');
 }
 

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { ROOT } from '../../scripts/lib/deploy.js';
 import type { CapacityResult } from './capacity.js';
 import { type FloodResult, renderFlood } from './flood.js';
+import type { SpreadResult } from './rate-limit-spread.js';
 
 /**
  * The measured tables of docs/capacity.md, written by `npm run bench` between two markers from
@@ -43,6 +44,15 @@ const FLOOD_END = '<!-- flood:end -->';
 /** The flood step's figures, in their own marked section. */
 export function updateFloodDoc(flood: FloodResult, commit: string | null): boolean {
   return replaceBetween(FLOOD_START, FLOOD_END, `Measured at commit \`${commit ?? 'uncommitted'}\`:\n\n\`\`\`\n${renderFlood(flood)}\n\`\`\``);
+}
+
+const SPREAD_START = '<!-- spread:start (written by npm run bench) -->';
+const SPREAD_END = '<!-- spread:end -->';
+
+/** The rate-limit spread table of docs/capacity.md's rate-limit section. */
+export function updateSpreadDoc(spread: SpreadResult): boolean {
+  const rows = spread.steps.map((s) => `| ${s.containers} | ${s.writesPerRequest} | ${s.writesPerRequestWithoutPasses} |`);
+  return replaceBetween(SPREAD_START, SPREAD_END, ['| containers | lease writes per request, with quiet-spell passes | without |', '|---|---|---|', ...rows].join('\n'));
 }
 
 function replaceBetween(startMarker: string, endMarker: string, content: string): boolean {

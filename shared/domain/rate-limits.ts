@@ -122,19 +122,65 @@ export interface LocalBucket {
   knownArrivalMs?: number;
   /** Learnt from the shared item: the platform operator's limit for this account, if any. */
   limit?: RateLimit;
-  /** When this container spent its latest tokens (at most a chunk's worth): its own demand. */
+  /** When this container served its latest requests (at most a chunk's worth): its own demand. */
   recentTakesMs: number[];
+  /** When this container let a request through on a quiet-spell pass not yet charged to the shared bucket. */
+  passOwedAtMs?: number;
 }
 
 export function emptyLocalBucket(): LocalBucket {
   return { tokens: 0, leaseExpiresAtMs: 0, throttledUntilMs: 0, recentTakesMs: [] };
 }
 
+function noteTake(bucket: LocalBucket, nowMs: number, limit: RateLimit): void {
+  bucket.recentTakesMs.push(nowMs);
+  if (bucket.recentTakesMs.length > chunkSize(limit)) bucket.recentTakesMs.shift();
+}
+
 /** Spends one leased token, remembering when (for the size of the next lease). */
 export function spendToken(bucket: LocalBucket, nowMs: number, limit: RateLimit): void {
   bucket.tokens -= 1;
-  bucket.recentTakesMs.push(nowMs);
-  if (bucket.recentTakesMs.length > chunkSize(limit)) bucket.recentTakesMs.shift();
+  noteTake(bucket, nowMs, limit);
+}
+
+/**
+ * A container that has served none of a bucket's requests for this long lets the next one
+ * through from memory (a *pass*) and charges it to the shared bucket with its next lease of that
+ * bucket, if one comes within the same time; otherwise the pass is never charged.
+ *
+ * Why: at factory scale a programmer's requests (and a quiet account's) are spread over many
+ * containers, each seeing one of them every few minutes, so every request would lease a single
+ * token: one write per bucket per request, twice the writes of the authorization itself. A
+ * caller that asks often enough to matter is seen again by its containers within the spell, so
+ * its passes are charged and its limit stays exact. What is never charged is at most one request
+ * per container per bucket per spell (containers ÷ 10 s: 20/s with the device functions' 200
+ * reserved containers), only for callers that quiet on every container they reach, and never for
+ * a bucket limited below `PASS_MIN_RATE_PER_SECOND`.
+ */
+export const QUIET_SPELL_MS = 10_000;
+
+/** Buckets limited below this rate get no passes: a pass would be a large share of their limit. */
+export const PASS_MIN_RATE_PER_SECOND = 10;
+
+/** Passes this container gave and still owes the shared bucket (0 or 1; forgiven after a quiet spell). */
+export function owedTokens(bucket: LocalBucket, nowMs: number): number {
+  return bucket.passOwedAtMs !== undefined && nowMs - bucket.passOwedAtMs < QUIET_SPELL_MS ? 1 : 0;
+}
+
+/** Serves a request on a pass: owed to the shared bucket until this container's next lease of it. */
+export function takePass(bucket: LocalBucket, nowMs: number, limit: RateLimit): void {
+  bucket.passOwedAtMs = nowMs;
+  noteTake(bucket, nowMs, limit);
+}
+
+/**
+ * A lease of `granted` tokens pays what the container owes first, keeping one token for the
+ * request that leased; the rest is spent from memory.
+ */
+export function settleLease(bucket: LocalBucket, granted: number, nowMs: number): void {
+  const paid = Math.min(owedTokens(bucket, nowMs), granted - 1);
+  if (paid > 0 || owedTokens(bucket, nowMs) === 0) bucket.passOwedAtMs = undefined;
+  bucket.tokens = granted - paid;
 }
 
 /**
@@ -146,15 +192,20 @@ export function spendToken(bucket: LocalBucket, nowMs: number, limit: RateLimit)
  */
 export function leaseSize(limit: RateLimit, bucket: LocalBucket, nowMs: number): number {
   const recent = bucket.recentTakesMs.filter((at) => nowMs - at < LEASE_LIFETIME_MS).length;
-  return Math.max(1, Math.min(chunkSize(limit), recent + 1));
+  const forDemand = Math.max(1, Math.min(chunkSize(limit), recent + 1));
+  // An owed pass rides on the lease; never more than the bucket holds, so a lease can succeed.
+  return Math.max(1, Math.min(Math.floor(limit.burst), forDemand + owedTokens(bucket, nowMs)));
 }
 
-/** Served from memory (`take`), refused from memory (`throttled`), or a lease is needed. */
-export type LocalDecision = { kind: 'take' } | { kind: 'throttled'; untilMs: number } | { kind: 'lease' };
+/** Served from memory (`take`), on a quiet-spell pass (`pass`), refused from memory (`throttled`), or a lease is needed. */
+export type LocalDecision = { kind: 'take' } | { kind: 'pass' } | { kind: 'throttled'; untilMs: number } | { kind: 'lease' };
 
-export function decideLocally(bucket: LocalBucket, nowMs: number): LocalDecision {
+export function decideLocally(bucket: LocalBucket, nowMs: number, limit: RateLimit, passes = true): LocalDecision {
   if (nowMs < bucket.throttledUntilMs) return { kind: 'throttled', untilMs: bucket.throttledUntilMs };
   if (bucket.tokens >= 1 && nowMs < bucket.leaseExpiresAtMs) return { kind: 'take' };
+  const lastTakeMs = bucket.recentTakesMs.at(-1);
+  const quiet = lastTakeMs === undefined || nowMs - lastTakeMs >= QUIET_SPELL_MS;
+  if (passes && quiet && owedTokens(bucket, nowMs) === 0 && limit.ratePerSecond >= PASS_MIN_RATE_PER_SECOND) return { kind: 'pass' };
   return { kind: 'lease' };
 }
 

@@ -16,6 +16,8 @@ import {
   spendToken,
   leaseAttempt,
   retryAfterSeconds,
+  settleLease,
+  takePass,
 } from '../domain/rate-limits.js';
 import { type Db, isConditionFailure } from './db.js';
 import { withFaultRetry } from './faults.js';
@@ -55,8 +57,10 @@ const MAX_LOCAL_ROUNDS = 100;
 /**
  * One per container. `admit` spends a token of each of the principal's buckets from memory and
  * leases a chunk from DynamoDB (one conditional UpdateItem) only when the container's chunk is
- * spent; a refused bucket answers 429 from memory until a chunk is due again. Concurrent
- * requests of one container (tests, the bench's cost model) share one lease in flight.
+ * spent; a refused bucket answers 429 from memory until a chunk is due again. The first request
+ * of a bucket after a quiet spell goes through on a pass, charged with the next lease
+ * (domain/rate-limits.ts `QUIET_SPELL_MS`). Concurrent requests of one container (tests, the
+ * bench's cost model) share one lease in flight.
  */
 export class RateLimiter {
   private readonly local = new Map<string, LocalBucket>();
@@ -66,6 +70,8 @@ export class RateLimiter {
     private readonly db: Db,
     private readonly limits: RateLimits,
     private readonly now: () => number = Date.now,
+    /** Quiet-spell passes (on in the functions); the bench turns them off to show what they save. */
+    private readonly passes = true,
   ) {}
 
   /**
@@ -80,7 +86,7 @@ export class RateLimiter {
     // waiting on it may find its tokens spent by others and lease again. Each round grants or
     // throttles, so this ends; the bound only guards against a bug looping forever.
     for (let round = 0; round < MAX_LOCAL_ROUNDS; round += 1) {
-      const decisions = buckets.map((bucket) => ({ ...bucket, decision: decideLocally(bucket.local, this.now()) }));
+      const decisions = buckets.map((bucket) => ({ ...bucket, decision: decideLocally(bucket.local, this.now(), bucket.local.limit ?? this.limits[bucket.ref.scope], this.passes) }));
       for (const { ref, local, decision } of decisions) {
         if (decision.kind !== 'throttled') continue;
         const limit = local.limit ?? this.limits[ref.scope];
@@ -91,7 +97,11 @@ export class RateLimiter {
       }
       const leasing = decisions.filter(({ decision }) => decision.kind === 'lease');
       if (leasing.length === 0) {
-        for (const { ref, local } of decisions) spendToken(local, this.now(), local.limit ?? this.limits[ref.scope]);
+        for (const { ref, local, decision } of decisions) {
+          const limit = local.limit ?? this.limits[ref.scope];
+          if (decision.kind === 'pass') takePass(local, this.now(), limit);
+          else spendToken(local, this.now(), limit);
+        }
         return;
       }
       await Promise.all(leasing.map(({ ref, local }) => this.sharedLease(ref, local)));
@@ -129,7 +139,7 @@ export class RateLimiter {
       local.knownArrivalMs = outcome.item?.arrivalMs;
       local.limit = operatorLimit(outcome.item);
       if (outcome.granted) {
-        local.tokens = attempt.tokens;
+        settleLease(local, attempt.tokens, this.now());
         local.leaseExpiresAtMs = this.now() + LEASE_LIFETIME_MS;
         return;
       }

@@ -11,12 +11,19 @@ import {
   emptyLocalBucket,
   leaseAttempt,
   leaseSize,
+  owedTokens,
+  PASS_MIN_RATE_PER_SECOND,
   parseRateLimits,
+  QUIET_SPELL_MS,
   retryAfterSeconds,
+  settleLease,
   spendToken,
+  takePass,
 } from '../../shared/domain/rate-limits.js';
 
 const limit: RateLimit = { ratePerSecond: 20, burst: 40 };
+/** Below the rate that gets quiet-spell passes. */
+const slow: RateLimit = { ratePerSecond: PASS_MIN_RATE_PER_SECOND / 2, burst: 10 };
 
 /** The conditional UpdateItem of store/rate-limits.ts, applied to an in-memory item: what DynamoDB decides. */
 function applyLease(item: { arrivalMs?: number }, attempt: LeaseAttempt): boolean {
@@ -98,15 +105,15 @@ describe('rate-limit buckets (GCRA, leased in chunks)', () => {
 
   it('serves leased tokens from memory until they run out or their lease ends, and refuses while throttled', () => {
     const bucket = emptyLocalBucket();
-    expect(decideLocally(bucket, 0)).toEqual({ kind: 'lease' });
+    expect(decideLocally(bucket, 0, slow)).toEqual({ kind: 'lease' });
     bucket.tokens = 2;
     bucket.leaseExpiresAtMs = LEASE_LIFETIME_MS;
-    expect(decideLocally(bucket, 10)).toEqual({ kind: 'take' });
-    expect(decideLocally(bucket, LEASE_LIFETIME_MS)).toEqual({ kind: 'lease' });
+    expect(decideLocally(bucket, 10, slow)).toEqual({ kind: 'take' });
+    expect(decideLocally(bucket, LEASE_LIFETIME_MS, slow)).toEqual({ kind: 'lease' });
     const until = LEASE_LIFETIME_MS + 1_000;
     bucket.throttledUntilMs = until;
-    expect(decideLocally(bucket, until - 500)).toEqual({ kind: 'throttled', untilMs: until });
-    expect(decideLocally(bucket, until)).toEqual({ kind: 'lease' });
+    expect(decideLocally(bucket, until - 500, slow)).toEqual({ kind: 'throttled', untilMs: until });
+    expect(decideLocally(bucket, until, slow)).toEqual({ kind: 'lease' });
   });
 
   it('says Retry-After in whole seconds, at least one', () => {
@@ -136,5 +143,57 @@ describe('rate-limit buckets (GCRA, leased in chunks)', () => {
     for (let i = 0; i < 20; i += 1) spendToken(bucket, 9_950, limit);
     expect(leaseSize(limit, bucket, 10_000)).toBe(chunkSize(limit));
     expect(bucket.recentTakesMs.length).toBe(chunkSize(limit));
+  });
+
+  describe('quiet-spell passes', () => {
+    it('lets the first request after a quiet spell through from memory, and charges it with the next lease', () => {
+      const bucket = emptyLocalBucket();
+      expect(decideLocally(bucket, 0, limit)).toEqual({ kind: 'pass' });
+      takePass(bucket, 0, limit);
+      expect(owedTokens(bucket, 0)).toBe(1);
+      // Seen again within the spell: no second pass; the lease carries the owed token.
+      expect(decideLocally(bucket, 2_000, limit)).toEqual({ kind: 'lease' });
+      expect(leaseSize(limit, bucket, 2_000)).toBe(3);
+      settleLease(bucket, 3, 2_000);
+      expect(owedTokens(bucket, 2_000)).toBe(0);
+      expect(bucket.tokens).toBe(2);
+    });
+
+    it('keeps the debt when a lease brings only the one token the request needs', () => {
+      const bucket = emptyLocalBucket();
+      takePass(bucket, 0, limit);
+      settleLease(bucket, 1, 1_000);
+      expect(bucket.tokens).toBe(1);
+      expect(owedTokens(bucket, 1_000)).toBe(1);
+      settleLease(bucket, 4, 2_000);
+      expect(bucket.tokens).toBe(3);
+      expect(owedTokens(bucket, 2_000)).toBe(0);
+    });
+
+    it('forgives a pass no lease followed within the spell, and passes again after the next quiet spell', () => {
+      const bucket = emptyLocalBucket();
+      takePass(bucket, 0, limit);
+      expect(decideLocally(bucket, QUIET_SPELL_MS - 1, limit)).toEqual({ kind: 'lease' });
+      expect(owedTokens(bucket, QUIET_SPELL_MS)).toBe(0);
+      expect(leaseSize(limit, bucket, QUIET_SPELL_MS)).toBe(1);
+      expect(decideLocally(bucket, QUIET_SPELL_MS, limit)).toEqual({ kind: 'pass' });
+    });
+
+    it('gives no pass while tokens are leased, while throttled, or to a bucket limited below the minimum rate', () => {
+      const bucket = emptyLocalBucket();
+      bucket.tokens = 1;
+      bucket.leaseExpiresAtMs = LEASE_LIFETIME_MS;
+      expect(decideLocally(bucket, 0, limit)).toEqual({ kind: 'take' });
+      bucket.throttledUntilMs = 1_000;
+      expect(decideLocally(bucket, 500, limit)).toEqual({ kind: 'throttled', untilMs: 1_000 });
+      expect(decideLocally(emptyLocalBucket(), 0, slow)).toEqual({ kind: 'lease' });
+    });
+
+    it('never leases more than the bucket holds to carry a debt', () => {
+      const tiny: RateLimit = { ratePerSecond: 20, burst: 1 };
+      const bucket = emptyLocalBucket();
+      takePass(bucket, 0, tiny);
+      expect(leaseSize(tiny, bucket, 100)).toBe(1);
+    });
   });
 });
