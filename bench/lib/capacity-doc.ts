@@ -52,7 +52,7 @@ const SPREAD_END = '<!-- spread:end -->';
 /** The rate-limit spread table of docs/capacity.md's rate-limit section. */
 export function updateSpreadDoc(spread: SpreadResult): boolean {
   const rows = spread.steps.map((s) => `| ${s.containers} | ${s.writesPerRequest} | ${s.writesPerRequestWithoutPasses} |`);
-  return replaceBetween(SPREAD_START, SPREAD_END, ['| containers | lease writes per request, with quiet-spell passes | without |', '|---|---|---|', ...rows].join('\n'));
+  return replaceBetween(SPREAD_START, SPREAD_END, ['| containers | lease writes per request, with passes | without |', '|---|---|---|', ...rows].join('\n'));
 }
 
 function replaceBetween(startMarker: string, endMarker: string, content: string): boolean {

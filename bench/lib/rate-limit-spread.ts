@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mulberry32 } from '../../cli/simulate/prng.js';
 import { ENV } from '../../shared/config.js';
-import { DEFAULT_RATE_LIMITS, QUIET_SPELL_MS } from '../../shared/domain/rate-limits.js';
+import { DEFAULT_RATE_LIMITS, PASS_INTERVAL_MS } from '../../shared/domain/rate-limits.js';
 import { createDocumentClient } from '../../shared/store/clients.js';
 import { NO_CURSORS } from '../../shared/store/cursors.js';
 import type { Db } from '../../shared/store/db.js';
@@ -18,7 +18,7 @@ import { round } from './sweep.js';
  * table on a simulated clock: one account of the capacity scenario (its programmers, each
  * asking twice per authorization, an authorization and a report), every request sent to a
  * container picked at random, as Lambda hands a request to any idle environment. The same
- * arrivals run with quiet-spell passes and without, and every DynamoDB call is counted.
+ * arrivals run with passes and without, and every DynamoDB call is counted.
  */
 export interface SpreadStep {
   containers: number;
@@ -34,7 +34,7 @@ export interface SpreadResult {
   programmersPerAccount: number;
   requestsPerSecondPerProgrammer: number;
   simulatedSeconds: number;
-  quietSpellMs: number;
+  passIntervalMs: number;
   steps: SpreadStep[];
 }
 
@@ -107,12 +107,12 @@ export async function measureRateLimitSpread(deployed: DeployedApi, log: (line: 
     steps.push(step);
     log(`rate-limit spread over ${containers} containers: ${step.writesPerRequest} lease writes per request (without passes ${step.writesPerRequestWithoutPasses}), ${step.refused} refused`);
   }
-  return { programmersPerAccount, requestsPerSecondPerProgrammer, simulatedSeconds: SIMULATED_SECONDS, quietSpellMs: QUIET_SPELL_MS, steps };
+  return { programmersPerAccount, requestsPerSecondPerProgrammer, simulatedSeconds: SIMULATED_SECONDS, passIntervalMs: PASS_INTERVAL_MS, steps };
 }
 
 export function renderRateLimitSpread(result: SpreadResult): string {
   return [
-    `Rate-limit leases at factory scale: one account's ${result.programmersPerAccount} programmers, ${result.requestsPerSecondPerProgrammer} requests/s each, routed at random over N containers, ${result.simulatedSeconds} s simulated (quiet spell ${result.quietSpellMs / 1000} s):`,
+    `Rate-limit leases at factory scale: one account's ${result.programmersPerAccount} programmers, ${result.requestsPerSecondPerProgrammer} requests/s each, routed at random over N containers, ${result.simulatedSeconds} s simulated (a pass per container and bucket every ${result.passIntervalMs / 1000} s):`,
     ...result.steps.map((s) => `  ${String(s.containers).padStart(3)} containers: ${s.writesPerRequest} lease writes per request with passes, ${s.writesPerRequestWithoutPasses} without (${s.requests} requests, ${s.refused} refused)`),
   ].join('\n');
 }

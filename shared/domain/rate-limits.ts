@@ -124,7 +124,9 @@ export interface LocalBucket {
   limit?: RateLimit;
   /** When this container served its latest requests (at most a chunk's worth): its own demand. */
   recentTakesMs: number[];
-  /** When this container let a request through on a quiet-spell pass not yet charged to the shared bucket. */
+  /** When this container last let a request through on a pass. */
+  lastPassAtMs?: number;
+  /** When this container let a request through on a pass not yet charged to the shared bucket. */
   passOwedAtMs?: number;
 }
 
@@ -144,32 +146,33 @@ export function spendToken(bucket: LocalBucket, nowMs: number, limit: RateLimit)
 }
 
 /**
- * A container that has served none of a bucket's requests for this long lets the next one
- * through from memory (a *pass*) and charges it to the shared bucket with its next lease of that
- * bucket, if one comes within the same time; otherwise the pass is never charged.
+ * Once in this time, a container holding no leased token of a bucket lets a request through from
+ * memory (a *pass*) and charges it to the shared bucket with its next lease of that bucket, if
+ * one comes within the same time; otherwise the pass is never charged.
  *
  * Why: at factory scale a programmer's requests (and a quiet account's) are spread over many
  * containers, each seeing one of them every few minutes, so every request would lease a single
  * token: one write per bucket per request, twice the writes of the authorization itself. A
- * caller that asks often enough to matter is seen again by its containers within the spell, so
- * its passes are charged and its limit stays exact. What is never charged is at most one request
- * per container per bucket per spell (containers ÷ 10 s: 20/s with the device functions' 200
- * reserved containers), only for callers that quiet on every container they reach, and never for
- * a bucket limited below `PASS_MIN_RATE_PER_SECOND`.
+ * caller that asks often enough to matter is seen again by its containers within the interval,
+ * so its passes are charged and its limit stays exact. What is never charged is at most one
+ * request per container per bucket per interval (containers ÷ 10 s: 20/s with the device
+ * functions' 200 reserved containers), only for callers that a container sees less often than
+ * that, and never for a bucket limited below `PASS_MIN_RATE_PER_SECOND`.
  */
-export const QUIET_SPELL_MS = 10_000;
+export const PASS_INTERVAL_MS = 10_000;
 
 /** Buckets limited below this rate get no passes: a pass would be a large share of their limit. */
 export const PASS_MIN_RATE_PER_SECOND = 10;
 
-/** Passes this container gave and still owes the shared bucket (0 or 1; forgiven after a quiet spell). */
+/** Passes this container gave and still owes the shared bucket (0 or 1; forgiven after a pass interval). */
 export function owedTokens(bucket: LocalBucket, nowMs: number): number {
-  return bucket.passOwedAtMs !== undefined && nowMs - bucket.passOwedAtMs < QUIET_SPELL_MS ? 1 : 0;
+  return bucket.passOwedAtMs !== undefined && nowMs - bucket.passOwedAtMs < PASS_INTERVAL_MS ? 1 : 0;
 }
 
 /** Serves a request on a pass: owed to the shared bucket until this container's next lease of it. */
 export function takePass(bucket: LocalBucket, nowMs: number, limit: RateLimit): void {
   bucket.passOwedAtMs = nowMs;
+  bucket.lastPassAtMs = nowMs;
   noteTake(bucket, nowMs, limit);
 }
 
@@ -197,15 +200,14 @@ export function leaseSize(limit: RateLimit, bucket: LocalBucket, nowMs: number):
   return Math.max(1, Math.min(Math.floor(limit.burst), forDemand + owedTokens(bucket, nowMs)));
 }
 
-/** Served from memory (`take`), on a quiet-spell pass (`pass`), refused from memory (`throttled`), or a lease is needed. */
+/** Served from memory (`take`), on a pass (`pass`), refused from memory (`throttled`), or a lease is needed. */
 export type LocalDecision = { kind: 'take' } | { kind: 'pass' } | { kind: 'throttled'; untilMs: number } | { kind: 'lease' };
 
 export function decideLocally(bucket: LocalBucket, nowMs: number, limit: RateLimit, passes = true): LocalDecision {
   if (nowMs < bucket.throttledUntilMs) return { kind: 'throttled', untilMs: bucket.throttledUntilMs };
   if (bucket.tokens >= 1 && nowMs < bucket.leaseExpiresAtMs) return { kind: 'take' };
-  const lastTakeMs = bucket.recentTakesMs.at(-1);
-  const quiet = lastTakeMs === undefined || nowMs - lastTakeMs >= QUIET_SPELL_MS;
-  if (passes && quiet && owedTokens(bucket, nowMs) === 0 && limit.ratePerSecond >= PASS_MIN_RATE_PER_SECOND) return { kind: 'pass' };
+  const passDue = bucket.lastPassAtMs === undefined || nowMs - bucket.lastPassAtMs >= PASS_INTERVAL_MS;
+  if (passes && passDue && limit.ratePerSecond >= PASS_MIN_RATE_PER_SECOND) return { kind: 'pass' };
   return { kind: 'lease' };
 }
 

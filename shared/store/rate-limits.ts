@@ -57,9 +57,9 @@ const MAX_LOCAL_ROUNDS = 100;
 /**
  * One per container. `admit` spends a token of each of the principal's buckets from memory and
  * leases a chunk from DynamoDB (one conditional UpdateItem) only when the container's chunk is
- * spent; a refused bucket answers 429 from memory until a chunk is due again. The first request
- * of a bucket after a quiet spell goes through on a pass, charged with the next lease
- * (domain/rate-limits.ts `QUIET_SPELL_MS`). Concurrent requests of one container (tests, the
+ * spent; a refused bucket answers 429 from memory until a chunk is due again. Once per 10 s a
+ * request finding no token goes through on a pass instead, charged with the next lease
+ * (domain/rate-limits.ts `PASS_INTERVAL_MS`). Concurrent requests of one container (tests, the
  * bench's cost model) share one lease in flight.
  */
 export class RateLimiter {
@@ -70,7 +70,7 @@ export class RateLimiter {
     private readonly db: Db,
     private readonly limits: RateLimits,
     private readonly now: () => number = Date.now,
-    /** Quiet-spell passes (on in the functions); the bench turns them off to show what they save. */
+    /** Passes (on in the functions); the bench turns them off to show what they save. */
     private readonly passes = true,
   ) {}
 

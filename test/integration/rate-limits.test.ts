@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { EMULATOR_AWS_ENV } from '../../localstack/ministack.js';
 import { ThrottledError } from '../../shared/domain/errors.js';
-import { DEFAULT_RATE_LIMITS, LEASE_LIFETIME_MS, QUIET_SPELL_MS, type RateLimits, chunkSize } from '../../shared/domain/rate-limits.js';
+import { DEFAULT_RATE_LIMITS, LEASE_LIFETIME_MS, PASS_INTERVAL_MS, type RateLimits, chunkSize } from '../../shared/domain/rate-limits.js';
 import { createDocumentClient } from '../../shared/store/clients.js';
 import type { Db } from '../../shared/store/db.js';
 import { NO_CURSORS } from '../../shared/store/cursors.js';
@@ -69,22 +69,22 @@ describe('rate-limit leases on the emulator', () => {
     }
   });
 
-  it('a caller spread thinly over many containers costs no lease; seen again within the quiet spell, its pass is charged', async () => {
+  it('a caller spread thinly over many containers costs no lease; seen again within the pass interval, its pass is charged', async () => {
     const caller = programmer();
     let clock = 1_800_000_050_000;
     const containers = Array.from({ length: 8 }, () => new RateLimiter(db, limits, () => clock));
     const before = calls;
-    // One request every 2 s, round robin: each container sees the caller every 16 s, after a quiet spell.
+    // One request every 2 s, round robin: each container sees the caller every 16 s, longer than the pass interval.
     for (let i = 0; i < 24; i += 1) {
       expect((await admitted(containers[i % containers.length]!, caller, 1)).admitted).toBe(1);
-      clock += QUIET_SPELL_MS / 5;
+      clock += PASS_INTERVAL_MS / 5;
     }
     expect(calls).toBe(before);
     // Every 2 s on one container: a pass, then leases that carry it.
     const busy = new RateLimiter(db, limits, () => clock);
     for (let i = 0; i < 4; i += 1) {
       await admitted(busy, caller, 1);
-      clock += QUIET_SPELL_MS / 5;
+      clock += PASS_INTERVAL_MS / 5;
     }
     expect(calls).toBeGreaterThan(before);
   });

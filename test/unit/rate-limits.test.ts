@@ -14,7 +14,7 @@ import {
   owedTokens,
   PASS_MIN_RATE_PER_SECOND,
   parseRateLimits,
-  QUIET_SPELL_MS,
+  PASS_INTERVAL_MS,
   retryAfterSeconds,
   settleLease,
   spendToken,
@@ -22,7 +22,7 @@ import {
 } from '../../shared/domain/rate-limits.js';
 
 const limit: RateLimit = { ratePerSecond: 20, burst: 40 };
-/** Below the rate that gets quiet-spell passes. */
+/** Below the rate that gets passes. */
 const slow: RateLimit = { ratePerSecond: PASS_MIN_RATE_PER_SECOND / 2, burst: 10 };
 
 /** The conditional UpdateItem of store/rate-limits.ts, applied to an in-memory item: what DynamoDB decides. */
@@ -145,13 +145,13 @@ describe('rate-limit buckets (GCRA, leased in chunks)', () => {
     expect(bucket.recentTakesMs.length).toBe(chunkSize(limit));
   });
 
-  describe('quiet-spell passes', () => {
-    it('lets the first request after a quiet spell through from memory, and charges it with the next lease', () => {
+  describe('passes', () => {
+    it('lets a request through from memory once per interval when no token is leased, and charges it with the next lease', () => {
       const bucket = emptyLocalBucket();
       expect(decideLocally(bucket, 0, limit)).toEqual({ kind: 'pass' });
       takePass(bucket, 0, limit);
       expect(owedTokens(bucket, 0)).toBe(1);
-      // Seen again within the spell: no second pass; the lease carries the owed token.
+      // Seen again within the interval: no second pass; the lease carries the owed token.
       expect(decideLocally(bucket, 2_000, limit)).toEqual({ kind: 'lease' });
       expect(leaseSize(limit, bucket, 2_000)).toBe(3);
       settleLease(bucket, 3, 2_000);
@@ -170,13 +170,20 @@ describe('rate-limit buckets (GCRA, leased in chunks)', () => {
       expect(owedTokens(bucket, 2_000)).toBe(0);
     });
 
-    it('forgives a pass no lease followed within the spell, and passes again after the next quiet spell', () => {
+    it('forgives a pass no lease followed within the interval, and passes again once the interval is over', () => {
       const bucket = emptyLocalBucket();
       takePass(bucket, 0, limit);
-      expect(decideLocally(bucket, QUIET_SPELL_MS - 1, limit)).toEqual({ kind: 'lease' });
-      expect(owedTokens(bucket, QUIET_SPELL_MS)).toBe(0);
-      expect(leaseSize(limit, bucket, QUIET_SPELL_MS)).toBe(1);
-      expect(decideLocally(bucket, QUIET_SPELL_MS, limit)).toEqual({ kind: 'pass' });
+      expect(decideLocally(bucket, PASS_INTERVAL_MS - 1, limit)).toEqual({ kind: 'lease' });
+      // A lease paid the pass: still no second pass within the interval.
+      const paid = emptyLocalBucket();
+      takePass(paid, 0, limit);
+      settleLease(paid, 2, 1_000);
+      paid.tokens = 0;
+      expect(decideLocally(paid, PASS_INTERVAL_MS - 1, limit)).toEqual({ kind: 'lease' });
+      expect(decideLocally(paid, PASS_INTERVAL_MS, limit)).toEqual({ kind: 'pass' });
+      expect(owedTokens(bucket, PASS_INTERVAL_MS)).toBe(0);
+      expect(leaseSize(limit, bucket, PASS_INTERVAL_MS)).toBe(1);
+      expect(decideLocally(bucket, PASS_INTERVAL_MS, limit)).toEqual({ kind: 'pass' });
     });
 
     it('gives no pass while tokens are leased, while throttled, or to a bucket limited below the minimum rate', () => {
