@@ -38,7 +38,8 @@ export interface SpreadResult {
   steps: SpreadStep[];
 }
 
-const SIMULATED_SECONDS = 300;
+/** Long enough that a container's one lease per account and 5 minutes (`LEARNT_LIMIT_FRESH_MS`) weighs as it does in hours of service. */
+const SIMULATED_SECONDS = 900;
 const CONTAINER_COUNTS = [16, 50, 200];
 
 interface Arrival {

@@ -122,6 +122,8 @@ export interface LocalBucket {
   knownArrivalMs?: number;
   /** Learnt from the shared item: the platform operator's limit for this account, if any. */
   limit?: RateLimit;
+  /** When the shared item last told this container that limit (or that there is none). */
+  limitLearntAtMs?: number;
   /** When this container served its latest requests (at most a chunk's worth): its own demand. */
   recentTakesMs: number[];
   /** When this container last let a request through on a pass. */
@@ -164,6 +166,18 @@ export const PASS_INTERVAL_MS = 10_000;
 /** Buckets limited below this rate get no passes: a pass would be a large share of their limit. */
 export const PASS_MIN_RATE_PER_SECOND = 10;
 
+/**
+ * A pass is decided on the limit the container knows, and a platform operator may set or change
+ * an account's limit at any time (it is on the shared item): what a container last learnt from
+ * the item counts for this long. After that its next request leases, which learns the limit
+ * again, so an operator's lower limit stops passes within 5 minutes even for a caller every
+ * container sees only rarely (such a caller would otherwise pass on every container forever);
+ * a caller a container sees more often leases there, and meets the new limit at once. Longer
+ * means fewer leases at scale (one per container and account per interval); API Gateway's own
+ * usage-plan changes also take minutes to apply.
+ */
+export const LEARNT_LIMIT_FRESH_MS = 300_000;
+
 /** Passes this container gave and still owes the shared bucket (0 or 1; forgiven after a pass interval). */
 export function owedTokens(bucket: LocalBucket, nowMs: number): number {
   return bucket.passOwedAtMs !== undefined && nowMs - bucket.passOwedAtMs < PASS_INTERVAL_MS ? 1 : 0;
@@ -203,11 +217,17 @@ export function leaseSize(limit: RateLimit, bucket: LocalBucket, nowMs: number):
 /** Served from memory (`take`), on a pass (`pass`), refused from memory (`throttled`), or a lease is needed. */
 export type LocalDecision = { kind: 'take' } | { kind: 'pass' } | { kind: 'throttled'; untilMs: number } | { kind: 'lease' };
 
-export function decideLocally(bucket: LocalBucket, nowMs: number, limit: RateLimit, passes = true): LocalDecision {
+/**
+ * `limitSource`: where the bucket's limit comes from. A deployment's configuration is known to
+ * every container; an account's bucket may carry an operator's limit, known only as fresh as the
+ * container's last lease (`LEARNT_LIMIT_FRESH_MS`).
+ */
+export function decideLocally(bucket: LocalBucket, nowMs: number, limit: RateLimit, passes = true, limitSource: 'configuration' | 'item' = 'item'): LocalDecision {
   if (nowMs < bucket.throttledUntilMs) return { kind: 'throttled', untilMs: bucket.throttledUntilMs };
   if (bucket.tokens >= 1 && nowMs < bucket.leaseExpiresAtMs) return { kind: 'take' };
   const passDue = bucket.lastPassAtMs === undefined || nowMs - bucket.lastPassAtMs >= PASS_INTERVAL_MS;
-  if (passes && passDue && limit.ratePerSecond >= PASS_MIN_RATE_PER_SECOND) return { kind: 'pass' };
+  const limitKnown = limitSource === 'configuration' || (bucket.limitLearntAtMs !== undefined && nowMs - bucket.limitLearntAtMs < LEARNT_LIMIT_FRESH_MS);
+  if (passes && passDue && limitKnown && limit.ratePerSecond >= PASS_MIN_RATE_PER_SECOND) return { kind: 'pass' };
   return { kind: 'lease' };
 }
 

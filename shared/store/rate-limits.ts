@@ -86,7 +86,7 @@ export class RateLimiter {
     // waiting on it may find its tokens spent by others and lease again. Each round grants or
     // throttles, so this ends; the bound only guards against a bug looping forever.
     for (let round = 0; round < MAX_LOCAL_ROUNDS; round += 1) {
-      const decisions = buckets.map((bucket) => ({ ...bucket, decision: decideLocally(bucket.local, this.now(), bucket.local.limit ?? this.limits[bucket.ref.scope], this.passes) }));
+      const decisions = buckets.map((bucket) => ({ ...bucket, decision: decideLocally(bucket.local, this.now(), bucket.local.limit ?? this.limits[bucket.ref.scope], this.passes, limitSourceOf(bucket.ref.scope)) }));
       for (const { ref, local, decision } of decisions) {
         if (decision.kind !== 'throttled') continue;
         const limit = local.limit ?? this.limits[ref.scope];
@@ -138,6 +138,7 @@ export class RateLimiter {
       const outcome = await this.tryLease(ref.key, attempt, local.limit);
       local.knownArrivalMs = outcome.item?.arrivalMs;
       local.limit = operatorLimit(outcome.item);
+      local.limitLearntAtMs = this.now();
       if (outcome.granted) {
         settleLease(local, attempt.tokens, this.now());
         local.leaseExpiresAtMs = this.now() + LEASE_LIFETIME_MS;
@@ -196,6 +197,11 @@ export class RateLimiter {
       return { granted: false, item: old ? (unmarshall(old) as BucketItem) : undefined };
     }
   }
+}
+
+/** The platform operator sets limits on accounts' buckets only (`setAccountRateLimit`); a programmer's comes from the deployment. */
+function limitSourceOf(scope: RateLimitScope): 'configuration' | 'item' {
+  return scope === 'programmer' ? 'configuration' : 'item';
 }
 
 function operatorLimit(item: BucketItem | undefined): RateLimit | undefined {

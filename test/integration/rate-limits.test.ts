@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { EMULATOR_AWS_ENV } from '../../localstack/ministack.js';
 import { ThrottledError } from '../../shared/domain/errors.js';
-import { DEFAULT_RATE_LIMITS, LEASE_LIFETIME_MS, PASS_INTERVAL_MS, type RateLimits, chunkSize } from '../../shared/domain/rate-limits.js';
+import { DEFAULT_RATE_LIMITS, LEARNT_LIMIT_FRESH_MS, LEASE_LIFETIME_MS, PASS_INTERVAL_MS, type RateLimits, chunkSize } from '../../shared/domain/rate-limits.js';
 import { createDocumentClient } from '../../shared/store/clients.js';
 import type { Db } from '../../shared/store/db.js';
 import { NO_CURSORS } from '../../shared/store/cursors.js';
@@ -73,12 +73,19 @@ describe('rate-limit leases on the emulator', () => {
     const caller = programmer();
     let clock = 1_800_000_050_000;
     const containers = Array.from({ length: 8 }, () => new RateLimiter(db, limits, () => clock));
-    const before = calls;
-    // One request every 2 s, round robin: each container sees the caller every 16 s, longer than the pass interval.
+    // One request every 2 s, round robin: each container sees the caller every 16 s, longer than
+    // the pass interval. Each container's first request leases the account's bucket (which may
+    // carry an operator's limit); the programmer's passes.
+    let before = calls;
     for (let i = 0; i < 24; i += 1) {
+      if (i === containers.length) {
+        expect(calls).toBe(before + containers.length);
+        before = calls;
+      }
       expect((await admitted(containers[i % containers.length]!, caller, 1)).admitted).toBe(1);
       clock += PASS_INTERVAL_MS / 5;
     }
+    // Then, while what each learnt is fresh, no call at all.
     expect(calls).toBe(before);
     // Every 2 s on one container: a pass, then leases that carry it.
     const busy = new RateLimiter(db, limits, () => clock);
@@ -87,6 +94,23 @@ describe('rate-limit leases on the emulator', () => {
       clock += PASS_INTERVAL_MS / 5;
     }
     expect(calls).toBeGreaterThan(before);
+  });
+
+  it("an operator's lower limit ends the passes of every container within a minute, however rarely each sees the caller", async () => {
+    const caller = { kind: 'account' as const, accountId: `acc_rl${randomUUID().slice(0, 8)}` };
+    let clock = 1_800_000_070_000;
+    const containers = Array.from({ length: 8 }, () => new RateLimiter(db, limits, () => clock));
+    for (const container of containers) await admitted(container, caller, 1);
+    await setAccountRateLimit(db, caller.accountId, 'managementAccount', { ratePerSecond: 2, burst: 3 });
+    clock += LEARNT_LIMIT_FRESH_MS;
+    // 40 requests over 4 s, spread over the containers: what the operator allows, and no pass.
+    let served = 0;
+    for (let i = 0; i < 40; i += 1) {
+      served += (await admitted(containers[i % containers.length]!, caller, 1)).admitted;
+      clock += 100;
+    }
+    expect(served).toBeLessThanOrEqual(3 + 2 * 4);
+    await setAccountRateLimit(db, caller.accountId, 'managementAccount', undefined);
   });
 
   // The first of these requests goes through on a pass; that exactly the burst is served shows the pass was charged.

@@ -10,6 +10,7 @@ import {
   decideLocally,
   emptyLocalBucket,
   leaseAttempt,
+  LEARNT_LIMIT_FRESH_MS,
   leaseSize,
   owedTokens,
   PASS_MIN_RATE_PER_SECOND,
@@ -148,11 +149,11 @@ describe('rate-limit buckets (GCRA, leased in chunks)', () => {
   describe('passes', () => {
     it('lets a request through from memory once per interval when no token is leased, and charges it with the next lease', () => {
       const bucket = emptyLocalBucket();
-      expect(decideLocally(bucket, 0, limit)).toEqual({ kind: 'pass' });
+      expect(decideLocally(bucket, 0, limit, true, 'configuration')).toEqual({ kind: 'pass' });
       takePass(bucket, 0, limit);
       expect(owedTokens(bucket, 0)).toBe(1);
       // Seen again within the interval: no second pass; the lease carries the owed token.
-      expect(decideLocally(bucket, 2_000, limit)).toEqual({ kind: 'lease' });
+      expect(decideLocally(bucket, 2_000, limit, true, 'configuration')).toEqual({ kind: 'lease' });
       expect(leaseSize(limit, bucket, 2_000)).toBe(3);
       settleLease(bucket, 3, 2_000);
       expect(owedTokens(bucket, 2_000)).toBe(0);
@@ -173,27 +174,27 @@ describe('rate-limit buckets (GCRA, leased in chunks)', () => {
     it('forgives a pass no lease followed within the interval, and passes again once the interval is over', () => {
       const bucket = emptyLocalBucket();
       takePass(bucket, 0, limit);
-      expect(decideLocally(bucket, PASS_INTERVAL_MS - 1, limit)).toEqual({ kind: 'lease' });
+      expect(decideLocally(bucket, PASS_INTERVAL_MS - 1, limit, true, 'configuration')).toEqual({ kind: 'lease' });
       // A lease paid the pass: still no second pass within the interval.
       const paid = emptyLocalBucket();
       takePass(paid, 0, limit);
       settleLease(paid, 2, 1_000);
       paid.tokens = 0;
-      expect(decideLocally(paid, PASS_INTERVAL_MS - 1, limit)).toEqual({ kind: 'lease' });
-      expect(decideLocally(paid, PASS_INTERVAL_MS, limit)).toEqual({ kind: 'pass' });
+      expect(decideLocally(paid, PASS_INTERVAL_MS - 1, limit, true, 'configuration')).toEqual({ kind: 'lease' });
+      expect(decideLocally(paid, PASS_INTERVAL_MS, limit, true, 'configuration')).toEqual({ kind: 'pass' });
       expect(owedTokens(bucket, PASS_INTERVAL_MS)).toBe(0);
       expect(leaseSize(limit, bucket, PASS_INTERVAL_MS)).toBe(1);
-      expect(decideLocally(bucket, PASS_INTERVAL_MS, limit)).toEqual({ kind: 'pass' });
+      expect(decideLocally(bucket, PASS_INTERVAL_MS, limit, true, 'configuration')).toEqual({ kind: 'pass' });
     });
 
     it('gives no pass while tokens are leased, while throttled, or to a bucket limited below the minimum rate', () => {
       const bucket = emptyLocalBucket();
       bucket.tokens = 1;
       bucket.leaseExpiresAtMs = LEASE_LIFETIME_MS;
-      expect(decideLocally(bucket, 0, limit)).toEqual({ kind: 'take' });
+      expect(decideLocally(bucket, 0, limit, true, 'configuration')).toEqual({ kind: 'take' });
       bucket.throttledUntilMs = 1_000;
-      expect(decideLocally(bucket, 500, limit)).toEqual({ kind: 'throttled', untilMs: 1_000 });
-      expect(decideLocally(emptyLocalBucket(), 0, slow)).toEqual({ kind: 'lease' });
+      expect(decideLocally(bucket, 500, limit, true, 'configuration')).toEqual({ kind: 'throttled', untilMs: 1_000 });
+      expect(decideLocally(emptyLocalBucket(), 0, slow, true, 'configuration')).toEqual({ kind: 'lease' });
     });
 
     it('never leases more than the bucket holds to carry a debt', () => {
@@ -201,6 +202,23 @@ describe('rate-limit buckets (GCRA, leased in chunks)', () => {
       const bucket = emptyLocalBucket();
       takePass(bucket, 0, tiny);
       expect(leaseSize(tiny, bucket, 100)).toBe(1);
+    });
+
+    it("passes on an account's bucket only while the operator's limit learnt from its item is fresh", () => {
+      const bucket = emptyLocalBucket();
+      // Never leased: the item may carry an operator's limit this container has not seen.
+      expect(decideLocally(bucket, 0, limit, true, 'item')).toEqual({ kind: 'lease' });
+      bucket.limitLearntAtMs = 0;
+      expect(decideLocally(bucket, 1_000, limit, true, 'item')).toEqual({ kind: 'pass' });
+      // Learnt too long ago: the next request leases and learns again.
+      expect(decideLocally(bucket, LEARNT_LIMIT_FRESH_MS, limit, true, 'item')).toEqual({ kind: 'lease' });
+      // A learnt operator's limit below the minimum rate: no passes.
+      bucket.limitLearntAtMs = LEARNT_LIMIT_FRESH_MS;
+      expect(decideLocally(bucket, LEARNT_LIMIT_FRESH_MS + 1, slow, true, 'item')).toEqual({ kind: 'lease' });
+    });
+
+    it('gives no pass when passes are off', () => {
+      expect(decideLocally(emptyLocalBucket(), 0, limit, false, 'configuration')).toEqual({ kind: 'lease' });
     });
   });
 });
