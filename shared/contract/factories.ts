@@ -72,7 +72,7 @@ export const renameFactory = defineRoute({
   body: UpdateFactoryBody,
   successStatus: 200,
   response: z.object({ factory: Factory }),
-  errors: ['name_taken'],
+  errors: ['name_taken', 'concurrent_change'],
   idempotent: true,
 });
 

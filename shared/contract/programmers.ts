@@ -74,7 +74,9 @@ export const updateProgrammer = defineRoute({
   method: 'PATCH',
   path: '/v1/programmers/{programmerId}',
   summary: 'Rename, move to another factory, disable/enable, update the loaded encryption key ids, or set its groups',
-  description: '`groupIds` replaces its groups (of its factory, else 404); a move without it leaves the old groups.',
+  description:
+    '`groupIds` replaces its groups (of its factory, else 404); a move without it leaves the old groups. ' +
+    'A change that raced another move of the same programmer is `409 concurrent_change`, nothing written: read it again and retry.',
   access: { kind: 'account', minimumRole: 'admin' },
   params: ProgrammerParams,
   body: z
@@ -91,6 +93,7 @@ export const updateProgrammer = defineRoute({
     .meta({ minProperties: 1 }),
   successStatus: 200,
   response: z.object({ programmer: Programmer }),
+  errors: ['concurrent_change'],
   idempotent: true,
 });
 
