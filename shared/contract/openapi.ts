@@ -39,6 +39,12 @@ function innerSchema(schema: z.ZodType): z.ZodType {
 }
 
 /**
+ * An id of something this API creates: `jobId`, `dataListId`, `certificateAuthorityId`. Not an
+ * `encryptionKeyId`, the author's name for a key the programmers hold, which nothing here looks up.
+ */
+const isEntityId = (key: string): boolean => /^[a-z][A-Za-z]*Id$/.test(key) && key !== 'encryptionKeyId';
+
+/**
  * Where a response carries ids: `{id}` fields at its top level, in the entities it holds (an
  * object under a key whose id it carries: `{ job: { jobId, factoryId } }`, not `credentials`)
  * and in the first item of a list. First found wins, top level first.
@@ -47,7 +53,7 @@ function idPointers(response: z.ZodType): Map<string, string> {
   const pointers = new Map<string, string>();
   const idsOf = (object: z.ZodObject, pointer: string) => {
     for (const [key, value] of Object.entries(object.shape as Record<string, z.ZodType>)) {
-      if (/^[a-z]+Id$/.test(key) && innerSchema(value) instanceof z.ZodString && !pointers.has(key)) pointers.set(key, `${pointer}/${key}`);
+      if (isEntityId(key) && innerSchema(value) instanceof z.ZodString && !pointers.has(key)) pointers.set(key, `${pointer}/${key}`);
     }
   };
   const top = innerSchema(response);
@@ -73,7 +79,7 @@ interface Link {
 function bodyIdFields(route: RouteContract): string[] {
   const body = route.body && innerSchema(route.body);
   if (!(body instanceof z.ZodObject)) return [];
-  return Object.keys(body.shape as Record<string, z.ZodType>).filter((key) => /^[a-z]+Id$/.test(key));
+  return Object.keys(body.shape as Record<string, z.ZodType>).filter(isEntityId);
 }
 
 /**

@@ -49,6 +49,16 @@ describe('the OpenAPI document', () => {
     expect(operation('/v1/programmers', 'post').responses['201'].links.revokeApiKey).toBeUndefined();
   });
 
+  it('links ids with more than one word (a created data list to filling it), but not an encryption key name', () => {
+    const created = operation('/v1/data-lists', 'post').responses['201'].links;
+    expect(created.uploadDataListRows).toEqual({ operationId: 'uploadDataListRows', parameters: { 'path.dataListId': '$response.body#/dataList/dataListId' } });
+    expect(operation('/v1/certificate-authorities', 'get').responses['200'].links.getCertificateAuthority).toEqual({
+      operationId: 'getCertificateAuthority',
+      parameters: { 'path.certificateAuthorityId': '$response.body#/items/0/certificateAuthorityId' },
+    });
+    expect(operation('/v1/images', 'post').responses['201'].links.replaceJobImage.requestBody).toBeUndefined();
+  });
+
   it('refuses in the schema what trimming would empty, so schema and validation agree', () => {
     const pattern = new RegExp((document.paths['/v1/factories']!.post as any).requestBody.content['application/json'].schema.properties.name.pattern);
     for (const blank of ['\u00a0', ' \t', '\ufeff', '\u3000\u2028']) {
