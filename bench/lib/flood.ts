@@ -44,9 +44,18 @@ const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface CpuShare {
-  /** Cores busy on average over the phase (1.0 = one core all the time). */
+  /** Cores busy on average over the phase (1.0 = one core all the time): the emulator's own process. */
   emulator: number;
+  /** Its Lambda worker processes, those that exited during the phase included. */
   lambdaWorkers: number;
+  /** Worker processes alive at the end of the phase. */
+  workerProcesses?: number;
+  /**
+   * Of the worker processes alive at the start, those gone at the end (the emulator kills one whose
+   * invocation outlives the function's timeout). One started and killed within the phase is not
+   * counted here; its CPU is, in `lambdaWorkers`.
+   */
+  workersExited?: number;
   bench: number;
   /** The whole machine, from /proc/stat; minus the three above: other engineers' work. */
   machine: number;
@@ -115,13 +124,20 @@ function emulatorPid(): number | undefined {
   }
 }
 
-/** utime + stime (+ children reaped) in clock ticks, and the parent pid, of one process. */
-function processTicks(pid: number): { ticks: number; ppid: number } | undefined {
+interface ProcessTicks {
+  ppid: number;
+  /** utime + stime, in clock ticks. */
+  own: number;
+  /** cutime + cstime: its children that exited and were reaped. */
+  reaped: number;
+}
+
+function processTicks(pid: number): ProcessTicks | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // fields[0] is field 3 (state): ppid is field 4, utime..cstime fields 14..17.
-    return { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]) };
+    return { ppid: Number(fields[1]), own: Number(fields[11]) + Number(fields[12]), reaped: Number(fields[13]) + Number(fields[14]) };
   } catch {
     return undefined;
   }
@@ -129,8 +145,13 @@ function processTicks(pid: number): { ticks: number; ppid: number } | undefined 
 
 interface CpuSnapshot {
   at: number;
+  /** The emulator process's own ticks. */
   emulator: number;
-  workers: number;
+  /** Its live descendants' ticks (their own and their reaped children's). */
+  liveWorkers: number;
+  /** Ticks of the emulator's children that exited and were reaped (the kernel adds them to its cutime/cstime). */
+  reapedWorkers: number;
+  workerPids: Set<number>;
   bench: number;
   machineBusy: number;
 }
@@ -139,43 +160,62 @@ const CLOCK_TICKS = 100;
 
 function snapshot(): CpuSnapshot {
   const pid = emulatorPid();
-  const all = readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .map((name) => ({ pid: Number(name), stat: processTicks(Number(name)) }));
+  const all = new Map<number, ProcessTicks>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = processTicks(Number(name));
+    if (stat) all.set(Number(name), stat);
+  }
   const children = new Map<number, number[]>();
-  for (const { pid: child, stat } of all) if (stat) children.set(stat.ppid, [...(children.get(stat.ppid) ?? []), child]);
+  for (const [child, stat] of all) children.set(stat.ppid, [...(children.get(stat.ppid) ?? []), child]);
   // The emulator's Lambda workers are its descendants.
-  const descendants: number[] = [];
+  const workerPids = new Set<number>();
   const queue = pid ? [...(children.get(pid) ?? [])] : [];
   while (queue.length) {
     const next = queue.shift() as number;
-    descendants.push(next);
+    workerPids.add(next);
     queue.push(...(children.get(next) ?? []));
   }
-  const ticksOf = (p: number) => all.find((entry) => entry.pid === p)?.stat?.ticks ?? 0;
-  const emulatorTicks = pid ? (processTicks(pid)?.ticks ?? 0) : 0;
+  const emulator = pid ? all.get(pid) : undefined;
   const cpuLine = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
   const busy = cpuLine.slice(0, 8).reduce((sum, v, i) => (i === 3 || i === 4 ? sum : sum + v), 0);
   const usage = process.cpuUsage();
   return {
     at: performance.now(),
-    emulator: emulatorTicks,
-    workers: descendants.reduce((sum, p) => sum + ticksOf(p), 0),
+    emulator: emulator?.own ?? 0,
+    liveWorkers: [...workerPids].reduce((sum, p) => sum + (all.get(p)?.own ?? 0) + (all.get(p)?.reaped ?? 0), 0),
+    reapedWorkers: emulator?.reaped ?? 0,
+    workerPids,
     bench: (usage.user + usage.system) / 1e6,
     machineBusy: busy,
   };
 }
 
-/** Workers that exit during a phase take their ticks with them (their parent reaps them into its own cutime): the emulator's figure then holds them. */
+/**
+ * A worker that exits during a phase takes its ticks out of the live sum and into the
+ * emulator's reaped figure, so live change + reaped change counts every worker exactly: one
+ * that lived through the phase by its growth, one that died by what it had used since the start.
+ * (Counting reaped ticks as the emulator's once made a storm of killed and respawned workers
+ * look like the emulator's own process at 2 cores.)
+ */
 function cpuBetween(start: CpuSnapshot, end: CpuSnapshot): CpuShare {
   const seconds = (end.at - start.at) / 1000;
   const cores = (ticks: number) => round(ticks / CLOCK_TICKS / seconds, 2);
   const emulator = cores(end.emulator - start.emulator);
-  const lambdaWorkers = cores(Math.max(0, end.workers - start.workers));
+  const lambdaWorkers = cores(Math.max(0, end.liveWorkers - start.liveWorkers + end.reapedWorkers - start.reapedWorkers));
   const bench = round((end.bench - start.bench) / seconds, 2);
   const machine = cores(end.machineBusy - start.machineBusy);
-  return { emulator, lambdaWorkers, bench, machine, others: round(Math.max(0, machine - emulator - lambdaWorkers - bench), 2) };
+  const workersExited = [...start.workerPids].filter((p) => !end.workerPids.has(p)).length;
+  return {
+    emulator,
+    lambdaWorkers,
+    workerProcesses: end.workerPids.size,
+    workersExited,
+    bench,
+    machine,
+    others: round(Math.max(0, machine - emulator - lambdaWorkers - bench), 2),
+  };
 }
 
 async function victimPhase(authorize: () => Promise<unknown>, noop: () => Promise<unknown>, seconds: number): Promise<VictimPhase> {
@@ -321,7 +361,8 @@ export async function runFlood(victim: Line, flooder: Line, log: (line: string) 
 
 export function renderFlood(result: FloodResult): string {
   const { victimUnloaded: u } = result;
-  const cpu = (c: CpuShare) => `emulator ${c.emulator}, Lambda workers ${c.lambdaWorkers}, bench ${c.bench}, others ${c.others} (machine ${c.machine} of 2)`;
+  const workers = (c: CpuShare) => (c.workerProcesses === undefined ? '' : ` (${c.workerProcesses} processes at the end, ${c.workersExited} exited)`);
+  const cpu = (c: CpuShare) => `emulator ${c.emulator}, Lambda workers ${c.lambdaWorkers}${workers(c)}, bench ${c.bench}, others ${c.others} (machine ${c.machine} of 2)`;
   const answers = (flood: FloodOutcome) => Object.entries(flood.statuses).map(([k, v]) => `${v}× ${k}`).join(', ');
   return [
     `Flood: one account sends N authorizations/s (open loop; its device limit ${result.floodAccountLimit.ratePerSecond}/s, burst ${result.floodAccountLimit.burst}); another account's programmer authorizes back to back, alternating with its no-op route, ${result.phaseSeconds} s a phase:`,
