@@ -19,6 +19,12 @@ export const STEP_SECONDS = 6;
  * 32-caller workers starting inside the timed step, so those steps measured cold starts.
  */
 const WARMUP_REQUESTS_PER_CALLER = 3;
+/**
+ * Each step runs its two phases this many times, alternating (authorize, no-op, authorize, …),
+ * and reports medians: on this shared machine one 6 s phase moved the 16-caller figure by ±30 %
+ * from run to run, more than the changes it was there to judge.
+ */
+export const STEP_ROUNDS = 3;
 
 export async function warmUp(clients: FlashlineClient[], request: (client: FlashlineClient) => Promise<unknown>): Promise<void> {
   await Promise.all(
@@ -39,13 +45,22 @@ export interface PhaseResult {
   p99: number;
 }
 
+export interface SweepRound {
+  authorizePerSecond: number;
+  noopPerSecond: number;
+  throughputRatio: number;
+}
+
 export interface SweepStep {
   callers: number;
   seconds: number;
+  /** Over the step's rounds: counts summed, rates and percentiles their medians. */
   authorize: PhaseResult;
   noop: PhaseResult;
-  /** authorizations/s ÷ no-op requests/s at the same concurrency. */
+  /** authorizations/s ÷ no-op requests/s at the same concurrency: the median of the rounds' ratios. */
   throughputRatio: number;
+  /** Each round's figures, in the order they ran. */
+  rounds?: SweepRound[];
   /** authorization p50 (p95) ÷ no-op p50 (p95): how much slower than doing nothing. */
   p50Ratio: number;
   p95Ratio: number;
@@ -62,6 +77,29 @@ export interface SweepResult {
 }
 
 export const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
+const ratio = (a: number, b: number) => round(a / b, 2);
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** Several runs of one phase as one: counts summed, rates and percentiles their medians. */
+export function medianPhase(results: PhaseResult[]): PhaseResult {
+  const non2xx: Record<string, number> = {};
+  for (const result of results) for (const [key, count] of Object.entries(result.non2xx)) non2xx[key] = (non2xx[key] ?? 0) + count;
+  const of = (field: 'perSecond' | 'p50' | 'p95' | 'p99') => round(median(results.map((result) => result[field])));
+  return {
+    requests: results.reduce((sum, result) => sum + result.requests, 0),
+    ok: results.reduce((sum, result) => sum + result.ok, 0),
+    non2xx,
+    perSecond: of('perSecond'),
+    p50: of('p50'),
+    p95: of('p95'),
+    p99: of('p99'),
+  };
+}
 
 export async function phase(clients: FlashlineClient[], seconds: number, request: (client: FlashlineClient) => Promise<unknown>): Promise<PhaseResult> {
   const latencies: number[] = [];
@@ -101,21 +139,30 @@ export async function runSweep(line: Line, log: (line: string) => void, callerSt
   for (const callers of callerSteps) {
     const clients = line.programmers.slice(0, callers).map(measuring);
     await warmUp(clients, authorize);
-    const authorizeResult = await phase(clients, STEP_SECONDS, authorize);
     await warmUp(clients, noop);
-    const noopResult = await phase(clients, STEP_SECONDS, noop);
+    const authorizeRuns: PhaseResult[] = [];
+    const noopRuns: PhaseResult[] = [];
+    for (let run = 0; run < STEP_ROUNDS; run += 1) {
+      authorizeRuns.push(await phase(clients, STEP_SECONDS, authorize));
+      noopRuns.push(await phase(clients, STEP_SECONDS, noop));
+    }
+    const rounds = authorizeRuns.map((run, i) => ({ authorizePerSecond: run.perSecond, noopPerSecond: noopRuns[i]!.perSecond, throughputRatio: ratio(run.perSecond, noopRuns[i]!.perSecond) }));
+    const authorizeResult = medianPhase(authorizeRuns);
+    const noopResult = medianPhase(noopRuns);
     const step: SweepStep = {
       callers,
       seconds: STEP_SECONDS,
       authorize: authorizeResult,
       noop: noopResult,
-      throughputRatio: round(authorizeResult.perSecond / noopResult.perSecond, 2),
+      throughputRatio: round(median(rounds.map((r) => r.throughputRatio)), 2),
+      rounds,
       p50Ratio: round(authorizeResult.p50 / noopResult.p50, 2),
       p95Ratio: round(authorizeResult.p95 / noopResult.p95, 2),
     };
     steps.push(step);
     const failures = Object.entries(authorizeResult.non2xx).map(([k, v]) => `${v}× ${k}`).join(', ');
-    log(`sweep ${callers} callers: ${authorizeResult.perSecond} authorizations/s (p50 ${authorizeResult.p50} ms, p95 ${authorizeResult.p95} ms) vs no-op ${noopResult.perSecond}/s → ${step.throughputRatio}${failures ? `; non-2xx: ${failures}` : ''}`);
+    const perRound = rounds.map((r) => `${r.authorizePerSecond}/${r.noopPerSecond}`).join(', ');
+    log(`sweep ${callers} callers: ${authorizeResult.perSecond} authorizations/s (p50 ${authorizeResult.p50} ms, p95 ${authorizeResult.p95} ms) vs no-op ${noopResult.perSecond}/s → ${step.throughputRatio} (medians of ${STEP_ROUNDS} rounds, authorize/no-op per s: ${perRound})${failures ? `; non-2xx: ${failures}` : ''}`);
   }
   const { job } = await line.admin.call(contract.getJob, { params: { jobId } });
   const nonSuccess = steps.reduce((sum, s) => sum + Object.values(s.authorize.non2xx).reduce((a, b) => a + b, 0) + Object.values(s.noop.non2xx).reduce((a, b) => a + b, 0), 0);
@@ -145,7 +192,7 @@ export function renderSweep(sweep: SweepResult): string {
     ...Object.entries(s.noop.non2xx).map(([k, v]) => `${s.callers} callers, no-op: ${v}× ${k}`),
   ]);
   return [
-    `Contention sweep: POST /v1/device/authorizations (units 1) on one job vs GET /v1/signing-keys, ${sweep.stepSeconds} s per step and route:`,
+    `Contention sweep: POST /v1/device/authorizations (units 1) on one job vs GET /v1/signing-keys, ${sweep.stepSeconds} s per step and route${sweep.steps[0]?.rounds ? `, ${sweep.steps[0].rounds.length} rounds alternating (medians; ratio /s the median of the rounds' ratios)` : ''}:`,
     table,
     `Throughput ${sweep.throughputHolds ? 'holds' : 'FALLS'} as callers grow; non-2xx answers: ${sweep.nonSuccess}${failures.length ? ` (${failures.join('; ')})` : ''}`,
   ].join('\n');
