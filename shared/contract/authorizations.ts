@@ -77,6 +77,7 @@ export const authorizeProgramming = defineRoute({
     'nonce_reused',
     'serials_exhausted',
     'macs_exhausted',
+    'data_list_exhausted',
     'lease_too_long',
     'uid_already_programmed',
     'uid_in_progress',

@@ -113,7 +113,7 @@ export const registerImage = defineRoute({
   body: RegisterImageBody,
   successStatus: 201,
   response: z.object({ image: Image, job: Job, binding: z.string(), upload: UploadInstructions.optional() }),
-  errors: ['encryption_required'],
+  errors: ['encryption_required', 'data_list_not_ready'],
   idempotent: false,
 });
 

@@ -94,7 +94,7 @@ export const updateJob = defineRoute({
   body: UpdateJobBody,
   successStatus: 200,
   response: z.object({ job: Job }),
-  errors: ['invalid_transition', 'job_started'],
+  errors: ['invalid_transition', 'job_started', 'data_list_not_ready'],
   idempotent: true,
 });
 
