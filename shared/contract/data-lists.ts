@@ -139,11 +139,12 @@ export const createDataListUpload = defineRoute({
   description:
     'PUT the file with exactly the returned headers (`x-amz-checksum-sha256` is signed: S3 refuses other bytes). The upload processor then checks size and SHA-256 again, ' +
     'parses every row and stores them: the list becomes `ready`, or `rejected` with `rejection` naming the first bad line and column, nothing stored. ' +
-    'Poll GET /v1/data-lists/{dataListId}. A newer upload URL supersedes one not yet processed.',
+    'Poll GET /v1/data-lists/{dataListId}. A newer upload URL supersedes one not yet processed. A list that has its rows answers 409 invalid_transition.',
   access: { kind: 'account', minimumRole: 'author', accountWideWrite: true },
   params: DataListParams,
   body: DataListUploadBody,
   successStatus: 201,
   response: z.object({ uploadId: Id, upload: UploadInstructions }),
+  errors: ['invalid_transition'],
   idempotent: false,
 });

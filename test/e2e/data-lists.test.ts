@@ -93,6 +93,10 @@ describe('data lists and traceability', () => {
     const again = await call('POST', `v1/data-lists/${list.dataListId}/rows`, { token: author, body: { format: 'jsonl', content: '{"label":"c","deviceKey":"k-c"}' } });
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe('invalid_transition');
+    // Nor through a file: no upload URL for a list that has its rows.
+    const noUpload = await call('POST', `v1/data-lists/${list.dataListId}/upload-url`, { token: author, body: { format: 'csv', sha256: 'a'.repeat(64), sizeBytes: 9 } });
+    expect(noUpload.status).toBe(409);
+    expect(noUpload.body.error.code).toBe('invalid_transition');
     secrets.add('k-a').add('k-b');
   });
 
