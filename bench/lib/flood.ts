@@ -57,9 +57,14 @@ export interface CpuShare {
    */
   workersExited?: number;
   bench: number;
-  /** The whole machine, from /proc/stat; minus the three above: other engineers' work. */
+  /** The whole machine, from /proc/stat, steal excluded; minus the three above: other engineers' work. */
   machine: number;
   others: number;
+  /**
+   * Steal: time this virtual machine's CPUs were ready to run and the host ran someone else.
+   * Not in `machine`: it is the host's noise, and what makes one run slower than the next.
+   */
+  stolen?: number;
 }
 
 export interface VictimPhase {
@@ -154,6 +159,7 @@ interface CpuSnapshot {
   workerPids: Set<number>;
   bench: number;
   machineBusy: number;
+  machineStolen: number;
 }
 
 const CLOCK_TICKS = 100;
@@ -178,8 +184,8 @@ function snapshot(): CpuSnapshot {
   }
   const emulator = pid ? all.get(pid) : undefined;
   const cpuLine = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
-  const busy = cpuLine.slice(0, 8).reduce((sum, v, i) => (i === 3 || i === 4 ? sum : sum + v), 0);
+  // user nice system idle iowait irq softirq steal: busy is the time spent here (not idle, iowait or steal).
+  const busy = cpuLine.slice(0, 7).reduce((sum, v, i) => (i === 3 || i === 4 ? sum : sum + v), 0);
   const usage = process.cpuUsage();
   return {
     at: performance.now(),
@@ -189,6 +195,7 @@ function snapshot(): CpuSnapshot {
     workerPids,
     bench: (usage.user + usage.system) / 1e6,
     machineBusy: busy,
+    machineStolen: cpuLine[7] ?? 0,
   };
 }
 
@@ -215,6 +222,7 @@ function cpuBetween(start: CpuSnapshot, end: CpuSnapshot): CpuShare {
     bench,
     machine,
     others: round(Math.max(0, machine - emulator - lambdaWorkers - bench), 2),
+    stolen: cores(end.machineStolen - start.machineStolen),
   };
 }
 
@@ -362,7 +370,7 @@ export async function runFlood(victim: Line, flooder: Line, log: (line: string) 
 export function renderFlood(result: FloodResult): string {
   const { victimUnloaded: u } = result;
   const workers = (c: CpuShare) => (c.workerProcesses === undefined ? '' : ` (${c.workerProcesses} processes at the end, ${c.workersExited} exited)`);
-  const cpu = (c: CpuShare) => `emulator ${c.emulator}, Lambda workers ${c.lambdaWorkers}${workers(c)}, bench ${c.bench}, others ${c.others} (machine ${c.machine} of 2)`;
+  const cpu = (c: CpuShare) => `emulator ${c.emulator}, Lambda workers ${c.lambdaWorkers}${workers(c)}, bench ${c.bench}, others ${c.others} (machine ${c.machine} of 2${c.stolen === undefined ? '' : `; ${c.stolen} stolen by the host`})`;
   const answers = (flood: FloodOutcome) => Object.entries(flood.statuses).map(([k, v]) => `${v}× ${k}`).join(', ');
   return [
     `Flood: one account sends N authorizations/s (open loop; its device limit ${result.floodAccountLimit.ratePerSecond}/s, burst ${result.floodAccountLimit.burst}); another account's programmer authorizes back to back, alternating with its no-op route, ${result.phaseSeconds} s a phase:`,
