@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerAccountCommands } from './commands/account.js';
 import { registerAuditCommands } from './commands/audit.js';
@@ -22,9 +23,13 @@ export interface CommandKit {
   action<A extends unknown[]>(handler: CommandHandler<A>): (...args: unknown[]) => Promise<void>;
 }
 
+/** The CLI ships in the repository (no build step): its version is the package's. */
+const CLI_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 export function buildProgram(io: CliIo, state: RunState): Command {
   const program = new Command('flashline')
     .description('Flashline: publish cloud-connected images, steer jobs, simulate programmers')
+    .version(CLI_VERSION, '-V, --version', 'print the version of this CLI')
     .option('--credentials <file>', 'credentials file (default: $FLASHLINE_CREDENTIALS or ~/.flashline/credentials.json)')
     .option('--json', 'print JSON for scripts instead of tables')
     .showHelpAfterError('(add --help for usage)')

@@ -86,6 +86,13 @@ describe('flashline usage (exit 2, no request made)', () => {
     expect(stdout).toMatch(/--serial-format <format>/);
   });
 
+  it('answers --version with the package version and exit 0, before reading any credentials', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(await run(['--version'])).toBe(0);
+    expect(stdout.trim()).toBe(version);
+    expect(await run(['-V'])).toBe(0);
+  });
+
   it('names the credentials file it looked for, and how to choose another', async () => {
     expect(await run(['account'])).toBe(2);
     expect(stderr).toContain(path.join(dir, 'home', '.flashline', 'credentials.json'));
