@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import packageJson from '../package.json' with { type: 'json' };
 import { registerAccountCommands } from './commands/account.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerCertificateAuthorityCommands } from './commands/certificate-authorities.js';
@@ -23,8 +23,8 @@ export interface CommandKit {
   action<A extends unknown[]>(handler: CommandHandler<A>): (...args: unknown[]) => Promise<void>;
 }
 
-/** The CLI ships in the repository (no build step): its version is the package's. */
-const CLI_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+/** The CLI ships in the repository: its version is the package's (inlined when cli/bin bundles it). */
+const CLI_VERSION = packageJson.version;
 
 export function buildProgram(io: CliIo, state: RunState): Command {
   const program = new Command('flashline')
