@@ -10,6 +10,7 @@ import { registerJobCommands } from './commands/jobs.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerProgrammerCommands } from './commands/programmers.js';
 import { registerSigningKeyCommands } from './commands/signing-keys.js';
+import { registerSourceCommands } from './commands/sources.js';
 import { registerWebhookCommands } from './commands/webhooks.js';
 import { type CommandHandler, type RunState, bindAction } from './context.js';
 import { EXIT_OK, EXIT_USAGE, describeError, formatError } from './errors.js';
@@ -46,6 +47,7 @@ export function buildProgram(io: CliIo, state: RunState): Command {
   registerProgrammerCommands(program, kit);
   registerImageCommands(program, kit);
   registerJobCommands(program, kit);
+  registerSourceCommands(program, kit);
   registerDataListCommands(program, kit);
   registerAuditCommands(program, kit);
   registerSigningKeyCommands(program, kit);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { FlashlineClient } from '../../shared/contract/client.js';
 import * as contract from '../../shared/contract/index.js';
 import { RetriesExhaustedError, retry } from '../../shared/retry.js';
@@ -32,6 +32,9 @@ interface PublishOptions {
   serialStep?: number;
   serialFormat?: string;
   step?: string[];
+  unitField?: UnitField[];
+  onFailure?: Image['onFailure'];
+  uidPolicy?: Image['uidPolicy'];
   wait: boolean;
   waitTimeout: number;
 }
@@ -47,6 +50,30 @@ function parseStep(text: string): { kind: StepKind; description?: string } {
   if (!(STEP_KINDS as readonly string[]).includes(kind ?? '')) throw new UsageError(`--step ${text}: the kind must be one of ${STEP_KINDS.join(', ')}`);
   const description = rest.join(':').trim();
   return description ? { kind: kind as StepKind, description } : { kind: kind as StepKind };
+}
+
+type UnitField = NonNullable<Image['unitFields']>[number];
+
+/** The `--unit-field` sources, as `NAME=KIND:ID` names them. */
+export const UNIT_FIELD_SOURCES = ['serial-pool:ID', 'mac-block:ID[:PER_UNIT]', 'ca:ID', 'data-list:ID'] as const;
+
+/** `NAME=serial-pool:ID`, `NAME=mac-block:ID[:PER_UNIT]` (1 address a unit unless given), `NAME=ca:ID`, `NAME=data-list:ID`. */
+export function parseUnitField(text: string): UnitField {
+  const fail = (why: string) => new InvalidArgumentError(`${why} (NAME=${UNIT_FIELD_SOURCES.join(' | ')})`);
+  const equals = text.indexOf('=');
+  if (equals < 1) throw fail('give the field name before =');
+  const name = text.slice(0, equals);
+  const [kind, id, perUnit, ...extra] = text.slice(equals + 1).split(':');
+  if (!id || extra.length > 0) throw fail('give the source as KIND:ID');
+  if (kind === 'mac-block') {
+    if (perUnit !== undefined && !/^\d+$/.test(perUnit)) throw fail('PER_UNIT must be a whole number of addresses');
+    return { name, source: { macBlock: id, perUnit: perUnit === undefined ? 1 : Number(perUnit) } };
+  }
+  if (perUnit !== undefined) throw fail('only a mac-block takes a third part');
+  if (kind === 'serial-pool') return { name, source: { serialPool: id } };
+  if (kind === 'ca') return { name, source: { certificateAuthority: id } };
+  if (kind === 'data-list') return { name, source: { dataList: id } };
+  throw fail(`unknown source kind ${JSON.stringify(kind)}`);
 }
 
 /** The register body from the command line; the API validates it again and names bad fields. */
@@ -66,6 +93,9 @@ export function registerBody(file: string, sizeBytes: number, sha256: string, fa
     restrictions: Object.values(restrictions).some((value) => value !== undefined) ? restrictions : undefined,
     serials: options.serialStart === undefined ? undefined : { start: options.serialStart, step: options.serialStep, format: options.serialFormat },
     steps: options.step?.map(parseStep),
+    unitFields: options.unitField,
+    onFailure: options.onFailure,
+    uidPolicy: options.uidPolicy,
   };
 }
 
@@ -144,6 +174,9 @@ export function registerImageCommands(program: Command, kit: CommandKit): void {
     .option('--serial-step <n>', 'serial number increment', integerOption(1, 1_000_000))
     .option('--serial-format <format>', 'e.g. SN-{n:08}')
     .option('--step <kind[:description]>', `a programming step (repeatable); kinds: ${STEP_KINDS.join(', ')}`, collect)
+    .option('--unit-field <name=kind:id>', `per-unit data (repeatable): ${UNIT_FIELD_SOURCES.join(', ')}; e.g. board=serial-pool:spl_…`, (text: string, previous: UnitField[] | undefined) => [...(previous ?? []), parseUnitField(text)])
+    .addOption(new Option('--on-failure <what>', "a failed unit's values: consume (spent) or return (handed out again)").argParser(choiceOption(contract.OnFailure.options)))
+    .addOption(new Option('--uid-policy <policy>', 'chip UIDs programmed at most once per job or per account').argParser(choiceOption(contract.UidPolicy.options)))
     .option('--no-wait', 'do not wait for the verifier after the upload')
     .option('--wait-timeout <seconds>', 'how long to wait for the verifier', integerOption(1, 3600), 300)
     .action(

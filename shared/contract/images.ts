@@ -4,7 +4,7 @@ import { Id, Name, Timestamp, trimmedText } from './common.js';
 import { Delivery, Image, ImageStatus, Job, OnFailure, Sha256Hex, Step, StepKind, UidPolicy, UnitFields } from './entities.js';
 import { defineRoute } from './route.js';
 
-export { Delivery, Image, ImageStatus, Sha256Hex, Step, StepKind };
+export { Delivery, Image, ImageStatus, OnFailure, Sha256Hex, Step, StepKind, UidPolicy };
 
 export const EncryptionKeyId = trimmedText(128);
 

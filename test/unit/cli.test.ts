@@ -397,6 +397,71 @@ describe('image publish (direct delivery)', () => {
     expect(await run(['image', 'publish', 'missing.bin', '--factory', 'fac_e', '--credentials', 'admin.json'], fakeApi(routes).fetch)).toBe(2);
     expect(stderr).toMatch(/cannot read .*missing\.bin/);
   });
+
+  it('sends per-unit data fields, onFailure and uidPolicy from --unit-field, --on-failure and --uid-policy', async () => {
+    writeFileSync(path.join(dir, 'fw.bin'), bytes);
+    const api = fakeApi(routes);
+    const argv = ['image', 'publish', 'fw.bin', '--factory', 'fac_e', '--unit-field', 'board=serial-pool:spl_1', '--unit-field', 'mac=mac-block:mab_1:2', '--unit-field', 'wifi=mac-block:mab_2'];
+    argv.push('--unit-field', 'cert=ca:ca_1', '--unit-field', 'keys=data-list:dl_1', '--on-failure', 'return', '--uid-policy', 'unique_per_job', '--json', '--credentials', 'admin.json');
+    expect(await run(argv, api.fetch)).toBe(0);
+    expect(api.requests.find((r) => r.method === 'POST')?.body).toMatchObject({
+      unitFields: [
+        { name: 'board', source: { serialPool: 'spl_1' } },
+        { name: 'mac', source: { macBlock: 'mab_1', perUnit: 2 } },
+        { name: 'wifi', source: { macBlock: 'mab_2', perUnit: 1 } },
+        { name: 'cert', source: { certificateAuthority: 'ca_1' } },
+        { name: 'keys', source: { dataList: 'dl_1' } },
+      ],
+      onFailure: 'return',
+      uidPolicy: 'unique_per_job',
+    });
+  });
+
+  for (const [what, field, message] of [
+    ['no name', '=serial-pool:spl_1', /give the field name before =/],
+    ['no id', 'board=serial-pool', /give the source as KIND:ID/],
+    ['an unknown kind', 'board=pool:spl_1', /unknown source kind "pool"/],
+    ['a third part on a serial pool', 'board=serial-pool:spl_1:2', /only a mac-block takes a third part/],
+    ['addresses per unit that are not a number', 'mac=mac-block:mab_1:two', /PER_UNIT must be a whole number/],
+  ] as const) {
+    it(`refuses a --unit-field with ${what} before any request (exit 2)`, async () => {
+      const api = fakeApi(routes);
+      expect(await run(['image', 'publish', 'fw.bin', '--factory', 'fac_e', '--unit-field', field, '--credentials', 'admin.json'], api.fetch)).toBe(2);
+      expect(stderr).toMatch(message);
+      expect(api.requests).toEqual([]);
+    });
+  }
+});
+
+describe('serial pools and MAC blocks', () => {
+  const pool = { serialPoolId: 'spl_1', name: 'Boards', format: 'BD{n:06}', start: 5, step: 2, capacity: 499_998, issued: 0, remaining: 499_998, createdAt: NOW, updatedAt: NOW };
+  const block = { macBlockId: 'mab_1', name: 'Line A', first: '00:1B:C5:00:00:00', last: '00:1B:C5:00:0F:FF', count: 4096, issued: 10, remaining: 4086, createdAt: NOW, updatedAt: NOW };
+
+  it('creates a serial pool from the options and prints its counts', async () => {
+    const api = fakeApi({ 'POST /v1/serial-pools': () => ({ status: 201, body: { serialPool: pool } }) });
+    expect(await run(['serial-pools', 'create', 'Boards', '--format', 'BD{n:06}', '--start', '5', '--step', '2', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    expect(api.requests[0]!.body).toEqual({ name: 'Boards', format: 'BD{n:06}', start: 5, step: 2 });
+    expect(stdout).toMatch(/Serial pool: +Boards \(spl_1\)/);
+    expect(stdout).toMatch(/499,998 in all, 0 issued, 499,998 remaining/);
+  });
+
+  it('registers a MAC block and lists the blocks', async () => {
+    const api = fakeApi({
+      'POST /v1/mac-blocks': () => ({ status: 201, body: { macBlock: block } }),
+      'GET /v1/mac-blocks': () => ({ status: 200, body: { items: [block], nextCursor: null } }),
+    });
+    expect(await run(['mac-blocks', 'create', 'Line A', '--first', '00:1B:C5:00:00:00', '--count', '4096', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    expect(api.requests[0]!.body).toEqual({ name: 'Line A', first: '00:1B:C5:00:00:00', count: 4096 });
+    stdout = '';
+    expect(await run(['mac-blocks', 'ls', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    expect(stdout).toMatch(/mab_1 +Line A +00:1B:C5:00:00:00 +00:1B:C5:00:0F:FF +10 +4,086/);
+  });
+
+  it('refuses a MAC block without --count before any request', async () => {
+    const api = fakeApi({});
+    expect(await run(['mac-blocks', 'create', 'Line A', '--first', '00:1B:C5:00:00:00', '--credentials', 'admin.json'], api.fetch)).toBe(2);
+    expect(api.requests).toEqual([]);
+  });
 });
 
 describe('upload progress', () => {

@@ -26,7 +26,7 @@ export function JobTargets({ job, onChanged }: { job: Job; onChanged: (job: Job)
     <h2 id="targets-heading">Programmers</h2>
     <${ErrorNotice} error=${groups.error} title="Could not load the groups" />
     ${!editing &&
-    html`<p>
+    html`<p class="toolbar">
       <span data-testid="job-targets">${job.targetGroupIds ? `Groups: ${names.join(', ')}` : 'Every programmer of the factory'}</span>
       <button type="button" onClick=${() => setEditing(job.targetGroupIds ?? [])} disabled=${!groups.data}>Change targets</button>
     </p>`}

@@ -1,0 +1,70 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createAccount, uniqueName } from '../support/api.js';
+import { type CliOptions, flashline, flashlineJson } from '../support/cli.js';
+
+/**
+ * Per-unit data through the CLI alone, on the deployed stack: the sources a job draws from are
+ * created with `serial-pools create` and `mac-blocks create`, named by `image publish
+ * --unit-field`, handed out to a simulated programmer, and traced back with `units show`.
+ */
+describe('the flashline CLI creates unit data sources, publishes a job drawing from them, and traces a unit', () => {
+  let dir: string;
+  const cli: CliOptions = { cwd: '' };
+  const as = (credentials: string, ...args: string[]) => [...args, '--credentials', credentials];
+  let serialPoolId: string;
+  let macBlockId: string;
+  let jobId: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'flashline-cli-units-'));
+    cli.cwd = dir;
+    writeFileSync(path.join(dir, 'admin.json'), JSON.stringify(await createAccount(uniqueName('CLI units'))), { mode: 0o600 });
+    writeFileSync(path.join(dir, 'board.bin'), randomBytes(4096));
+  });
+
+  it('creates a serial pool and a MAC block, and lists them with their counts', async () => {
+    ({ serialPool: { serialPoolId } } = await flashlineJson(as('admin.json', 'serial-pools', 'create', 'Boards', '--format', 'BD{n:06}', '--start', '10'), cli));
+    ({ macBlock: { macBlockId } } = await flashlineJson(as('admin.json', 'mac-blocks', 'create', 'Line A', '--first', '02:00:5E:10:00:00', '--count', '256'), cli));
+    const pools = await flashline(as('admin.json', 'serial-pools', 'ls'), cli);
+    expect(pools.stdout).toMatch(new RegExp(`${serialPoolId} +Boards +BD\\{n:06\\} +0 +999,990`));
+    const blocks = await flashline(as('admin.json', 'mac-blocks', 'ls'), cli);
+    expect(blocks.stdout).toMatch(new RegExp(`${macBlockId} +Line A +02:00:5E:10:00:00 +02:00:5E:10:00:FF +0 +256`));
+    const overlapping = await flashline(as('admin.json', 'mac-blocks', 'create', 'Line B', '--first', '02:00:5E:10:00:80', '--count', '16'), cli);
+    expect(overlapping.code).toBe(1);
+    expect(overlapping.stderr).toMatch(/\[mac_block_overlap 409\]/);
+  });
+
+  it('publishes a job whose units get a pool value and two MAC addresses each', async () => {
+    const published = await flashlineJson(
+      as('admin.json', 'image', 'publish', 'board.bin', '--factory', 'My Default Factory', '--max-count', '10', '--unit-field', `board=serial-pool:${serialPoolId}`, '--unit-field', `mac=mac-block:${macBlockId}:2`, '--on-failure', 'return'),
+      cli,
+    );
+    jobId = published.job.jobId;
+    expect(published.job).toMatchObject({
+      status: 'active',
+      onFailure: 'return',
+      unitFields: [
+        { name: 'board', source: { serialPool: serialPoolId } },
+        { name: 'mac', source: { macBlock: macBlockId, perUnit: 2 } },
+      ],
+    });
+  });
+
+  it('hands the values to a programmer and traces a pool value back to its unit', async () => {
+    await flashlineJson(as('admin.json', 'programmers', 'add', 'Cyclone 1', '--serial', randomUUID(), '--factory', 'My Default Factory', '--out', 'cyclone-1.json'), cli);
+    const run = await flashlineJson(as('cyclone-1.json', 'simulate', '--job', jobId, '--units', '3', '--batch', '3', '--program-ms', '1'), cli);
+    expect(run).toMatchObject({ ok: true, units: 3 });
+    const { serialPool } = await flashlineJson(as('admin.json', 'serial-pools', 'show', serialPoolId), cli);
+    expect(serialPool.issued).toBeGreaterThanOrEqual(3);
+    const traced = await flashlineJson(as('admin.json', 'units', 'show', '--serial', 'BD000010'), cli);
+    expect(traced.items).toHaveLength(1);
+    expect(traced.items[0]).toMatchObject({ jobId, fields: ['board', 'mac'] });
+    // The same unit got the block's first two addresses.
+    const byMac = await flashlineJson(as('admin.json', 'units', 'show', '--mac', '02:00:5E:10:00:01'), cli);
+    expect(byMac.items.map((unit: { authorizationId: string; serial: string }) => [unit.authorizationId, unit.serial])).toEqual([[traced.items[0].authorizationId, traced.items[0].serial]]);
+  });
+});
