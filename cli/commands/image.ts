@@ -45,7 +45,7 @@ export async function sha256File(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-function parseStep(text: string): { kind: StepKind; description?: string } {
+export function parseStep(text: string): { kind: StepKind; description?: string } {
   const [kind, ...rest] = text.split(':');
   if (!(STEP_KINDS as readonly string[]).includes(kind ?? '')) throw new UsageError(`--step ${text}: the kind must be one of ${STEP_KINDS.join(', ')}`);
   const description = rest.join(':').trim();
@@ -142,6 +142,38 @@ async function upload(context: CommandContext, client: FlashlineClient, imageId:
   return performance.now() - started;
 }
 
+/** The image file named on the command line, with its size; a usage error when it cannot be read. */
+export function readableImage(context: CommandContext, file: string): { absolute: string; sizeBytes: number } {
+  const absolute = path.resolve(context.io.cwd, file);
+  try {
+    return { absolute, sizeBytes: statSync(absolute).size };
+  } catch {
+    throw new UsageError(`cannot read ${absolute}`);
+  }
+}
+
+type Registered = contract.ResponseOf<typeof contract.registerImage>;
+
+/**
+ * After a register or a replace: uploads a cloud image to its presigned URL, waits for the
+ * verifier unless told not to, and reports a rejection on stderr (exit 1). Returns the image as
+ * last seen and the command's JSON result.
+ */
+export async function deliverImage(context: CommandContext, client: FlashlineClient, registered: Registered, absolute: string, sizeBytes: number, options: { wait: boolean; waitTimeout: number }) {
+  let latest = registered.image;
+  let uploadMs: number | null = null;
+  if (registered.upload) {
+    uploadMs = await upload(context, client, registered.image.imageId, registered.upload, absolute, sizeBytes);
+    if (options.wait) latest = await waitForVerifier(context, client, registered.image.imageId, options.waitTimeout);
+  }
+  const result = { image: latest, job: registered.job, binding: registered.binding, upload: uploadMs === null ? null : { bytes: sizeBytes, ms: Math.round(uploadMs) }, consoleLink: context.consoleLink(registered.job.jobId) };
+  if (latest.status === 'rejected') {
+    context.fail();
+    context.io.stderr.write(`flashline: the cloud rejected the upload: ${terminalSafe(latest.rejectionReason ?? 'no reason given')} [image_rejected]\n`);
+  }
+  return { latest, result };
+}
+
 async function waitForVerifier(context: CommandContext, client: FlashlineClient, imageId: string, timeoutSeconds: number) {
   const deadline = Date.now() + timeoutSeconds * 1000;
   context.note('Waiting for the cloud to verify size and SHA-256 …');
@@ -182,30 +214,13 @@ export function registerImageCommands(program: Command, kit: CommandKit): void {
     .action(
       kit.action(async (context, file: string, options: PublishOptions) => {
         const client = context.client();
-        const absolute = path.resolve(context.io.cwd, file);
-        let sizeBytes: number;
-        try {
-          sizeBytes = statSync(absolute).size;
-        } catch {
-          throw new UsageError(`cannot read ${absolute}`);
-        }
+        const { absolute, sizeBytes } = readableImage(context, file);
         const factory = await resolveFactory(client, options.factory);
         const sha256 = await sha256File(absolute);
         const registered = await client.call(contract.registerImage, { body: registerBody(absolute, sizeBytes, sha256, factory.factoryId, options) });
         context.note(`Registered image ${registered.image.imageId}, job ${registered.job.jobId}`);
-
-        let latest = registered.image;
-        let uploadMs: number | null = null;
-        if (registered.upload) {
-          uploadMs = await upload(context, client, registered.image.imageId, registered.upload, absolute, sizeBytes);
-          if (options.wait) latest = await waitForVerifier(context, client, registered.image.imageId, options.waitTimeout);
-        }
-        const link = context.consoleLink(registered.job.jobId);
-        const result = { image: latest, job: registered.job, binding: registered.binding, upload: uploadMs === null ? null : { bytes: sizeBytes, ms: Math.round(uploadMs) }, consoleLink: link };
-        if (latest.status === 'rejected') {
-          context.fail();
-          context.io.stderr.write(`flashline: the cloud rejected the upload: ${terminalSafe(latest.rejectionReason ?? 'no reason given')} [image_rejected]\n`);
-        }
+        const { latest, result } = await deliverImage(context, client, registered, absolute, sizeBytes, options);
+        const link = result.consoleLink;
         const { job } = registered;
         context.print(result, () =>
           renderFields([

@@ -1,12 +1,15 @@
-import type { Command } from 'commander';
+import * as path from 'node:path';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { FlashlineClient, ListItemOf } from '../../shared/contract/client.js';
 import * as contract from '../../shared/contract/index.js';
 import type { CommandContext } from '../context.js';
+import { UsageError } from '../errors.js';
 import { sleepUnlessAborted } from '../io.js';
-import { choiceOption, integerOption, timestampOption, YES_HELP } from '../options.js';
+import { choiceOption, collect, integerOption, timestampOption, YES_HELP } from '../options.js';
 import { formatTime, formatYield, jsonText, renderFields, renderTable, terminalSafe } from '../output.js';
 import type { CommandKit } from '../program.js';
 import { factoryNames, resolveFactory } from '../resolve.js';
+import { UNIT_FIELD_SOURCES, deliverImage, parseStep, parseUnitField, readableImage, sha256File } from './image.js';
 
 type Job = contract.ResponseOf<typeof contract.getJob>['job'];
 type LogLine = ListItemOf<typeof contract.listJobLogs>;
@@ -25,6 +28,11 @@ function jobFields(job: Job, factoryName: string | undefined, link: string | nul
     ['Max count', restrictions.maxCount ?? 'unlimited'],
     ['Not before', formatTime(restrictions.notBefore)],
     ['Not after', formatTime(restrictions.notAfter)],
+    ['Max lease', `${restrictions.maxLeaseSeconds} s`],
+    ['Auto-pause', restrictions.autoPause ? `at ${restrictions.autoPause.failureRate * 100} % failures, from ${restrictions.autoPause.minUnits} results` : 'off'],
+    ['Targets', job.targetGroupIds ? `groups ${job.targetGroupIds.join(', ')}` : 'every programmer of the factory'],
+    ['Unit fields', job.unitFields.map(({ name, source }) => `${name}=${Object.values(source)[0]}`).join(', ') || '-'],
+    ['On failure', job.onFailure],
     ['Authorized', counters.authorized],
     ['Succeeded', counters.succeeded],
     ['Failed', counters.failed],
@@ -35,6 +43,61 @@ function jobFields(job: Job, factoryName: string | undefined, link: string | nul
     ['Updated', formatTime(job.updatedAt)],
     ['View online', link ?? '-'],
   ]);
+}
+
+/** `--auto-pause RATE:MIN_UNITS`: pause once MIN_UNITS results are in and failures/results ≥ RATE (0–1). */
+function autoPauseOption(text: string): { failureRate: number; minUnits: number } {
+  const match = /^(\d*\.?\d+):(\d+)$/.exec(text.trim());
+  const failureRate = match ? Number(match[1]) : Number.NaN;
+  const minUnits = match ? Number(match[2]) : Number.NaN;
+  if (!match || failureRate > 1 || minUnits < 1) throw new InvalidArgumentError('must be RATE:MIN_UNITS, a failure rate from 0 to 1 and at least 1 result, e.g. 0.05:100');
+  return { failureRate, minUnits };
+}
+
+interface UpdateOptions {
+  maxCount?: number;
+  notBefore?: string;
+  notAfter?: string;
+  maxLeaseSeconds?: number;
+  /** false: --no-auto-pause. */
+  autoPause?: { failureRate: number; minUnits: number } | false;
+  targetGroup?: string[];
+  allProgrammers?: boolean;
+  unitField?: contract.UpdateJobInput['unitFields'];
+  onFailure?: contract.UpdateJobInput['onFailure'];
+  uidPolicy?: contract.UpdateJobInput['uidPolicy'];
+}
+
+interface ReplaceOptions {
+  name?: string;
+  description?: string;
+  delivery?: 'direct' | 'cloud';
+  encryptionKey?: string;
+  step?: string[];
+  wait: boolean;
+  waitTimeout: number;
+}
+
+/** The PATCH body from the command line: only what was given; the API validates it again and names bad fields. */
+export function updateBody(options: UpdateOptions): contract.UpdateJobInput {
+  if (options.targetGroup && options.allProgrammers) throw new UsageError('give --target-group or --all-programmers, not both');
+  const restrictions = {
+    maxCount: options.maxCount,
+    notBefore: options.notBefore,
+    notAfter: options.notAfter,
+    maxLeaseSeconds: options.maxLeaseSeconds,
+    autoPause: options.autoPause === false ? null : options.autoPause,
+  };
+  const body: contract.UpdateJobInput = {
+    restrictions: Object.values(restrictions).some((value) => value !== undefined) ? restrictions : undefined,
+    targetGroupIds: options.allProgrammers ? null : options.targetGroup,
+    unitFields: options.unitField,
+    onFailure: options.onFailure,
+    uidPolicy: options.uidPolicy,
+  };
+  const given = Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined)) as contract.UpdateJobInput;
+  if (Object.keys(given).length === 0) throw new UsageError('give something to change: a restriction, --target-group, --all-programmers, --unit-field, --on-failure or --uid-policy');
+  return given;
 }
 
 /** Up to `limit` items of a `since`-paged list, oldest first. */
@@ -111,6 +174,72 @@ export function registerJobCommands(program: Command, kit: CommandKit): void {
         const link = context.consoleLink(job.jobId);
         const factoryName = context.json ? undefined : (await factoryNames(client)).get(job.factoryId);
         context.print({ job, consoleLink: link }, () => jobFields(job, factoryName, link));
+      }),
+    );
+
+  jobs
+    .command('update')
+    .description('change a job (author): restrictions and targets at any time; unit fields, --on-failure and --uid-policy only before its first authorization')
+    .argument('<jobId>')
+    .option('--max-count <n>', 'most units that may be programmed (not below those authorized)', integerOption(1, 1_000_000_000))
+    .option('--not-before <time>', 'no programming before this date/time', timestampOption)
+    .option('--not-after <time>', 'no programming after this date/time', timestampOption)
+    .option('--max-lease-seconds <n>', 'the longest lease a programmer may ask for', integerOption(1))
+    .option('--auto-pause <rate:minUnits>', 'pause the job once MIN_UNITS results are in and failures reach RATE (0–1), e.g. 0.05:100', autoPauseOption)
+    .option('--no-auto-pause', 'remove the yield guardrail')
+    .option('--target-group <groupId>', 'only programmers of this group of the factory (repeatable; replaces the targets)', collect)
+    .option('--all-programmers', 'every programmer of the factory again')
+    .option('--unit-field <name=kind:id>', `per-unit data, replacing the job's (repeatable): ${UNIT_FIELD_SOURCES.join(', ')}`, (text: string, previous: UpdateOptions['unitField']) => [...(previous ?? []), parseUnitField(text)])
+    .addOption(new Option('--on-failure <what>', "a failed unit's values: consume or return").argParser(choiceOption(contract.OnFailure.options)))
+    .addOption(new Option('--uid-policy <policy>', 'chip UIDs programmed at most once per job or per account').argParser(choiceOption(contract.UidPolicy.options)))
+    .action(
+      kit.action(async (context, jobId: string, options: UpdateOptions) => {
+        const body = updateBody(options);
+        const client = context.client();
+        const { job } = await client.call(contract.updateJob, { params: { jobId }, body });
+        const link = context.consoleLink(job.jobId);
+        const factoryName = context.json ? undefined : (await factoryNames(client)).get(job.factoryId);
+        context.print({ job, consoleLink: link }, () => jobFields(job, factoryName, link));
+      }),
+    );
+
+  jobs
+    .command('replace')
+    .description('give a job a new image (author): it keeps its counters, serial position, unit data, restrictions and targets; the old binding is refused from now on')
+    .argument('<jobId>')
+    .argument('<file>', 'the new generated (encrypted, for cloud delivery) image file')
+    .option('--name <name>', 'image name (default: the file name)')
+    .option('--description <text>')
+    .addOption(new Option('--delivery <mode>', 'direct or cloud (default: cloud with --encryption-key, else direct)').argParser(choiceOption(['direct', 'cloud'] as const)))
+    .option('--encryption-key <id>', 'id of the key the image is encrypted with (required for cloud delivery)')
+    .option('--step <kind[:description]>', `a programming step (repeatable); kinds: ${contract.StepKind.options.join(', ')}`, collect)
+    .option('--no-wait', 'do not wait for the verifier after the upload')
+    .option('--wait-timeout <seconds>', 'how long to wait for the verifier', integerOption(1, 3600), 300)
+    .action(
+      kit.action(async (context, jobId: string, file: string, options: ReplaceOptions) => {
+        const client = context.client();
+        const { absolute, sizeBytes } = readableImage(context, file);
+        const body: contract.ReplaceImageInput = {
+          name: options.name ?? path.basename(absolute),
+          description: options.description,
+          contentSha256: await sha256File(absolute),
+          sizeBytes,
+          delivery: options.delivery ?? (options.encryptionKey ? 'cloud' : 'direct'),
+          encryptionKeyId: options.encryptionKey,
+          steps: options.step?.map(parseStep),
+        };
+        const replaced = await client.call(contract.replaceJobImage, { params: { jobId }, body });
+        context.note(`Job ${replaced.job.jobId} now has image ${replaced.image.imageId} (version ${replaced.job.imageVersion})`);
+        const { latest, result } = await deliverImage(context, client, replaced, absolute, sizeBytes, options);
+        context.print(result, () =>
+          renderFields([
+            ['Replaced', `the image of ${replaced.job.name} (${replaced.job.jobId}), now version ${replaced.job.imageVersion}`],
+            ['Image', `${latest.imageId} (${latest.status}; ${latest.delivery} delivery)`],
+            ['SHA-256', latest.contentSha256],
+            ['Binding', replaced.binding],
+            ['View online', result.consoleLink ?? '-'],
+          ]),
+        );
       }),
     );
 

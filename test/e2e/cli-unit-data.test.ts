@@ -67,4 +67,24 @@ describe('the flashline CLI creates unit data sources, publishes a job drawing f
     const byMac = await flashlineJson(as('admin.json', 'units', 'show', '--mac', '02:00:5E:10:00:01'), cli);
     expect(byMac.items.map((unit: { authorizationId: string; serial: string }) => [unit.authorizationId, unit.serial])).toEqual([[traced.items[0].authorizationId, traced.items[0].serial]]);
   });
+
+  it('changes the running job and gives it a new image; unit fields are refused once units were authorized', async () => {
+    const updated = await flashlineJson(as('admin.json', 'jobs', 'update', jobId, '--max-count', '20', '--auto-pause', '0.5:100'), cli);
+    expect(updated.job.restrictions).toMatchObject({ maxCount: 20, autoPause: { failureRate: 0.5, minUnits: 100 } });
+    const shown = await flashline(as('admin.json', 'jobs', 'show', jobId), cli);
+    expect(shown.stdout).toMatch(/Auto-pause: +at 50 % failures, from 100 results/);
+    const started = await flashline(as('admin.json', 'jobs', 'update', jobId, '--unit-field', `board=serial-pool:${serialPoolId}`), cli);
+    expect(started.code).toBe(1);
+    expect(started.stderr).toMatch(/\[job_started 409\]/);
+
+    writeFileSync(path.join(dir, 'board-v2.bin'), randomBytes(4096));
+    const replaced = await flashlineJson(as('admin.json', 'jobs', 'replace', jobId, 'board-v2.bin'), cli);
+    expect(replaced.job).toMatchObject({ jobId, imageVersion: 2, restrictions: { maxCount: 20 } });
+    expect(replaced.image).toMatchObject({ name: 'board-v2.bin', jobId });
+    // The job kept its counters and its place in the pool: the next units continue after the first three.
+    const run = await flashlineJson(as('cyclone-1.json', 'simulate', '--job', jobId, '--units', '2', '--batch', '2', '--program-ms', '1'), cli);
+    expect(run).toMatchObject({ ok: true, units: 2 });
+    const { job } = await flashlineJson(as('admin.json', 'jobs', 'show', jobId), cli);
+    expect(job.counters).toMatchObject({ authorized: 5, remaining: 15 });
+  });
 });

@@ -433,6 +433,56 @@ describe('image publish (direct delivery)', () => {
   }
 });
 
+describe('jobs update and jobs replace', () => {
+  const fullJob = {
+    jobId: 'job_1', imageId: 'img_2', factoryId: 'fac_e', name: 'fw.bin', status: 'active', imageVersion: 2, targetGroupIds: ['grp_1'],
+    restrictions: { maxCount: 500, notBefore: null, notAfter: null, maxLeaseSeconds: 3600, autoPause: { failureRate: 0.05, minUnits: 100 } },
+    serials: { start: 1, step: 1, format: '{n}', next: '1' }, unitFields: [{ name: 'board', source: { serialPool: 'spl_1' } }], onFailure: 'consume', uidPolicy: 'none',
+    run: 1, counters: { authorized: 0, succeeded: 0, failed: 0, returned: 0, remaining: 500 }, createdAt: NOW, updatedAt: NOW,
+  };
+
+  it('sends only the changes given, and shows the job with its guardrail, targets and unit fields', async () => {
+    const api = fakeApi({
+      'PATCH /v1/jobs/job_1': () => ({ status: 200, body: { job: fullJob } }),
+      'GET /v1/factories': () => ({ status: 200, body: { items: [factory('fac_e', 'East Coast Factory')], nextCursor: null } }),
+    });
+    const argv = ['jobs', 'update', 'job_1', '--max-count', '500', '--max-lease-seconds', '3600', '--auto-pause', '0.05:100', '--target-group', 'grp_1', '--credentials', 'admin.json'];
+    expect(await run(argv, api.fetch)).toBe(0);
+    expect(api.requests[0]).toMatchObject({ method: 'PATCH', body: { restrictions: { maxCount: 500, maxLeaseSeconds: 3600, autoPause: { failureRate: 0.05, minUnits: 100 } }, targetGroupIds: ['grp_1'] } });
+    expect(Object.keys(api.requests[0]!.body)).toEqual(['restrictions', 'targetGroupIds']);
+    expect(stdout).toMatch(/Auto-pause: +at 5 % failures, from 100 results/);
+    expect(stdout).toMatch(/Targets: +groups grp_1/);
+    expect(stdout).toMatch(/Unit fields: +board=spl_1/);
+
+    expect(await run(['jobs', 'update', 'job_1', '--no-auto-pause', '--all-programmers', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    expect(api.requests.at(-2)!.body).toEqual({ restrictions: { autoPause: null }, targetGroupIds: null });
+  });
+
+  for (const [what, argv, message] of [
+    ['nothing to change', [], /give something to change/],
+    ['a guardrail without its minimum', ['--auto-pause', '0.05'], /must be RATE:MIN_UNITS/],
+    ['a failure rate above 1', ['--auto-pause', '1.5:10'], /must be RATE:MIN_UNITS/],
+    ['targets both ways', ['--target-group', 'grp_1', '--all-programmers'], /--target-group or --all-programmers, not both/],
+  ] as const) {
+    it(`refuses an update with ${what} before any request (exit 2)`, async () => {
+      const api = fakeApi({});
+      expect(await run(['jobs', 'update', 'job_1', ...argv, '--credentials', 'admin.json'], api.fetch)).toBe(2);
+      expect(stderr).toMatch(message);
+      expect(api.requests).toEqual([]);
+    });
+  }
+
+  it('replaces the image with the new file: hashes it and sends the replace body', async () => {
+    const bytes = Buffer.from('firmware version two');
+    writeFileSync(path.join(dir, 'fw-v2.bin'), bytes);
+    const image = { imageId: 'img_2', jobId: 'job_1', factoryId: 'fac_e', name: 'fw-v2.bin', description: null, contentSha256: createHash('sha256').update(bytes).digest('hex'), sizeBytes: bytes.length, delivery: 'direct', encryptionKeyId: null, steps: [], status: 'registered', rejectionReason: null, createdAt: NOW, updatedAt: NOW };
+    const api = fakeApi({ 'POST /v1/jobs/job_1/replace': () => ({ status: 200, body: { image, job: fullJob, binding: 'h.p.s2' } }) });
+    expect(await run(['jobs', 'replace', 'job_1', 'fw-v2.bin', '--step', 'program', '--json', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    expect(api.requests[0]!.body).toEqual({ name: 'fw-v2.bin', contentSha256: image.contentSha256, sizeBytes: bytes.length, delivery: 'direct', steps: [{ kind: 'program' }] });
+    expect(JSON.parse(stdout)).toMatchObject({ image: { imageId: 'img_2' }, binding: 'h.p.s2', upload: null });
+  });
+});
+
 describe('serial pools and MAC blocks', () => {
   const pool = { serialPoolId: 'spl_1', name: 'Boards', format: 'BD{n:06}', start: 5, step: 2, capacity: 499_998, issued: 0, remaining: 499_998, createdAt: NOW, updatedAt: NOW };
   const block = { macBlockId: 'mab_1', name: 'Line A', first: '00:1B:C5:00:00:00', last: '00:1B:C5:00:0F:FF', count: 4096, issued: 10, remaining: 4086, createdAt: NOW, updatedAt: NOW };
