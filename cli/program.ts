@@ -5,6 +5,7 @@ import { registerAuditCommands } from './commands/audit.js';
 import { registerCertificateAuthorityCommands } from './commands/certificate-authorities.js';
 import { registerDataListCommands } from './commands/data-lists.js';
 import { registerFactoryCommands } from './commands/factories.js';
+import { registerGroupCommands } from './commands/groups.js';
 import { registerImageCommands } from './commands/image.js';
 import { registerJobCommands } from './commands/jobs.js';
 import { registerKeyCommands } from './commands/keys.js';
@@ -45,6 +46,7 @@ export function buildProgram(io: CliIo, state: RunState): Command {
   registerKeyCommands(program, kit);
   registerFactoryCommands(program, kit);
   registerProgrammerCommands(program, kit);
+  registerGroupCommands(program, kit);
   registerImageCommands(program, kit);
   registerJobCommands(program, kit);
   registerSourceCommands(program, kit);

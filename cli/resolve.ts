@@ -36,3 +36,11 @@ export async function factoryNames(client: FlashlineClient): Promise<Map<string,
   const factories = await client.listAll(contract.listFactories, { query: { limit: 100 } });
   return new Map(factories.map((f) => [f.factoryId, f.name]));
 }
+
+export type Group = ListItemOf<typeof contract.listGroups>;
+
+/** A programmer group of one factory, by id or name (names are unique per factory). */
+export async function resolveGroup(client: FlashlineClient, factoryId: string, wanted: string): Promise<Group> {
+  const groups = await client.listAll(contract.listGroups, { params: { factoryId }, query: { limit: 100 } });
+  return pick(groups, wanted, (g) => g.groupId, (g) => g.name, { one: 'group in this factory', many: 'groups' });
+}

@@ -8,7 +8,7 @@ import { sleepUnlessAborted } from '../io.js';
 import { choiceOption, collect, integerOption, timestampOption, YES_HELP } from '../options.js';
 import { formatTime, formatYield, jsonText, renderFields, renderTable, terminalSafe } from '../output.js';
 import type { CommandKit } from '../program.js';
-import { factoryNames, resolveFactory } from '../resolve.js';
+import { factoryNames, resolveFactory, resolveGroup } from '../resolve.js';
 import { UNIT_FIELD_SOURCES, deliverImage, parseStep, parseUnitField, readableImage, sha256File } from './image.js';
 
 type Job = contract.ResponseOf<typeof contract.getJob>['job'];
@@ -187,7 +187,7 @@ export function registerJobCommands(program: Command, kit: CommandKit): void {
     .option('--max-lease-seconds <n>', 'the longest lease a programmer may ask for', integerOption(1))
     .option('--auto-pause <rate:minUnits>', 'pause the job once MIN_UNITS results are in and failures reach RATE (0–1), e.g. 0.05:100', autoPauseOption)
     .option('--no-auto-pause', 'remove the yield guardrail')
-    .option('--target-group <groupId>', 'only programmers of this group of the factory (repeatable; replaces the targets)', collect)
+    .option('--target-group <groupId>', 'only programmers of this group (name or id) of the job\'s factory (repeatable; replaces the targets)', collect)
     .option('--all-programmers', 'every programmer of the factory again')
     .option('--unit-field <name=kind:id>', `per-unit data, replacing the job's (repeatable): ${UNIT_FIELD_SOURCES.join(', ')}`, (text: string, previous: UpdateOptions['unitField']) => [...(previous ?? []), parseUnitField(text)])
     .addOption(new Option('--on-failure <what>', "a failed unit's values: consume or return").argParser(choiceOption(contract.OnFailure.options)))
@@ -196,6 +196,11 @@ export function registerJobCommands(program: Command, kit: CommandKit): void {
       kit.action(async (context, jobId: string, options: UpdateOptions) => {
         const body = updateBody(options);
         const client = context.client();
+        if (body.targetGroupIds) {
+          // Groups are named within the job's factory.
+          const { job: current } = await client.call(contract.getJob, { params: { jobId } });
+          body.targetGroupIds = (await Promise.all(body.targetGroupIds.map((group) => resolveGroup(client, current.factoryId, group)))).map((g) => g.groupId);
+        }
         const { job } = await client.call(contract.updateJob, { params: { jobId }, body });
         const link = context.consoleLink(job.jobId);
         const factoryName = context.json ? undefined : (await factoryNames(client)).get(job.factoryId);

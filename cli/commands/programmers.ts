@@ -5,7 +5,7 @@ import { assertWritable, credentialsOutPath } from '../credentials.js';
 import { collect, YES_HELP } from '../options.js';
 import { formatTime, renderFields, renderTable } from '../output.js';
 import type { CommandKit } from '../program.js';
-import { type Programmer, factoryNames, resolveFactory, resolveProgrammer } from '../resolve.js';
+import { type Programmer, factoryNames, resolveFactory, resolveGroup, resolveProgrammer } from '../resolve.js';
 
 function printProgrammer(context: CommandContext, programmer: Programmer, verb: string, factoryName?: string): void {
   context.print({ programmer }, () => `${verb} ${programmer.name} (${programmer.programmerId}): ${programmer.status}${factoryName ? `, in ${factoryName}` : ''}\n`);
@@ -99,6 +99,21 @@ export function registerProgrammerCommands(program: Command, kit: CommandKit): v
         }),
       );
   }
+
+  programmers
+    .command('groups')
+    .description("set the groups a programmer belongs to (admin): names or ids of its factory's groups; none leaves it in no group")
+    .argument('<programmer>', 'name or id')
+    .argument('[groups...]', 'names or ids')
+    .action(
+      kit.action(async (context, wanted: string, wantedGroups: string[]) => {
+        const client = context.client();
+        const current = await resolveProgrammer(client, wanted);
+        const chosen = await Promise.all(wantedGroups.map((group) => resolveGroup(client, current.factoryId, group)));
+        const { programmer } = await client.call(contract.updateProgrammer, { params: { programmerId: current.programmerId }, body: { groupIds: chosen.map((g) => g.groupId) } });
+        context.print({ programmer }, () => `${programmer.name} (${programmer.programmerId}) is in ${chosen.length === 0 ? 'no group' : chosen.map((g) => g.name).join(', ')}\n`);
+      }),
+    );
 
   programmers
     .command('rm')

@@ -87,4 +87,26 @@ describe('the flashline CLI creates unit data sources, publishes a job drawing f
     const { job } = await flashlineJson(as('admin.json', 'jobs', 'show', jobId), cli);
     expect(job.counters).toMatchObject({ authorized: 5, remaining: 15 });
   });
+
+  it('targets the job at a programmer group: the group in use cannot be deleted, a programmer outside it is refused', async () => {
+    const { group } = await flashlineJson(as('admin.json', 'groups', 'create', 'Gang A', '--factory', 'My Default Factory'), cli);
+    await flashlineJson(as('admin.json', 'programmers', 'groups', 'Cyclone 1', 'Gang A'), cli);
+    const targeted = await flashlineJson(as('admin.json', 'jobs', 'update', jobId, '--target-group', 'gang a'), cli);
+    expect(targeted.job.targetGroupIds).toEqual([group.groupId]);
+    const inUse = await flashline(as('admin.json', 'groups', 'rm', 'Gang A', '--factory', 'My Default Factory', '--yes'), cli);
+    expect(inUse.code).toBe(1);
+    expect(inUse.stderr).toMatch(/\[group_in_use 409\]/);
+
+    await flashlineJson(as('admin.json', 'programmers', 'add', 'Cyclone 2', '--serial', randomUUID(), '--factory', 'My Default Factory', '--out', 'cyclone-2.json'), cli);
+    const outside = await flashline(as('cyclone-2.json', 'simulate', '--job', jobId, '--units', '1', '--json'), cli);
+    expect(outside.code).toBe(1);
+    expect(outside.stdout + outside.stderr).toMatch(/not_in_target_group/);
+    const inside = await flashlineJson(as('cyclone-1.json', 'simulate', '--job', jobId, '--units', '1', '--program-ms', '1'), cli);
+    expect(inside).toMatchObject({ ok: true, units: 1 });
+
+    await flashlineJson(as('admin.json', 'jobs', 'update', jobId, '--all-programmers'), cli);
+    await flashlineJson(as('admin.json', 'programmers', 'groups', 'Cyclone 1'), cli);
+    const removed = await flashline(as('admin.json', 'groups', 'rm', 'Gang A', '--factory', 'My Default Factory', '--yes'), cli);
+    expect(removed.code, removed.stderr).toBe(0);
+  });
 });

@@ -443,13 +443,16 @@ describe('jobs update and jobs replace', () => {
 
   it('sends only the changes given, and shows the job with its guardrail, targets and unit fields', async () => {
     const api = fakeApi({
+      'GET /v1/jobs/job_1': () => ({ status: 200, body: { job: fullJob } }),
+      'GET /v1/factories/fac_e/groups': () => ({ status: 200, body: { items: [{ groupId: 'grp_1', factoryId: 'fac_e', name: 'Gang A', createdAt: NOW }], nextCursor: null } }),
       'PATCH /v1/jobs/job_1': () => ({ status: 200, body: { job: fullJob } }),
       'GET /v1/factories': () => ({ status: 200, body: { items: [factory('fac_e', 'East Coast Factory')], nextCursor: null } }),
     });
-    const argv = ['jobs', 'update', 'job_1', '--max-count', '500', '--max-lease-seconds', '3600', '--auto-pause', '0.05:100', '--target-group', 'grp_1', '--credentials', 'admin.json'];
+    // A group is named within the job's factory.
+    const argv = ['jobs', 'update', 'job_1', '--max-count', '500', '--max-lease-seconds', '3600', '--auto-pause', '0.05:100', '--target-group', 'gang a', '--credentials', 'admin.json'];
     expect(await run(argv, api.fetch)).toBe(0);
-    expect(api.requests[0]).toMatchObject({ method: 'PATCH', body: { restrictions: { maxCount: 500, maxLeaseSeconds: 3600, autoPause: { failureRate: 0.05, minUnits: 100 } }, targetGroupIds: ['grp_1'] } });
-    expect(Object.keys(api.requests[0]!.body)).toEqual(['restrictions', 'targetGroupIds']);
+    const patch = api.requests.find((r) => r.method === 'PATCH')!;
+    expect(patch.body).toEqual({ restrictions: { maxCount: 500, maxLeaseSeconds: 3600, autoPause: { failureRate: 0.05, minUnits: 100 } }, targetGroupIds: ['grp_1'] });
     expect(stdout).toMatch(/Auto-pause: +at 5 % failures, from 100 results/);
     expect(stdout).toMatch(/Targets: +groups grp_1/);
     expect(stdout).toMatch(/Unit fields: +board=spl_1/);
@@ -480,6 +483,48 @@ describe('jobs update and jobs replace', () => {
     expect(await run(['jobs', 'replace', 'job_1', 'fw-v2.bin', '--step', 'program', '--json', '--credentials', 'admin.json'], api.fetch)).toBe(0);
     expect(api.requests[0]!.body).toEqual({ name: 'fw-v2.bin', contentSha256: image.contentSha256, sizeBytes: bytes.length, delivery: 'direct', steps: [{ kind: 'program' }] });
     expect(JSON.parse(stdout)).toMatchObject({ image: { imageId: 'img_2' }, binding: 'h.p.s2', upload: null });
+  });
+});
+
+describe('programmer groups', () => {
+  const group = { groupId: 'grp_1', factoryId: 'fac_e', name: 'Gang A', createdAt: NOW };
+  const programmer = { programmerId: 'prg_1', name: 'Cyclone 1', factoryId: 'fac_e', hardwareSerial: 'CY-1', status: 'active', encryptionKeyIds: [], groupIds: ['grp_1'], createdAt: NOW, updatedAt: NOW };
+  const routes = {
+    'GET /v1/factories': () => ({ status: 200, body: { items: [factory('fac_e', 'East Coast Factory')], nextCursor: null } }),
+    'GET /v1/factories/fac_e/groups': () => ({ status: 200, body: { items: [group], nextCursor: null } }),
+    'POST /v1/factories/fac_e/groups': () => ({ status: 201, body: { group } }),
+    'DELETE /v1/groups/grp_1': () => ({ status: 204 }),
+    'GET /v1/programmers': () => ({ status: 200, body: { items: [programmer], nextCursor: null } }),
+    'PATCH /v1/programmers/prg_1': () => ({ status: 200, body: { programmer } }),
+  };
+
+  it('creates and lists the groups of a factory named by name', async () => {
+    const api = fakeApi(routes);
+    expect(await run(['groups', 'create', 'Gang A', '--factory', 'east coast factory', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    expect(api.requests.find((r) => r.method === 'POST')).toMatchObject({ path: '/v1/factories/fac_e/groups', body: { name: 'Gang A' } });
+    expect(stdout).toMatch(/Created group Gang A \(grp_1\) in East Coast Factory/);
+    stdout = '';
+    expect(await run(['groups', 'ls', '--factory', 'fac_e', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    expect(stdout).toMatch(/grp_1 +Gang A/);
+  });
+
+  it("sets a programmer's groups by name within its factory, and none empties them", async () => {
+    const api = fakeApi(routes);
+    expect(await run(['programmers', 'groups', 'Cyclone 1', 'Gang A', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    expect(api.requests.find((r) => r.method === 'PATCH')!.body).toEqual({ groupIds: ['grp_1'] });
+    expect(stdout).toMatch(/Cyclone 1 \(prg_1\) is in Gang A/);
+    expect(await run(['programmers', 'groups', 'prg_1', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    expect(api.requests.filter((r) => r.method === 'PATCH').at(-1)!.body).toEqual({ groupIds: [] });
+    expect(await run(['programmers', 'groups', 'prg_1', 'Gang B', '--credentials', 'admin.json'], api.fetch)).toBe(1);
+    expect(stderr).toMatch(/no group in this factory with the id or name "Gang B" \[not_found\]/);
+  });
+
+  it('deletes a group only with --yes when not on a terminal', async () => {
+    const api = fakeApi(routes);
+    expect(await run(['groups', 'rm', 'Gang A', '--factory', 'fac_e', '--credentials', 'admin.json'], api.fetch)).toBe(2);
+    expect(api.requests).toEqual([]);
+    expect(await run(['groups', 'rm', 'Gang A', '--factory', 'fac_e', '--yes', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    expect(api.requests.filter((r) => r.method === 'DELETE').map((r) => r.path)).toEqual(['/v1/groups/grp_1']);
   });
 });
 
