@@ -9,6 +9,7 @@ import { registerGroupCommands } from './commands/groups.js';
 import { registerImageCommands } from './commands/image.js';
 import { registerJobCommands } from './commands/jobs.js';
 import { registerKeyCommands } from './commands/keys.js';
+import { registerPeopleCommands } from './commands/people.js';
 import { registerProgrammerCommands } from './commands/programmers.js';
 import { registerSigningKeyCommands } from './commands/signing-keys.js';
 import { registerSourceCommands } from './commands/sources.js';
@@ -44,6 +45,7 @@ export function buildProgram(io: CliIo, state: RunState): Command {
   registerAccountCommands(program, kit);
   registerCertificateAuthorityCommands(program, kit);
   registerKeyCommands(program, kit);
+  registerPeopleCommands(program, kit);
   registerFactoryCommands(program, kit);
   registerProgrammerCommands(program, kit);
   registerGroupCommands(program, kit);

@@ -44,3 +44,11 @@ export async function resolveGroup(client: FlashlineClient, factoryId: string, w
   const groups = await client.listAll(contract.listGroups, { params: { factoryId }, query: { limit: 100 } });
   return pick(groups, wanted, (g) => g.groupId, (g) => g.name, { one: 'group in this factory', many: 'groups' });
 }
+
+export type Person = ListItemOf<typeof contract.listPeople>;
+
+/** A person of the account, by id or email. */
+export async function resolvePerson(client: FlashlineClient, wanted: string): Promise<Person> {
+  const people = await client.listAll(contract.listPeople, { query: { limit: 100 } });
+  return pick(people, wanted, (p) => p.personId, (p) => p.email, { one: 'person', many: 'people' });
+}

@@ -528,6 +528,37 @@ describe('programmer groups', () => {
   });
 });
 
+describe('people', () => {
+  const person = { personId: 'per_1', email: 'ana@example.com', role: 'operator', factoryIds: ['fac_e'], status: 'active', createdAt: NOW, createdBy: 'key:key_1' };
+  const routes = {
+    'GET /v1/factories': () => ({ status: 200, body: { items: [factory('fac_e', 'East Coast Factory')], nextCursor: null } }),
+    'POST /v1/people': () => ({ status: 201, body: { person, temporaryPassword: 'Tmp-123456aA!' } }),
+    'GET /v1/people': () => ({ status: 200, body: { items: [person], nextCursor: null } }),
+    'PATCH /v1/people/per_1': ({ body }: { body: any }) => ({ status: 200, body: { person: { ...person, ...body, factoryIds: body.factoryIds === null ? undefined : (body.factoryIds ?? person.factoryIds) } } }),
+    'DELETE /v1/people/per_1': () => ({ status: 204 }),
+  };
+
+  it('invites with factories by name and shows the temporary password the local stack hands back', async () => {
+    const api = fakeApi(routes);
+    expect(await run(['people', 'invite', 'ana@example.com', '--role', 'operator', '--factory', 'East Coast Factory', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    expect(api.requests.find((r) => r.method === 'POST')!.body).toEqual({ email: 'ana@example.com', role: 'operator', factoryIds: ['fac_e'] });
+    expect(stdout).toMatch(/Factories: +East Coast Factory/);
+    expect(stdout).toMatch(/Temporary password: Tmp-123456aA!/);
+  });
+
+  it('changes a person found by email, and removes them only with --yes off a terminal', async () => {
+    const api = fakeApi(routes);
+    expect(await run(['people', 'update', 'ANA@example.com', '--role', 'viewer', '--all-factories', '--disable', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    expect(api.requests.find((r) => r.method === 'PATCH')).toMatchObject({ path: '/v1/people/per_1', body: { role: 'viewer', factoryIds: null, status: 'disabled' } });
+    expect(stdout).toMatch(/Factories: +every factory/);
+    expect(await run(['people', 'update', 'ana@example.com', '--credentials', 'admin.json'], api.fetch)).toBe(2);
+    expect(await run(['people', 'update', 'ana@example.com', '--disable', '--enable', '--credentials', 'admin.json'], api.fetch)).toBe(2);
+    expect(await run(['people', 'rm', 'ana@example.com', '--credentials', 'admin.json'], api.fetch)).toBe(2);
+    expect(await run(['people', 'rm', 'ana@example.com', '--yes', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    expect(api.requests.filter((r) => r.method === 'DELETE').map((r) => r.path)).toEqual(['/v1/people/per_1']);
+  });
+});
+
 describe('serial pools and MAC blocks', () => {
   const pool = { serialPoolId: 'spl_1', name: 'Boards', format: 'BD{n:06}', start: 5, step: 2, capacity: 499_998, issued: 0, remaining: 499_998, createdAt: NOW, updatedAt: NOW };
   const block = { macBlockId: 'mab_1', name: 'Line A', first: '00:1B:C5:00:00:00', last: '00:1B:C5:00:0F:FF', count: 4096, issued: 10, remaining: 4086, createdAt: NOW, updatedAt: NOW };
