@@ -135,8 +135,11 @@ async function upload(context: CommandContext, client: FlashlineClient, imageId:
       },
     );
   } catch (error) {
-    if (error instanceof RetriesExhaustedError) throw new CliFailure('upload_failed', `upload failed after ${error.attempts} attempts: ${(error.cause as Error).message}`);
-    if (error instanceof UploadAttemptError) throw new CliFailure('upload_failed', `upload failed: ${error.message}`);
+    // The image stays registered (pending_upload): say how to finish it rather than register again.
+    const resume = `; the image is registered: finish it with flashline image upload ${imageId} ${path.basename(file)}`;
+    if (error instanceof RetriesExhaustedError) throw new CliFailure('upload_failed', `upload failed after ${error.attempts} attempts: ${(error.cause as Error).message}${resume}`, { imageId });
+    if (error instanceof UploadAttemptError) throw new CliFailure('upload_failed', `upload failed: ${error.message}${resume}`, { imageId });
+    if (error instanceof CliFailure && error.code === 'upload_failed') throw new CliFailure('upload_failed', `${error.message}${resume}`, { imageId });
     throw error;
   }
   return performance.now() - started;
@@ -154,6 +157,13 @@ export function readableImage(context: CommandContext, file: string): { absolute
 
 type Registered = contract.ResponseOf<typeof contract.registerImage>;
 
+/** A rejected upload is the command's failure (exit 1), with the verifier's reason on stderr. */
+function reportRejection(context: CommandContext, image: Registered['image']): void {
+  if (image.status !== 'rejected') return;
+  context.fail();
+  context.io.stderr.write(`flashline: the cloud rejected the upload: ${terminalSafe(image.rejectionReason ?? 'no reason given')} [image_rejected]\n`);
+}
+
 /**
  * After a register or a replace: uploads a cloud image to its presigned URL, waits for the
  * verifier unless told not to, and reports a rejection on stderr (exit 1). Returns the image as
@@ -167,10 +177,7 @@ export async function deliverImage(context: CommandContext, client: FlashlineCli
     if (options.wait) latest = await waitForVerifier(context, client, registered.image.imageId, options.waitTimeout);
   }
   const result = { image: latest, job: registered.job, binding: registered.binding, upload: uploadMs === null ? null : { bytes: sizeBytes, ms: Math.round(uploadMs) }, consoleLink: context.consoleLink(registered.job.jobId) };
-  if (latest.status === 'rejected') {
-    context.fail();
-    context.io.stderr.write(`flashline: the cloud rejected the upload: ${terminalSafe(latest.rejectionReason ?? 'no reason given')} [image_rejected]\n`);
-  }
+  reportRejection(context, latest);
   return { latest, result };
 }
 
@@ -232,6 +239,29 @@ export function registerImageCommands(program: Command, kit: CommandKit): void {
             ['View online', link ?? '(set FLASHLINE_CONSOLE_URL to get the console link)'],
           ]),
         );
+      }),
+    );
+
+  image
+    .command('upload')
+    .description('upload a registered cloud image that is still pending_upload (after a failed or interrupted publish), then wait for the verifier')
+    .argument('<imageId>')
+    .argument('<file>', 'the same file that was registered (its size and SHA-256 are checked first)')
+    .option('--no-wait', 'do not wait for the verifier after the upload')
+    .option('--wait-timeout <seconds>', 'how long to wait for the verifier', integerOption(1, 3600), 300)
+    .action(
+      kit.action(async (context, imageId: string, file: string, options: { wait: boolean; waitTimeout: number }) => {
+        const client = context.client();
+        const { absolute, sizeBytes } = readableImage(context, file);
+        const { image: registered } = await client.call(contract.getImage, { params: { imageId } });
+        if (registered.status !== 'pending_upload') throw new CliFailure('invalid_state', `image ${imageId} is ${registered.status}: nothing to upload`, { status: registered.status });
+        if (sizeBytes !== registered.sizeBytes) throw new UsageError(`${absolute} is ${sizeBytes} bytes; image ${imageId} was registered with ${registered.sizeBytes}`);
+        if ((await sha256File(absolute)) !== registered.contentSha256) throw new UsageError(`${absolute} is not the file image ${imageId} was registered with (SHA-256 differs)`);
+        const { upload: instructions } = await client.call(contract.createUploadUrl, { params: { imageId } });
+        const uploadMs = await upload(context, client, imageId, instructions, absolute, sizeBytes);
+        const latest = options.wait ? await waitForVerifier(context, client, imageId, options.waitTimeout) : registered;
+        reportRejection(context, latest);
+        context.print({ image: latest, upload: { bytes: sizeBytes, ms: Math.round(uploadMs) } }, () => `Uploaded ${latest.name} (${latest.imageId}): ${latest.status}\n`);
       }),
     );
 

@@ -1,9 +1,9 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createAccount, uniqueName } from '../support/api.js';
+import { call, createAccount, uniqueName } from '../support/api.js';
 import { type CliOptions, flashline, flashlineJson } from '../support/cli.js';
 
 /**
@@ -108,5 +108,28 @@ describe('the flashline CLI creates unit data sources, publishes a job drawing f
     await flashlineJson(as('admin.json', 'programmers', 'groups', 'Cyclone 1'), cli);
     const removed = await flashline(as('admin.json', 'groups', 'rm', 'Gang A', '--factory', 'My Default Factory', '--yes'), cli);
     expect(removed.code, removed.stderr).toBe(0);
+  });
+
+  it('finishes a registered cloud image whose upload never happened with image upload, after checking the file', async () => {
+    const admin = JSON.parse(readFileSync(path.join(dir, 'admin.json'), 'utf8')) as { token: string };
+    const bytes = randomBytes(64 * 1024);
+    writeFileSync(path.join(dir, 'late.bin'), bytes);
+    writeFileSync(path.join(dir, 'other.bin'), randomBytes(64 * 1024));
+    const factories = (await call('GET', 'v1/factories', { token: admin.token })).body.items as { factoryId: string; isDefault: boolean }[];
+    const registered = await call('POST', 'v1/images', {
+      token: admin.token,
+      body: { name: 'late.bin', factoryId: factories.find((f) => f.isDefault)!.factoryId, contentSha256: createHash('sha256').update(bytes).digest('hex'), sizeBytes: bytes.length, delivery: 'cloud', encryptionKeyId: 'key-late' },
+    });
+    expect(registered.status).toBe(201);
+    const imageId = registered.body.image.imageId as string;
+
+    const wrong = await flashline(as('admin.json', 'image', 'upload', imageId, 'other.bin'), cli);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/not the file image .* was registered with \(SHA-256 differs\)/);
+    const uploaded = await flashlineJson(as('admin.json', 'image', 'upload', imageId, 'late.bin'), cli);
+    expect(uploaded.image).toMatchObject({ imageId, status: 'available' });
+    const again = await flashline(as('admin.json', 'image', 'upload', imageId, 'late.bin'), cli);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/is available: nothing to upload \[invalid_state\]/);
   });
 });

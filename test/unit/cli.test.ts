@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -431,6 +433,44 @@ describe('image publish (direct delivery)', () => {
       expect(api.requests).toEqual([]);
     });
   }
+});
+
+describe('image publish (cloud delivery) when the storage keeps failing', () => {
+  it('gives up after its attempts, each with a fresh URL, and says how to finish the registered image', async () => {
+    const puts: string[] = [];
+    const storage = createServer((request, response) => {
+      puts.push(request.url ?? '');
+      request.resume();
+      request.on('end', () => response.writeHead(503).end('SlowDown'));
+    });
+    await new Promise<void>((resolve) => storage.listen(0, '127.0.0.1', resolve));
+    const url = (n: number) => `http://127.0.0.1:${(storage.address() as AddressInfo).port}/bucket/img_9?attempt=${n}`;
+    try {
+      const bytes = Buffer.from('encrypted firmware');
+      writeFileSync(path.join(dir, 'fw.bin'), bytes);
+      const image = { imageId: 'img_9', jobId: 'job_9', factoryId: 'fac_e', name: 'fw.bin', description: null, contentSha256: createHash('sha256').update(bytes).digest('hex'), sizeBytes: bytes.length, delivery: 'cloud', encryptionKeyId: 'k1', steps: [], status: 'pending_upload', rejectionReason: null, createdAt: NOW, updatedAt: NOW };
+      let fresh = 1;
+      const api = fakeApi({
+        'GET /v1/factories': () => ({ status: 200, body: { items: [factory('fac_e', 'East Coast Factory')], nextCursor: null } }),
+        'POST /v1/images': () => ({ status: 201, body: { image, job: { jobId: 'job_9' }, binding: 'h.p.s', upload: { url: url(1), method: 'PUT', headers: {}, expiresAt: NOW } } }),
+        'POST /v1/images/img_9/upload-url': () => ({ status: 200, body: { upload: { url: url(++fresh), method: 'PUT', headers: {}, expiresAt: NOW } } }),
+      });
+      expect(await run(['image', 'publish', 'fw.bin', '--factory', 'fac_e', '--encryption-key', 'k1', '--credentials', 'admin.json'], api.fetch)).toBe(1);
+      expect(puts).toEqual(['/bucket/img_9?attempt=1', '/bucket/img_9?attempt=2', '/bucket/img_9?attempt=3']);
+      expect(stderr).toMatch(/upload failed after 3 attempts: storage answered 503: SlowDown; the image is registered: finish it with flashline image upload img_9 fw\.bin \[upload_failed\]/);
+    } finally {
+      storage.close();
+    }
+  });
+
+  it('image upload refuses a file other than the one registered, before any upload', async () => {
+    writeFileSync(path.join(dir, 'fw.bin'), Buffer.from('another build'));
+    const image = { imageId: 'img_9', name: 'fw.bin', contentSha256: 'a'.repeat(64), sizeBytes: 13, status: 'pending_upload' };
+    const api = fakeApi({ 'GET /v1/images/img_9': () => ({ status: 200, body: { image } }) });
+    expect(await run(['image', 'upload', 'img_9', 'fw.bin', '--credentials', 'admin.json'], api.fetch)).toBe(2);
+    expect(stderr).toMatch(/is not the file image img_9 was registered with \(SHA-256 differs\)/);
+    expect(api.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /v1/images/img_9']);
+  });
 });
 
 describe('jobs update and jobs replace', () => {
