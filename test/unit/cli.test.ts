@@ -526,6 +526,35 @@ describe('jobs update and jobs replace', () => {
   });
 });
 
+describe('factories update and show', () => {
+  const east = { ...factory('fac_e', 'East Coast Factory'), programmerOfflineMinutes: 15 };
+  const routes = {
+    'GET /v1/factories': () => ({ status: 200, body: { items: [east], nextCursor: null } }),
+    'GET /v1/factories/fac_e': () => ({ status: 200, body: { factory: east } }),
+    'PATCH /v1/factories/fac_e': ({ body }: { body: any }) => ({ status: 200, body: { factory: { ...east, ...body } } }),
+  };
+
+  it('sets the offline threshold or turns it off, and shows it', async () => {
+    const api = fakeApi(routes);
+    expect(await run(['factories', 'update', 'east coast factory', '--offline-after', '30', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    expect(api.requests.find((r) => r.method === 'PATCH')!.body).toEqual({ programmerOfflineMinutes: 30 });
+    expect(stdout).toMatch(/Offline after: +30 min without a device call/);
+    expect(await run(['factories', 'update', 'fac_e', '--never-offline', '--name', 'East', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    expect(api.requests.filter((r) => r.method === 'PATCH').at(-1)!.body).toEqual({ name: 'East', programmerOfflineMinutes: null });
+    stdout = '';
+    expect(await run(['factories', 'show', 'East Coast Factory', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    expect(stdout).toMatch(/Offline after: +15 min/);
+  });
+
+  it('refuses an update with nothing or both offline options, before any request', async () => {
+    const api = fakeApi(routes);
+    expect(await run(['factories', 'update', 'fac_e', '--credentials', 'admin.json'], api.fetch)).toBe(2);
+    expect(await run(['factories', 'update', 'fac_e', '--offline-after', '5', '--never-offline', '--credentials', 'admin.json'], api.fetch)).toBe(2);
+    expect(await run(['factories', 'update', 'fac_e', '--offline-after', '0', '--credentials', 'admin.json'], api.fetch)).toBe(2);
+    expect(api.requests).toEqual([]);
+  });
+});
+
 describe('programmer groups', () => {
   const group = { groupId: 'grp_1', factoryId: 'fac_e', name: 'Gang A', createdAt: NOW };
   const programmer = { programmerId: 'prg_1', name: 'Cyclone 1', factoryId: 'fac_e', hardwareSerial: 'CY-1', status: 'active', encryptionKeyIds: [], groupIds: ['grp_1'], createdAt: NOW, updatedAt: NOW };
