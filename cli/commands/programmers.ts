@@ -38,6 +38,34 @@ export function registerProgrammerCommands(program: Command, kit: CommandKit): v
     );
 
   programmers
+    .command('show')
+    .description('show a programmer: factory, status, keys, groups and when it last called')
+    .argument('<programmer>', 'name or id')
+    .action(
+      kit.action(async (context, wanted: string) => {
+        const client = context.client();
+        const { programmerId } = await resolveProgrammer(client, wanted);
+        const { programmer } = await client.call(contract.getProgrammer, { params: { programmerId } });
+        const [names, groups] = context.json
+          ? [new Map<string, string>(), []]
+          : await Promise.all([factoryNames(client), client.listAll(contract.listGroups, { params: { factoryId: programmer.factoryId }, query: { limit: 100 } })]);
+        const groupName = new Map(groups.map((g) => [g.groupId, g.name]));
+        context.print({ programmer }, () =>
+          renderFields([
+            ['Programmer', `${programmer.name} (${programmer.programmerId})`],
+            ['Serial', programmer.hardwareSerial],
+            ['Factory', `${names.get(programmer.factoryId) ?? ''} (${programmer.factoryId})`.trim()],
+            ['Status', programmer.status],
+            ['Encryption keys', programmer.encryptionKeyIds.join(', ') || '(none)'],
+            ['Groups', programmer.groupIds.map((id) => groupName.get(id) ?? id).join(', ') || '(none)'],
+            ['Last seen', programmer.lastSeenAt ? formatTime(programmer.lastSeenAt) : 'never'],
+            ['Provisioned', formatTime(programmer.createdAt)],
+          ]),
+        );
+      }),
+    );
+
+  programmers
     .command('add')
     .description("provision a programmer and write its credentials file (mode 0600)")
     .argument('<name>')

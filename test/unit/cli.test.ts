@@ -588,6 +588,14 @@ describe('programmer groups', () => {
     expect(stderr).toMatch(/no group in this factory with the id or name "Gang B" \[not_found\]/);
   });
 
+  it('shows a programmer with its factory and group names', async () => {
+    const api = fakeApi({ ...routes, 'GET /v1/programmers/prg_1': () => ({ status: 200, body: { programmer: { ...programmer, lastSeenAt: null } } }) });
+    expect(await run(['programmers', 'show', 'cyclone 1', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    expect(stdout).toMatch(/Factory: +East Coast Factory \(fac_e\)/);
+    expect(stdout).toMatch(/Groups: +Gang A/);
+    expect(stdout).toMatch(/Last seen: +never/);
+  });
+
   it('deletes a group only with --yes when not on a terminal', async () => {
     const api = fakeApi(routes);
     expect(await run(['groups', 'rm', 'Gang A', '--factory', 'fac_e', '--credentials', 'admin.json'], api.fetch)).toBe(2);
