@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { FlashlineClient } from '../../shared/contract/client.js';
 import * as contract from '../../shared/contract/index.js';
 import type { CommandContext } from '../context.js';
 import { assertWritable, credentialsOutPath } from '../credentials.js';
@@ -6,6 +7,12 @@ import { collect, YES_HELP } from '../options.js';
 import { formatTime, renderFields, renderTable } from '../output.js';
 import type { CommandKit } from '../program.js';
 import { type Programmer, factoryNames, resolveFactory, resolveGroup, resolveProgrammer } from '../resolve.js';
+
+/** Groups are named within a factory: without --factory, the default one's. */
+async function defaultFactoryId(client: FlashlineClient): Promise<string> {
+  const { account } = await client.call(contract.getAccount, {});
+  return account.defaultFactoryId;
+}
 
 function printProgrammer(context: CommandContext, programmer: Programmer, verb: string, factoryName?: string): void {
   context.print({ programmer }, () => `${verb} ${programmer.name} (${programmer.programmerId}): ${programmer.status}${factoryName ? `, in ${factoryName}` : ''}\n`);
@@ -72,16 +79,19 @@ export function registerProgrammerCommands(program: Command, kit: CommandKit): v
     .requiredOption('--serial <hardwareSerial>', "the device's hardware serial number")
     .option('--factory <factory>', 'name or id (default: the default factory)')
     .option('--encryption-key <id>', 'an encryption key id loaded on the device (repeatable)', collect)
+    .option('--group <group>', 'a group of its factory to join, name or id (repeatable)', collect)
     .option('--out <file>', 'where to write the credentials file (default: ./.flashline/<name>.credentials.json, a 0700 folder git ignores)')
     .option('--force', 'replace an existing file')
     .action(
-      kit.action(async (context, name: string, options: { serial: string; factory?: string; encryptionKey?: string[]; out?: string; force?: boolean }) => {
+      kit.action(async (context, name: string, options: { serial: string; factory?: string; encryptionKey?: string[]; group?: string[]; out?: string; force?: boolean }) => {
         const client = context.client();
-        const factory = options.factory ? await resolveFactory(client, options.factory) : undefined;
         const file = credentialsOutPath(context.io.cwd, options.out, name);
         assertWritable(file, options.force);
+        const factory = options.factory || options.group ? await resolveFactory(client, options.factory ?? (await defaultFactoryId(client))) : undefined;
+        const groups = options.group && factory ? await Promise.all(options.group.map((group) => resolveGroup(client, factory.factoryId, group))) : undefined;
+        const groupIds = groups?.map((g) => g.groupId);
         const created = await client.call(contract.provisionProgrammer, {
-          body: { name, hardwareSerial: options.serial, factoryId: factory?.factoryId, encryptionKeyIds: options.encryptionKey },
+          body: { name, hardwareSerial: options.serial, factoryId: factory?.factoryId, encryptionKeyIds: options.encryptionKey, groupIds },
         });
         context.writeCredentialsFile(file, created.credentials, options.force);
         const { programmer } = created;
@@ -90,6 +100,7 @@ export function registerProgrammerCommands(program: Command, kit: CommandKit): v
             ['Provisioned', `${programmer.name} (${programmer.programmerId})`],
             ['Factory', factory ? `${factory.name} (${factory.factoryId})` : programmer.factoryId],
             ['Encryption keys', programmer.encryptionKeyIds.join(', ') || '(none)'],
+            ...(groups ? [['Groups', groups.map((g) => g.name).join(', ')] as [string, string]] : []),
             ['Credentials', `${file} (mode 0600; install it on the device)`],
           ]),
         );

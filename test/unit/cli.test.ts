@@ -588,6 +588,17 @@ describe('programmer groups', () => {
     expect(stderr).toMatch(/no group in this factory with the id or name "Gang B" \[not_found\]/);
   });
 
+  it("provisions a programmer into groups named in the default factory when no --factory is given", async () => {
+    const api = fakeApi({
+      ...routes,
+      'GET /v1/account': () => ({ status: 200, body: { account: { accountId: 'acc_1', name: 'Acme', defaultFactoryId: 'fac_e', createdAt: NOW }, caller: { via: 'key', role: 'admin', keyId: 'key_1' } } }),
+      'POST /v1/programmers': () => ({ status: 201, body: { programmer: { ...programmer, programmerId: 'prg_2', name: 'Cyclone 2' }, credentials: { ...credentials, role: 'programmer', token: 'tok-prg' } } }),
+    });
+    expect(await run(['programmers', 'add', 'Cyclone 2', '--serial', 'CY-2', '--group', 'gang a', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    expect(api.requests.find((r) => r.method === 'POST')!.body).toEqual({ name: 'Cyclone 2', hardwareSerial: 'CY-2', factoryId: 'fac_e', groupIds: ['grp_1'] });
+    expect(stdout).toMatch(/Groups: +Gang A/);
+  });
+
   it('shows a programmer with its factory and group names', async () => {
     const api = fakeApi({ ...routes, 'GET /v1/programmers/prg_1': () => ({ status: 200, body: { programmer: { ...programmer, lastSeenAt: null } } }) });
     expect(await run(['programmers', 'show', 'cyclone 1', '--credentials', 'admin.json'], api.fetch)).toBe(0);
