@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { FlashlineClient } from '../../shared/contract/client.js';
 import * as contract from '../../shared/contract/index.js';
+import { UsageError } from '../errors.js';
 import type { CommandContext } from '../context.js';
 import { assertWritable, credentialsOutPath } from '../credentials.js';
 import { collect, YES_HELP } from '../options.js';
@@ -138,6 +139,25 @@ export function registerProgrammerCommands(program: Command, kit: CommandKit): v
         }),
       );
   }
+
+  programmers
+    .command('update')
+    .description('rename a programmer and/or replace the encryption key ids loaded on it (admin)')
+    .argument('<programmer>', 'name or id')
+    .option('--name <name>', 'the new name')
+    .option('--encryption-key <id>', 'an encryption key id loaded on the device (repeatable; replaces the list)', collect)
+    .option('--no-encryption-keys', 'the device holds no encryption key (it gets no cloud images)')
+    .action(
+      kit.action(async (context, wanted: string, options: { name?: string; encryptionKey?: string[]; encryptionKeys?: boolean }) => {
+        if (options.encryptionKey && options.encryptionKeys === false) throw new UsageError('give --encryption-key or --no-encryption-keys, not both');
+        const encryptionKeyIds = options.encryptionKeys === false ? [] : options.encryptionKey;
+        if (options.name === undefined && encryptionKeyIds === undefined) throw new UsageError('give something to change: --name, --encryption-key or --no-encryption-keys');
+        const client = context.client();
+        const current = await resolveProgrammer(client, wanted);
+        const { programmer } = await client.call(contract.updateProgrammer, { params: { programmerId: current.programmerId }, body: { name: options.name, encryptionKeyIds } });
+        context.print({ programmer }, () => `Updated ${programmer.name} (${programmer.programmerId}): keys ${programmer.encryptionKeyIds.join(', ') || '(none)'}\n`);
+      }),
+    );
 
   programmers
     .command('groups')

@@ -599,6 +599,18 @@ describe('programmer groups', () => {
     expect(stdout).toMatch(/Groups: +Gang A/);
   });
 
+  it('renames a programmer and replaces or empties its encryption keys', async () => {
+    const api = fakeApi(routes);
+    expect(await run(['programmers', 'update', 'Cyclone 1', '--name', 'Cyclone One', '--encryption-key', 'k1', '--encryption-key', 'k2', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    expect(api.requests.find((r) => r.method === 'PATCH')!.body).toEqual({ name: 'Cyclone One', encryptionKeyIds: ['k1', 'k2'] });
+    expect(await run(['programmers', 'update', 'prg_1', '--no-encryption-keys', '--credentials', 'admin.json'], api.fetch)).toBe(0);
+    expect(api.requests.filter((r) => r.method === 'PATCH').at(-1)!.body).toEqual({ encryptionKeyIds: [] });
+    const before = api.requests.length;
+    expect(await run(['programmers', 'update', 'prg_1', '--credentials', 'admin.json'], api.fetch)).toBe(2);
+    expect(await run(['programmers', 'update', 'prg_1', '--encryption-key', 'k1', '--no-encryption-keys', '--credentials', 'admin.json'], api.fetch)).toBe(2);
+    expect(api.requests.length).toBe(before);
+  });
+
   it('shows a programmer with its factory and group names', async () => {
     const api = fakeApi({ ...routes, 'GET /v1/programmers/prg_1': () => ({ status: 200, body: { programmer: { ...programmer, lastSeenAt: null } } }) });
     expect(await run(['programmers', 'show', 'cyclone 1', '--credentials', 'admin.json'], api.fetch)).toBe(0);
