@@ -21,14 +21,36 @@ export async function logGroupOf(functionId: string): Promise<string> {
   return group.PhysicalResourceId;
 }
 
+/** The most events one FilterLogEvents answer carries (AWS's default and maximum `limit`). */
+const FILTER_PAGE_LIMIT = 10_000;
+
+/**
+ * Every line since `startTime`. AWS pages with `nextToken`; MiniStack answers at most 10,000
+ * events and never a token, so a busy group (the fuzzer's thousands of management requests
+ * beside this test) hid everything after its first 10,000 lines. A full page without a token is
+ * therefore continued from its last timestamp, the events of that millisecond read twice and
+ * kept once.
+ */
 export async function linesSince(logGroupName: string, startTime: number): Promise<{ lines: Line[]; raw: string[] }> {
   const raw: string[] = [];
+  const seen = new Set<string>();
+  let from = startTime;
   let nextToken: string | undefined;
-  do {
-    const page = await logs.send(new FilterLogEventsCommand({ logGroupName, startTime, nextToken }));
-    raw.push(...(page.events ?? []).map((event) => event.message ?? ''));
+  for (;;) {
+    const page = await logs.send(new FilterLogEventsCommand({ logGroupName, startTime: from, nextToken }));
+    const events = page.events ?? [];
+    for (const event of events) {
+      const key = event.eventId ?? `${event.logStreamName}|${event.timestamp}|${event.message}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      raw.push(event.message ?? '');
+    }
     nextToken = page.nextToken;
-  } while (nextToken);
+    if (nextToken) continue;
+    const last = events.at(-1)?.timestamp;
+    if (events.length < FILTER_PAGE_LIMIT || last === undefined || last === from) break;
+    from = last;
+  }
   const lines = raw.flatMap((message) => {
     try {
       return [JSON.parse(message) as Line];
