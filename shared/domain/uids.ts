@@ -22,8 +22,9 @@ export function authorizationUids(policy: UidPolicy, units: number, uids: readon
     return undefined;
   }
   const normalized = uids?.map(normalizeUid) ?? [];
-  // One per unit, distinct (a missing list is none of them).
-  if (new Set(normalized).size !== units) throw uidsIssue(`must be ${units} distinct chip UID(s), one per unit (uidPolicy ${policy})`);
+  // One per unit, distinct (a missing list is none of them; a list with repeats, even of other
+  // case, is not one per unit however many distinct values it has).
+  if (normalized.length !== units || new Set(normalized).size !== units) throw uidsIssue(`must be ${units} distinct chip UID(s), one per unit (uidPolicy ${policy})`);
   return normalized;
 }
 

@@ -1,6 +1,6 @@
 import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { UidPolicy } from '../domain/uids.js';
-import { createHash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { DEFAULT_LEASE_SECONDS, targetRefusal } from '../domain/authorizations.js';
 import { ConflictError, NotFoundError, StateConflictError } from '../domain/errors.js';
 import { type JobAction, type JobState, type JobStatus, applyTransition, effectiveStatus, remainingUnits, serialAt, serialSettingsProblems } from '../domain/jobs.js';
@@ -209,9 +209,12 @@ export async function transitionJob(
   if (action === 'delete') {
     items.push(factoryCounterUpdate(db, accountId, current.factoryId, 'openJobCount', -1, at));
   }
-  // The same decision on the same state always sends the same token: should the SDK resend a
-  // transaction that DynamoDB already committed, DynamoDB answers it without applying it again.
-  const clientRequestToken = createHash('sha256').update(`${accountId}\n${jobId}\n${action}\n${current.run}\n${current.status}\n${current.updatedAt}`).digest('hex').slice(0, 36);
+  // One token per decision, kept by every resend of it (the SDK's and withFaultRetry's): a resend
+  // of a transaction DynamoDB already committed is answered without being applied again. Two
+  // requests never share one, even on the same state: their audit items differ, and the same
+  // token with other items is refused (IdempotentParameterMismatch) where the second request
+  // must instead lose the condition and be decided again (a pause of a paused job is a 409).
+  const clientRequestToken = randomUUID();
   try {
     await withFaultRetry(() => db.doc.send(new TransactWriteCommand({ TransactItems: items, ClientRequestToken: clientRequestToken })));
   } catch (error) {

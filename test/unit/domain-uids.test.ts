@@ -25,6 +25,8 @@ describe('chip UID rules', () => {
     expect(codeOf(() => authorizationUids('unique_per_job', 2, ['AA']))).toEqual({ code: 'invalid_uids', path: 'uids' });
     expect(codeOf(() => authorizationUids('unique_per_job', 2, ['aa', 'AA']))).toEqual({ code: 'invalid_uids', path: 'uids' });
     expect(codeOf(() => authorizationUids('none', 1, ['AA']))).toEqual({ code: 'invalid_uids', path: 'uids' });
+    // Two distinct chips for two units, but three entries: the repeat must not pass as one per unit.
+    expect(codeOf(() => authorizationUids('unique_per_job', 2, ['AA', 'aa', 'BB']))).toEqual({ code: 'invalid_uids', path: 'uids' });
   });
 
   it('wants each result to name the UID its serial was granted with', () => {

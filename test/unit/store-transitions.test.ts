@@ -30,18 +30,45 @@ const job = {
 describe('transitionJob', () => {
   afterEach(() => ddb.reset());
 
-  it('sends a ClientRequestToken derived from the state it decided on, so an SDK resend is not applied twice', async () => {
+  it('sends one ClientRequestToken per decision: kept by a resend, never shared by two requests', async () => {
     ddb.on(GetCommand).resolves({ Item: job });
-    ddb.on(TransactWriteCommand).resolves({});
+    ddb.on(TransactWriteCommand).rejectsOnce(Object.assign(new Error('Throughput exceeded'), { name: 'ProvisionedThroughputExceededException' })).resolves({});
     await transitionJob(db, 'acc_1', 'job_1', 'pause', 'key_1');
-    await transitionJob(db, 'acc_1', 'job_1', 'pause', 'key_1');
-    const [first, second] = ddb.commandCalls(TransactWriteCommand).map((call) => call.args[0].input.ClientRequestToken);
-    expect(first).toMatch(/^[0-9a-f]{36}$/);
-    expect(second).toBe(first);
+    const [sent, resent] = ddb.commandCalls(TransactWriteCommand).map((call) => call.args[0].input.ClientRequestToken);
+    expect(sent).toMatch(/^[0-9a-f-]{36}$/);
+    expect(resent).toBe(sent);
 
-    ddb.on(GetCommand).resolves({ Item: { ...job, updatedAt: '2026-11-27T09:31:00.000Z' } });
     await transitionJob(db, 'acc_1', 'job_1', 'pause', 'key_1');
-    expect(ddb.commandCalls(TransactWriteCommand)[2]!.args[0].input.ClientRequestToken).not.toBe(first);
+    expect(ddb.commandCalls(TransactWriteCommand)[2]!.args[0].input.ClientRequestToken).not.toBe(sent);
+  });
+
+  it('answers the second of two concurrent pauses 409, never the 500 of a token reused with other items', async () => {
+    // DynamoDB's rules, as far as they matter here: a committed token answered again with the
+    // same items is a no-op, with other items IdempotentParameterMismatch; the status condition
+    // fails once the job is paused.
+    let stored = { ...job };
+    const committed = new Map<string, string>();
+    ddb.on(GetCommand).callsFake(() => ({ Item: stored }));
+    ddb.on(TransactWriteCommand).callsFake((input) => {
+      const items = JSON.stringify(input.TransactItems);
+      const seen = committed.get(input.ClientRequestToken);
+      if (seen !== undefined) {
+        if (seen !== items) throw Object.assign(new Error('Token reused'), { name: 'IdempotentParameterMismatchException' });
+        return {};
+      }
+      const update = input.TransactItems[0].Update;
+      if (update.ExpressionAttributeValues[':current'] !== stored.status) {
+        throw Object.assign(new Error('Transaction cancelled'), { name: 'TransactionCanceledException', CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }] });
+      }
+      committed.set(input.ClientRequestToken, items);
+      stored = { ...stored, status: update.ExpressionAttributeValues[':next'] };
+      return {};
+    });
+    // Both requests decide on the active job before either writes.
+    const [first, second] = await Promise.allSettled([transitionJob(db, 'acc_1', 'job_1', 'pause', 'key_1'), transitionJob(db, 'acc_1', 'job_1', 'pause', 'key_2')]);
+    expect(first.status).toBe('fulfilled');
+    expect(second.status).toBe('rejected');
+    expect((second as PromiseRejectedResult).reason).toMatchObject({ status: 409, code: 'invalid_transition' });
   });
 
   it('resets returned units with the other counters on restart', async () => {
