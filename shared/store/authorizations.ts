@@ -330,6 +330,34 @@ function reservedInCurrentRun(jobItem: Record<string, unknown>, entry: LedgerEnt
   return entry.firstIndex >= Number(jobItem.runStartIndex ?? 0);
 }
 
+/**
+ * The earliest reservation an earlier attempt of this nonce made in the job's current run, which
+ * a retry finishes instead of reserving again. One from before a restart is not: its units count
+ * in no run any more, so granting it would hand out units the new run never counted (the sweep
+ * removes it; the retry reserves anew).
+ */
+function earliestOwnReservation(jobItem: Record<string, unknown>, authorizationId: string): LedgerEntry | undefined {
+  return ledgerEntries(jobItem, authorizationId)
+    .filter((entry) => reservedInCurrentRun(jobItem, entry))
+    .sort((a, b) => a.firstIndex - b.firstIndex)[0];
+}
+
+/**
+ * The give-back of a reservation's units as one update: the units leave `authorized` only while
+ * the reservation is still in the run it was counted in. The condition holds that, so a restart
+ * between the read and this write (which zeroes `authorized` and moves `runStartIndex` past the
+ * entry) fails it instead of taking the units from the new run's count.
+ */
+function giveBackUpdate(jobItem: Record<string, unknown>, entry: LedgerEntry, now: Date) {
+  const currentRun = reservedInCurrentRun(jobItem, entry);
+  return {
+    UpdateExpression: currentRun ? 'SET authorized = authorized - :units, updatedAt = :at REMOVE #rsv' : 'REMOVE #rsv',
+    ConditionExpression: currentRun ? '#rsv = :firstIndex AND (attribute_not_exists(runStartIndex) OR runStartIndex <= :firstIndex)' : '#rsv = :firstIndex',
+    ExpressionAttributeNames: { '#rsv': entry.name },
+    ExpressionAttributeValues: { ':firstIndex': entry.firstIndex, ...(currentRun && { ':units': entry.units, ':at': now.toISOString() }) },
+  };
+}
+
 type Reservation = { kind: 'reserved'; entry: LedgerEntry; job: JobRecord; item: Record<string, unknown> } | { kind: 'changed'; job: JobRecord | undefined };
 
 /**
@@ -520,20 +548,10 @@ async function giveBack(db: Db, accountId: string, jobId: string, entry: LedgerE
   const jobItem = await readJobItem(db, accountId, jobId);
   if (!jobItem || jobItem[entry.name] !== entry.firstIndex) return;
   try {
-    await withFaultRetry(() =>
-      db.doc.send(
-        new UpdateCommand({
-          TableName: db.table,
-          Key: keys.job(accountId, jobId),
-          UpdateExpression: reservedInCurrentRun(jobItem, entry) ? 'SET authorized = authorized - :units REMOVE #rsv' : 'REMOVE #rsv',
-          ConditionExpression: '#rsv = :firstIndex',
-          ExpressionAttributeNames: { '#rsv': entry.name },
-          ExpressionAttributeValues: { ':firstIndex': entry.firstIndex, ...(reservedInCurrentRun(jobItem, entry) && { ':units': entry.units }) },
-        }),
-      ),
-    );
+    await withFaultRetry(() => db.doc.send(new UpdateCommand({ TableName: db.table, Key: keys.job(accountId, jobId), ...giveBackUpdate(jobItem, entry, new Date()) })));
   } catch (error) {
-    // Given back meanwhile by the stale-reservation sweep; any other failure leaves it to that sweep.
+    // Given back meanwhile by the stale-reservation sweep, or the job restarted since it was
+    // read; any other failure leaves it to that sweep.
     if (!isConditionFailure(error)) throw error;
   }
 }
@@ -544,12 +562,15 @@ async function giveBack(db: Db, accountId: string, jobId: string, entry: LedgerE
  * values already taken from other sources are burned. A crash or a twin request after this
  * point burns values too: a value may be burned, never handed out twice.
  */
-async function drawForReservation(db: Db, input: AuthorizeInput, job: JobRecord, entry: LedgerEntry): Promise<IndexRuns[]> {
+async function drawForReservation(db: Db, input: AuthorizeInput, job: JobRecord, entry: LedgerEntry, inherited: boolean): Promise<IndexRuns[]> {
   if (job.unitFields.length === 0) return [];
   try {
     return await drawUnitValues(db, input.accountId, job.unitFields, input.units, job.onFailure === 'return' ? { authorizationId: authorizationIdFor(input.accountId, input.programmerId, input.nonce) } : undefined);
   } catch (error) {
-    await giveBack(db, input.accountId, job.jobId, entry);
+    // A reservation taken over from an earlier attempt of this nonce may still be granted by
+    // that attempt (a twin still running): only the stale sweep, which reads the authorization
+    // and writes a tombstone in the same transaction, may give it back.
+    if (!inherited) await giveBack(db, input.accountId, job.jobId, entry);
     throw error;
   }
 }
@@ -632,7 +653,7 @@ async function reserveBesideReads(deps: AuthorizeDeps, input: AuthorizeInput, au
   }
   // An earlier attempt of this nonce reserved and died (or a twin is still running): finish that
   // reservation, and give this one back.
-  const earlier = ledgerEntries(reservation.item, authorizationId).sort((a, b) => a.firstIndex - b.firstIndex)[0]!;
+  const earlier = earliestOwnReservation(reservation.item, authorizationId)!;
   if (earlier.name !== reservation.entry.name) {
     await undo();
     return { kind: 'held', reservation: { ...reservation, entry: earlier }, existing, inherited: true };
@@ -651,7 +672,7 @@ async function decideThenReserve(deps: AuthorizeDeps, input: AuthorizeInput, aut
   if (!job || !jobItem) throw new NotFoundError('Job');
   // An earlier attempt of this nonce that reserved and then died (or a twin still running): its
   // units are counted already, so only the programmer and the job are checked again, not the limit.
-  const earlier = ledgerEntries(jobItem, authorizationId).sort((a, b) => a.firstIndex - b.firstIndex)[0];
+  const earlier = earliestOwnReservation(jobItem, authorizationId);
   const refusal = earlier ? deviceRefusal(programmer, job) : authorizationDecision(programmer, job, input.units, now);
   if (refusal) throw refusal;
   if (input.binding !== undefined) {
@@ -673,6 +694,9 @@ async function decideThenReserve(deps: AuthorizeDeps, input: AuthorizeInput, aut
     Object.assign(claims, { scope, uids });
   }
   if (earlier) return { kind: 'held', reservation: { kind: 'reserved', entry: earlier, job, item: jobItem }, existing, inherited: true };
+  // An attempt of this nonce from before a restart left its entry: it counts in no run, and within
+  // the same second it has the very name this reservation is about to take.
+  for (const old of ledgerEntries(jobItem, authorizationId)) await giveBack(db, input.accountId, job.jobId, old);
   const reservation = await reserve(db, input, authorizationId, job, now, deps.jobs);
   if (reservation.kind === 'changed') {
     // The job changed since we read it (paused, limit reached, restarted): decide on what is there now.
@@ -738,7 +762,7 @@ async function authorizeClaimingUids(deps: AuthorizeDeps, input: AuthorizeInput,
 
     const reserved = reservation.job;
     const serials = serialRange({ start: reserved.serialStart, step: reserved.serialStep, format: reserved.serialFormat }, reservation.entry.firstIndex, input.units);
-    const unitDraws = await drawForReservation(db, input, reserved, reservation.entry);
+    const unitDraws = await drawForReservation(db, input, reserved, reservation.entry, inherited);
     const listRows = await listRowsOf(db, deps.dataKeys, input.accountId, reserved.unitFields, unitDraws);
     const unitData = buildUnitData(serials, reserved.unitFields, unitDraws, listRows);
     const ticket = await withFaultRetry(() =>
@@ -808,7 +832,6 @@ export async function recoverStaleReservations(db: Db, accountId: string, jobIte
     const holder = await readAuthorizationItem(db, accountId, entry.authorizationId);
     const granted = holder?.state === 'granted' || holder?.state === 'released';
     const jobKey = keys.job(accountId, jobItem.jobId as string);
-    const currentRun = reservedInCurrentRun(jobItem, entry);
     try {
       if (granted && holder.firstIndex === entry.firstIndex) {
         await db.doc.send(
@@ -816,16 +839,7 @@ export async function recoverStaleReservations(db: Db, accountId: string, jobIte
         );
         continue;
       }
-      const jobUpdate = {
-        Update: {
-          TableName: db.table,
-          Key: jobKey,
-          UpdateExpression: currentRun ? 'SET authorized = authorized - :units, updatedAt = :at REMOVE #rsv' : 'REMOVE #rsv',
-          ConditionExpression: '#rsv = :firstIndex',
-          ExpressionAttributeNames: { '#rsv': entry.name },
-          ExpressionAttributeValues: { ':firstIndex': entry.firstIndex, ...(currentRun && { ':units': entry.units, ':at': now.toISOString() }) },
-        },
-      };
+      const jobUpdate = { Update: { TableName: db.table, Key: jobKey, ...giveBackUpdate(jobItem, entry, now) } };
       const tombstone = {
         Put: {
           TableName: db.table,

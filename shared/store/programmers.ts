@@ -122,24 +122,26 @@ export async function updateProgrammer(
     groupIds,
     updatedAt: at,
   };
+  // Only what this request changes is written: two admins changing different things at once
+  // (one disabling a stolen device, one renaming it) must not write back each other's reads.
+  const changed: Record<string, unknown> = {
+    ...(changes.name !== undefined && { name: next.name }),
+    ...(changes.status !== undefined && { status: next.status }),
+    ...(changes.encryptionKeyIds !== undefined && { encryptionKeyIds: next.encryptionKeyIds }),
+    ...((changes.groupIds !== undefined || moving) && { groupIds: next.groupIds }),
+    ...(moving && { factoryId: next.factoryId, gsi1pk: keys.factoryIndex(accountId, next.factoryId) }),
+    updatedAt: at,
+  };
+  const attributes = Object.keys(changed);
   const update = {
     Update: {
       TableName: db.table,
       Key: keys.programmer(accountId, programmerId),
-      UpdateExpression: 'SET #name = :name, #status = :status, encryptionKeyIds = :keyIds, groupIds = :groupIds, factoryId = :factoryId, gsi1pk = :gsi1pk, updatedAt = :at',
+      UpdateExpression: `SET ${attributes.map((_, i) => `#a${i} = :a${i}`).join(', ')}`,
       // The factory we read is the one whose counter we move: a concurrent move fails here.
-      ConditionExpression: 'attribute_exists(pk) AND factoryId = :currentFactory',
-      ExpressionAttributeNames: { '#name': 'name', '#status': 'status' },
-      ExpressionAttributeValues: {
-        ':name': next.name,
-        ':status': next.status,
-        ':keyIds': next.encryptionKeyIds,
-        ':groupIds': next.groupIds,
-        ':factoryId': next.factoryId,
-        ':gsi1pk': keys.factoryIndex(accountId, next.factoryId),
-        ':at': at,
-        ':currentFactory': current.factoryId,
-      },
+      ConditionExpression: 'attribute_exists(pk) AND #readFactory = :readFactory',
+      ExpressionAttributeNames: { ...Object.fromEntries(attributes.map((attribute, i) => [`#a${i}`, attribute])), '#readFactory': 'factoryId' },
+      ExpressionAttributeValues: { ...Object.fromEntries(attributes.map((attribute, i) => [`:a${i}`, changed[attribute]])), ':readFactory': current.factoryId },
     },
   };
   const audit = auditItem(db, { accountId, actor, action: 'programmer.update', targetType: 'programmer', targetId: programmerId, details: { ...changes } }, at);

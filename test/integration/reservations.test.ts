@@ -9,10 +9,11 @@ import type { Db } from '../../shared/store/db.js';
 import { ephemeralCursorCodec } from '../../shared/store/cursors.js';
 import { ImageObjects } from '../../shared/store/image-objects.js';
 import { registerImage } from '../../shared/store/images.js';
-import { getJob, updateJob } from '../../shared/store/jobs.js';
+import { getJob, transitionJob, updateJob } from '../../shared/store/jobs.js';
 import { keys } from '../../shared/store/keys.js';
-import { provisionProgrammer, updateProgrammer } from '../../shared/store/programmers.js';
+import { getProgrammer, provisionProgrammer, updateProgrammer } from '../../shared/store/programmers.js';
 import { listResults, recordResults } from '../../shared/store/results.js';
+import { createSerialPool } from '../../shared/store/serial-pools.js';
 import { KmsJwsSigner } from '../../shared/store/signer.js';
 
 /** What a process crash looks like to DynamoDB: the writes made so far stay, nothing after them happens. */
@@ -32,6 +33,23 @@ function crashingAfterWrites(db: Db, writes: number): Db {
     return output;
   };
   return { ...db, doc: new Proxy(db.doc, { get: (target, property) => (property === 'send' ? send : Reflect.get(target, property)) }) };
+}
+
+/** A Db whose request stops before its n-th write until `resume` is called: a request still running while a twin acts. */
+function stallingBeforeWrite(db: Db, write: number): { db: Db; reached: Promise<void>; resume: () => void } {
+  let writes = 0;
+  let resume!: () => void;
+  let reachedGate!: () => void;
+  const gate = new Promise<void>((resolve) => (resume = resolve));
+  const reached = new Promise<void>((resolve) => (reachedGate = resolve));
+  const send = async (command: { constructor: { name: string } }) => {
+    if (WRITE_COMMANDS.has(command.constructor.name) && ++writes === write) {
+      reachedGate();
+      await gate;
+    }
+    return (db.doc.send as (c: unknown) => Promise<unknown>)(command);
+  };
+  return { db: { ...db, doc: new Proxy(db.doc, { get: (target, property) => (property === 'send' ? send : Reflect.get(target, property)) }) }, reached, resume };
 }
 
 /**
@@ -226,5 +244,55 @@ describe('reservations, crashes and leases on the emulator', () => {
     await updateJob(db, accountId, jobId, { restrictions: { maxLeaseSeconds: 60 } }, 'test');
     await expect(authorizeUnits(deps(), { accountId, programmerId, jobId, units: 1, nonce: randomUUID(), validSeconds: 90 })).rejects.toMatchObject({ code: 'lease_too_long' });
     expect((await getJob(db, accountId, jobId)).counters.authorized).toBe(5);
+  });
+  it('a retry of the nonce after a restart reserves in the new run, never granting the old run’s reservation uncounted', async () => {
+    const jobId = await newJob(10);
+    const request = { accountId, programmerId, jobId, units: 4, nonce: randomUUID() };
+    await expect(authorizeUnits({ ...deps(), db: crashingAfterWrites(db, 1) }, request)).rejects.toBeInstanceOf(Crash);
+    await transitionJob(db, accountId, jobId, 'restart', 'test');
+    expect((await getJob(db, accountId, jobId)).counters.authorized).toBe(0);
+
+    const { authorization, created } = await authorizeUnits(deps(), request);
+    expect(created).toBe(true);
+    // The units it holds are the new run's: counted, and after the old reservation's serials.
+    expect((await getJob(db, accountId, jobId)).counters.authorized).toBe(4);
+    expect(authorization.serials).toEqual(['SN-00000005', 'SN-00000006', 'SN-00000007', 'SN-00000008']);
+  });
+
+  it('a retry that takes over a still-running twin’s reservation never gives it back, even when its own draw fails', async () => {
+    // Four values in all: the first attempt draws them, so its retry's draw finds none.
+    const pool = await createSerialPool(db, accountId, { name: 'Four', format: '{n:1}', start: 6 }, 'test');
+    const jobId = (
+      await registerImage(
+        { db, signer, objects: new ImageObjects(createS3Client(), inject('imagesBucketName')) },
+        accountId,
+        { name: 'Twins', factoryId, contentSha256: 'd'.repeat(64), sizeBytes: 10, delivery: 'direct', restrictions: { maxCount: 10 }, unitFields: [{ name: 'sn', source: { serialPool: pool.serialPoolId } }] },
+        'test',
+      )
+    ).job.jobId;
+    const request = { accountId, programmerId, jobId, units: 4, nonce: randomUUID() };
+    // Writes of the first attempt: 1 the reservation, 2 the pool's draw, 3 the grant, where it stalls.
+    const first = stallingBeforeWrite(db, 3);
+    const firstAttempt = authorizeUnits({ ...deps(), db: first.db, jobs: new JobMemory() }, request);
+    await first.reached;
+
+    await expect(authorizeUnits({ ...deps(), jobs: new JobMemory() }, request)).rejects.toMatchObject({ code: 'serials_exhausted' });
+    first.resume();
+    await expect(firstAttempt).resolves.toMatchObject({ created: true, authorization: { units: 4 } });
+    // The granted units stay counted: the retry left the reservation to the sweep.
+    expect((await getJob(db, accountId, jobId)).counters.authorized).toBe(4);
+    expect(await authorizeUnits({ ...deps(), jobs: new JobMemory() }, request)).toMatchObject({ created: false });
+    expect((await getJob(db, accountId, jobId)).counters.authorized).toBe(4);
+  });
+  it('a rename racing a disable never writes the programmer active again', async () => {
+    const { programmerId: stolen } = (await provisionProgrammer(db, accountId, { name: 'Stolen', hardwareSerial: randomUUID() }, 'test')).programmer;
+    // The rename reads the programmer active, then stalls before its write while another admin disables it.
+    const rename = stallingBeforeWrite(db, 1);
+    const renaming = updateProgrammer(rename.db, accountId, stolen, { name: 'Stolen (line 2)' }, 'admin-a');
+    await rename.reached;
+    await updateProgrammer(db, accountId, stolen, { status: 'disabled' }, 'admin-b');
+    rename.resume();
+    await renaming;
+    expect(await getProgrammer(db, accountId, stolen, true)).toMatchObject({ name: 'Stolen (line 2)', status: 'disabled' });
   });
 });

@@ -139,8 +139,9 @@ describe('authorizeUnits: contention-free reservation', () => {
     expect(created).toBe(false);
     expect(authorization.serials).toEqual(['SN-107', 'SN-108', 'SN-109']);
     const giveBack = ddb.commandCalls(UpdateCommand)[1]!.args[0].input;
-    expect(giveBack.UpdateExpression).toBe('SET authorized = authorized - :units REMOVE #rsv');
-    expect(giveBack.ConditionExpression).toBe('#rsv = :firstIndex');
+    expect(giveBack.UpdateExpression).toBe('SET authorized = authorized - :units, updatedAt = :at REMOVE #rsv');
+    // Only while the reservation is still in the run it was counted in (no restart since the read).
+    expect(giveBack.ConditionExpression).toBe('#rsv = :firstIndex AND (attribute_not_exists(runStartIndex) OR runStartIndex <= :firstIndex)');
     expect(giveBack.ExpressionAttributeValues).toMatchObject({ ':units': 3, ':firstIndex': 4 });
   });
 
