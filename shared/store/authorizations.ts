@@ -9,7 +9,7 @@ import { decodeJwsPayload } from '../domain/jws.js';
 import { type IndexRuns, type UnitDataEntry, type UnitFieldDefinition, buildUnitData, unitDataDigest } from '../domain/unit-data.js';
 import { authorizationUids, normalizeUid } from '../domain/uids.js';
 import { compactText, expandText } from './compression.js';
-import { type Db, cancelledConditions, getItems, isConditionFailure } from './db.js';
+import { type Db, cancelledConditions, getItems, isConditionFailure, putItems } from './db.js';
 import { withFaultRetry } from './faults.js';
 import { type JobRecord, toJobRecord } from './jobs.js';
 import { keys } from './keys.js';
@@ -532,9 +532,16 @@ async function recordGrant(
   };
   try {
     // A job without per-unit sources keeps its one plain write; one with them writes its index
-    // items in the same transaction (one round trip, all or nothing).
+    // items in the same transaction (one round trip, all or nothing) while they fit one beside the
+    // grant. Values given back by failed units come in short runs, one index item each, so a
+    // grant can name more runs than a transaction holds (100 items): those index items are written
+    // first, and the grant alone after them. An index item whose grant then never happens is
+    // harmless: a lookup follows it only to an authorization whose draws hold the value.
     if (traced.length === 0) await withFaultRetry(() => db.doc.send(new PutCommand(grant)));
-    else await withFaultRetry(() => db.doc.send(new TransactWriteCommand({ TransactItems: [{ Put: grant }, ...traced.map((Item) => ({ Put: { TableName: db.table, Item } }))] })));
+    else if (traced.length >= MAX_TRANSACTION_ITEMS) {
+      await putItems(db, db.table, traced);
+      await withFaultRetry(() => db.doc.send(new PutCommand(grant)));
+    } else await withFaultRetry(() => db.doc.send(new TransactWriteCommand({ TransactItems: [{ Put: grant }, ...traced.map((Item) => ({ Put: { TableName: db.table, Item } }))] })));
     return true;
   } catch (error) {
     // The grant's own condition, alone or as the transaction's first item.
@@ -542,6 +549,9 @@ async function recordGrant(
     throw error;
   }
 }
+
+/** DynamoDB's limit on the items of one TransactWriteItems. */
+const MAX_TRANSACTION_ITEMS = 100;
 
 /** Gives back a reservation this request made that no authorization holds (a twin request granted with its own). */
 async function giveBack(db: Db, accountId: string, jobId: string, entry: LedgerEntry): Promise<void> {

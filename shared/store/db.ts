@@ -1,4 +1,4 @@
-import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CursorCodec } from './cursors.js';
 import { UnprocessedItemsError, withFaultRetry } from './faults.js';
 
@@ -48,4 +48,20 @@ export async function getItems(
     });
   }
   return itemKeys.map((key) => found.get(id(key)));
+}
+
+/**
+ * Writes many items of one table, unconditionally, 25 a call (DynamoDB's batch limit), items it
+ * leaves unprocessed sent again with backoff inside the fault budget, then 429. For items whose
+ * write may be repeated: a retry writes the same items again.
+ */
+export async function putItems(db: Db, table: string, items: readonly Record<string, unknown>[]): Promise<void> {
+  for (let i = 0; i < items.length; i += 25) {
+    let pending = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+    await withFaultRetry(async () => {
+      const output = await db.doc.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
+      pending = (output.UnprocessedItems?.[table] ?? []) as typeof pending;
+      if (pending.length > 0) throw new UnprocessedItemsError(pending.length);
+    });
+  }
 }

@@ -18,6 +18,7 @@ import { KmsJwsSigner } from '../../shared/store/signer.js';
 import { type UnitFieldInput, heldValuesOf, serialsExhausted, takeIndexes } from '../../shared/store/unit-fields.js';
 import { keys } from '../../shared/store/keys.js';
 import { reportResults } from '../../shared/store/results.js';
+import { unitsBySerial } from '../../shared/store/units.js';
 
 const codeOf = (outcome: PromiseSettledResult<unknown>) => (outcome.status === 'rejected' ? (outcome.reason as { code?: string }).code : undefined);
 
@@ -207,5 +208,25 @@ describe('serial pools and MAC blocks on the emulator', () => {
     for (const unit of handedOut) expect(Number.parseInt(unit.eth[1]!.replaceAll(':', ''), 16) - Number.parseInt(unit.eth[0]!.replaceAll(':', ''), 16)).toBe(1);
     // Every value handed out came from the pool once: what was returned is reused, never drawn twice.
     expect((await getSerialPool(db, accountId, pool.serialPoolId, true)).issued).toBe(10 + serials.length - 10 + heldValuesOf(keys.serialPool(accountId, pool.serialPoolId)));
+  });
+  it('grants an authorization that takes more returned runs than one transaction holds, and traces each value to it', async () => {
+    const pool = await createSerialPool(db, accountId, { name: 'Fragments', format: 'FR{n:05}' }, 'test');
+    const jobId = await newJob([{ name: 'sn', source: { serialPool: pool.serialPoolId } }]);
+    await updateJob(db, accountId, jobId, { onFailure: 'return' }, 'test');
+    // A socket that fails every other unit: each failed value goes back as a run of its own. Both
+    // authorizations draw before either reports, so the third finds both returns.
+    const earlier = [(await authorize(jobId, 100, 0)).authorization, (await authorize(jobId, 100, 1)).authorization];
+    for (const [i, { authorizationId, serials }] of earlier.entries()) {
+      await reportResults(db, accountId, programmers[i] as string, authorizationId, serials.map((serial, unit) => ({ serial, status: unit % 2 === 1 ? ('failure' as const) : ('success' as const) })));
+    }
+    // 100 single-value runs: 100 index items beside the grant, over DynamoDB's 100 items a transaction.
+    const { authorization, created } = await authorize(jobId, 100, 2);
+    expect(created).toBe(true);
+    const reused = authorization.unitData.map((unit) => unit.fields.sn as string);
+    const returned = new Set(earlier.flatMap((a) => a.unitData.filter((_, unit) => unit % 2 === 1).map((unit) => unit.fields.sn as string)));
+    expect(reused.filter((value) => returned.has(value))).toHaveLength(100);
+    for (const serial of [reused[0]!, reused[57]!, reused[99]!]) {
+      expect(await unitsBySerial(db, accountId, serial)).toContainEqual(expect.objectContaining({ authorizationId: authorization.authorizationId, serial: expect.any(String) }));
+    }
   });
 });
