@@ -108,6 +108,6 @@ export const issueDeviceCertificate = defineRoute({
   successStatus: 201,
   replayStatus: { status: 200, description: 'This unit already has its certificate: the stored one' },
   response: DeviceCertificate,
-  errors: ['no_certificate_field', 'certificate_already_issued', 'programmer_disabled', 'serial_not_in_authorization'],
+  errors: ['no_certificate_field', 'certificate_already_issued', 'programmer_disabled', 'serial_not_in_authorization', 'authorization_released'],
   idempotent: true,
 });

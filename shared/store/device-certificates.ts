@@ -8,6 +8,7 @@ import { type Db, getItems, isConditionFailure } from './db.js';
 import { activeProgrammer } from './device.js';
 import { withFaultRetry } from './faults.js';
 import { keys } from './keys.js';
+import { toReportedState } from './results.js';
 
 export interface IssueDeviceCertificateInput {
   accountId: string;
@@ -37,10 +38,10 @@ function samePublicKey(a: Uint8Array, b: Uint8Array): boolean {
  */
 export async function issueDeviceCertificate(db: Db, kms: KMSClient, input: IssueDeviceCertificateInput): Promise<{ certificate: DeviceCertificateView; created: boolean }> {
   const certificateKey = keys.deviceCertificate(input.accountId, input.authorizationId, input.serial);
-  const [programmerItem, authorizationItem, storedItem] = await getItems(
+  const [programmerItem, authorizationItem, storedItem, reportedItem] = await getItems(
     db,
     db.table,
-    [keys.programmer(input.accountId, input.programmerId), keys.authorization(input.accountId, input.authorizationId), certificateKey],
+    [keys.programmer(input.accountId, input.programmerId), keys.authorization(input.accountId, input.authorizationId), certificateKey, keys.reportedUnits(input.accountId, input.authorizationId)],
     true,
   );
   activeProgrammer(programmerItem);
@@ -52,6 +53,15 @@ export async function issueDeviceCertificate(db: Db, kms: KMSClient, input: Issu
   const unit = authorization.serials.indexOf(input.serial);
   if (unit < 0) {
     throw new StateConflictError('serial_not_in_authorization', `Serial ${input.serial} was not granted by this authorization`, [{ path: 'serial', message: 'is not one of the serials this authorization granted' }]);
+  }
+  // A released authorization's unreported units went back to the job: no identity for a unit the
+  // cloud records as never programmed (a result for it is refused the same way).
+  const reported = toReportedState(authorization.units, reportedItem);
+  if (!storedItem && reported.released && !reported.set.has(unit)) {
+    throw new ConflictError('authorization_released', `Authorization ${input.authorizationId} was released; serial ${input.serial} went back to the job`, {
+      authorizationId: input.authorizationId,
+      serials: [input.serial],
+    });
   }
   // Read only once the caller is known to hold this unit: another's authorization is a 404 whatever it sends.
   const csr = await checkCsr(input.csr);

@@ -127,6 +127,25 @@ describe('device certificates and chip UIDs', () => {
     expect((await issue(stranger.programmer.token, { authorizationId, serial: serials[0], csr: device.csrPem })).status).toBe(404);
   });
 
+  it('after a release, issues no certificate for a unit that went back to the job, and still gives a reported unit its own', async () => {
+    const job = (await register({ unitFields: [{ name: 'cert', source: { certificateAuthority: caId } }] })).body.job;
+    const me = programmers[0]!;
+    const granted = await authorize(me.token, { jobId: job.jobId, units: 2 });
+    expect(granted.status, JSON.stringify(granted.body)).toBe(201);
+    const { authorizationId, serials } = granted.body;
+    const device = await deviceCsr();
+    expect((await issue(me.token, { authorizationId, serial: serials[0], csr: device.csrPem })).status).toBe(201);
+    const reported = await call('POST', 'v1/device/results', { token: me.token, body: { authorizationId, results: [{ serial: serials[0], status: 'success' }] } });
+    expect(reported.status, JSON.stringify(reported.body)).toBe(200);
+    expect((await call('POST', `v1/device/authorizations/${authorizationId}/release`, { token: me.token })).body).toMatchObject({ returned: 1 });
+
+    const returned = await issue(me.token, { authorizationId, serial: serials[1], csr: (await deviceCsr()).csrPem });
+    expect(returned.status).toBe(409);
+    expect(returned.body.error).toMatchObject({ code: 'authorization_released', details: { authorizationId, serials: [serials[1]] } });
+    // The unit that was programmed keeps its certificate: a retry gets it back.
+    expect((await issue(me.token, { authorizationId, serial: serials[0], csr: device.csrPem })).status).toBe(200);
+  });
+
   it('refuses certificates for a job without a certificate field', async () => {
     const job = (await register({})).body.job;
     const granted = await authorize(programmers[0]!.token, { jobId: job.jobId, units: 1 });
