@@ -230,10 +230,12 @@ interface Snapshot {
 
 /**
  * Programmer, job and any earlier authorization of this nonce, in one round trip. The first
- * read may be eventually consistent (half the read units): nothing decided on it is final,
- * because the reservation re-checks status, run and limit in its condition and the
- * authorization item can only be created once, so a stale read costs at most another pass.
- * Passes after a lost race read strongly consistent.
+ * read may be eventually consistent (half the read units): what is decided on the job is not
+ * final, because the reservation re-checks its settings in its condition, and the authorization
+ * item can only be created once, so a stale job or nonce costs at most another pass. The
+ * programmer is not checked again: a programmer disabled, moved or taken out of the job's target
+ * groups within DynamoDB's replication lag (typically well under a second) may still be granted
+ * this once (README "Authorization"). Passes after a lost race read strongly consistent.
  */
 async function readSnapshot(db: Db, input: AuthorizeInput, authorizationId: string, consistent: boolean): Promise<Snapshot> {
   const [programmer, job, existing] = await getItems(
