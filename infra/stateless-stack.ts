@@ -151,6 +151,18 @@ export class FlashlineApiStack extends Stack {
     store.grantSign(store.bindingKey, management);
     store.grantPublicKeys(management, store.bindingKey, store.ticketKey);
     store.grantImageUpload(management);
+    store.grantManifests(management);
+    NagSuppressions.addResourceSuppressions(
+      management.role!,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          reason: 'Manifests of large jobs: objects under manifests/ of our own images bucket, one per job and SHA-256, named at run time.',
+          appliesTo: [{ regex: '/^Resource::<StoreImages.*\\.Arn>\\/manifests\\/\\*$/g' }, { regex: '/^Resource::.*ExportsOutputFnGetAttStoreImages.*Arn.*\\/manifests\\/\\*$/g' }],
+        },
+      ],
+      true,
+    );
     // Every paged list is a management route: only this function signs and checks cursors.
     store.grantCursorKey(management);
 

@@ -160,7 +160,10 @@ export function registerDataListCommands(program: Command, kit: CommandKit): voi
     .action(
       kit.action(async (context, jobId: string, options: { verify?: boolean; out?: string }) => {
         const client = context.client();
-        const manifest = await client.call(contract.getJobManifest, { params: { jobId } });
+        const answered = await client.call(contract.getJobManifest, { params: { jobId } });
+        // A large job's lines are not inline: they are fetched from the presigned URL the answer names.
+        const lines = answered.manifest ?? (await fetchManifestLines(answered.manifestUrl));
+        const manifest = { ...answered, manifest: lines };
         if (options.verify) {
           const verifier = new JwsVerifier(async () => (await client.call(contract.getSigningKeys, {})) as JSONWebKeySet);
           const claims = await verifier.verify(manifest.signature, 'flashline-manifest+jwt').catch((error: Error) => {
@@ -177,4 +180,11 @@ export function registerDataListCommands(program: Command, kit: CommandKit): voi
         context.print(manifest, () => (options.out ? `Wrote ${manifest.units} unit(s) to ${options.out}\n` : manifest.manifest));
       }),
     );
+}
+
+async function fetchManifestLines(url: string | undefined): Promise<string> {
+  if (!url) throw new CliFailure('manifest_invalid', 'the answer carries neither the manifest nor a URL for it');
+  const response = await fetch(url);
+  if (!response.ok) throw new CliFailure('manifest_download_failed', `the manifest's URL answered ${response.status}; run the command again for a fresh URL`);
+  return response.text();
 }

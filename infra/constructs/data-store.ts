@@ -189,7 +189,11 @@ export class DataStore extends Construct {
         },
       ],
       // Old versions of deleted or replaced images go after 30 days.
-      lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      lifecycleRules: [
+        { noncurrentVersionExpiration: Duration.days(30), abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        // Manifests are asked for again whenever needed (their URLs live 15 minutes): a day is plenty.
+        { prefix: 'manifests/', expiration: Duration.days(1), noncurrentVersionExpiration: Duration.days(1) },
+      ],
       removalPolicy: props.removalPolicy,
     });
   }
@@ -252,6 +256,12 @@ export class DataStore extends Construct {
   grantImageUpload(grantee: iam.IGrantable): void {
     this.allow(grantee, ['s3:PutObject', 's3:DeleteObject'], [this.imagesBucket.arnForObjects('accounts/*')]);
     this.allow(grantee, ['kms:GenerateDataKey', 'kms:Encrypt', 'kms:Decrypt'], [this.dataKey.keyArn]);
+  }
+
+  /** Manifests of large jobs: written under `manifests/` and handed out presigned (signed with these rights). */
+  grantManifests(grantee: iam.IGrantable): void {
+    this.allow(grantee, ['s3:PutObject', 's3:GetObject'], [this.imagesBucket.arnForObjects('manifests/*')]);
+    this.allow(grantee, ['kms:GenerateDataKey', 'kms:Decrypt'], [this.dataKey.keyArn]);
   }
 
   grantImageRead(grantee: iam.IGrantable): void {

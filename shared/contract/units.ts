@@ -53,12 +53,17 @@ export const JobManifest = z
   .object({
     jobId: Id,
     units: z.number().int(),
-    manifest: z.string().meta({
-      description:
-        'JSON lines, one a unit with a reported result, in arrival order: serial, status, errorCode, at, reportedAt, jobId, imageId, programmerId, authorizationId, ' +
-        'fields (unit data without secret columns), withheld (the secret column names)',
-    }),
-    sha256: z.string().meta({ description: 'Lowercase hex SHA-256 of `manifest` (its UTF-8 bytes)' }),
+    manifest: z
+      .string()
+      .optional()
+      .meta({
+        description:
+          'JSON lines, one a unit with a reported result, in arrival order: serial, status, errorCode, at, reportedAt, jobId, imageId, programmerId, authorizationId, ' +
+          'fields (unit data without secret columns), withheld (the secret column names). Inline up to 1 MiB; a larger manifest is only at `manifestUrl`.',
+      }),
+    manifestUrl: z.string().url().optional().meta({ description: 'A manifest over 1 MiB: a presigned GET (15 minutes) of exactly those lines, instead of `manifest`' }),
+    manifestUrlExpiresAt: Timestamp.optional().meta({ description: 'When `manifestUrl` stops working: ask again for a fresh one' }),
+    sha256: z.string().meta({ description: 'Lowercase hex SHA-256 of the manifest lines (their UTF-8 bytes), inline or at `manifestUrl`' }),
     signature: z.string().meta({
       description:
         'Compact JWS (ES256, typ flashline-manifest+jwt) by the binding root key of GET /v1/signing-keys over `{ iss, acct, job, units, sha256, iat }`: ' +

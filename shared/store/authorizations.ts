@@ -537,7 +537,7 @@ async function recordGrant(
     // items in the same transaction (one round trip, all or nothing) while they fit one beside the
     // grant. Values given back by failed units come in short runs, one index item each, so a
     // grant can name more runs than a transaction holds (100 items): those index items are written
-    // first, and the grant alone after them. An index item whose grant then never happens is
+    // first (one PutItem each), and the grant alone after them. An index item whose grant then never happens is
     // harmless: a lookup follows it only to an authorization whose draws hold the value.
     if (traced.length === 0) await withFaultRetry(() => db.doc.send(new PutCommand(grant)));
     else if (traced.length >= MAX_TRANSACTION_ITEMS) {

@@ -1,4 +1,4 @@
-import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { CursorCodec } from './cursors.js';
 import { UnprocessedItemsError, withFaultRetry } from './faults.js';
 
@@ -51,17 +51,12 @@ export async function getItems(
 }
 
 /**
- * Writes many items of one table, unconditionally, 25 a call (DynamoDB's batch limit), items it
- * leaves unprocessed sent again with backoff inside the fault budget, then 429. For items whose
- * write may be repeated: a retry writes the same items again.
+ * Writes many items of one table, unconditionally, one PutItem each, a few at a time, each
+ * retried inside the fault budget. Not BatchWriteItem: the functions that call this hold
+ * PutItem and nothing wider (test/infra). For items whose write may be repeated.
  */
-export async function putItems(db: Db, table: string, items: readonly Record<string, unknown>[]): Promise<void> {
-  for (let i = 0; i < items.length; i += 25) {
-    let pending = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
-    await withFaultRetry(async () => {
-      const output = await db.doc.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
-      pending = (output.UnprocessedItems?.[table] ?? []) as typeof pending;
-      if (pending.length > 0) throw new UnprocessedItemsError(pending.length);
-    });
+export async function putItems(db: Db, table: string, items: readonly Record<string, unknown>[], concurrency = 8): Promise<void> {
+  for (let i = 0; i < items.length; i += concurrency) {
+    await Promise.all(items.slice(i, i + concurrency).map((Item) => withFaultRetry(() => db.doc.send(new PutCommand({ TableName: table, Item })))));
   }
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { DeleteObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { formatUrl } from '@aws-sdk/core/util';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { Sha256 } from '@smithy/core/checksum';
@@ -13,6 +13,8 @@ import { s3Endpoint } from './clients.js';
 /** Presigned URLs live minutes: long enough for a slow factory uplink, short enough to be useless when leaked. */
 export const UPLOAD_URL_TTL_SECONDS = 15 * 60;
 export const DOWNLOAD_URL_TTL_SECONDS = 5 * 60;
+/** A manifest of a large job is fetched once by a person or a script: a quarter of an hour. */
+export const MANIFEST_URL_TTL_SECONDS = 15 * 60;
 
 export interface PresignedRequest {
   url: string;
@@ -79,8 +81,12 @@ export class ImageUrls {
   }
 
   async presignDownload(accountId: string, imageId: string, now = new Date()): Promise<PresignedRequest> {
-    const url = await this.presign('GET', keys.imageObject(accountId, imageId), 'GetObject', {}, DOWNLOAD_URL_TTL_SECONDS, now);
-    return { url, headers: {}, expiresAt: new Date(now.getTime() + DOWNLOAD_URL_TTL_SECONDS * 1000).toISOString() };
+    return this.presignObjectDownload(keys.imageObject(accountId, imageId), DOWNLOAD_URL_TTL_SECONDS, now);
+  }
+
+  async presignObjectDownload(objectKey: string, ttlSeconds: number, now = new Date()): Promise<PresignedRequest> {
+    const url = await this.presign('GET', objectKey, 'GetObject', {}, ttlSeconds, now);
+    return { url, headers: {}, expiresAt: new Date(now.getTime() + ttlSeconds * 1000).toISOString() };
   }
 
   private async presign(method: 'GET' | 'PUT', key: string, operation: string, headers: Record<string, string>, expiresIn: number, signingDate: Date): Promise<string> {
@@ -179,6 +185,16 @@ export class ImageObjects {
    */
   async deleteVersion(objectKey: string, versionId: string): Promise<void> {
     await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: objectKey, VersionId: versionId }));
+  }
+
+  /**
+   * A job's manifest too large to answer inline, stored under its own SHA-256 (the same lines
+   * always land on the same key) and handed out as a presigned GET.
+   */
+  async storeManifest(accountId: string, jobId: string, sha256Hex: string, manifest: string, now = new Date()): Promise<PresignedRequest> {
+    const objectKey = keys.manifestObject(accountId, jobId, sha256Hex);
+    await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: objectKey, Body: manifest, ContentType: 'application/x-ndjson' }));
+    return this.presigner().presignObjectDownload(objectKey, MANIFEST_URL_TTL_SECONDS, now);
   }
 
   async delete(accountId: string, imageId: string): Promise<void> {

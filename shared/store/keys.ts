@@ -218,6 +218,8 @@ export const keys = {
   sessionKeyCertificate: (kid: string): Key => ({ pk: `SESSIONKEY#${kid}`, sk: 'CERTIFICATE' }),
   imageObject: (accountId: string, imageId: string) => `accounts/${accountId}/images/${imageId}`,
   dataListObject: (accountId: string, dataListId: string, uploadId: string) => `accounts/${accountId}/data-lists/${dataListId}/${uploadId}`,
+  /** Outside `accounts/`, so the upload verifier is never told of it; expired by the bucket's lifecycle after a day. */
+  manifestObject: (accountId: string, jobId: string, sha256Hex: string) => `manifests/${accountId}/${jobId}/${sha256Hex}.jsonl`,
   parseDataListObject: (objectKey: string): { accountId: string; dataListId: string; uploadId: string } | undefined => {
     const match = /^accounts\/([A-Za-z0-9_-]+)\/data-lists\/([A-Za-z0-9_-]+)\/([A-Za-z0-9_-]+)$/.exec(objectKey);
     return match ? { accountId: match[1] as string, dataListId: match[2] as string, uploadId: match[3] as string } : undefined;

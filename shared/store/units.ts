@@ -231,6 +231,9 @@ export async function unitsByMac(db: Db, accountId: string, mac: string, scope: 
   return (await storiesAt(db, accountId, range[2], address - range[0], mac)).filter((story) => seesFactory(scope, story.factoryId));
 }
 
+/** Manifests up to this size are answered inline; larger ones are handed out as a presigned S3 URL. */
+export const MANIFEST_INLINE_BYTES = 1024 * 1024;
+
 export interface Manifest {
   jobId: string;
   units: number;
@@ -249,7 +252,10 @@ export async function buildManifest(db: Db, accountId: string, jobId: string): P
   const [job] = await getItems(db, db.table, [keys.job(accountId, jobId)], true);
   if (!job || job.status === 'deleted') throw new NotFoundError('Job');
   const results = await resultsOf(db, accountId, jobId, {});
-  const authorizationIds = [...new Set(results.map((result) => result.authorizationId))];
+  // Unit data lives on the authorizations, and only jobs with unit fields have any (they are
+  // fixed before the first authorization): other jobs' manifests read none of them.
+  const hasUnitData = ((job.unitFields as unknown[] | undefined) ?? []).length > 0;
+  const authorizationIds = hasUnitData ? [...new Set(results.map((result) => result.authorizationId))] : [];
   const items = await getItems(db, db.table, authorizationIds.map((id) => keys.authorization(accountId, id)), false);
   const dataByAuthorization = new Map<string, Map<string, { fields: Record<string, string | string[]>; withheld: string[] }>>();
   await Promise.all(

@@ -116,6 +116,8 @@ describe('Flashline templates (both stacks)', () => {
         'kms:ScheduleKeyDeletion',
         's3:PutObject',
         's3:DeleteObject',
+        // Manifests of large jobs, under manifests/ only (presigned GETs are signed with this right).
+        's3:GetObject',
         'secretsmanager:GetSecretValue',
         // POST /v1/webhooks/{id}/test queues its delivery (the notifications key encrypts it: GenerateDataKey, Decrypt).
         'sqs:SendMessage',
@@ -191,7 +193,7 @@ describe('Flashline templates (both stacks)', () => {
       // Only the authorizations function signs (tickets) or reads a public key (bindings); it presigns no download.
       for (const action of ['kms:Sign', 'kms:GetPublicKey']) expect(actionsOf('DeviceApi'), action).not.toContain(action);
       expect(actionsOf('DeviceAuthorizations')).not.toContain('s3:GetObject');
-      expect(actionsOf('ManagementApi')).not.toContain('s3:GetObject');
+      // The management function reads objects only under manifests/ (scoped in the S3 test below).
     });
 
     it('scopes table rights: the authorizer and the verifier reach the entity table only, never an index; the device queries only indexes of the entity table and only writes the events table', () => {
@@ -277,16 +279,19 @@ describe('Flashline templates (both stacks)', () => {
       });
     });
 
-    it('scopes S3 object rights to the accounts/ prefix of the images bucket', () => {
+    it('scopes S3 object rights to the accounts/ prefix of the images bucket, and manifests/ for the management function', () => {
       const bucket = logicalIdOf('AWS::S3::Bucket', 'StoreImages');
       for (const name of OUR_FUNCTIONS) {
         for (const action of ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']) {
           for (const resource of resourcesFor(name, action)) {
             expect(mentions(resource, bucket)).toBe(true);
-            expect(JSON.stringify(resource)).toContain('/accounts/*');
+            // Only the management function stores (and presigns) large jobs' manifests, outside accounts/.
+            const manifests = name === 'ManagementApi' && action !== 's3:DeleteObject' && JSON.stringify(resource).includes('/manifests/*');
+            if (!manifests) expect(JSON.stringify(resource)).toContain('/accounts/*');
           }
         }
       }
+      expect(resourcesFor('ManagementApi', 's3:GetObject').map((resource) => JSON.stringify(resource))).toEqual([expect.stringContaining('/manifests/*')]);
     });
   });
 

@@ -1,7 +1,7 @@
 import * as contract from '../../../shared/contract/index.js';
 import { implement } from '../../../shared/http/handler.js';
 import * as units from '../../../shared/store/units.js';
-import { db, signer } from '../deps.js';
+import { db, objects, signer } from '../deps.js';
 
 /** Traceability: where a value went, and the signed manifest of a job's units (signed by the binding root key, verifiable with the JWKS). */
 export const unitRoutes = [
@@ -14,15 +14,18 @@ export const unitRoutes = [
           : await units.unitsByUid(db, principal.accountId, query.uid as string, principal),
   })),
   implement(contract.getJobManifest, async ({ principal, params }) => {
-    const manifest = await units.buildManifest(db, principal.accountId, params.jobId);
+    const { manifest, ...built } = await units.buildManifest(db, principal.accountId, params.jobId);
     const signature = await signer.sign('flashline-manifest+jwt', {
       iss: 'flashline',
       acct: principal.accountId,
-      job: manifest.jobId,
-      units: manifest.units,
-      sha256: manifest.sha256,
+      job: built.jobId,
+      units: built.units,
+      sha256: built.sha256,
       iat: Math.floor(Date.now() / 1000),
     });
-    return { ...manifest, signature };
+    // A large job's lines would outgrow a Lambda response (6 MB): they go to S3 and are fetched from there.
+    if (Buffer.byteLength(manifest, 'utf8') <= units.MANIFEST_INLINE_BYTES) return { ...built, manifest, signature };
+    const { url, expiresAt } = await objects.storeManifest(principal.accountId, built.jobId, built.sha256, manifest);
+    return { ...built, manifestUrl: url, manifestUrlExpiresAt: expiresAt, signature };
   }),
 ];
