@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { type BrowserContext, chromium } from 'playwright-core';
+import { type BrowserContext, type Locator, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildConsole } from '../../console/build.js';
 import { type ConsoleServer, startConsoleServer } from '../../scripts/lib/console-server.js';
@@ -26,6 +26,7 @@ describe.skipIf(!haveChromium && !requireChromium)(`the role-aware console in Ch
   let jobA: string;
   let jobB: string;
   let oldKeyName: string;
+  let programmerA: string;
   let operator: CredentialsFileType;
   let distDir: string;
   let profileDir: string;
@@ -55,6 +56,8 @@ describe.skipIf(!haveChromium && !requireChromium)(`the role-aware console in Ch
       return response.body.job.jobId as string;
     };
     [jobA, jobB] = [await job(lineA.factoryId), await job(lineB.factoryId)];
+    programmerA = uniqueName('Bench A');
+    expect((await call('POST', 'v1/programmers', { token: admin.token, body: { name: programmerA, hardwareSerial: uniqueName('HW'), factoryId: lineA.factoryId } })).status).toBe(201);
     oldKeyName = uniqueName('Old script');
     expect((await call('POST', 'v1/api-keys', { token: admin.token, body: { name: oldKeyName, role: 'viewer' } })).status).toBe(201);
 
@@ -140,6 +143,66 @@ describe.skipIf(!haveChromium && !requireChromium)(`the role-aware console in Ch
     // The API keys page itself says who may use it, should an operator open its link.
     await page.goto(`${server.url}#/api-keys`);
     await page.getByText('Only an admin manages API keys; you are signed in as operator.').waitFor();
+    await page.close();
+  });
+
+  /** The write controls of Programmers, Factories and a job page: an admin gets them all, an operator none (the API would answer 403). */
+  const writeControls = async (page: Page, as: 'admin' | 'operator') => {
+    const present = async (locator: Locator) => (as === 'admin' ? locator.first().waitFor() : expect(await locator.count(), `${locator}`).toBe(0));
+    await page.goto(`${server.url}#/programmers`);
+    await page.getByRole('heading', { name: 'Provisioned programmers' }).waitFor();
+    await page.getByRole('row').filter({ hasText: programmerA }).waitFor();
+    await present(page.getByRole('heading', { name: 'Provision a programmer' }));
+    for (const verb of ['Move', 'Disable', 'Deprovision', 'Edit groups of']) await present(page.getByRole('button', { name: `${verb} ${programmerA}` }));
+    await page.getByLabel('Show factory').selectOption(lineA.factoryId);
+    await present(page.getByRole('button', { name: 'Create group' }));
+    if (as === 'operator') await page.getByText('Only an admin provisions, moves, disables and deprovisions programmers; you are signed in as operator.').waitFor();
+
+    await page.goto(`${server.url}#/factories`);
+    await page.getByRole('link', { name: lineA.name }).waitFor();
+    await present(page.getByRole('button', { name: 'Create factory' }));
+    await present(page.getByRole('button', { name: `Rename ${lineA.name}` }));
+    await present(page.getByRole('button', { name: `Delete ${lineA.name}` }));
+    if (as === 'operator') expect(await page.getByRole('columnheader', { name: 'Actions' }).count()).toBe(0);
+
+    await page.goto(`${server.url}#/factories/${lineA.factoryId}`);
+    await page.getByRole('heading', { name: lineA.name, level: 1 }).waitFor();
+    await present(page.getByRole('link', { name: 'Publish an image' }));
+
+    await page.goto(`${server.url}#/jobs/${jobA}`);
+    await page.getByRole('heading', { name: 'Counters' }).waitFor();
+    await page.getByTestId('job-targets').waitFor();
+    await present(page.getByRole('button', { name: 'Edit restrictions' }));
+    await present(page.getByRole('button', { name: 'Change targets' }));
+    await present(page.getByText('Replace image', { exact: true }));
+  };
+
+  /** A new tab signed in with `token`, on the dashboard. */
+  const signedIn = async (token: string) => {
+    const page = await browser.newPage();
+    await page.goto(server.url);
+    await signInWithToken(page, token);
+    await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
+    return page;
+  };
+
+  it('offers an admin every write control of Programmers, Factories and the job page', async () => {
+    const page = await signedIn(admin.token);
+    await writeControls(page, 'admin');
+    await page.close();
+  });
+
+  it('offers an operator of line A none of them, and says the audit trail is for admins', async () => {
+    const page = await signedIn(operator.token);
+    await writeControls(page, 'operator');
+    await expectAccessible(page, 'the job page without write controls');
+
+    await page.goto(`${server.url}#/audit`);
+    await page.getByText('Only an admin reads the audit trail; you are signed in as operator.').waitFor();
+    expect(await page.getByRole('search').count()).toBe(0);
+    expect(await page.getByRole('alert').count()).toBe(0);
+    await page.goto(`${server.url}#/factories/${lineA.factoryId}/publish`);
+    await page.getByText('Only an author or admin publishes images; you are signed in as operator.').waitFor();
     await page.close();
   });
 

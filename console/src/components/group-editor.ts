@@ -81,15 +81,15 @@ export function FactoryGroups({ factoryId, factoryName, groups, onChanged }: { f
   </section>`;
 }
 
-/** A programmer's groups, shown by name, with an editor that replaces them (PATCH groupIds). */
-export function ProgrammerGroups({ programmer, groups, onChanged }: { programmer: { programmerId: string; name: string; groupIds: string[] }; groups: readonly Group[]; onChanged: () => void }) {
+/** A programmer's groups, shown by name, with an editor that replaces them (PATCH groupIds) when the caller may (`editable`). */
+export function ProgrammerGroups({ programmer, groups, onChanged, editable = true }: { programmer: { programmerId: string; name: string; groupIds: string[] }; groups: readonly Group[]; onChanged: () => void; editable?: boolean }) {
   const { api } = useConsole();
   const [editing, setEditing] = useState<string[] | undefined>();
   const change = useChange();
   const names = programmer.groupIds.map((id) => groups.find((group) => group.groupId === id)?.name ?? id);
   if (!editing) {
     return html`<span>${names.length > 0 ? names.join(', ') : '—'}</span>
-      <button type="button" class="secondary" aria-label=${`Edit groups of ${programmer.name}`} onClick=${() => setEditing(programmer.groupIds)}>Edit</button>`;
+      ${editable && html`<button type="button" class="secondary" aria-label=${`Edit groups of ${programmer.name}`} onClick=${() => setEditing(programmer.groupIds)}>Edit</button>`}`;
   }
   const save = (event: Event) => {
     event.preventDefault();

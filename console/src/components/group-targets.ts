@@ -3,12 +3,13 @@ import { useState } from 'preact/hooks';
 import * as contract from '../../../shared/contract/index.js';
 import type { Job } from '../api.js';
 import { useConsole, usePolling } from '../hooks.js';
+import { can } from '../permissions.js';
 import { ErrorNotice } from './error-notice.js';
 import { GroupChoices, useChange } from './group-editor.js';
 
-/** Which programmers a job is for: every one of its factory, or the members of its target groups; editable. */
+/** Which programmers a job is for: every one of its factory, or the members of its target groups; editable by an author. */
 export function JobTargets({ job, onChanged }: { job: Job; onChanged: (job: Job) => void }) {
-  const { api } = useConsole();
+  const { api, caller } = useConsole();
   const groups = usePolling(() => api.listAll(contract.listGroups, { params: { factoryId: job.factoryId }, query: { limit: 100 } }), null, [job.factoryId]);
   const [editing, setEditing] = useState<string[] | undefined>();
   const change = useChange();
@@ -28,7 +29,7 @@ export function JobTargets({ job, onChanged }: { job: Job; onChanged: (job: Job)
     ${!editing &&
     html`<p class="toolbar">
       <span data-testid="job-targets">${job.targetGroupIds ? `Groups: ${names.join(', ')}` : 'Every programmer of the factory'}</span>
-      <button type="button" onClick=${() => setEditing(job.targetGroupIds ?? [])} disabled=${!groups.data}>Change targets</button>
+      ${can(caller, contract.updateJob, job.factoryId) && html`<button type="button" onClick=${() => setEditing(job.targetGroupIds ?? [])} disabled=${!groups.data}>Change targets</button>`}
     </p>`}
     ${editing &&
     html`<form onSubmit=${save} aria-label="Target groups">

@@ -3,6 +3,7 @@ import { useState } from 'preact/hooks';
 import * as contract from '../../../shared/contract/index.js';
 import type { Job } from '../api.js';
 import { useConsole } from '../hooks.js';
+import { can } from '../permissions.js';
 import { ErrorNotice } from './error-notice.js';
 import { useChange } from './group-editor.js';
 
@@ -19,7 +20,7 @@ async function sha256Hex(file: File): Promise<string> {
  * cloud image goes straight up to its presigned URL. The new binding is shown for the image tool.
  */
 export function ReplaceImage({ job, onReplaced }: { job: Job; onReplaced: (job: Job) => void }) {
-  const { api } = useConsole();
+  const { api, caller } = useConsole();
   const [file, setFile] = useState<File | undefined>();
   const [name, setName] = useState('');
   const [delivery, setDelivery] = useState<'direct' | 'cloud'>('direct');
@@ -50,7 +51,8 @@ export function ReplaceImage({ job, onReplaced }: { job: Job; onReplaced: (job: 
 
   return html`<section aria-labelledby="replace-heading" class="replace-image">
     <h2 id="replace-heading">Image <span class="help">version ${job.imageVersion}</span></h2>
-    <details>
+    ${can(caller, contract.replaceJobImage, job.factoryId) &&
+    html`<details>
       <summary>Replace image</summary>
       <p class="help">Counters, serials, unit data, restrictions and targets stay.</p>
       <form onSubmit=${submit}>
@@ -66,7 +68,7 @@ export function ReplaceImage({ job, onReplaced }: { job: Job; onReplaced: (job: 
         html`<label>Encryption key id <input value=${encryptionKeyId} required maxLength=${128} onInput=${(event: Event) => setEncryptionKeyId((event.target as HTMLInputElement).value)} /></label>`}
         <button type="submit" disabled=${change.busy || !file}>${change.busy ? 'Replacing…' : 'Replace image'}</button>
       </form>
-    </details>
+    </details>`}
     <${ErrorNotice} error=${change.error} title="Could not replace the image" />
     ${replaced &&
     html`<div class="notice" role="status">

@@ -3,6 +3,7 @@ import { useState } from 'preact/hooks';
 import * as contract from '../../../shared/contract/index.js';
 import type { Job } from '../api.js';
 import { useAction, useConsole } from '../hooks.js';
+import { can } from '../permissions.js';
 import { type RestrictionsDraft, changedRestrictions, draftOf } from '../restrictions.js';
 import { ActionFeedback } from './action-feedback.js';
 import { FormDialog } from './form-dialog.js';
@@ -10,10 +11,10 @@ import { RestrictionsFields } from './restrictions-fields.js';
 
 /** Changes a job's restrictions (PATCH /v1/jobs/{jobId}); allowed at any time while the job exists. */
 export function RestrictionsEditor({ job, onSaved }: { job: Job; onSaved: (job: Job) => void }) {
-  const { api } = useConsole();
+  const { api, caller } = useConsole();
   const save = useAction();
   const [draft, setDraft] = useState<RestrictionsDraft | undefined>();
-  if (job.status === 'deleted') return null;
+  if (job.status === 'deleted' || !can(caller, contract.updateJob, job.factoryId)) return null;
   return html`
     <div class="toolbar">
       <button type="button" onClick=${() => { save.clear(); setDraft(draftOf(job.restrictions)); }}>Edit restrictions</button>

@@ -5,6 +5,7 @@ import { AUDIT_ACTIONS, type AuditAction, isAuditFilterActive } from '../../../s
 import { ErrorNotice } from '../components/error-notice.js';
 import { Timestamp } from '../components/time-ago.js';
 import { useConsole, usePagedList } from '../hooks.js';
+import { can, needsNote } from '../permissions.js';
 import { toLocalInput } from '../restrictions.js';
 
 /** What the reader typed and chose; text boxes reach the API a moment after the last key. */
@@ -23,6 +24,15 @@ const TYPING_PAUSE_MS = 400;
  * which filters the whole trail (a page of matches, and "Load more" searches further back).
  */
 export function AuditPage() {
+  const { caller } = useConsole();
+  if (!can(caller, contract.listAudit)) {
+    return html`<h1>Audit trail</h1>
+      <p class="empty">${needsNote(caller, contract.listAudit, 'reads the audit trail')}</p>`;
+  }
+  return html`<${AuditTrail} />`;
+}
+
+function AuditTrail() {
   const { api } = useConsole();
   const [draft, setDraft] = useState<Filters>(NO_FILTERS);
   const [filter, setFilter] = useState<Filters>(NO_FILTERS);

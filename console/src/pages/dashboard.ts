@@ -6,6 +6,7 @@ import { StatusBadge } from '../components/status-badge.js';
 import { type FactorySummary, jobsNearLimit, startOfToday, summarizeFactories } from '../dashboard-figures.js';
 import { formatCount, formatYield } from '../format.js';
 import { useConsole, usePolling } from '../hooks.js';
+import { can } from '../permissions.js';
 import { href } from '../router.js';
 
 export const DASHBOARD_REFRESH_MS = 30_000;
@@ -104,7 +105,8 @@ export function DashboardPage() {
 }
 
 function FactorySummaries({ summaries }: { summaries: FactorySummary[] }) {
-  if (summaries.length === 0) return html`<p class="empty">No factories yet. <a href=${href.factories()}>Create one</a>.</p>`;
+  const { caller } = useConsole();
+  if (summaries.length === 0) return html`<p class="empty">No factories yet.${can(caller, contract.createFactory) && html` <a href=${href.factories()}>Create one</a>.`}</p>`;
   return html`<table>
     <caption class="visually-hidden">Yield and programmers per factory</caption>
     <thead>

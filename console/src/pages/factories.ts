@@ -7,12 +7,13 @@ import { ConfirmDialog } from '../components/confirm-dialog.js';
 import { ErrorNotice } from '../components/error-notice.js';
 import { FormDialog } from '../components/form-dialog.js';
 import { useAction, useConsole, usePolling } from '../hooks.js';
+import { can, needsNote } from '../permissions.js';
 import { href } from '../router.js';
 
 type Editing = { kind: 'rename' | 'delete'; factory: Factory } | undefined;
 
 export function FactoriesPage() {
-  const { api } = useConsole();
+  const { api, caller } = useConsole();
   const factories = usePolling(() => api.listAll(contract.listFactories, { query: { limit: 100 } }), 15_000, []);
   const [name, setName] = useState('');
   const create = useAction();
@@ -35,25 +36,32 @@ export function FactoriesPage() {
     factories.reload();
   };
 
+  const mayCreate = can(caller, contract.createFactory);
+  const mayRename = (factory: Factory) => can(caller, contract.renameFactory, factory.factoryId);
+  const mayDelete = (factory: Factory) => !factory.isDefault && can(caller, contract.deleteFactory, factory.factoryId);
+  const rowActions = (factories.data ?? []).some((factory) => mayRename(factory) || mayDelete(factory));
+
   return html`
     <h1>Factories</h1>
-    <form class="inline-form" onSubmit=${submitCreate} aria-labelledby="create-factory-heading">
+    ${!mayCreate && html`<p class="help">${needsNote(caller, contract.createFactory, 'creates, renames and deletes factories')}</p>`}
+    ${mayCreate &&
+    html`<form class="inline-form" onSubmit=${submitCreate} aria-labelledby="create-factory-heading">
       <h2 id="create-factory-heading" class="visually-hidden">Create a factory</h2>
       <label for="new-factory-name">New factory name</label>
       <input id="new-factory-name" name="name" value=${name} required maxlength="100" onInput=${(event: Event) => setName((event.target as HTMLInputElement).value)} />
       <button type="submit" class="primary" disabled=${create.busy}>Create factory</button>
-    </form>
+    </form>`}
     <${ActionFeedback} action=${create} failedTitle="Could not create the factory" />
     ${!editing && html`<${ActionFeedback} action=${change} failedTitle="The change failed" />`}
     <${ErrorNotice} error=${factories.error} title="Could not load the factories" />
     ${factories.data === undefined && !factories.error && html`<p role="status">Loading…</p>`}
-    ${factories.data && factories.data.length === 0 && html`<p class="empty">No factories yet: create the first one above.</p>`}
+    ${factories.data && factories.data.length === 0 && html`<p class="empty">No factories yet${mayCreate ? ': create the first one above' : ''}.</p>`}
     ${factories.data &&
     factories.data.length > 0 &&
     html`<table>
       <caption class="visually-hidden">Virtual Factories of this account</caption>
       <thead>
-        <tr><th scope="col">Factory</th><th scope="col" class="number">Open jobs</th><th scope="col" class="number">Programmers</th><th scope="col">Created</th><th scope="col">Actions</th></tr>
+        <tr><th scope="col">Factory</th><th scope="col" class="number">Open jobs</th><th scope="col" class="number">Programmers</th><th scope="col">Created</th>${rowActions && html`<th scope="col">Actions</th>`}</tr>
       </thead>
       <tbody>
         ${factories.data.map(
@@ -62,10 +70,11 @@ export function FactoriesPage() {
             <td class="number">${factory.openJobCount}</td>
             <td class="number">${factory.programmerCount}</td>
             <td>${new Date(factory.createdAt).toLocaleDateString()}</td>
-            <td class="row-actions">
-              <button type="button" aria-label=${`Rename ${factory.name}`} onClick=${() => { change.clear(); setNewName(factory.name); setEditing({ kind: 'rename', factory }); }}>Rename</button>
-              ${!factory.isDefault && html`<button type="button" aria-label=${`Delete ${factory.name}`} onClick=${() => { change.clear(); setEditing({ kind: 'delete', factory }); }}>Delete</button>`}
-            </td>
+            ${rowActions &&
+            html`<td class="row-actions">
+              ${mayRename(factory) && html`<button type="button" aria-label=${`Rename ${factory.name}`} onClick=${() => { change.clear(); setNewName(factory.name); setEditing({ kind: 'rename', factory }); }}>Rename</button>`}
+              ${mayDelete(factory) && html`<button type="button" aria-label=${`Delete ${factory.name}`} onClick=${() => { change.clear(); setEditing({ kind: 'delete', factory }); }}>Delete</button>`}
+            </td>`}
           </tr>`,
         )}
       </tbody>

@@ -7,6 +7,7 @@ import { StatusBadge } from '../components/status-badge.js';
 import { TimeAgo } from '../components/time-ago.js';
 import { formatCount, formatYield, yieldOf } from '../format.js';
 import { useConsole, usePolling } from '../hooks.js';
+import { can } from '../permissions.js';
 import { href } from '../router.js';
 
 const STATUS_FILTERS: { value: JobStatus | ''; label: string }[] = [
@@ -21,7 +22,7 @@ const STATUS_FILTERS: { value: JobStatus | ''; label: string }[] = [
 export const JOB_REFRESH_MS = 5_000;
 
 export function FactoryJobsPage({ factoryId }: { factoryId: string }) {
-  const { api } = useConsole();
+  const { api, caller } = useConsole();
   const [status, setStatus] = useState<JobStatus | ''>('');
   const factory = usePolling(() => api.call(contract.getFactory, { params: { factoryId } }), null, [factoryId]);
   const jobs = usePolling(
@@ -30,6 +31,7 @@ export function FactoryJobsPage({ factoryId }: { factoryId: string }) {
     [factoryId, status],
   );
   const name = factory.data?.factory.name;
+  const mayPublish = can(caller, contract.registerImage, factoryId);
 
   return html`
     <nav aria-label="Breadcrumb" class="breadcrumb"><a href=${href.factories()}>Factories</a> / <span aria-current="page">${name ?? factoryId}</span></nav>
@@ -41,11 +43,11 @@ export function FactoryJobsPage({ factoryId }: { factoryId: string }) {
       </select></label>
       <button type="button" onClick=${jobs.reload}>Refresh</button>
       <span class="help">Updates every ${JOB_REFRESH_MS / 1000} s</span>
-      <a class="button-link" href=${href.publish(factoryId)}>Publish an image</a>
+      ${mayPublish && html`<a class="button-link" href=${href.publish(factoryId)}>Publish an image</a>`}
     </div>
     <${ErrorNotice} error=${jobs.error} title="Could not load the jobs" />
     ${jobs.data === undefined && !jobs.error && html`<p role="status">Loading…</p>`}
-    ${jobs.data && jobs.data.length === 0 && html`<p class="empty">No jobs ${status ? `in status ${status}` : 'here yet'}. <a href=${href.publish(factoryId)}>Publish an image</a> for this factory, or use <code>flashline image publish</code>.</p>`}
+    ${jobs.data && jobs.data.length === 0 && html`<p class="empty">No jobs ${status ? `in status ${status}` : 'here yet'}.${mayPublish && html` <a href=${href.publish(factoryId)}>Publish an image</a> for this factory, or use <code>flashline image publish</code>.`}</p>`}
     ${jobs.data && jobs.data.length > 0 && html`<${JobsTable} jobs=${jobs.data} />`}
   `;
 }

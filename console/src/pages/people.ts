@@ -5,6 +5,7 @@ import type { FlashlineApiError, Person } from '../api.js';
 import { ConfirmDialog } from '../components/confirm-dialog.js';
 import { ErrorNotice } from '../components/error-notice.js';
 import { asApiError, useConsole, usePolling } from '../hooks.js';
+import { can, needsNote } from '../permissions.js';
 
 type Role = Person['role'];
 const ROLES: { role: Role; label: string }[] = [
@@ -25,7 +26,7 @@ export function PeoplePage() {
   const [removing, setRemoving] = useState<Person | undefined>();
   const [busy, setBusy] = useState(false);
 
-  if (caller.role !== 'admin') return html`<h1>People</h1><p class="empty">Only admins manage people.</p>`;
+  if (!can(caller, contract.listPeople)) return html`<h1>People</h1><p class="empty">${needsNote(caller, contract.listPeople, 'manages people')}</p>`;
 
   const act = async (work: () => Promise<unknown>) => {
     setBusy(true);

@@ -12,6 +12,7 @@ import { FactoryGroups, ProgrammerGroups } from '../components/group-editor.js';
 import { StatusBadge } from '../components/status-badge.js';
 import { TimeAgo } from '../components/time-ago.js';
 import { useAction, useConsole, usePolling } from '../hooks.js';
+import { can, needsNote } from '../permissions.js';
 import { href } from '../router.js';
 
 type Editing = { kind: 'move' | 'disable' | 'enable' | 'deprovision'; programmer: Programmer } | undefined;
@@ -25,7 +26,7 @@ export function parseKeyIds(text: string): string[] {
 }
 
 export function ProgrammersPage() {
-  const { api } = useConsole();
+  const { api, caller } = useConsole();
   const [factoryId, setFactoryId] = useState('');
   const programmers = usePolling(() => api.listAll(contract.listProgrammers, { query: { limit: 100 } }), 15_000, []);
   const factories = usePolling(() => api.listAll(contract.listFactories, { query: { limit: 100 } }), null, []);
@@ -58,9 +59,17 @@ export function ProgrammersPage() {
     programmers.reload();
   };
 
+  const mayProvision = can(caller, contract.provisionProgrammer);
+  const mayChange = (programmer: Programmer) => can(caller, contract.updateProgrammer, programmer.factoryId);
+  const mayDeprovision = (programmer: Programmer) => can(caller, contract.deprovisionProgrammer, programmer.factoryId);
+  const rowActions = shown.some((programmer) => mayChange(programmer) || mayDeprovision(programmer));
+  const mayManageGroups = Boolean(factoryId) && can(caller, contract.createGroup, factoryId);
+
   return html`
     <h1>Programmers</h1>
-    <${ProvisionForm} factories=${factories.data} onProvisioned=${programmers.reload} />
+    ${mayProvision
+      ? html`<${ProvisionForm} factories=${factories.data} onProvisioned=${programmers.reload} />`
+      : html`<p class="help">${needsNote(caller, contract.provisionProgrammer, 'provisions, moves, disables and deprovisions programmers')}</p>`}
     <h2 id="programmers-heading">Provisioned programmers</h2>
     <div class="toolbar">
       <label>Show factory <select value=${factoryId} onChange=${(event: Event) => setFactoryId((event.target as HTMLSelectElement).value)}>
@@ -72,12 +81,12 @@ export function ProgrammersPage() {
     ${!editing && html`<${ActionFeedback} action=${change} failedTitle="The change failed" />`}
     <${ErrorNotice} error=${programmers.error ?? factories.error} title="Could not load the programmers" />
     ${programmers.data === undefined && !programmers.error && html`<p role="status">Loading…</p>`}
-    ${programmers.data && shown.length === 0 && html`<p class="empty">No programmers ${factoryId ? 'in this factory' : 'yet'}: provision one above, or with <code>flashline programmers add</code>.</p>`}
+    ${programmers.data && shown.length === 0 && html`<p class="empty">No programmers ${factoryId ? 'in this factory' : 'yet'}${mayProvision ? html`: provision one above, or with <code>flashline programmers add</code>` : ''}.</p>`}
     ${shown.length > 0 &&
     html`<table>
       <caption class="visually-hidden">Programmers</caption>
       <thead>
-        <tr><th scope="col">Programmer</th><th scope="col">Hardware serial</th><th scope="col">Status</th><th scope="col">Factory</th><th scope="col">Groups</th><th scope="col">Last seen</th><th scope="col">Actions</th></tr>
+        <tr><th scope="col">Programmer</th><th scope="col">Hardware serial</th><th scope="col">Status</th><th scope="col">Factory</th><th scope="col">Groups</th><th scope="col">Last seen</th>${rowActions && html`<th scope="col">Actions</th>`}</tr>
       </thead>
       <tbody>
         ${shown.map(
@@ -86,15 +95,17 @@ export function ProgrammersPage() {
             <td><code>${programmer.hardwareSerial}</code></td>
             <td><${StatusBadge} status=${programmer.status} /></td>
             <td><a href=${href.factory(programmer.factoryId)}>${factoryNames.get(programmer.factoryId) ?? programmer.factoryId}</a></td>
-            <td><${ProgrammerGroups} programmer=${programmer} groups=${groupsOf(programmer.factoryId)} onChanged=${groupsChanged} /></td>
+            <td><${ProgrammerGroups} programmer=${programmer} groups=${groupsOf(programmer.factoryId)} onChanged=${groupsChanged} editable=${mayChange(programmer)} /></td>
             <td><${TimeAgo} at=${programmer.lastSeenAt} /></td>
-            <td class="row-actions">
-              <button type="button" aria-label=${`Move ${programmer.name}`} onClick=${() => open('move', programmer)}>Move</button>
-              ${programmer.status === 'active'
+            ${rowActions &&
+            html`<td class="row-actions">
+              ${mayChange(programmer) && html`<button type="button" aria-label=${`Move ${programmer.name}`} onClick=${() => open('move', programmer)}>Move</button>`}
+              ${mayChange(programmer) &&
+              (programmer.status === 'active'
                 ? html`<button type="button" aria-label=${`Disable ${programmer.name}`} onClick=${() => open('disable', programmer)}>Disable</button>`
-                : html`<button type="button" aria-label=${`Enable ${programmer.name}`} onClick=${() => open('enable', programmer)}>Enable</button>`}
-              <button type="button" aria-label=${`Deprovision ${programmer.name}`} onClick=${() => open('deprovision', programmer)}>Deprovision</button>
-            </td>
+                : html`<button type="button" aria-label=${`Enable ${programmer.name}`} onClick=${() => open('enable', programmer)}>Enable</button>`)}
+              ${mayDeprovision(programmer) && html`<button type="button" aria-label=${`Deprovision ${programmer.name}`} onClick=${() => open('deprovision', programmer)}>Deprovision</button>`}
+            </td>`}
           </tr>`,
         )}
       </tbody>
@@ -149,8 +160,8 @@ export function ProgrammersPage() {
       onConfirm=${async () =>
         finish(await change.run(() => api.call(contract.deprovisionProgrammer, { params: { programmerId: editing.programmer.programmerId } }), () => `${editing.programmer.name} deprovisioned.`))}
     />`}
-    ${factoryId && groups.data && html`<${FactoryGroups} factoryId=${factoryId} factoryName=${factoryNames.get(factoryId) ?? factoryId} groups=${groupsOf(factoryId)} onChanged=${groupsChanged} />`}
-    ${!factoryId && html`<p class="help">Choose a factory to manage its programmer groups.</p>`}
+    ${mayManageGroups && groups.data && html`<${FactoryGroups} factoryId=${factoryId} factoryName=${factoryNames.get(factoryId) ?? factoryId} groups=${groupsOf(factoryId)} onChanged=${groupsChanged} />`}
+    ${!factoryId && can(caller, contract.createGroup) && html`<p class="help">Choose a factory to manage its programmer groups.</p>`}
   `;
 }
 

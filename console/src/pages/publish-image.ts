@@ -8,6 +8,7 @@ import { RestrictionsFields } from '../components/restrictions-fields.js';
 import { formatCount } from '../format.js';
 import { asApiError, useConsole, usePolling } from '../hooks.js';
 import { type RestrictionsDraft, draftOf, restrictionsOf } from '../restrictions.js';
+import { can, needsNote } from '../permissions.js';
 import { href } from '../router.js';
 import { MAX_BROWSER_IMAGE_BYTES, putWithProgress, sha256Hex } from '../upload.js';
 
@@ -27,7 +28,7 @@ type Phase =
 const VERIFY_POLL_MS = 2_000;
 
 export function PublishImagePage({ factoryId: initialFactoryId }: { factoryId?: string }) {
-  const { api } = useConsole();
+  const { api, caller } = useConsole();
   const factories = usePolling(() => api.listAll(contract.listFactories, { query: { limit: 100 } }), null, []);
   const [factoryId, setFactoryId] = useState(initialFactoryId ?? '');
   const [name, setName] = useState('');
@@ -100,6 +101,11 @@ export function PublishImagePage({ factoryId: initialFactoryId }: { factoryId?: 
       setPhase({ step: 'form' });
     }
   };
+
+  if (!can(caller, contract.registerImage, initialFactoryId)) {
+    return html`<h1>Publish an image</h1>
+      <p class="empty">${needsNote(caller, contract.registerImage, 'publishes images')}</p>`;
+  }
 
   if (phase.step !== 'form' && phase.step !== 'hashing' && phase.step !== 'registering') {
     return html`<h1>Publish an image</h1>
