@@ -96,22 +96,65 @@ export async function releaseUidClaims(db: Db, scope: UidScope, authorizationId:
  */
 export async function markUidsProgrammed(db: Db, scope: UidScope, authorizationId: string, units: readonly { uid: string; serial: string }[], now: Date): Promise<void> {
   for (const { uid, serial } of units) {
-    try {
-      await withFaultRetry(() =>
-        db.doc.send(
-          new UpdateCommand({
-            TableName: db.table,
-            Key: claimKey(scope, uid),
-            UpdateExpression: 'SET #state = :programmed, serial = :serial, authorizationId = :me, programmedAt = :at REMOVE leaseExpiresAt',
-            ConditionExpression: 'attribute_not_exists(pk) OR authorizationId = :me',
-            ExpressionAttributeNames: { '#state': 'state' },
-            ExpressionAttributeValues: { ':programmed': 'programmed', ':serial': serial, ':me': authorizationId, ':at': now.toISOString() },
-          }),
-        ),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      throw await uidTaken(db, scope, uid);
-    }
+    await markOne(db, scope, authorizationId, uid, serial, now);
+    // api.md: a UID "that already has a successful unit in that scope" is refused, and a chip
+    // programmed by a job of its own scope has one in the account too: its account claim says
+    // so, so a unique_per_account job refuses it. Before the report is recorded, as the job's
+    // mark: a crash between the two is finished by the report's retry.
+    if (scope.policy === 'unique_per_job') await markAccountWide(db, scope, authorizationId, uid, serial, now);
+  }
+}
+
+/**
+ * The account claim of a chip a unique_per_job job programmed, unless the account claim is
+ * already programmed (the first success stays the one named) or held by a live claim of a
+ * unique_per_account job (that job's own result decides; one chip cannot be in two sockets).
+ */
+async function markAccountWide(db: Db, scope: UidScope, authorizationId: string, uid: string, serial: string, now: Date): Promise<void> {
+  try {
+    await withFaultRetry(() =>
+      db.doc.send(
+        new UpdateCommand({
+          TableName: db.table,
+          Key: keys.uidClaim(scope.accountId, uid, 'account'),
+          UpdateExpression: 'SET #type = :type, uid = :uid, jobId = :job, #state = :programmed, serial = :serial, authorizationId = :me, programmedAt = :at REMOVE leaseExpiresAt',
+          ConditionExpression: 'attribute_not_exists(pk) OR authorizationId = :me OR (#state = :claimed AND leaseExpiresAt < :now)',
+          ExpressionAttributeNames: { '#state': 'state', '#type': 'type' },
+          ExpressionAttributeValues: {
+            ':type': 'uidClaim',
+            ':uid': uid,
+            ':job': scope.jobId,
+            ':programmed': 'programmed',
+            ':claimed': 'claimed',
+            ':serial': serial,
+            ':me': authorizationId,
+            ':at': now.toISOString(),
+            ':now': Math.floor(now.getTime() / 1000),
+          },
+        }),
+      ),
+    );
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+  }
+}
+
+async function markOne(db: Db, scope: UidScope, authorizationId: string, uid: string, serial: string, now: Date): Promise<void> {
+  try {
+    await withFaultRetry(() =>
+      db.doc.send(
+        new UpdateCommand({
+          TableName: db.table,
+          Key: claimKey(scope, uid),
+          UpdateExpression: 'SET #state = :programmed, serial = :serial, authorizationId = :me, programmedAt = :at REMOVE leaseExpiresAt',
+          ConditionExpression: 'attribute_not_exists(pk) OR authorizationId = :me',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':programmed': 'programmed', ':serial': serial, ':me': authorizationId, ':at': now.toISOString() },
+        }),
+      ),
+    );
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    throw await uidTaken(db, scope, uid);
   }
 }

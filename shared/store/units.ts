@@ -186,7 +186,10 @@ async function storiesAt(db: Db, accountId: string, sourceId: string, index: num
  */
 export async function unitsByUid(db: Db, accountId: string, uid: string, scope: FactoryScope = {}): Promise<UnitStory[]> {
   const normalized = normalizeUid(uid);
-  const claims = await queryAll(db, { TableName: db.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': keys.uidClaimPartition(accountId, normalized) } });
+  const all = await queryAll(db, { TableName: db.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': keys.uidClaimPartition(accountId, normalized) } });
+  // A chip a unique_per_job job programmed has its account claim too (uid-claims.ts): one story, the job's.
+  const jobScoped = new Set(all.filter((claim) => claim.sk !== 'ACCOUNT').map((claim) => claim.authorizationId));
+  const claims = all.filter((claim) => claim.sk !== 'ACCOUNT' || !jobScoped.has(claim.authorizationId));
   const stories = await storiesOf(
     db,
     accountId,

@@ -195,6 +195,11 @@ describe('device certificates and chip UIDs', () => {
     // Per job: another job may program the same chip.
     const elsewhere = (await register({ uidPolicy: 'unique_per_job' })).body.job;
     expect((await authorize(other.token, { jobId: elsewhere.jobId, units: 1, uids: ['AA01'] })).status).toBe(201);
+    // Per account: a chip with a successful unit anywhere in the account is refused, whichever job programmed it.
+    const accountWide = (await register({ uidPolicy: 'unique_per_account' })).body.job;
+    const refused = await authorize(other.token, { jobId: accountWide.jobId, units: 1, uids: ['AA01'] });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({ code: 'uid_already_programmed', details: { uid: 'AA01', serial: s1 } });
 
     // Traceability by chip: AA01 was programmed in the first job as s1 and is claimed in the other.
     const lookup = async (uid: string, token = viewer) => {
