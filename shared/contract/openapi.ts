@@ -1,7 +1,7 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { allRoutes } from './index.js';
-import type { RouteContract } from './route.js';
+import { BAD_REQUEST_CODES, type RouteContract } from './route.js';
 import { ErrorBody } from './common.js';
 
 const GENERIC_ERRORS: Record<number, string> = {
@@ -126,17 +126,19 @@ export function buildOpenApiDocument(serverUrl?: string): Record<string, unknown
       responses[route.replayStatus.status] = { description: route.replayStatus.description, content: { 'application/json': { schema: route.response } } };
     }
     const statuses = route.access.kind === 'public' ? [400, 413, 429] : [400, 401, 403, 404, 413, 429];
+    const badRequests = (route.errors ?? []).filter((code) => BAD_REQUEST_CODES.has(code));
+    const conflicts = (route.errors ?? []).filter((code) => !BAD_REQUEST_CODES.has(code));
     for (const status of statuses) {
       const schema = status === 401 ? z.union([ErrorBody, GatewayUnauthorized]) : ErrorBody;
       responses[status] = {
-        description: GENERIC_ERRORS[status] ?? 'Error',
+        description: status === 400 && badRequests.length > 0 ? `${GENERIC_ERRORS[400]}; also ${badRequests.join(', ')}` : (GENERIC_ERRORS[status] ?? 'Error'),
         ...(status === 429 && { headers: RETRY_AFTER_HEADER }),
         content: { 'application/json': { schema } },
       };
     }
-    if (route.errors?.length) {
+    if (conflicts.length > 0) {
       responses[409] = {
-        description: `Conflict: ${route.errors.join(', ')}`,
+        description: `Conflict: ${conflicts.join(', ')}`,
         content: { 'application/json': { schema: ErrorBody } },
       };
     }

@@ -95,3 +95,10 @@ export type BodyInputOf<R> = R extends RouteContract<AnyObject, AnyObject, infer
 export type ResponseOf<R> = R extends RouteContract<AnyObject, AnyObject, z.ZodType, infer T> ? z.output<T> : never;
 
 export const ROLE_RANK: Record<AccountRole, number> = { viewer: 1, operator: 2, author: 3, admin: 4 };
+
+/**
+ * Codes of a route's `errors` that are answered 400, not 409: rules about the request itself that
+ * a schema cannot express (cloud delivery needs an encryption key id). OpenAPI documents them
+ * under 400; every other code of `errors` under 409.
+ */
+export const BAD_REQUEST_CODES: ReadonlySet<string> = new Set(['encryption_required']);

@@ -2,6 +2,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { allRoutes } from '../../shared/contract/index.js';
+import { buildOpenApiDocument } from '../../shared/contract/openapi.js';
+import { BAD_REQUEST_CODES } from '../../shared/contract/route.js';
 
 /** Codes thrown where no HTTP route answers them: the image verifier runs on S3 events. */
 const NOT_ANSWERED_BY_A_ROUTE = new Set(['image_verification_contended']);
@@ -24,5 +26,21 @@ describe('409 codes', () => {
     const undocumented = [...thrown].filter((code) => !documented.has(code) && !NOT_ANSWERED_BY_A_ROUTE.has(code)).sort();
     expect(thrown.size).toBeGreaterThan(30);
     expect(undocumented).toEqual([]);
+  });
+});
+
+describe('400 codes of their own', () => {
+  it('are the BadRequestError codes the functions throw, documented under 400 and never under 409', () => {
+    const thrown = new Set<string>();
+    for (const file of [...sourceFiles('shared'), ...sourceFiles('functions')]) {
+      for (const match of readFileSync(file, 'utf8').matchAll(/new BadRequestError\(\s*'([a-z_]+)'/g)) thrown.add(match[1]!);
+    }
+    expect([...thrown].sort()).toEqual([...BAD_REQUEST_CODES].sort());
+    const paths = buildOpenApiDocument().paths as Record<string, Record<string, { responses: Record<string, { description: string }> }>>;
+    const operations = Object.values(paths).flatMap((methods) => Object.values(methods));
+    for (const code of BAD_REQUEST_CODES) {
+      expect(operations.some((operation) => operation.responses['400']?.description.includes(code))).toBe(true);
+      expect(operations.filter((operation) => operation.responses['409']?.description.includes(code))).toEqual([]);
+    }
   });
 });
