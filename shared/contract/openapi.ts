@@ -168,7 +168,7 @@ export function buildOpenApiDocument(serverUrl?: string): Record<string, unknown
 
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
-    info: { title: 'Flashline API', version: '1.0.0', description: 'Cloud-connected production flash programming' },
+    info: { title: 'Flashline API', version: '1.1.0', description: 'Cloud-connected production flash programming' },
     ...(serverUrl && { servers: [{ url: serverUrl }] }),
   }) as unknown as Record<string, unknown>;
 }
