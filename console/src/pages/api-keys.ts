@@ -10,6 +10,7 @@ import { TimeAgo } from '../components/time-ago.js';
 import { type FlashlineApiError } from '../api.js';
 import { asApiError, useConsole, usePolling } from '../hooks.js';
 import { can } from '../permissions.js';
+import { TableScroll } from '../components/table-scroll.js';
 
 type ApiKey = ResponseOf<typeof contract.listApiKeys>['items'][number];
 
@@ -85,7 +86,7 @@ export function ApiKeysPage() {
     ${keys.data && keys.data.length === 0 && html`<p class="empty">No keys yet.</p>`}
     ${keys.data &&
     keys.data.length > 0 &&
-    html`<table>
+    html`<${TableScroll} label="API keys"><table>
       <caption class="visually-hidden">API keys</caption>
       <thead>
         <tr><th scope="col">Name</th><th scope="col">Role</th><th scope="col">Factories</th><th scope="col">Status</th><th scope="col">Created</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr>
@@ -106,7 +107,7 @@ export function ApiKeysPage() {
           </tr>`,
         )}
       </tbody>
-    </table>`}
+    </table><//>`}
     ${revoking &&
     html`<${ConfirmDialog}
       title="Revoke this key?"

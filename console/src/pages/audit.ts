@@ -7,6 +7,7 @@ import { Timestamp } from '../components/time-ago.js';
 import { useConsole, usePagedList } from '../hooks.js';
 import { can, needsNote } from '../permissions.js';
 import { toLocalInput } from '../restrictions.js';
+import { TableScroll } from '../components/table-scroll.js';
 
 /** What the reader typed and chose; text boxes reach the API a moment after the last key. */
 interface Filters {
@@ -82,7 +83,7 @@ function AuditTrail() {
     ${records && records.length === 0 && !filtered && html`<p class="empty">${from ? 'Nothing recorded since then.' : 'Nothing recorded yet.'}</p>`}
     ${records && filtered && html`<p class="help" role="status">${shown.length} matching ${shown.length === 1 ? 'entry' : 'entries'} found${cursor ? '; search further back for more' : ' in the whole trail'}.</p>`}
     ${shown.length > 0 &&
-    html`<table class="audit">
+    html`<${TableScroll} label="Audit trail"><table class="audit">
       <caption class="visually-hidden">Audit trail, ${from ? 'oldest first from the chosen time' : 'newest first'}</caption>
       <thead>
         <tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">Action</th><th scope="col">Target</th><th scope="col">Details</th></tr>
@@ -98,7 +99,7 @@ function AuditTrail() {
           </tr>`,
         )}
       </tbody>
-    </table>`}
+    </table><//>`}
     ${cursor && html`<button type="button" onClick=${() => load(cursor)} disabled=${busy}>${filtered ? 'Search further' : from ? 'Load later entries' : 'Load older entries'}</button>`}
   `;
 }

@@ -8,6 +8,7 @@ import { formatCount, formatYield } from '../format.js';
 import { useConsole, usePolling } from '../hooks.js';
 import { can } from '../permissions.js';
 import { href } from '../router.js';
+import { TableScroll } from '../components/table-scroll.js';
 
 export const DASHBOARD_REFRESH_MS = 30_000;
 /** Results pages read per job for "units today": enough for a busy day, bounded for a huge one. */
@@ -107,7 +108,7 @@ export function DashboardPage() {
 function FactorySummaries({ summaries }: { summaries: FactorySummary[] }) {
   const { caller } = useConsole();
   if (summaries.length === 0) return html`<p class="empty">No factories yet.${can(caller, contract.createFactory) && html` <a href=${href.factories()}>Create one</a>.`}</p>`;
-  return html`<table>
+  return html`<${TableScroll} label="Yield and programmers per factory"><table>
     <caption class="visually-hidden">Yield and programmers per factory</caption>
     <thead>
       <tr>
@@ -133,12 +134,12 @@ function FactorySummaries({ summaries }: { summaries: FactorySummary[] }) {
         </tr>`,
       )}
     </tbody>
-  </table>`;
+  </table><//>`;
 }
 
 function NearLimit({ jobs, factoryNames }: { jobs: Job[]; factoryNames: Map<string, string> }) {
   if (jobs.length === 0) return html`<p class="empty">No running job is within 10 % of its maximum count.</p>`;
-  return html`<table>
+  return html`<${TableScroll} label="Jobs near their limit"><table>
     <caption class="visually-hidden">Jobs near their limit</caption>
     <thead>
       <tr><th scope="col">Job</th><th scope="col">Factory</th><th scope="col">Status</th><th scope="col" class="number">Remaining</th><th scope="col" class="number">Maximum</th></tr>
@@ -154,5 +155,5 @@ function NearLimit({ jobs, factoryNames }: { jobs: Job[]; factoryNames: Map<stri
         </tr>`,
       )}
     </tbody>
-  </table>`;
+  </table><//>`;
 }

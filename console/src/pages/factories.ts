@@ -9,6 +9,7 @@ import { FormDialog } from '../components/form-dialog.js';
 import { useAction, useConsole, usePolling } from '../hooks.js';
 import { can, needsNote } from '../permissions.js';
 import { href } from '../router.js';
+import { TableScroll } from '../components/table-scroll.js';
 
 type Editing = { kind: 'rename' | 'delete'; factory: Factory } | undefined;
 
@@ -58,7 +59,7 @@ export function FactoriesPage() {
     ${factories.data && factories.data.length === 0 && html`<p class="empty">No factories yet${mayCreate ? ': create the first one above' : ''}.</p>`}
     ${factories.data &&
     factories.data.length > 0 &&
-    html`<table>
+    html`<${TableScroll} label="Factories"><table>
       <caption class="visually-hidden">Virtual Factories of this account</caption>
       <thead>
         <tr><th scope="col">Factory</th><th scope="col" class="number">Open jobs</th><th scope="col" class="number">Programmers</th><th scope="col">Created</th>${rowActions && html`<th scope="col">Actions</th>`}</tr>
@@ -78,7 +79,7 @@ export function FactoriesPage() {
           </tr>`,
         )}
       </tbody>
-    </table>`}
+    </table><//>`}
     ${editing?.kind === 'rename' &&
     html`<${FormDialog}
       title=${`Rename ${editing.factory.name}`}

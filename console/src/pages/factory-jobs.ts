@@ -9,6 +9,7 @@ import { formatCount, formatYield, yieldOf } from '../format.js';
 import { useConsole, usePolling } from '../hooks.js';
 import { can } from '../permissions.js';
 import { href } from '../router.js';
+import { TableScroll } from '../components/table-scroll.js';
 
 const STATUS_FILTERS: { value: JobStatus | ''; label: string }[] = [
   { value: '', label: 'All but deleted' },
@@ -53,7 +54,7 @@ export function FactoryJobsPage({ factoryId }: { factoryId: string }) {
 }
 
 function JobsTable({ jobs }: { jobs: Job[] }) {
-  return html`<table class="jobs">
+  return html`<${TableScroll} label="Jobs of this factory"><table class="jobs">
     <caption class="visually-hidden">Jobs of this factory</caption>
     <thead>
       <tr>
@@ -81,5 +82,5 @@ function JobsTable({ jobs }: { jobs: Job[] }) {
         </tr>`,
       )}
     </tbody>
-  </table>`;
+  </table><//>`;
 }

@@ -19,6 +19,7 @@ import { can } from '../permissions.js';
 import { href } from '../router.js';
 import { JOB_REFRESH_MS } from './factory-jobs.js';
 import { actionAllowed } from '../../../shared/domain/jobs.js';
+import { TableScroll } from '../components/table-scroll.js';
 
 export const LOG_REFRESH_MS = 3_000;
 const RECENT_RESULTS = 10;
@@ -220,7 +221,7 @@ function ResultsSection({ jobId, programmerNames }: { jobId: string; programmerN
     <h3 id="recent-results-heading">Recent results</h3>
     ${feed.loaded && recent.length === 0 && html`<p class="empty">None yet.</p>`}
     ${recent.length > 0 &&
-    html`<table aria-labelledby="recent-results-heading">
+    html`<${TableScroll} label="Recent results"><table aria-labelledby="recent-results-heading">
       <thead>
         <tr><th scope="col">Serial</th><th scope="col">Result</th><th scope="col">Error</th><th scope="col" class="number">Duration</th><th scope="col">Programmer</th><th scope="col" class="number">Run</th><th scope="col">Programmed</th></tr>
       </thead>
@@ -237,7 +238,7 @@ function ResultsSection({ jobId, programmerNames }: { jobId: string; programmerN
           </tr>`,
         )}
       </tbody>
-    </table>`}
+    </table><//>`}
   </section>`;
 }
 

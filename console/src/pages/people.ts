@@ -6,6 +6,7 @@ import { ConfirmDialog } from '../components/confirm-dialog.js';
 import { ErrorNotice } from '../components/error-notice.js';
 import { asApiError, useConsole, usePolling } from '../hooks.js';
 import { can, needsNote } from '../permissions.js';
+import { TableScroll } from '../components/table-scroll.js';
 
 type Role = Person['role'];
 const ROLES: { role: Role; label: string }[] = [
@@ -68,7 +69,7 @@ export function PeoplePage() {
     ${people.data && people.data.length === 0 && html`<p class="empty">Nobody is invited yet.</p>`}
     ${people.data &&
     people.data.length > 0 &&
-    html`<table>
+    html`<${TableScroll} label="People"><table>
       <caption class="visually-hidden">People</caption>
       <thead>
         <tr><th scope="col">Email</th><th scope="col">Role</th><th scope="col">Factories</th><th scope="col">Status</th><th scope="col">Actions</th></tr>
@@ -100,7 +101,7 @@ export function PeoplePage() {
           </tr>`;
         })}
       </tbody>
-    </table>`}
+    </table><//>`}
     ${removing &&
     html`<${ConfirmDialog}
       title=${`Remove ${removing.email}?`}

@@ -14,6 +14,7 @@ import { TimeAgo } from '../components/time-ago.js';
 import { useAction, useConsole, usePolling } from '../hooks.js';
 import { can, needsNote } from '../permissions.js';
 import { href } from '../router.js';
+import { TableScroll } from '../components/table-scroll.js';
 
 type Editing = { kind: 'move' | 'disable' | 'enable' | 'deprovision'; programmer: Programmer } | undefined;
 
@@ -83,7 +84,7 @@ export function ProgrammersPage() {
     ${programmers.data === undefined && !programmers.error && html`<p role="status">Loading…</p>`}
     ${programmers.data && shown.length === 0 && html`<p class="empty">No programmers ${factoryId ? 'in this factory' : 'yet'}${mayProvision ? html`: provision one above, or with <code>flashline programmers add</code>` : ''}.</p>`}
     ${shown.length > 0 &&
-    html`<table>
+    html`<${TableScroll} label="Programmers"><table>
       <caption class="visually-hidden">Programmers</caption>
       <thead>
         <tr><th scope="col">Programmer</th><th scope="col">Hardware serial</th><th scope="col">Status</th><th scope="col">Factory</th><th scope="col">Groups</th><th scope="col">Last seen</th>${rowActions && html`<th scope="col">Actions</th>`}</tr>
@@ -109,7 +110,7 @@ export function ProgrammersPage() {
           </tr>`,
         )}
       </tbody>
-    </table>`}
+    </table><//>`}
     ${editing?.kind === 'move' &&
     html`<${FormDialog}
       title=${`Move ${editing.programmer.name}`}

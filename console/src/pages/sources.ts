@@ -4,6 +4,7 @@ import type { ResponseOf } from '../../../shared/contract/route.js';
 import { ErrorNotice } from '../components/error-notice.js';
 import { useConsole, usePolling } from '../hooks.js';
 import { href } from '../router.js';
+import { TableScroll } from '../components/table-scroll.js';
 
 type Job = ResponseOf<typeof contract.listJobs>['items'][number];
 type SourceKind = 'serialPool' | 'macBlock' | 'dataList' | 'certificateAuthority';
@@ -68,17 +69,17 @@ export function SourcesPage() {
     ${!data && !loaded.error && html`<p role="status">Loading…</p>`}
     ${data &&
     html`
-      ${section('Serial pools', 'No serial pools yet (flashline serial-pools create).', data.serialPools, () => html`<table>
+      ${section('Serial pools', 'No serial pools yet (flashline serial-pools create).', data.serialPools, () => html`<${TableScroll} label="Serial pools"><table>
         <caption class="visually-hidden">Serial pools</caption>
         <thead><tr><th scope="col">Name</th><th scope="col">Format</th><th scope="col" class="number">Issued</th><th scope="col" class="number">Remaining</th><th scope="col">Used by</th></tr></thead>
         <tbody>${data.serialPools.map((pool) => html`<tr key=${pool.serialPoolId}><td>${pool.name}</td><td><code>${pool.format}</code></td><td class="number">${count(pool.issued)}</td><td class="number">${count(pool.remaining)}</td><td><${UsedBy} jobs=${data.users.get(pool.serialPoolId)} /></td></tr>`)}</tbody>
-      </table>`)}
-      ${section('MAC blocks', 'No MAC blocks yet (flashline mac-blocks create).', data.macBlocks, () => html`<table>
+      </table><//>`)}
+      ${section('MAC blocks', 'No MAC blocks yet (flashline mac-blocks create).', data.macBlocks, () => html`<${TableScroll} label="MAC blocks"><table>
         <caption class="visually-hidden">MAC blocks</caption>
         <thead><tr><th scope="col">Name</th><th scope="col">Range</th><th scope="col" class="number">Issued</th><th scope="col" class="number">Remaining</th><th scope="col">Used by</th></tr></thead>
         <tbody>${data.macBlocks.map((block) => html`<tr key=${block.macBlockId}><td>${block.name}</td><td><code>${block.first}</code> – <code>${block.last}</code></td><td class="number">${count(block.issued)}</td><td class="number">${count(block.remaining)}</td><td><${UsedBy} jobs=${data.users.get(block.macBlockId)} /></td></tr>`)}</tbody>
-      </table>`)}
-      ${section('Data lists', 'No data lists yet (flashline data-lists create).', data.dataLists, () => html`<table>
+      </table><//>`)}
+      ${section('Data lists', 'No data lists yet (flashline data-lists create).', data.dataLists, () => html`<${TableScroll} label="Data lists"><table>
         <caption class="visually-hidden">Data lists</caption>
         <thead><tr><th scope="col">Name</th><th scope="col">Columns</th><th scope="col">Status</th><th scope="col" class="number">Rows</th><th scope="col" class="number">Returned</th><th scope="col" class="number">Remaining</th><th scope="col">Used by</th></tr></thead>
         <tbody>${data.dataLists.map((list) => html`<tr key=${list.dataListId}>
@@ -88,12 +89,12 @@ export function SourcesPage() {
           <td class="number">${count(list.total)}</td><td class="number">${count(list.returned)}</td><td class="number">${count(list.remaining)}</td>
           <td><${UsedBy} jobs=${data.users.get(list.dataListId)} /></td>
         </tr>`)}</tbody>
-      </table>`)}
-      ${section('Certificate authorities', 'No certificate authorities yet (flashline cas create).', data.authorities, () => html`<table>
+      </table><//>`)}
+      ${section('Certificate authorities', 'No certificate authorities yet (flashline cas create).', data.authorities, () => html`<${TableScroll} label="Certificate authorities"><table>
         <caption class="visually-hidden">Certificate authorities</caption>
         <thead><tr><th scope="col">Name</th><th scope="col">Subject</th><th scope="col">Valid until</th><th scope="col">Used by</th></tr></thead>
         <tbody>${data.authorities.map((ca) => html`<tr key=${ca.certificateAuthorityId}><td>${ca.name}</td><td><code>${ca.subject}</code></td><td>${ca.notAfter.slice(0, 10)}</td><td><${UsedBy} jobs=${data.users.get(ca.certificateAuthorityId)} /></td></tr>`)}</tbody>
-      </table>`)}
+      </table><//>`)}
     `}
   `;
 }

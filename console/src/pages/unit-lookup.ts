@@ -7,6 +7,7 @@ import { ErrorNotice } from '../components/error-notice.js';
 import { Timestamp } from '../components/time-ago.js';
 import { asApiError, useConsole } from '../hooks.js';
 import { href, navigate } from '../router.js';
+import { TableScroll } from '../components/table-scroll.js';
 
 export type UnitLookupKind = 'serial' | 'mac' | 'uid';
 type Story = ResponseOf<typeof contract.lookupUnits>['items'][number];
@@ -69,7 +70,7 @@ export function UnitLookupPage({ kind, value }: { kind?: UnitLookupKind; value?:
     ${stories && stories.length === 0 && html`<p class="empty" role="status">No unit got <code>${value}</code>: never issued, or drawn by a request that was never granted (burned).</p>`}
     ${stories &&
     stories.length > 0 &&
-    html`<table>
+    html`<${TableScroll} label="Units found"><table>
       <caption>${stories.length === 1 ? 'One unit' : `${stories.length} units, oldest first (a value handed out again after a failure)`} got <code>${value}</code></caption>
       <thead><tr><th scope="col">Serial</th><th scope="col">Job</th><th scope="col">Programmer</th><th scope="col">Authorization</th><th scope="col">Authorized</th><th scope="col">Result</th><th scope="col">Fields</th></tr></thead>
       <tbody>${stories.map(
@@ -83,6 +84,6 @@ export function UnitLookupPage({ kind, value }: { kind?: UnitLookupKind; value?:
           <td>${story.fields.join(', ')}</td>
         </tr>`,
       )}</tbody>
-    </table>`}
+    </table><//>`}
   `;
 }

@@ -10,6 +10,7 @@ import { TimeAgo, Timestamp } from '../components/time-ago.js';
 import { useAction, useConsole, usePagedList, usePolling } from '../hooks.js';
 import { can } from '../permissions.js';
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType, describeEvents, lastAttemptOutcome, subscribesToAll, toggleEventType } from '../webhook-events.js';
+import { TableScroll } from '../components/table-scroll.js';
 
 /** Deliveries only grow (one per event, kept 30 days): read a page at a time, newest first, like the audit trail. */
 const DELIVERIES_PAGE = 20;
@@ -78,7 +79,7 @@ export function WebhooksPage() {
     ${webhooks.data && webhooks.data.length === 0 && html`<p class="empty">No webhooks yet.</p>`}
     ${webhooks.data &&
     webhooks.data.length > 0 &&
-    html`<table>
+    html`<${TableScroll} label="Webhooks"><table>
       <caption class="visually-hidden">Webhooks</caption>
       <thead>
         <tr><th scope="col">URL</th><th scope="col">Events</th><th scope="col">Created</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr>
@@ -102,7 +103,7 @@ export function WebhooksPage() {
           </tr>`,
         )}
       </tbody>
-    </table>`}
+    </table><//>`}
     ${watching && html`<${Deliveries} key=${watching.webhookId} webhook=${watching} asked=${deliveriesAsked} onClose=${() => setWatching(undefined)} />`}
     ${deleting &&
     html`<${ConfirmDialog}
@@ -208,7 +209,7 @@ function Deliveries({ webhook, asked, onClose }: { webhook: Webhook; asked: numb
       ${items && items.length === 0 && html`<p class="empty">Nothing delivered yet: send a test event, or wait for one of its events.</p>`}
       ${items &&
       items.length > 0 &&
-      html`<table>
+      html`<${TableScroll} label="Deliveries"><table>
         <caption class="visually-hidden">Deliveries, newest event first</caption>
         <thead>
           <tr><th scope="col">Event at</th><th scope="col">Type</th><th scope="col">Status</th><th scope="col">Attempts</th><th scope="col">Last attempt</th><th scope="col">Next attempt</th></tr>
@@ -225,7 +226,7 @@ function Deliveries({ webhook, asked, onClose }: { webhook: Webhook; asked: numb
             </tr>`,
           )}
         </tbody>
-      </table>`}
+      </table><//>`}
       ${cursor && html`<button type="button" onClick=${() => load(cursor)} disabled=${busy}>Load older deliveries</button>`}
     </section>
   `;
