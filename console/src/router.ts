@@ -108,10 +108,40 @@ export function titleOf(route: Route): string {
   return titles[route.page];
 }
 
+/** What the page on screen would lose if left (a secret shown once): asked before the route changes. */
+let leaveWarning: string | undefined;
+
+/**
+ * While `warning` is set, leaving the page asks first: the browser's own prompt for a reload,
+ * close or another site (beforeunload), a confirmation for a link inside the console (the
+ * router's hash change). Cleared when the component goes or `warning` becomes undefined.
+ */
+export function useLeaveWarning(warning: string | undefined): void {
+  useEffect(() => {
+    if (!warning) return;
+    leaveWarning = warning;
+    const onBeforeUnload = (event: BeforeUnloadEvent) => {
+      event.preventDefault();
+      event.returnValue = warning;
+    };
+    addEventListener('beforeunload', onBeforeUnload);
+    return () => {
+      if (leaveWarning === warning) leaveWarning = undefined;
+      removeEventListener('beforeunload', onBeforeUnload);
+    };
+  }, [warning]);
+}
+
 export function useRoute(): Route {
   const [route, setRoute] = useState(() => parseRoute(location.hash));
   useEffect(() => {
-    const onChange = () => setRoute(parseRoute(location.hash));
+    let shown = location.href;
+    const onChange = () => {
+      // The address has already changed: staying puts the shown page's address back, without a new hash change.
+      if (leaveWarning && !confirm(leaveWarning)) return history.replaceState(history.state, '', shown);
+      shown = location.href;
+      setRoute(parseRoute(location.hash));
+    };
     addEventListener('hashchange', onChange);
     return () => removeEventListener('hashchange', onChange);
   }, []);

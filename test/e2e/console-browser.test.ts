@@ -178,6 +178,18 @@ describe.skipIf(!haveChromium && !requireChromium)(`the web console in Chromium 
     const panel = page.getByRole('region', { name: `Credentials of ${name}` });
     await panel.waitFor();
     await expectAccessible(page, 'the credentials download');
+    // Leaving before the download asks first; staying keeps the page, its address and the offer.
+    const asked: string[] = [];
+    page.once('dialog', (dialog) => {
+      asked.push(dialog.message());
+      void dialog.dismiss();
+    });
+    await mainNav().getByRole('link', { name: 'Factories' }).click();
+    await expect.poll(() => asked.length).toBe(1);
+    expect(asked[0]).toContain(`The credentials of ${name} are not downloaded yet`);
+    expect(new URL(page.url()).hash).toBe('#/programmers');
+    await page.getByRole('heading', { name: 'Programmers', level: 1 }).waitFor();
+    await panel.getByRole('button', { name: /^Download / }).waitFor();
     const [download] = await Promise.all([page.waitForEvent('download'), panel.getByRole('button', { name: /^Download / }).click()]);
     expect(download.suggestedFilename()).toMatch(/^cyclone-ui-.*\.credentials\.json$/);
     const credentials = JSON.parse(readFileSync((await download.path())!, 'utf8')) as CredentialsFileType & { programmerId: string };
