@@ -27,8 +27,11 @@ export interface FactorySummary {
   yield: number | null;
   online: number;
   offline: number;
-  /** Never seen, or disabled: neither online nor offline. */
+  /** Never seen, or disabled: neither online nor offline (neverSeen + disabled). */
   idle: number;
+  /** Active but never called the API yet. */
+  neverSeen: number;
+  disabled: number;
   activeJobs: number;
 }
 
@@ -46,6 +49,8 @@ export function summarizeFactories(factories: Factory[], jobs: Job[], programmer
       online: presences.filter((presence) => presence === 'online').length,
       offline: presences.filter((presence) => presence === 'offline').length,
       idle: presences.filter((presence) => presence === 'never seen' || presence === 'disabled').length,
+      neverSeen: presences.filter((presence) => presence === 'never seen').length,
+      disabled: presences.filter((presence) => presence === 'disabled').length,
       activeJobs: own.filter((job) => job.status === 'active').length,
     };
   });

@@ -389,14 +389,18 @@ describe.skipIf(!haveChromium && !requireChromium)(`the web console in Chromium 
   it("shows the account's units today, yield per factory, programmers online and jobs near their limit", async () => {
     await mainNav().getByRole('link', { name: 'Dashboard' }).click();
     await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
-    await expectText(valueOf(page, 'Units today'), '24');
-    await expectText(valueOf(page, 'Failed today'), '3');
-    await expectText(valueOf(page, 'Yield today'), '87.5 %');
+    await expectText(valueOf(page, 'Units today \\(all runs\\)'), '24');
+    await expectText(valueOf(page, 'Failed today \\(all runs\\)'), '3');
+    await expectText(valueOf(page, 'Yield today \\(all runs\\)'), '87.5 %');
     // The line's programmer, and the one provisioned in the page, whose downloaded credentials listed its jobs.
     await expectText(valueOf(page, 'Programmers online'), '2');
+    // Every provisioned programmer is in one of the presence tiles: online, offline, never seen (or disabled, shown when any is).
+    const provisioned = ((await call('GET', 'v1/programmers?limit=100', { token: admin.token })).body.items as unknown[]).length;
+    const tile = async (term: string) => ((await valueOf(page, term).count()) > 0 ? Number(await valueOf(page, term).textContent()) : 0);
+    expect((await tile('Programmers online')) + (await tile('Programmers offline')) + (await tile('Programmers never seen')) + (await tile('Programmers disabled'))).toBe(provisioned);
     const factories = page.getByRole('table', { name: 'Yield and programmers per factory' });
     const row = factories.getByRole('row').filter({ has: page.getByRole('link', { name: factoryName }) });
-    await expectText(await cellOf(factories, row, 'Yield'), '87.5 %');
+    await expectText(await cellOf(factories, row, 'Yield (current run)'), '87.5 %');
     await expectText(await cellOf(factories, row, 'Online'), '1');
     const near = page.getByRole('table', { name: 'Jobs near their limit' });
     const nearRow = near.getByRole('row').filter({ has: page.getByRole('link', { name: nearlyDoneName }) });
@@ -518,5 +522,28 @@ describe.skipIf(!haveChromium && !requireChromium)(`the web console in Chromium 
     await pressByKeyboard(page, log, null);
     await expectAccessible(page, 'the job page with a long log');
     await screenshot(page, 'late-log-lines');
+  });
+
+  it('says the yield guardrail paused a job, and lists its rule and longest lease', async () => {
+    const guardedName = uniqueName('Guarded board');
+    const image = await call('POST', 'v1/images', {
+      token: admin.token,
+      body: { name: guardedName, factoryId, contentSha256: 'cd'.repeat(32), sizeBytes: 1024, delivery: 'direct', restrictions: { maxLeaseSeconds: 7200, autoPause: { failureRate: 0.5, minUnits: 2 } } },
+    });
+    expect(image.status, JSON.stringify(image.body)).toBe(201);
+    const guardedId = image.body.job.jobId as string;
+    const granted = await device('v1/device/authorizations', { jobId: guardedId, units: 2, nonce: randomUUID() });
+    expect(granted.status, JSON.stringify(granted.body)).toBe(201);
+    const failures = (granted.body.serials as string[]).map((serial) => ({ serial, status: 'failure', errorCode: 'VERIFY_MISMATCH' }));
+    expect((await device('v1/device/results', { authorizationId: granted.body.authorizationId, results: failures })).status).toBe(200);
+    expect((await call('GET', `v1/jobs/${guardedId}`, { token: admin.token })).body.job.status).toBe('paused');
+
+    await page.goto(`${console_.server.url}#/jobs/${guardedId}`);
+    await page.getByRole('heading', { name: guardedName }).waitFor();
+    await page.getByRole('status').filter({ hasText: 'Paused by the yield guardrail.' }).filter({ hasText: "100.0 % of this run's 2 results failed" }).waitFor();
+    await page.getByText('Details', { exact: true }).click();
+    await expectText(valueOf(page, 'Auto-pause'), 'pauses the job at ≥ 50 % failures once 2 results are in (this run)');
+    await expectText(valueOf(page, 'Longest lease'), '2 h');
+    await expectAccessible(page, 'a job the guardrail paused');
   });
 });

@@ -52,7 +52,7 @@ describe('the dashboard figures', () => {
       [programmer({ lastSeenAt: minutesAgo(2) }), programmer({ lastSeenAt: minutesAgo(30) }), programmer({}), programmer({ factoryId: 'fac_b', lastSeenAt: minutesAgo(1) })],
       NOW,
     );
-    expect(a).toMatchObject({ succeeded: 15, failed: 5, yield: 0.75, online: 1, offline: 1, idle: 1, activeJobs: 2 });
+    expect(a).toMatchObject({ succeeded: 15, failed: 5, yield: 0.75, online: 1, offline: 1, idle: 1, neverSeen: 1, disabled: 0, activeJobs: 2 });
     expect(b).toMatchObject({ succeeded: 0, failed: 0, yield: null, online: 1, offline: 0, activeJobs: 1 });
   });
 

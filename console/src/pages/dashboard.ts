@@ -73,6 +73,8 @@ export function DashboardPage() {
   const nearLimit = data ? jobsNearLimit(data.jobs) : [];
   const online = summaries.reduce((sum, s) => sum + s.online, 0);
   const offline = summaries.reduce((sum, s) => sum + s.offline, 0);
+  const neverSeen = summaries.reduce((sum, s) => sum + s.neverSeen, 0);
+  const disabled = summaries.reduce((sum, s) => sum + s.disabled, 0);
   const todayTotal = data ? data.today.succeeded + data.today.failed : 0;
 
   return html`
@@ -83,18 +85,20 @@ export function DashboardPage() {
     ${data &&
     html`
       <section aria-labelledby="today-heading">
-        <h2 id="today-heading">Today</h2>
+        <h2 id="today-heading">Today <span class="help">every run's results since midnight</span></h2>
         <dl class="stats">
-          <div class="stat"><dt>Units today</dt><dd>${data.today.partial ? '≥ ' : ''}${formatCount(todayTotal)}</dd></div>
-          <div class="stat"><dt>Failed today</dt><dd>${formatCount(data.today.failed)}</dd></div>
-          <div class="stat"><dt>Yield today</dt><dd>${formatYield(todayTotal === 0 ? null : data.today.succeeded / todayTotal)}</dd></div>
+          <div class="stat"><dt>Units today (all runs)</dt><dd>${data.today.partial ? '≥ ' : ''}${formatCount(todayTotal)}</dd></div>
+          <div class="stat"><dt>Failed today (all runs)</dt><dd>${formatCount(data.today.failed)}</dd></div>
+          <div class="stat"><dt>Yield today (all runs)</dt><dd>${formatYield(todayTotal === 0 ? null : data.today.succeeded / todayTotal)}</dd></div>
           <div class="stat"><dt>Programmers online</dt><dd>${online}</dd></div>
           <div class="stat"><dt>Programmers offline</dt><dd>${offline}</dd></div>
+          <div class="stat"><dt>Programmers never seen</dt><dd>${neverSeen}</dd></div>
+          ${disabled > 0 && html`<div class="stat"><dt>Programmers disabled</dt><dd>${disabled}</dd></div>`}
           <div class="stat"><dt>Active jobs</dt><dd>${data.jobs.filter((job) => job.status === 'active').length}</dd></div>
         </dl>
       </section>
       <section aria-labelledby="factories-heading">
-        <h2 id="factories-heading">Factories</h2>
+        <h2 id="factories-heading">Factories <span class="help">counters of each job's current run (a restart starts them at zero)</span></h2>
         <${FactorySummaries} summaries=${summaries} />
       </section>
       <section aria-labelledby="near-limit-heading">
@@ -114,9 +118,9 @@ function FactorySummaries({ summaries }: { summaries: FactorySummary[] }) {
       <tr>
         <th scope="col">Factory</th>
         <th scope="col" class="number">Active jobs</th>
-        <th scope="col" class="number">Succeeded</th>
-        <th scope="col" class="number">Failed</th>
-        <th scope="col" class="number">Yield</th>
+        <th scope="col" class="number">Succeeded (current run)</th>
+        <th scope="col" class="number">Failed (current run)</th>
+        <th scope="col" class="number">Yield (current run)</th>
         <th scope="col" class="number">Online</th>
         <th scope="col" class="number">Offline</th>
       </tr>
@@ -138,7 +142,7 @@ function FactorySummaries({ summaries }: { summaries: FactorySummary[] }) {
 }
 
 function NearLimit({ jobs, factoryNames }: { jobs: Job[]; factoryNames: Map<string, string> }) {
-  if (jobs.length === 0) return html`<p class="empty">No running job is within 10 % of its maximum count.</p>`;
+  if (jobs.length === 0) return html`<p class="empty">No active or paused job is within 10 % of its maximum count.</p>`;
   return html`<${TableScroll} label="Jobs near their limit"><table>
     <caption class="visually-hidden">Jobs near their limit</caption>
     <thead>

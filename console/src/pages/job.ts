@@ -19,6 +19,7 @@ import { can } from '../permissions.js';
 import { href } from '../router.js';
 import { JOB_REFRESH_MS } from './factory-jobs.js';
 import { actionAllowed } from '../../../shared/domain/jobs.js';
+import { GUARDRAIL_ACTOR, guardrailCrossed } from '../../../shared/domain/guardrail.js';
 import { TableScroll } from '../components/table-scroll.js';
 
 export const LOG_REFRESH_MS = 3_000;
@@ -143,6 +144,7 @@ export function JobPage({ jobId }: { jobId: string }) {
       onConfirm=${() => run(confirming)}
       onCancel=${() => setConfirming(undefined)}
     />`}
+    ${job.status === 'paused' && html`<${PauseReason} job=${job} />`}
     <${Counters} job=${job} />
     <${JobTargets} job=${job} onChanged=${setOverride} />
     <${ReplaceImage} job=${job} onReplaced=${setOverride} />
@@ -151,6 +153,48 @@ export function JobPage({ jobId }: { jobId: string }) {
     <${ResultsSection} jobId=${jobId} programmerNames=${programmerNames} />
     <${LogsSection} jobId=${jobId} programmerNames=${programmerNames} />
   `;
+}
+
+/** "pauses at ≥ 5 % failures once 20 results are in", or "off". */
+export function describeAutoPause(autoPause: Job['restrictions']['autoPause']): string {
+  if (!autoPause) return 'off';
+  const percent = Number((autoPause.failureRate * 100).toPrecision(6));
+  return `pauses the job at ≥ ${percent} % failures once ${formatCount(autoPause.minUnits)} ${autoPause.minUnits === 1 ? 'result is' : 'results are'} in (this run)`;
+}
+
+/** "10 min", "2 h", "7 days": a lease limit in the unit it was most likely chosen in. */
+export function describeSeconds(seconds: number): string {
+  if (seconds % 86_400 === 0) return `${seconds / 86_400} ${seconds === 86_400 ? 'day' : 'days'}`;
+  if (seconds % 3_600 === 0) return `${seconds / 3_600} h`;
+  if (seconds % 60 === 0) return `${seconds / 60} min`;
+  return `${seconds} s`;
+}
+
+/**
+ * Why a paused job is paused, when the yield guardrail did it. The job view does not say who
+ * changed its status; the audit trail does (its pause record's actor is `guardrail`), for
+ * whoever may read it. Others are told when this run's results cross the guardrail.
+ */
+function PauseReason({ job }: { job: Job }) {
+  const { api, caller } = useConsole();
+  const readsAudit = can(caller, contract.listAudit);
+  const lastPause = usePolling(
+    () => api.call(contract.listAudit, { query: { limit: 1, action: 'job.pause', target: job.jobId } }),
+    null,
+    [job.jobId, job.updatedAt],
+    readsAudit,
+  );
+  const { autoPause } = job.restrictions;
+  const crossed = guardrailCrossed(autoPause, job.counters.succeeded, job.counters.failed);
+  const rate = formatYield(1 - (yieldOf(job.counters) ?? 1));
+  const why = `${rate} of this run's ${formatCount(job.counters.succeeded + job.counters.failed)} results failed; the guardrail ${describeAutoPause(autoPause)}.`;
+  if (readsAudit) {
+    const actor = lastPause.data?.items[0]?.actor;
+    if (actor !== GUARDRAIL_ACTOR) return null;
+    return html`<p class="notice warn" role="status"><strong>Paused by the yield guardrail.</strong> ${why} Resume it once the cause is fixed.</p>`;
+  }
+  if (!crossed) return null;
+  return html`<p class="notice warn" role="status"><strong>The yield guardrail's threshold is crossed</strong>, which pauses the job: ${why}</p>`;
 }
 
 function Stat({ label, value }: { label: string; value: string }) {
@@ -182,6 +226,8 @@ function JobDetails({ job }: { job: Job }) {
       <dt>Maximum count</dt><dd>${formatCount(restrictions.maxCount)}</dd>
       <dt>Not before</dt><dd>${formatTime(restrictions.notBefore)}</dd>
       <dt>Not after</dt><dd>${formatTime(restrictions.notAfter)}</dd>
+      <dt>Longest lease</dt><dd>${describeSeconds(restrictions.maxLeaseSeconds)}</dd>
+      <dt>Auto-pause</dt><dd>${describeAutoPause(restrictions.autoPause)}</dd>
       <dt>Serial format</dt><dd><code>${job.serials.format}</code> (next <code>${job.serials.next}</code>)</dd>
       <dt>Created</dt><dd><${Timestamp} at=${job.createdAt} /></dd>
       <dt>Updated</dt><dd><${Timestamp} at=${job.updatedAt} /></dd>
