@@ -464,6 +464,10 @@ describe.skipIf(!haveChromium && !requireChromium)(`the web console in Chromium 
     await page.getByLabel('Value', { exact: true }).fill('BD999999');
     await pressByKeyboard(page, page.getByRole('button', { name: 'Look up' }));
     await expectText(page.getByRole('status').filter({ hasText: 'No unit got' }), /^No unit got BD999999/);
+    // The job's own serial (not from a pool) is not indexed: the page says what the lookup covers.
+    await page.getByLabel('Value', { exact: true }).fill(first!.serial);
+    await pressByKeyboard(page, page.getByRole('button', { name: 'Look up' }));
+    await expectText(page.getByRole('status').filter({ hasText: 'No unit got' }), new RegExp(`^No unit got ${first!.serial}\\. The lookup covers serials drawn from a serial pool only\\. A job's own serials`));
   });
 
   it('shows an image page, and a clear error for a job that does not exist', async () => {

@@ -18,6 +18,14 @@ const KINDS: { kind: UnitLookupKind; label: string; example: string }[] = [
   { kind: 'uid', label: 'Chip UID', example: 'hex, e.g. 04A1B2C3D4E5F6' },
 ];
 
+/** What a lookup that found nothing can and cannot mean, per kind: only indexed values are found (README "Traceability"). */
+const NOT_FOUND: Record<UnitLookupKind, string> = {
+  serial:
+    "The lookup covers serials drawn from a serial pool only. A job's own serials (a job without a serial pool, e.g. SN-00000001) repeat across jobs and are not indexed: find those in the job's results or manifest. A pool value not found was never issued, or was drawn by a request that was never granted (burned).",
+  mac: 'The lookup covers addresses of the MAC blocks: this one was never issued, or was drawn by a request that was never granted (burned).',
+  uid: 'The lookup covers chip UIDs of jobs with a UID policy, while claimed or programmed: a chip whose unit failed is freed for another attempt and no longer found.',
+};
+
 /**
  * Where did this value go? (GET /v1/units): the unit's job, image, programmer, authorization and
  * result. The query lives in the URL (`#/units/{kind}/{value}`), so a lookup can be shared.
@@ -67,7 +75,7 @@ export function UnitLookupPage({ kind, value }: { kind?: UnitLookupKind; value?:
     </form>
     <${ErrorNotice} error=${error} title="The lookup failed" />
     ${busy && html`<p role="status">Looking up…</p>`}
-    ${stories && stories.length === 0 && html`<p class="empty" role="status">No unit got <code>${value}</code>: never issued, or drawn by a request that was never granted (burned).</p>`}
+    ${stories && stories.length === 0 && kind && html`<p class="empty" role="status">No unit got <code>${value}</code>. ${NOT_FOUND[kind]}</p>`}
     ${stories &&
     stories.length > 0 &&
     html`<${TableScroll} label="Units found"><table>
