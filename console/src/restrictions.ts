@@ -52,6 +52,19 @@ const instantOrUndefined = (text: string): string | undefined => {
 };
 
 /**
+ * The guardrail takes both numbers or neither: one typed without the other is said in the
+ * form's words before anything is sent (the API would name a schema path twice over).
+ */
+export function autoPauseProblem(draft: RestrictionsDraft): { field: 'autoPausePercent' | 'autoPauseMinUnits'; message: string } | undefined {
+  const rate = draft.autoPausePercent.trim() !== '';
+  const minUnits = draft.autoPauseMinUnits.trim() !== '';
+  if (rate === minUnits) return undefined;
+  return rate
+    ? { field: 'autoPauseMinUnits', message: 'Auto-pause needs both numbers: fill in "Auto-pause after at least (units)" too, or empty the failure rate.' }
+    : { field: 'autoPausePercent', message: 'Auto-pause needs both numbers: fill in "Auto-pause at failure rate (%)" too, or empty the units.' };
+}
+
+/**
  * `clearAutoPause`: when editing a job, empty guardrail fields remove the guardrail (null);
  * when registering, they mean none (left out).
  */

@@ -245,6 +245,18 @@ describe.skipIf(!haveChromium && !requireChromium)(`the web console in Chromium 
     await expectAccessible(page, 'the publish page with a refused field');
     const jobsAfterRefusal = await call('GET', `v1/jobs?factoryId=${factoryId}`, { token: admin.token });
     expect(jobsAfterRefusal.body.items.map((job: { name: string }) => job.name)).not.toContain(refusedName);
+    // Said once: the issue's list item, not the same text again as the message above it.
+    const refusal = (await page.getByRole('alert').textContent()) ?? '';
+    expect(refusal.split('restrictions.notAfter').length - 1, refusal).toBe(1);
+    // Auto-pause with one of its two numbers: said in the form's words before anything is sent, the empty field marked.
+    await form.getByLabel('Not before').fill('');
+    await form.getByLabel('Not after').fill('');
+    await form.getByLabel('Auto-pause at failure rate (%)').fill('5');
+    await form.getByRole('button', { name: 'Publish' }).click();
+    await expectText(page.getByRole('alert').locator('.error-code'), 'invalid_restrictions');
+    await page.getByRole('alert').filter({ hasText: 'Auto-pause needs both numbers' }).waitFor();
+    expect(await form.getByLabel('Auto-pause after at least (units)').getAttribute('aria-invalid')).toBe('true');
+    await form.getByLabel('Auto-pause at failure rate (%)').fill('');
 
     const directName = uniqueName('Direct image');
     await form.getByLabel('Name', { exact: true }).fill(directName);

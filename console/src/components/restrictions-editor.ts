@@ -4,7 +4,8 @@ import * as contract from '../../../shared/contract/index.js';
 import type { Job } from '../api.js';
 import { useAction, useConsole } from '../hooks.js';
 import { can } from '../permissions.js';
-import { type RestrictionsDraft, changedRestrictions, draftOf } from '../restrictions.js';
+import { FlashlineApiError } from '../api.js';
+import { type RestrictionsDraft, autoPauseProblem, changedRestrictions, draftOf } from '../restrictions.js';
 import { ActionFeedback } from './action-feedback.js';
 import { FormDialog } from './form-dialog.js';
 import { RestrictionsFields } from './restrictions-fields.js';
@@ -14,10 +15,11 @@ export function RestrictionsEditor({ job, onSaved }: { job: Job; onSaved: (job: 
   const { api, caller } = useConsole();
   const save = useAction();
   const [draft, setDraft] = useState<RestrictionsDraft | undefined>();
+  const [checked, setChecked] = useState(false);
   if (job.status === 'deleted' || !can(caller, contract.updateJob, job.factoryId)) return null;
   return html`
     <div class="toolbar">
-      <button type="button" onClick=${() => { save.clear(); setDraft(draftOf(job.restrictions)); }}>Edit restrictions</button>
+      <button type="button" onClick=${() => { save.clear(); setChecked(false); setDraft(draftOf(job.restrictions)); }}>Edit restrictions</button>
     </div>
     ${!draft && html`<${ActionFeedback} action=${save} failedTitle="Could not change the restrictions" />`}
     ${draft &&
@@ -30,8 +32,13 @@ export function RestrictionsEditor({ job, onSaved }: { job: Job; onSaved: (job: 
       onSubmit=${async () => {
         const restrictions = changedRestrictions(draftOf(job.restrictions), draft);
         if (Object.keys(restrictions).length === 0) return setDraft(undefined);
+        setChecked(true);
         const saved = await save.run(
-          () => api.call(contract.updateJob, { params: { jobId: job.jobId }, body: { restrictions: restrictions as contract.UpdateJobInput['restrictions'] } }),
+          async () => {
+            const problem = autoPauseProblem(draft);
+            if (problem) throw new FlashlineApiError(0, 'invalid_restrictions', problem.message);
+            return api.call(contract.updateJob, { params: { jobId: job.jobId }, body: { restrictions: restrictions as contract.UpdateJobInput['restrictions'] } });
+          },
           () => 'Restrictions saved.',
         );
         if (!saved) return;
@@ -39,7 +46,7 @@ export function RestrictionsEditor({ job, onSaved }: { job: Job; onSaved: (job: 
         setDraft(undefined);
       }}
     >
-      <${RestrictionsFields} draft=${draft} onChange=${setDraft} idPrefix="job" editing=${true} />
+      <${RestrictionsFields} draft=${draft} onChange=${setDraft} idPrefix="job" editing=${true} checked=${checked} />
     <//>`}
   `;
 }

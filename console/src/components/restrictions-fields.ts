@@ -1,11 +1,13 @@
 import { html } from 'htm/preact';
-import type { RestrictionsDraft } from '../restrictions.js';
+import { type RestrictionsDraft, autoPauseProblem } from '../restrictions.js';
 
 /**
  * The restrictions of a job as form fields, shared by image registration and the job page's
  * editor. `idPrefix` keeps label/input pairs unique when both are on one page.
  */
-export function RestrictionsFields({ draft, onChange, idPrefix, editing }: { draft: RestrictionsDraft; onChange: (draft: RestrictionsDraft) => void; idPrefix: string; editing: boolean }) {
+export function RestrictionsFields({ draft, onChange, idPrefix, editing, checked = false }: { draft: RestrictionsDraft; onChange: (draft: RestrictionsDraft) => void; idPrefix: string; editing: boolean; checked?: boolean }) {
+  // After a submit (`checked`), the field the form refused is marked for assistive technology.
+  const invalid = checked ? autoPauseProblem(draft)?.field : undefined;
   const field = (key: keyof RestrictionsDraft, label: string, attributes: Record<string, string>, help?: string) => {
     const id = `${idPrefix}-${key}`;
     return html`<label for=${id}>${label}</label>
@@ -15,6 +17,7 @@ export function RestrictionsFields({ draft, onChange, idPrefix, editing }: { dra
         value=${draft[key]}
         ...${attributes}
         aria-describedby=${help ? `${id}-help` : undefined}
+        aria-invalid=${invalid === key ? 'true' : undefined}
         onInput=${(event: Event) => onChange({ ...draft, [key]: (event.target as HTMLInputElement).value })}
       />
       ${help && html`<p id=${`${id}-help`} class="help">${help}</p>`}`;

@@ -7,7 +7,7 @@ import { ErrorNotice } from '../components/error-notice.js';
 import { RestrictionsFields } from '../components/restrictions-fields.js';
 import { formatCount } from '../format.js';
 import { asApiError, useConsole, usePolling } from '../hooks.js';
-import { type RestrictionsDraft, draftOf, restrictionsOf } from '../restrictions.js';
+import { type RestrictionsDraft, autoPauseProblem, draftOf, restrictionsOf } from '../restrictions.js';
 import { can, needsNote } from '../permissions.js';
 import { href } from '../router.js';
 import { MAX_BROWSER_IMAGE_BYTES, putWithProgress, sha256Hex } from '../upload.js';
@@ -43,6 +43,7 @@ export function PublishImagePage({ factoryId: initialFactoryId }: { factoryId?: 
   const [restrictions, setRestrictions] = useState<RestrictionsDraft>(draftOf(undefined));
   const [phase, setPhase] = useState<Phase>({ step: 'form' });
   const [error, setError] = useState<FlashlineApiError | undefined>();
+  const [checked, setChecked] = useState(false);
 
   // The default factory until the author picks one: registration needs a factory id.
   useEffect(() => {
@@ -72,6 +73,9 @@ export function PublishImagePage({ factoryId: initialFactoryId }: { factoryId?: 
   const submit = async (event: Event) => {
     event.preventDefault();
     setError(undefined);
+    setChecked(true);
+    const restrictionsProblem = autoPauseProblem(restrictions);
+    if (restrictionsProblem) return setError(new FlashlineApiError(0, 'invalid_restrictions', restrictionsProblem.message));
     if (delivery === 'cloud' && !file) return setError(new FlashlineApiError(0, 'file_required', 'Choose the encrypted image file: cloud delivery uploads it.'));
     if (file && file.size > MAX_BROWSER_IMAGE_BYTES) {
       return setError(new FlashlineApiError(0, 'file_too_large_for_browser', `The page can hash files up to ${formatCount(MAX_BROWSER_IMAGE_BYTES)} bytes; publish larger images with flashline image publish.`));
@@ -151,7 +155,7 @@ export function PublishImagePage({ factoryId: initialFactoryId }: { factoryId?: 
       <label for="image-serial-format">Serial format</label>
       <input id="image-serial-format" value=${serialFormat} placeholder="SN-{n:08}" aria-describedby="image-serial-format-help" onInput=${(event: Event) => setSerialFormat((event.target as HTMLInputElement).value)} />
       <p id="image-serial-format-help" class="help"><code>{n}</code> is the number; <code>{n:08}</code> pads it to 8 digits.</p>
-      <${RestrictionsFields} draft=${restrictions} onChange=${setRestrictions} idPrefix="image" editing=${false} />
+      <${RestrictionsFields} draft=${restrictions} onChange=${setRestrictions} idPrefix="image" editing=${false} checked=${checked} />
       <button type="submit" class="primary" disabled=${working}>${phase.step === 'hashing' ? 'Computing SHA-256…' : phase.step === 'registering' ? 'Registering…' : 'Publish'}</button>
     </form>
     <div id="publish-error"><${ErrorNotice} error=${error} title="Could not publish the image" /></div>
