@@ -19,7 +19,7 @@ import { SignInPage } from './pages/sign-in.js';
 import { SourcesPage } from './pages/sources.js';
 import { UnitLookupPage } from './pages/unit-lookup.js';
 import { WebhooksPage } from './pages/webhooks.js';
-import { NAV, type Route, href, titleOf, useRoute } from './router.js';
+import { NAV, type Route, confirmLeave, href, titleOf, useRoute } from './router.js';
 import {
   type PeopleConfig,
   type Session,
@@ -111,7 +111,7 @@ export function App({ apiUrl, people }: { apiUrl: string; people?: PeopleConfig 
       <${ErrorNotice} error=${state.error} title="Could not reach the API" />
       <div class="toolbar">
         <button type="button" class="primary" onClick=${() => setState({ kind: 'checking', session: state.session })}>Try again</button>
-        <button type="button" onClick=${() => signOut()}>Sign out</button>
+        <button type="button" onClick=${() => confirmLeave() && signOut()}>Sign out</button>
       </div>
     </main>`;
   }
@@ -129,7 +129,7 @@ export function App({ apiUrl, people }: { apiUrl: string; people?: PeopleConfig 
           ${NAV.filter((entry) => can(state.caller, entry.needs) && (!entry.needsUserPool || people)).map((entry) => html`<a key=${entry.href} href=${entry.href} aria-current=${entry.pages.includes(route.page) ? 'page' : undefined}>${entry.label}</a>`)}
         </nav>
         <span class="who">${state.caller.email ? html`${state.caller.email} · ` : ''}${state.account.name} <span class="tag">${state.caller.role}${state.caller.factoryIds && ` · ${state.caller.factoryIds.length} ${state.caller.factoryIds.length === 1 ? 'factory' : 'factories'}`}</span></span>
-        <button type="button" onClick=${() => signOut()}>Sign out</button>
+        <button type="button" onClick=${() => confirmLeave() && signOut()}>Sign out</button>
       </header>
       <main id="main" tabindex="-1">
         <${Page} route=${route} key=${routeKey(route)} />

@@ -132,6 +132,11 @@ export function useLeaveWarning(warning: string | undefined): void {
   }, [warning]);
 }
 
+/** Whether the user may leave the page on screen now: true when nothing would be lost, else their answer to the warning. */
+export function confirmLeave(): boolean {
+  return !leaveWarning || confirm(leaveWarning);
+}
+
 export function useRoute(): Route {
   const [route, setRoute] = useState(() => parseRoute(location.hash));
   useEffect(() => {

@@ -92,6 +92,16 @@ describe.skipIf(!haveChromium && !requireChromium)(`the role-aware console in Ch
     expect(operator).toMatchObject({ role: 'operator', factoryIds: [lineA.factoryId], accountId: admin.accountId });
     await expectAccessible(page, 'the new key shown once');
     await screenshot(page, 'api-keys-created');
+    // Signing out before the download asks first; staying keeps the token on screen.
+    const asked: string[] = [];
+    page.once('dialog', (dialog) => {
+      asked.push(dialog.message());
+      void dialog.dismiss();
+    });
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expect.poll(() => asked.length).toBe(1);
+    expect(asked[0]).toContain('The token of Line A operator is not downloaded yet');
+    await file.waitFor();
     await page.getByRole('button', { name: 'Done' }).click();
     await file.waitFor({ state: 'hidden' });
 

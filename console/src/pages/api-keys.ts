@@ -11,6 +11,7 @@ import { type FlashlineApiError } from '../api.js';
 import { asApiError, useConsole, usePolling } from '../hooks.js';
 import { can } from '../permissions.js';
 import { TableScroll } from '../components/table-scroll.js';
+import { useLeaveWarning } from '../router.js';
 
 type ApiKey = ResponseOf<typeof contract.listApiKeys>['items'][number];
 
@@ -187,6 +188,8 @@ function CreateKeyForm({ factories, onCreated }: { factories: { factoryId: strin
 
 /** The token exists only in this file: shown once, never again (the API stores only its hash). */
 function CreatedKey({ created, onDone }: { created: { name: string; credentials: CredentialsFileType }; onDone: () => void }) {
+  const [downloaded, setDownloaded] = useState(false);
+  useLeaveWarning(downloaded ? undefined : `The token of ${created.name} is not downloaded yet: leaving this page discards it, and it is never shown again. Leave anyway?`);
   return html`
     <section class="panel" aria-labelledby="created-key-title">
       <h2 id="created-key-title">Key created: ${created.name}</h2>
@@ -195,7 +198,10 @@ function CreatedKey({ created, onDone }: { created: { name: string; credentials:
         <textarea readonly rows="8" cols="80" value=${JSON.stringify(created.credentials, null, 2)}></textarea>
       </label>
       <div class="toolbar">
-        <button type="button" class="primary" onClick=${() => download(created.credentials, created.name)}>Download credentials file</button>
+        <button type="button" class="primary" onClick=${() => {
+            download(created.credentials, created.name);
+            setDownloaded(true);
+          }}>Download credentials file</button>
         <button type="button" onClick=${onDone}>Done</button>
       </div>
     </section>
